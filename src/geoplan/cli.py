@@ -70,6 +70,44 @@ def parse_cmd(
     typer.echo(f"{len(rep.items)} items in {len(rep.domains)} domains")
 
 
+class GeocoderChoice(StrEnum):
+    gazetteer = "gazetteer"
+    nominatim = "nominatim"
+    amap = "amap"
+
+
+def _geocoders(choice: GeocoderChoice, amap_key: str | None) -> list:
+    """The online backend, only when asked for: the gazetteer is always first."""
+    if choice is GeocoderChoice.gazetteer:
+        return []
+    from geoplan.geocoders.online import OnlineGeocoder
+
+    return [OnlineGeocoder(str(choice), api_key=amap_key)]
+
+
+@app.command("build")
+def build_cmd(
+    report: Annotated[Path, typer.Argument(help="Report text file.")],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="GeoJSON file to write (default: stdout).")] = None,
+    geocoder: Annotated[GeocoderChoice, typer.Option(help="Also ask this online service for names the gazetteer lacks.")] = GeocoderChoice.gazetteer,
+    amap_key: Annotated[Optional[str], typer.Option(envvar="GEOPLAN_AMAP_KEY", help="Your AMap web-service key.")] = None,
+) -> None:
+    """Parse, link and geocode REPORT into an RFC 7946 GeoJSON FeatureCollection."""
+    from geoplan._io import write_atomic
+    from geoplan.features import dumps_geojson, features_from_path, features_to_geojson, validate_geojson
+
+    gdf = features_from_path(report, geocoders=_geocoders(geocoder, amap_key))
+    text = dumps_geojson(validate_geojson(features_to_geojson(gdf)))
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        write_atomic(out, text)
+    counts = gdf["precision"].value_counts().to_dict()
+    summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+    typer.echo(f"{gdf['item_id'].nunique()} items, {len(gdf)} features ({summary})"
+               + (f" -> {out}" if out else ""), err=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; geoplan's own errors become one line on stderr and exit code 2, never a traceback."""
     command = typer.main.get_command(app)

@@ -1,0 +1,317 @@
+"""Turn linked, geocoded items into features: a GeoDataFrame and an RFC 7946 FeatureCollection.
+
+Every item becomes at least one feature: one per place it names, or a single city-wide or unlocated
+feature with ``geometry: null`` when it names none, so nothing in the report is lost on the map.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry import mapping, shape
+from shapely.geometry.base import BaseGeometry
+
+from geoplan import settings
+from geoplan.errors import ValidationError
+from geoplan.gazetteer import Gazetteer, load_gazetteer
+from geoplan.geocoders.base import PRECISION, Geocoder
+from geoplan.geocoders.gazetteer import GazetteerGeocoder
+from geoplan.link import Linker
+from geoplan.models import Item, Location, Report, Status
+
+COLUMNS: tuple[str, ...] = (
+    "fid", "item_id", "domain", "section", "sections", "lines", "status", "status_zh", "item_status",
+    "text", "quantities", "name", "matched", "place_kind", "geometry_kind", "precision", "precision_code",
+    "precision_zh", "precision_en", "district", "source", "source_url", "confidence", "datum",
+    "converted_from", "geocoder", "place_status", "unresolved",
+)
+GEOMETRY_KINDS = {
+    "Point": "point", "MultiPoint": "point", "LineString": "line", "MultiLineString": "line",
+    "Polygon": "area", "MultiPolygon": "area", "GeometryCollection": "area",
+}
+
+
+def geometry_kind(geom: BaseGeometry | None) -> str:
+    return "none" if geom is None or geom.is_empty else GEOMETRY_KINDS[geom.geom_type]
+
+
+def _item_columns(item: Item) -> dict[str, Any]:
+    return {
+        "item_id": item.id,
+        "domain": item.domain,
+        "section": item.section,
+        "sections": "；".join(dict.fromkeys(o.section or "" for o in item.occurrences)),
+        "lines": ",".join(str(o.line) for o in item.occurrences),
+        "item_status": str(item.status),
+        "text": item.text,
+        "quantities": "；".join(q.text for q in item.quantities),
+    }
+
+
+def _location_columns(loc: Location | None, precision: str) -> dict[str, Any]:
+    p = PRECISION[precision]
+    cols: dict[str, Any] = {
+        "precision": p.key, "precision_code": p.code, "precision_zh": p.label_zh, "precision_en": p.label_en,
+    }
+    if loc is not None:
+        cols.update(
+            name=loc.name, place_kind=loc.kind, district=loc.district, source=loc.source,
+            source_url=loc.source_url, confidence=loc.confidence, datum=loc.datum,
+            converted_from=loc.converted_from, geocoder=loc.geocoder, place_status=loc.status,
+        )
+    return cols
+
+
+def features_from_report(
+    report: Report,
+    *,
+    gazetteer: Gazetteer | None = None,
+    geocoders: Sequence[Geocoder] = (),
+) -> gpd.GeoDataFrame:
+    """Link and geocode every item of ``report``; ``geocoders`` after the gazetteer serve unknown names."""
+    gaz = gazetteer if gazetteer is not None else load_gazetteer()
+    linker = Linker(gaz)
+    primary = GazetteerGeocoder(gaz)
+    rows: list[dict[str, Any]] = []
+    order = {d.name: i for i, d in enumerate(report.domains)}
+    items = sorted(report.items, key=lambda it: (order.get(it.domain, 0), it.line))
+    for item in items:
+        base = _item_columns(item)
+        mentions = linker.mentions(item)
+        unknown = linker.unknown_places(item, mentions)
+        located: list[tuple[Location, str, Status | None]] = []
+        for m in mentions:
+            loc = primary.geocode(m.name)
+            if loc is not None:
+                located.append((loc, m.matched, m.status))
+        for name in unknown:
+            for coder in geocoders:
+                loc = coder.geocode(name)
+                if loc is not None:
+                    located.append((loc, name, None))
+                    unknown = tuple(u for u in unknown if u != name)
+                    break
+        unresolved = "；".join(unknown) or None
+        if not located:
+            precision = "unlocated" if unknown else "city"
+            status = item.status
+            row = {**base, "matched": None, "unresolved": unresolved, "geometry": None,
+                   **_location_columns(None, precision)}
+            if precision == "city" and gaz.city is not None:
+                row.update(name=gaz.city.name, place_kind="city", source=gaz.city.source, confidence="high",
+                           datum=gaz.city.datum, geocoder="gazetteer", place_status="existing")
+            row.update(status=str(status), status_zh=status.label_zh)
+            rows.append(row)
+            continue
+        for loc, matched, status in located:
+            status = status or item.status
+            rows.append({**base, **_location_columns(loc, loc.precision), "matched": matched,
+                         "unresolved": unresolved, "status": str(status), "status_zh": status.label_zh,
+                         "geometry": loc.geometry})
+    for n, row in enumerate(rows):
+        same = [r for r in rows[: n + 1] if r["item_id"] == row["item_id"]]
+        row["fid"] = f"{row['item_id']}-{len(same)}"
+        row["geometry_kind"] = geometry_kind(row["geometry"])
+    frame = pd.DataFrame(rows, columns=[*COLUMNS, "geometry"])
+    frame["precision_code"] = frame["precision_code"].astype("Int64")
+    gdf = gpd.GeoDataFrame(frame, geometry="geometry", crs=settings.default_crs)
+    gdf.attrs["report"] = report_meta(report)
+    return gdf
+
+
+def report_meta(report: Report) -> dict[str, Any]:
+    """What a built GeoJSON keeps of the report besides its items (a foreign member, RFC 7946 §6.1)."""
+
+    return {
+        "source": Path(report.source).name,
+        "byline": report.byline,
+        "lead": list(report.lead),
+        "domains": [d.name for d in report.domains],
+        "targets": [asdict(t) for t in report.targets],
+    }
+
+
+def _clean(geom: BaseGeometry | None, decimals: int) -> BaseGeometry | None:
+    if geom is None or geom.is_empty:
+        return None
+    geom = shapely.transform(geom, lambda xy: np.round(xy, decimals))
+    if geom.geom_type in ("Polygon", "MultiPolygon", "GeometryCollection"):
+        if not geom.is_valid:
+            geom = shapely.make_valid(geom)
+        geom = shapely.orient_polygons(geom, exterior_cw=False)
+    return geom
+
+
+def _json_value(v: Any) -> Any:
+    if v is None or v is pd.NA:
+        return None
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.floating):
+        return float(v)
+    return v
+
+
+def features_to_geojson(gdf: gpd.GeoDataFrame, *, decimals: int | None = None) -> dict[str, Any]:
+    """An RFC 7946 FeatureCollection: lon/lat, CCW exteriors, rounded, no ``crs``, rows in order."""
+    decimals = settings.coordinate_decimals if decimals is None else decimals
+    if gdf.crs is not None and not gdf.crs.equals(settings.default_crs):
+        gdf = gdf.to_crs(settings.default_crs)
+    props = [c for c in gdf.columns if c != gdf.geometry.name]
+    features = []
+    for rec, geom in zip(gdf[props].itertuples(index=False, name=None), gdf.geometry, strict=True):
+        g = _clean(geom, decimals)
+        properties = {k: _json_value(v) for k, v in zip(props, rec, strict=True)}
+        features.append({"type": "Feature", "id": properties.get("fid"), "properties": properties,
+                         "geometry": None if g is None else mapping(g)})
+    doc: dict[str, Any] = {"type": "FeatureCollection"}
+    if "report" in gdf.attrs:
+        doc["report"] = gdf.attrs["report"]
+    doc["features"] = features
+    return doc
+
+
+def dumps_geojson(doc: dict[str, Any]) -> str:
+    """Serialise compactly, one feature per line, so diffs of the committed file stay readable."""
+    head = {k: v for k, v in doc.items() if k != "features"}
+    body = ",\n".join(json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in doc["features"])
+    head_json = json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1]
+    sep = "," if head_json != "{" else ""
+    return f'{head_json}{sep}"features":[\n{body}\n]}}\n'
+
+
+def features_from_geojson(doc: dict[str, Any]) -> gpd.GeoDataFrame:
+    """Read a FeatureCollection geoplan built back into the same GeoDataFrame."""
+    problems = check_rfc7946(doc)
+    if problems:
+        raise ValidationError("not a valid geoplan GeoJSON: " + "; ".join(problems[:5]))
+    rows = []
+    for f in doc["features"]:
+        row = dict(f.get("properties") or {})
+        row["geometry"] = shape(f["geometry"]) if f.get("geometry") else None
+        rows.append(row)
+    cols = list(dict.fromkeys([*COLUMNS, *(k for r in rows for k in r if k != "geometry")]))
+    frame = pd.DataFrame(rows, columns=[*cols, "geometry"])
+    frame["precision_code"] = frame["precision_code"].astype("Int64")
+    gdf = gpd.GeoDataFrame(frame, geometry="geometry", crs=settings.default_crs)
+    if "report" in doc:
+        gdf.attrs["report"] = doc["report"]
+    return gdf
+
+
+def _polygons(geom: dict[str, Any]) -> Iterable[list[list[list[float]]]]:
+    """Each polygon's rings (exterior first) of a GeoJSON geometry."""
+    t = geom.get("type")
+    if t == "Polygon":
+        yield geom["coordinates"]
+    elif t == "MultiPolygon":
+        yield from geom["coordinates"]
+    elif t == "GeometryCollection":
+        for g in geom.get("geometries", []):
+            yield from _polygons(g)
+
+
+def _signed_area(ring: list[list[float]]) -> float:
+    xy = np.asarray(ring, dtype=float)[:, :2]
+    x, y = xy[:, 0], xy[:, 1]
+    return 0.5 * float(np.sum(x[:-1] * y[1:] - x[1:] * y[:-1]))
+
+
+def check_rfc7946(doc: Any) -> list[str]:
+    """Problems that make ``doc`` not RFC 7946 (empty list when valid)."""
+    problems: list[str] = []
+    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
+        return ["not a FeatureCollection"]
+    if "crs" in doc:
+        problems.append("has a 'crs' member (RFC 7946 §4: coordinates are WGS84 lon/lat, no crs)")
+    features = doc.get("features")
+    if not isinstance(features, list):
+        return [*problems, "'features' is not a list"]
+    all_coords: list[np.ndarray] = []
+    for i, f in enumerate(features):
+        where = f"feature {i} ({(f.get('properties') or {}).get('fid', f.get('id'))})" if isinstance(f, dict) else f"feature {i}"
+        if not isinstance(f, dict) or f.get("type") != "Feature":
+            problems.append(f"{where}: not a Feature")
+            continue
+        if "properties" not in f or "geometry" not in f:
+            problems.append(f"{where}: lacks 'properties' or 'geometry'")
+            continue
+        g = f["geometry"]
+        if g is None:
+            continue
+        try:
+            geom = shape(g)
+        except Exception as err:  # shapely raises several types for malformed input
+            problems.append(f"{where}: malformed geometry ({err})")
+            continue
+        coords = shapely.get_coordinates(geom)
+        all_coords.append(coords)
+        if len(coords) and not ((np.abs(coords[:, 0]) <= 180).all() and (np.abs(coords[:, 1]) <= 90).all()):
+            problems.append(f"{where}: coordinates outside lon/lat range")
+        if not geom.is_valid:
+            problems.append(f"{where}: invalid geometry ({shapely.is_valid_reason(geom)})")
+        for p_i, rings in enumerate(_polygons(g)):
+            for k, ring in enumerate(rings):
+                if len(ring) < 4 or ring[0] != ring[-1]:
+                    problems.append(f"{where}: polygon {p_i} ring {k} is not closed")
+                elif (k == 0) != (_signed_area(ring) > 0):
+                    problems.append(f"{where}: polygon {p_i} ring {k} violates the right-hand rule")
+        if "bbox" in f and not _bbox_ok(f["bbox"], coords):
+            problems.append(f"{where}: bbox does not match its coordinates")
+    if "bbox" in doc:
+        stacked = np.vstack(all_coords) if all_coords else np.empty((0, 2))
+        if not _bbox_ok(doc["bbox"], stacked):
+            problems.append("collection bbox does not match its coordinates")
+    return problems
+
+
+def _bbox_ok(bbox: Any, coords: np.ndarray) -> bool:
+    if not isinstance(bbox, list) or len(bbox) != 4:
+        return False
+    if not len(coords):
+        return True
+    lo, hi = coords.min(axis=0), coords.max(axis=0)
+    w, s, e, n = bbox
+    return w <= lo[0] + 1e-9 and s <= lo[1] + 1e-9 and e >= hi[0] - 1e-9 and n >= hi[1] - 1e-9
+
+
+def validate_geojson(doc: dict[str, Any]) -> dict[str, Any]:
+    """Raise ``ValidationError`` listing what breaks RFC 7946; return ``doc`` when it is valid."""
+    problems = check_rfc7946(doc)
+    if problems:
+        raise ValidationError(f"{len(problems)} RFC 7946 problem(s): " + "; ".join(problems[:10]))
+    return doc
+
+
+def features_from_path(path: str | Path, *, gazetteer: Gazetteer | None = None,
+                       geocoders: Sequence[Geocoder] = ()) -> gpd.GeoDataFrame:
+    """Features from a report text, or from a GeoJSON geoplan built (``.geojson``/``.json``)."""
+    from geoplan.errors import ReportError
+    from geoplan.parse import report_from_path
+
+    p = Path(path)
+    if p.suffix.lower() in (".geojson", ".json"):
+        try:
+            doc = json.loads(p.read_text(encoding="utf-8"))
+        except OSError as err:
+            raise ReportError(f"cannot read file: {err.strerror}", source=str(p)) from err
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise ReportError(f"not valid JSON ({err})", source=str(p),
+                              line=getattr(err, "lineno", None)) from err
+        try:
+            return features_from_geojson(doc)
+        except ValidationError as err:
+            raise ValidationError(f"{p}: {err}") from err
+    return features_from_report(report_from_path(p, max_bytes=settings.max_report_bytes),
+                                gazetteer=gazetteer, geocoders=geocoders)

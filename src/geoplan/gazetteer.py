@@ -1,0 +1,220 @@
+"""Load and check the gazetteer: the cited places and boundaries every geometry comes from.
+
+The gazetteer is a set of GeoJSON files a person edits by hand, so loading is defensive: an entry with
+a repairable geometry is repaired (``shapely.make_valid``) and reported; an entry that cannot be
+trusted (no source, swapped lat/lon, outside the city, a duplicate name) is refused by name.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import shapely
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
+
+from geoplan import settings
+from geoplan.errors import GazetteerError
+
+PLACE_KINDS = (
+    "road", "river", "station", "bridge", "metro_line", "area", "spring", "school", "university",
+    "hospital", "facility", "park", "district", "county", "county_city", "city",
+)
+ADMIN_KINDS = ("district", "county", "county_city", "city")
+PRECISIONS = ("site", "near", "estimated", "district", "city")
+CONFIDENCES = ("high", "medium", "low")
+DATUMS = ("WGS84", "GCJ-02", "BD-09")
+REQUIRED = ("name", "kind", "precision", "confidence", "source", "datum")
+
+
+@dataclass(frozen=True, slots=True)
+class GazetteerEntry:
+    """One place, with the evidence for where it is."""
+
+    name: str
+    kind: str
+    geometry: BaseGeometry | None
+    precision: str
+    confidence: str
+    source: str
+    datum: str
+    aliases: tuple[str, ...] = ()
+    status: str = "existing"
+    district: str | None = None
+    source_url: str | None = None
+    converted_from: str | None = None
+    adcode: str | None = None
+    note: str = ""
+    origin: str = ""
+
+    @property
+    def is_admin(self) -> bool:
+        return self.kind in ADMIN_KINDS
+
+
+@dataclass(frozen=True)
+class Gazetteer:
+    """Entries by canonical name, plus what loading repaired or refused."""
+
+    entries: tuple[GazetteerEntry, ...]
+    problems: tuple[str, ...] = ()
+    paths: tuple[str, ...] = field(default=())
+
+    @cached_property
+    def by_name(self) -> dict[str, GazetteerEntry]:
+        return {e.name: e for e in self.entries}
+
+    @cached_property
+    def city(self) -> GazetteerEntry | None:
+        return next((e for e in self.entries if e.kind == "city" and e.geometry is not None), None)
+
+    @cached_property
+    def admin_units(self) -> tuple[GazetteerEntry, ...]:
+        return tuple(e for e in self.entries if e.kind in ("district", "county", "county_city") and e.geometry)
+
+    @cached_property
+    def city_area(self) -> BaseGeometry | None:
+        """The city boundary buffered by ``settings.city_buffer_km`` (about 0.0113° per km here)."""
+        return None if self.city is None else self.city.geometry.buffer(settings.city_buffer_km / 88.0)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.by_name
+
+    def __getitem__(self, name: str) -> GazetteerEntry:
+        return self.by_name[name]
+
+    def district_of(self, geom: BaseGeometry | None) -> str | None:
+        """The district or county that holds most of ``geom`` (its representative point)."""
+        if geom is None or geom.is_empty:
+            return None
+        pt = geom.representative_point() if geom.geom_type != "Point" else geom
+        for unit in self.admin_units:
+            if unit.geometry.covers(pt):
+                return unit.name
+        return None
+
+
+def _num_ok(x: float, y: float) -> bool:
+    return -180.0 <= x <= 180.0 and -90.0 <= y <= 90.0
+
+
+def entry_from_feature(feature: dict[str, Any], *, origin: str, city_area: BaseGeometry | None = None,
+                       problems: list[str] | None = None) -> GazetteerEntry:
+    """Check one GeoJSON feature and turn it into an entry; raise ``GazetteerError`` naming it if refused."""
+    props = feature.get("properties") or {}
+    name = str(props.get("name") or "").strip()
+    label = f"{origin}: entry {name!r}" if name else f"{origin}: entry without a name"
+    missing = [k for k in REQUIRED if not props.get(k)]
+    if missing:
+        raise GazetteerError(f"{label}: missing {', '.join(missing)}")
+    for key, allowed in (("kind", PLACE_KINDS), ("precision", PRECISIONS), ("confidence", CONFIDENCES),
+                         ("datum", DATUMS)):
+        if props[key] not in allowed:
+            raise GazetteerError(f"{label}: {key} {props[key]!r} is not one of {', '.join(allowed)}")
+    geom = _geometry(feature.get("geometry"), label=label, city_area=city_area, problems=problems)
+    if geom is None and props["precision"] not in ("district", "city"):
+        raise GazetteerError(f"{label}: no geometry, so precision must be 'district' or 'city'")
+    aliases = props.get("aliases") or []
+    if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
+        raise GazetteerError(f"{label}: aliases must be a list of names")
+    return GazetteerEntry(
+        name=name, kind=props["kind"], geometry=geom, precision=props["precision"],
+        confidence=props["confidence"], source=str(props["source"]), datum=props["datum"],
+        aliases=tuple(a.strip() for a in aliases), status=props.get("status") or "existing",
+        district=props.get("district"), source_url=props.get("source_url"),
+        converted_from=props.get("converted_from"), adcode=props.get("adcode"),
+        note=props.get("note") or "", origin=origin,
+    )
+
+
+def _geometry(raw: Any, *, label: str, city_area: BaseGeometry | None,
+              problems: list[str] | None) -> BaseGeometry | None:
+    if raw is None:
+        return None
+    try:
+        geom = shape(raw)
+    except Exception as err:  # shapely raises several types for malformed GeoJSON
+        raise GazetteerError(f"{label}: malformed geometry ({err})") from err
+    if geom.is_empty:
+        raise GazetteerError(f"{label}: empty geometry")
+    coords = shapely.get_coordinates(geom)
+    if not all(_num_ok(x, y) for x, y in coords):
+        if all(_num_ok(y, x) for x, y in coords):
+            raise GazetteerError(f"{label}: coordinates look like lat/lon swapped (GeoJSON is lon, lat)")
+        raise GazetteerError(f"{label}: coordinates outside lon/lat range")
+    if not geom.is_valid:
+        reason = shapely.is_valid_reason(geom)
+        geom = shapely.make_valid(geom)
+        if problems is not None:
+            problems.append(f"{label}: invalid geometry repaired with make_valid ({reason})")
+    if city_area is not None and not city_area.intersects(geom):
+        if all(_num_ok(y, x) for x, y in coords) and city_area.intersects(shapely.transform(geom, lambda a: a[:, ::-1])):
+            raise GazetteerError(f"{label}: coordinates look like lat/lon swapped (GeoJSON is lon, lat)")
+        raise GazetteerError(f"{label}: geometry lies outside the city")
+    return geom
+
+
+def _read_features(path: Path) -> list[dict[str, Any]]:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise GazetteerError(f"{path}: cannot read gazetteer file ({err.strerror})") from err
+    except json.JSONDecodeError as err:
+        raise GazetteerError(f"{path}:{err.lineno}: not valid JSON ({err.msg})") from err
+    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
+        raise GazetteerError(f"{path}: not a GeoJSON FeatureCollection")
+    return list(doc.get("features") or [])
+
+
+def load_gazetteer(paths: Sequence[str | Path] | None = None, *, strict: bool = True) -> Gazetteer:
+    """Load gazetteer files (admin boundaries are read first so places can be checked against the city).
+
+    With ``strict`` a refused entry raises; otherwise it is left out and reported in ``problems``.
+    """
+    paths = [Path(p) for p in (paths if paths is not None else settings.gazetteer_paths())]
+    raw: list[tuple[str, dict[str, Any]]] = []
+    for path in paths:
+        raw.extend((str(path), f) for f in _read_features(path))
+    problems: list[str] = []
+    entries: list[GazetteerEntry] = []
+    # Admin units first: the city boundary is the yardstick for every other entry.
+    ordered = sorted(raw, key=lambda r: ((r[1].get("properties") or {}).get("kind") not in ADMIN_KINDS))
+    city_area: BaseGeometry | None = None
+    for origin, feature in ordered:
+        try:
+            entry = entry_from_feature(feature, origin=origin, city_area=city_area, problems=problems)
+        except GazetteerError as err:
+            if strict:
+                raise
+            problems.append(str(err))
+            continue
+        if entry.kind == "city" and entry.geometry is not None and city_area is None:
+            city_area = entry.geometry.buffer(settings.city_buffer_km / 88.0)
+        entries.append(entry)
+    entries = _dedupe(entries, problems, strict=strict)
+    return Gazetteer(entries=tuple(entries), problems=tuple(problems), paths=tuple(str(p) for p in paths))
+
+
+def _dedupe(entries: Iterable[GazetteerEntry], problems: list[str], *, strict: bool) -> list[GazetteerEntry]:
+    """Keep the first entry that claims a name or alias; a later claimant is refused by name."""
+    kept: list[GazetteerEntry] = []
+    seen: dict[str, str] = {}
+    for e in entries:
+        clash = next((s for s in (e.name, *e.aliases) if s in seen), None)
+        if clash is not None:
+            msg = f"{e.origin}: entry {e.name!r}: name or alias {clash!r} already used by {seen[clash]!r}"
+            if strict:
+                raise GazetteerError(msg)
+            problems.append(msg + "; entry left out")
+            continue
+        kept.append(e)
+        seen.update({s: e.name for s in (e.name, *e.aliases)})
+    return kept

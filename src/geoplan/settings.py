@@ -1,0 +1,50 @@
+"""Typed defaults, read at call time so tests and the CLI can override them.
+
+- ``geodata_dir``: the checked-in gazetteer, boundaries and reports (env ``GEOPLAN_GEODATA_DIR``).
+- ``data_dir``: where planners' corrections and the online geocoder's cache live
+  (env ``GEOPLAN_DATA_DIR``, default ``$XDG_DATA_HOME/geoplan`` or ``~/.local/share/geoplan``).
+- ``default_crs``: every coordinate geoplan writes is WGS84 lon/lat.
+- ``coordinate_decimals``: 6 decimals are ~0.1 m, far finer than any source; RFC 7946 output stays small.
+- ``max_report_bytes``: reports larger than this are refused before reading (uploads and CLI).
+- ``city_buffer_km``: how far outside the city boundary a geometry may reach before it is refused.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+_REPO_ROOT = Path(__file__).resolve().parents[2]
+
+default_crs: str = "EPSG:4326"
+coordinate_decimals: int = 6
+max_report_bytes: int = 64 * 1024 * 1024
+max_upload_bytes: int = 2 * 1024 * 1024
+city_buffer_km: float = 5.0
+default_report_name: str = "taiyuan-2025"
+
+
+def geodata_dir() -> Path:
+    return Path(os.environ.get("GEOPLAN_GEODATA_DIR", _REPO_ROOT / "geodata"))
+
+
+def gazetteer_paths() -> tuple[Path, ...]:
+    """Hand-curated places first, then the generated administrative boundaries."""
+    root = geodata_dir()
+    return (root / "gazetteer.geojson", root / "boundaries" / "taiyuan.geojson")
+
+
+def default_report_path() -> Path:
+    return geodata_dir() / "reports" / f"{default_report_name}.txt"
+
+
+def default_features_path() -> Path:
+    return geodata_dir() / f"{default_report_name}.geojson"
+
+
+def data_dir() -> Path:
+    env = os.environ.get("GEOPLAN_DATA_DIR")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_DATA_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "geoplan"
