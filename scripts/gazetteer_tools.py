@@ -1,0 +1,340 @@
+"""Assemble, format and validate geodata/gazetteer.geojson (hand-curated Taiyuan gazetteer).
+
+Every coordinate below is copied from a cited source (see geodata/gazetteer-sources.md).
+Source coordinates are kept in the datum the source uses; GCJ-02 ones are converted to WGS84
+with geoplan.datum when the file is built. Nothing here invents a coordinate: lines are
+polylines through cited points, the one polygon is a stated buffer around a cited point.
+
+Usage (from the repo root):
+    PYTHONPATH=src python scripts/gazetteer_tools.py build     # write geodata/gazetteer.geojson
+    PYTHONPATH=src python scripts/gazetteer_tools.py validate  # check the written file
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import shapely
+from shapely.geometry import LineString, Point, Polygon, mapping, shape
+from shapely.geometry.polygon import orient
+
+from geoplan.datum import convert_coords
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "geodata" / "gazetteer.geojson"
+BBOX = (111.5, 37.4, 113.2, 38.5)  # lon_min, lat_min, lon_max, lat_max (Taiyuan)
+KIND_ORDER = ["road", "river", "station", "bridge", "metro_line", "area", "spring",
+              "school", "university", "hospital", "facility", "park"]
+KEYS = ["name", "aliases", "kind", "status", "district", "precision", "confidence",
+        "source", "source_url", "datum", "converted_from", "note"]
+
+# --------------------------------------------------------------------------------------
+# Source coordinate table: (lon, lat) exactly as published by the source, in its datum.
+# --------------------------------------------------------------------------------------
+WIKI_TAIYUAN_STN = (112.5818222, 37.8597167)     # zh.wikipedia 太原站 (mirror), WGS84
+WIKI_TAIYUAN_SOUTH = (112.6051083, 37.7915139)   # zh.wikipedia 太原南站 (mirror), WGS84
+WIKI_WUSU_AIRPORT = (112.62833, 37.74694)        # ja.wikipedia 太原武宿国際空港, WGS84
+WIKI_TYUT = (112.51603, 37.86046)                # zh.wikipedia 太原理工大学, WGS84
+WIKI_DOUDAFU_CI = (112.43299, 38.01026)          # zh.wikipedia 窦大夫祠 (上兰村, 汾河出峡口), WGS84
+BAIKE_JINCI_SPRING = (112.45, 37.0 + 40.0 / 60)  # 晋祠泉 百科: 东经112°27′, 北纬37°40′ (superseded, kept for the record)
+WIKI_JINCI = (112.4424, 37.7079)                 # en.wikipedia Jinci (eudic mirror): 37°42′28″N 112°26′33″E, WGS84
+
+# GitHub SQL dump with 晋商银行 branch coordinates (table ecs_bank_agency, columns map_lat/map_lng), GCJ-02.
+# Datum check: its 解放路 branches (解放北路249号 112.562759/37.909870, 解放路228号 112.562347/37.887341)
+# convert to within ~40 m of the converted Line 2 stations under 解放路 (尖草坪/大北门); raw values are ~550 m east.
+BANK_DUMP_REF = "GitHub SQL dump (table ecs_bank_agency, 晋商银行 branches; find_string id 34292660741; repository name not given by the index)"
+BANK_YINGXI_GCJ = (112.506615, 37.856972)    # 太原迎泽西大街支行, 山西省太原市迎泽西大街创升科技大厦
+BANK_QIAOXI_GCJ = (112.529610, 37.856373)    # 太原桥西支行, 山西省太原市晋祠路1号 (north end of 晋祠路 at 迎泽西大街)
+BANK_XINJIAN_GCJ = (112.551689, 37.848461)   # 太原新建路支行, 山西省太原市新建南路115号工会大厦
+# iOS MapKit demo (find_string id 43445348829): center 37.8574521, 112.5035597, annotation "太原市万柏林区迎泽西大街170"; GCJ-02.
+MAPKIT_YINGXI170_GCJ = (112.5035597, 37.8574521)
+
+METROMAN_URL = ("https://github.com/metromancn/MetroMapOpenMiniProgram/blob/"
+                "04c6e03446eba15577d5552ddec25762d0823bc3/src/data/ty.js")
+# metromancn/MetroMapOpenMiniProgram src/data/ty.js, Line 2 stations, GCJ-02 (lng, lat).
+METROMAN_LINE2_GCJ = [
+    ("尖草坪", 112.562787, 37.915718), ("涧河", 112.563237, 37.905556),
+    ("胜利街", 112.562196, 37.897501), ("大北门", 112.562027, 37.888507),
+    ("缉虎营", 112.561794, 37.878631), ("府西街", 112.56078, 37.871352),
+    ("开化寺街", 112.560137, 37.865449), ("大南门", 112.559664, 37.858283),
+    ("体育馆", 112.560936, 37.845775), ("南内环", 112.561266, 37.836752),
+    ("王村南街", 112.561523, 37.830668), ("长风街", 112.561806, 37.817452),
+    ("学府街", 112.561767, 37.806301), ("南中环", 112.561827, 37.793679),
+    ("晋阳街", 112.561791, 37.788584), ("龙兴街", 112.56147, 37.781699),
+    ("龙城公园", 112.561172, 37.774188), ("嘉节", 112.562041, 37.765114),
+    ("电子西街", 112.564273, 37.751186), ("康宁街", 112.567363, 37.742932),
+    ("通达街", 112.568564, 37.730205), ("化章西街", 112.568049, 37.717976),
+    ("西桥", 112.561252, 37.704782),
+]
+
+
+def gcj(lon: float, lat: float) -> tuple[float, float]:
+    return convert_coords(lon, lat, src="GCJ-02", dst="WGS84")
+
+
+def r6(xy):
+    return (round(xy[0], 6), round(xy[1], 6))
+
+
+def buffer_polygon(center_lonlat, radius_m: float, segments: int = 32) -> Polygon:
+    """Circle of radius_m around a WGS84 point, computed in UTM 49N, returned in WGS84."""
+    from pyproj import Transformer
+
+    fwd = Transformer.from_crs("EPSG:4326", "EPSG:32649", always_xy=True)
+    inv = Transformer.from_crs("EPSG:32649", "EPSG:4326", always_xy=True)
+    x, y = fwd.transform(*center_lonlat)
+    circle = Point(x, y).buffer(radius_m, quad_segs=segments // 4)
+    ring = [r6(inv.transform(px, py)) for px, py in circle.exterior.coords]
+    return orient(Polygon(ring), sign=1.0)  # exterior counter-clockwise
+
+
+def feature(geom, **props):
+    missing = [k for k in KEYS if k not in props]
+    if missing:
+        raise ValueError(f"{props.get('name')}: missing {missing}")
+    return {"type": "Feature", "properties": {k: props[k] for k in KEYS},
+            "geometry": None if geom is None else mapping(geom)}
+
+
+def build_features() -> list[dict]:
+    line2_wgs = [r6(gcj(lo, la)) for _, lo, la in METROMAN_LINE2_GCJ]
+    dananmen_wgs = line2_wgs[7]
+    jinyangjie_wgs = line2_wgs[14]
+    yingxi_wgs = [r6(gcj(*MAPKIT_YINGXI170_GCJ)), r6(gcj(*BANK_YINGXI_GCJ)), r6(gcj(*BANK_QIAOXI_GCJ))]
+    feats = []
+
+    # ---------------- stations ----------------
+    feats.append(feature(
+        Point(WIKI_TAIYUAN_STN), name="太原火车站", aliases=["太原站", "太原火车站西站房"],
+        kind="station", status="existing", district="迎泽区", precision="site", confidence="high",
+        source="Wikipedia (zh) 太原站, infobox 地理座標 37°51′34.98″N 112°34′54.56″E",
+        source_url="https://wiwikim.kfd.me/zh-mo/%E5%A4%AA%E5%8E%9F%E7%AB%99",
+        datum="WGS84", converted_from=None,
+        note="Wikipedia coordinate of the station (existing west station building side); ja.wikipedia gives 37.859861, 112.581806 (same to ~20 m)."))
+    feats.append(feature(
+        Point(WIKI_TAIYUAN_STN), name="太原火车站东站房", aliases=["太原站东站房", "火车站东站房", "太原站新建东站房"],
+        kind="station", status="under_construction", district="迎泽区", precision="near", confidence="medium",
+        source="Wikipedia (zh) 太原站 coordinate; 中新网/新华社 2025-10 reports that the new east station building of 太原站 started construction on 2025-10-15",
+        source_url="http://blog.meiducn.com/article/7760405.shtml",
+        datum="WGS84", converted_from=None,
+        note="No source gives a coordinate for the east building itself; placed at the cited 太原站 point. The building is on the east side of the same station (across the tracks, linked underground to Metro Line 1), i.e. within a few hundred metres. Planned in the 2025 report ('启动…建设'); construction began 2025-10-15, completion planned H1 2027."))
+
+    # ---------------- metro lines ----------------
+    line1 = LineString(yingxi_wgs + [dananmen_wgs, r6(WIKI_TAIYUAN_STN), r6(WIKI_TAIYUAN_SOUTH), r6(WIKI_WUSU_AIRPORT)])
+    feats.append(feature(
+        line1, name="太原轨道交通1号线", aliases=["太原地铁1号线", "轨道交通1号线", "地铁1号线", "1号线", "1号线一期"],
+        kind="metro_line", status="existing", district=None, precision="estimated", confidence="medium",
+        source="Vertices: 迎泽西大街170号 (MapKit demo) and 晋商银行 迎泽西大街/桥西 branches (GitHub SQL dump), 大南门 (metromancn ty.js) — all GCJ-02→WGS84; Wikipedia 太原站 / 太原南站 / 太原武宿国際空港 (WGS84). Route & opening: 山西省人民政府 2025-02-26 (opened 2025-02-22, 河龙湾—武宿1号2号航站楼, along 西矿街/迎泽大街/东中环/马练营路)",
+        source_url="http://www.copyauthorai.com/llxxgk/zfxxgk/xxgkml/shggsy/ggjt/202502/t20250226_1934940.html",
+        datum="WGS84", converted_from="GCJ-02",
+        note="Polyline through cited points on the streets the line runs under: 迎泽西大街170号 → 迎泽西大街 创升科技大厦 → 晋祠路1号 (迎泽西大街, west of 迎泽大桥) → 大南门 (interchange with Line 2) → 太原站 → 太原南站 → 武宿机场. The first four vertices are GCJ-02 sources converted with geoplan.datum. The westernmost ~4 km (170号→河龙湾 along 迎泽西大街/西矿街) is NOT drawn: no cited station coordinate was found for it. Between 太原站 and 太原南站 the real line follows 东中环, east of the straight segment (up to ~1.5 km off)."))
+    feats.append(feature(
+        Point(r6(WIKI_WUSU_AIRPORT)), name="轨道交通1号线二期", aliases=["1号线二期", "太原轨道交通1号线二期", "地铁1号线二期"],
+        kind="metro_line", status="planned", district="小店区", precision="near", confidence="medium",
+        source="Wikipedia (ja) 太原武宿国際空港 座標 37.74694, 112.62833; extension described in Railway Gazette 2025-03-03 and en.wikipedia Line 1 (Taiyuan Metro)",
+        source_url="https://cavac.at/cavacopedia/Line%201%20%28Taiyuan%20Metro%29",
+        datum="WGS84", converted_from=None,
+        note="Phase 2 is a ~1.85–1.9 km extension from 武宿1号2号航站楼 to a new 武宿3号航站楼 station built with Terminal 3 of Wusu Airport. No coordinate of T3 found, so shown as the airport reference point (within ~2 km of the whole extension); replace with a LineString when T3 is located."))
+    feats.append(feature(
+        LineString(line2_wgs), name="太原轨道交通2号线", aliases=["太原地铁2号线", "轨道交通2号线", "地铁2号线", "2号线"],
+        kind="metro_line", status="existing", district=None, precision="estimated", confidence="medium",
+        source="metromancn/MetroMapOpenMiniProgram src/data/ty.js (23 station coordinates, GCJ-02)",
+        source_url=METROMAN_URL, datum="GCJ-02", converted_from="GCJ-02",
+        note="Polyline through all 23 stations 尖草坪→西桥 in order, converted GCJ-02→WGS84 with geoplan.datum. Datum verified: converted 尖草坪/晋阳街/龙兴街/南中环 fall within 2–190 m of their zh.wikipedia (WGS84) station coordinates, unconverted ones are ~550 m off. Opened 2020-12-26."))
+    feats.append(feature(
+        LineString([jinyangjie_wgs, r6(WIKI_TAIYUAN_SOUTH)]), name="轨道交通3号线一期", aliases=["3号线一期", "太原轨道交通3号线一期", "地铁3号线一期"],
+        kind="metro_line", status="planned", district=None, precision="estimated", confidence="low",
+        source="Route: 360百科 mirror '太原地铁3号线' (2017 plan 柴村—东峰, 25 stations: …平阳路, 晋阳街, 军民南路, 坞城南路, 唐槐路站, 太原南站, 中心街东…; interchange with Line 2 at 晋阳街, text garbled in the mirror: '在晋阳…街站与二号线实现换乘'); vertices: 晋阳街 (Line 2 station, metromancn ty.js, GCJ-02→WGS84) and 太原南站 (Wikipedia, WGS84); status: 网易 2025 (awaiting approval, under re-study)",
+        source_url="http://www.zhfaa.net/c-29-149174-0.html",
+        datum="WGS84", converted_from="GCJ-02",
+        note="Only a partial, indicative segment: the 晋阳街 section of the 2017 plan, from the 晋阳街 interchange with Line 2 east to 太原南站 (both are named stations of that plan with cited coordinates). It is NOT the phase-1 alignment, which is unpublished: the 2017 plan is reported as being re-studied (2025: '等待批复'), and a 2025 proposal to go back to '以前的方案走晋阳街' implies the current draft may not use 晋阳街 at all. The rest of the 2017 route (柴村—和平北/南路—南中环街 and 太原南站—中心街—东峰) has no cited station coordinates and is not drawn."))
+
+    # ---------------- roads / river / bridge ----------------
+    feats.append(feature(
+        LineString(yingxi_wgs), name="迎泽西大街", aliases=["迎泽大街西段"],
+        kind="road", status="existing", district="万柏林区", precision="estimated", confidence="medium",
+        source="Course: Wikipedia (zh) 迎泽大街 (迎泽西大街 = the part west of the 汾河, from 迎泽大桥 west to 南寒/西机路). Vertices (GCJ-02→WGS84): iOS MapKit demo '太原市万柏林区迎泽西大街170' (37.8574521, 112.5035597); 晋商银行 branch dump: 迎泽西大街支行 '迎泽西大街创升科技大厦' (37.856972, 112.506615), 桥西支行 '晋祠路1号' (37.856373, 112.529610)",
+        source_url="https://wiwiwikim.kfd.me/wiki/%E8%BF%8E%E6%B3%BD%E8%A5%BF%E5%A4%A7%E8%A1%97",
+        datum="GCJ-02", converted_from="GCJ-02",
+        note="Polyline W→E through three cited addresses on the street, converted GCJ-02→WGS84 with geoplan.datum: 迎泽西大街170号 → 创升科技大厦 → 晋祠路1号 (the 晋祠路 corner just west of 迎泽大桥). The three points lie within ~110 m of one latitude (≈37.856), as expected for this straight E–W street. Covers ~2.3 km; the western part (170号 → 南寒/西机路, a few km) and the last few hundred metres to the bridgehead are not drawn for lack of cited points. The zh.wikipedia 太原理工大学 point (37.86046, 112.51603) is a campus point ~450 m north of the street, so it is not used as a vertex. District from 中国煤炭博物馆 '万柏林区迎泽西大街2号'."))
+    feats.append(feature(
+        Point(r6(gcj(*BANK_XINJIAN_GCJ))), name="新建路", aliases=["新建南路", "新建北路"],
+        kind="road", status="existing", district=None, precision="near", confidence="medium",
+        source="晋商银行 branch dump: 太原新建路支行 '山西省太原市新建南路115号工会大厦' 37.848461, 112.551689 (GCJ-02)",
+        source_url=None, datum="GCJ-02", converted_from="GCJ-02",
+        note="One cited address on the street (新建南路115号), converted GCJ-02→WGS84. 新建路 is a N–S street of several km (新建南路/新建北路), so this point only marks its southern part; a second cited point was not found (the same dump lists 太原市委 at '新建路81号' at 38.032, ~20 km north of the city centre, an obvious error, so it is not used). The address gives no district."))
+    feats.append(feature(
+        None, name="大运路", aliases=["大运路南延"],
+        kind="road", status="under_construction", district=None, precision="district", confidence="low",
+        source="高楼迷 forum 2025-05-20: '大运路南延打通:连接潇河新区和市区的主干道,目前施工中'",
+        source_url="http://gaoloumi.cc/forum.php?goto=lastpost&mod=redirect&tid=3330364",
+        datum="WGS84", converted_from=None,
+        note="Not located: only known to be a trunk road whose southern extension ('打通') links the city with 潇河新区; no coordinates or district found."))
+    feats.append(feature(
+        None, name="汾河", aliases=["汾水"],
+        kind="river", status="existing", district=None, precision="district", confidence="low",
+        source="Wikipedia (zh) 窦大夫祠 (汾河出峡口 at 上兰村, 38.01026, 112.43299) — only one point found",
+        source_url="https://zh.wikipedia.org/wiki/?oldid=80161263&title=%E7%AA%A6%E5%A4%A7%E5%A4%AB%E7%A5%A0",
+        datum="WGS84", converted_from=None,
+        note="Not drawn: the only cited coordinate on the river is where it leaves the gorge at 上兰村 (窦大夫祠, east bank). No bridge or river coordinates inside the city were found, so no line can be built without inventing vertices. Flows N→S through 尖草坪/万柏林/杏花岭/迎泽/晋源/小店."))
+    feats.append(feature(
+        None, name="幸福桥", aliases=["汾河幸福桥"],
+        kind="bridge", status="under_construction", district=None, precision="district", confidence="low",
+        source="汾河幸福桥建设工程 news (承台 poured, 主拱支架 being erected)",
+        source_url="http://cuixie.cn/29/15540.html",
+        datum="WGS84", converted_from=None,
+        note="Not located: a new bridge across the 汾河 in Taiyuan (so it joins two districts); no source found giving its position or the streets it connects."))
+
+    # ---------------- springs / areas ----------------
+    feats.append(feature(
+        Point(r6(WIKI_JINCI)), name="晋祠泉", aliases=["难老泉", "晋泉", "晋祠泉群", "晋水"],
+        kind="spring", status="existing", district="晋源区", precision="near", confidence="high",
+        source="Wikipedia (en) Jinci: 'Coordinates: 37°42′28″N 112°26′33″E / 37.7079°N 112.4424°E', 'at the foot of Xuanweng Mountain at the Jin Springs'; 百科 晋祠泉: '位于…悬瓮山脚下晋祠内'",
+        source_url="https://wiki-gateway.eudic.net/wikipedia_en/Jinci.html",
+        datum="WGS84", converted_from=None,
+        note="晋祠泉 (main outlet 难老泉, beside the 圣母殿) rises inside the 晋祠 temple grounds, so the Wikipedia coordinate of the temple complex is used; the outlet is within a few hundred metres of it, hence 'near'. Replaces the earlier 百科 arc-minute value (112°27′, 37°40′), which falls ~3 km south of the temple. Cross-check: waymarking.com 'N 37° 42.529 E 112° 26.076' (GPS, ~700 m west). Spring has been dry / is being restored ('稳定复流')."))
+    feats.append(feature(
+        Point(r6(WIKI_DOUDAFU_CI)), name="兰村泉", aliases=["烈石寒泉", "上兰村泉"],
+        kind="spring", status="existing", district="尖草坪区", precision="near", confidence="medium",
+        source="Wikipedia (zh) 窦大夫祠: 38°00′37″N 112°25′59″E, 上兰村, 汾河东岸, '与景点冽石寒泉相邻'",
+        source_url="https://zh.wikipedia.org/wiki/?oldid=80161263&title=%E7%AA%A6%E5%A4%A7%E5%A4%AB%E7%A5%A0",
+        datum="WGS84", converted_from=None,
+        note="兰村泉 is the spring group at 上兰村 where the 汾河 leaves the gorge; its historic outlet 烈石寒泉 is beside 窦大夫祠 (Wikipedia: '寒泉已涸'). Placed at the cited shrine coordinate (within a few hundred metres of the outlets)."))
+    feats.append(feature(
+        buffer_polygon(WIKI_DOUDAFU_CI, 1500.0), name="老龙头区域", aliases=["老龙头", "老龙头景区", "汾河老龙头", "汾河景区五期"],
+        kind="area", status="under_construction", district="尖草坪区", precision="estimated", confidence="low",
+        source="美篇 2025-09-28 '初探汾河景区五期的老龙头景区' (净因寺, 冽石寒泉, 二龙山, 东眺中北大学); 汾河公园 intro ('往北延伸至中北大学老龙头景区'); centre = Wikipedia (zh) 窦大夫祠 38.01026, 112.43299",
+        source_url="https://www.meipian.cn/5gky060q",
+        datum="WGS84", converted_from=None,
+        note="Derived polygon: a 1.5 km-radius circle (computed in UTM 49N, 32 vertices) around the cited 窦大夫祠 coordinate. Sources put 老龙头 at the 汾河 gorge mouth at 上兰村 next to 中北大学, 烈石寒泉 and 净因寺 (汾河老龙头区域生态治理工程, 一期/二期, near completion in 2025); the radius is a stated assumption, not a surveyed boundary."))
+    feats.append(feature(
+        None, name="西北部远郊百万亩生态屏障", aliases=["百万亩生态屏障", "西北部生态屏障"],
+        kind="area", status="planned", district=None, precision="district", confidence="low",
+        source="Report text only", source_url=None, datum="WGS84", converted_from=None,
+        note="Not derived: no source found names the districts/counties it covers or gives an extent. It is an afforestation programme in the north-west outer suburbs (by the name plausibly parts of 古交市/阳曲县/娄烦县/尖草坪区/万柏林区 西山, but no source confirms which). Related older sources only describe general programmes (e.g. 娄烦 水源涵养林, 阳曲 水土保持林, 古交 采空沉陷区 restoration, 西山 城郊森林公园), not this barrier. Left unlocated rather than guessed; a polygon could be built later from named counties in geodata/boundaries/taiyuan.geojson once a source names them."))
+
+    # ---------------- schools / universities / hospitals ----------------
+    feats.append(feature(
+        None, name="万柏林一中", aliases=["万柏林区第一中学", "太原市万柏林区第一中学"],
+        kind="school", status="under_construction", district="万柏林区", precision="district", confidence="medium",
+        source="Report text ('推动大东关小学、万柏林一中等18个新改扩建项目建成投用'); the name states the district",
+        source_url=None, datum="WGS84", converted_from=None,
+        note="District from the school's own name (万柏林区第一中学); no coordinate found. Listed as a new/rebuilt project to be completed in 2025."))
+    feats.append(feature(
+        None, name="大东关小学", aliases=["太原市大东关小学"],
+        kind="school", status="under_construction", district=None, precision="district", confidence="low",
+        source="Report text only", source_url=None, datum="WGS84", converted_from=None,
+        note="Not located. Presumably near 大东关街 (old city, likely 杏花岭区 — estimate from general knowledge, not sourced), so district left null."))
+    feats.append(feature(
+        None, name="太原学院", aliases=["太原大学"],
+        kind="university", status="existing", district=None, precision="district", confidence="low",
+        source="scholarmate abstract: '学院位于太原教育园区中央,与太原经济技术开发区、高新技术开发区、晋中工业区和武宿综合保税区…相毗邻'",
+        source_url="https://scholarmate.com/S/ImczBl",
+        datum="WGS84", converted_from=None,
+        note="Not located: sources place it in the 太原教育园区 on the Taiyuan–Jinzhong edge but give no coordinate or district."))
+    feats.append(feature(
+        None, name="太原卫生职业学院", aliases=[],
+        kind="university", status="planned", district=None, precision="district", confidence="low",
+        source="Report text only ('加快筹设太原卫生职业学院')", source_url=None, datum="WGS84", converted_from=None,
+        note="Planned institution (being set up within the planned 职教园区); no site published in the sources found."))
+    feats.append(feature(
+        None, name="明德专门学校", aliases=["太原市明德专门学校"],
+        kind="school", status="under_construction", district=None, precision="district", confidence="low",
+        source="Report text only ('加快明德专门学校建设')", source_url=None, datum="WGS84", converted_from=None,
+        note="Not located: no source gives its site."))
+    feats.append(feature(
+        None, name="太原市第二人民医院", aliases=["太原二院", "市二院"],
+        kind="hospital", status="existing", district=None, precision="district", confidence="low",
+        source="Report text only ('推动太原市第二人民医院建成安宁疗护中心')", source_url=None, datum="WGS84", converted_from=None,
+        note="Not located: no source in the stored corpora gave its address or coordinate."))
+    return feats
+
+
+def sort_key(f):
+    p = f["properties"]
+    return (KIND_ORDER.index(p["kind"]), p["name"])
+
+
+def dump(feats, path=OUT):
+    feats = sorted(feats, key=sort_key)
+    lines = [json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in feats]
+    text = '{"type":"FeatureCollection","features":[\n' + ",\n".join(lines) + "\n]}\n"
+    path.write_text(text, encoding="utf-8")
+    return len(feats)
+
+
+def _decimals_ok(coords, maxd=7):
+    if isinstance(coords, (int, float)):
+        s = repr(float(coords))
+        return len(s.split(".")[1]) <= maxd if "." in s else True
+    return all(_decimals_ok(c, maxd) for c in coords)
+
+
+def validate(path=OUT) -> list[str]:
+    errs = []
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if data.get("type") != "FeatureCollection" or "crs" in data:
+        errs.append("not a plain FeatureCollection")
+    names = set()
+    for f in data["features"]:
+        p = f["properties"]
+        n = p.get("name")
+        if list(p.keys()) != KEYS:
+            errs.append(f"{n}: property keys {list(p.keys())}")
+        if n in names:
+            errs.append(f"{n}: duplicate name")
+        names.add(n)
+        if not p.get("source"):
+            errs.append(f"{n}: no source")
+        if p["kind"] not in KIND_ORDER:
+            errs.append(f"{n}: bad kind")
+        if p["status"] not in ("existing", "planned", "under_construction"):
+            errs.append(f"{n}: bad status")
+        if p["precision"] not in ("site", "near", "estimated", "district"):
+            errs.append(f"{n}: bad precision")
+        if p["confidence"] not in ("high", "medium", "low"):
+            errs.append(f"{n}: bad confidence")
+        if p["datum"] not in ("WGS84", "GCJ-02", "BD-09") or p["converted_from"] not in (None, "GCJ-02", "BD-09"):
+            errs.append(f"{n}: bad datum fields")
+        g = f["geometry"]
+        if g is None:
+            if p["precision"] != "district":
+                errs.append(f"{n}: null geometry but precision {p['precision']}")
+            continue
+        if p["precision"] == "district":
+            errs.append(f"{n}: geometry present but precision district")
+        geom = shape(g)
+        if not geom.is_valid:
+            errs.append(f"{n}: invalid geometry")
+        x0, y0, x1, y1 = geom.bounds
+        if x0 < BBOX[0] or y0 < BBOX[1] or x1 > BBOX[2] or y1 > BBOX[3]:
+            errs.append(f"{n}: outside Taiyuan bbox {geom.bounds}")
+        if not _decimals_ok(g["coordinates"]):
+            errs.append(f"{n}: more than 7 decimals")
+        if g["type"] == "Polygon":
+            ring = g["coordinates"][0]
+            if ring[0] != ring[-1]:
+                errs.append(f"{n}: ring not closed")
+            if not shapely.LinearRing(ring).is_ccw:
+                errs.append(f"{n}: exterior ring not CCW")
+    order = [sort_key({"properties": f["properties"]}) for f in data["features"]]
+    if order != sorted(order):
+        errs.append("features not sorted by kind then name")
+    return errs
+
+
+if __name__ == "__main__":
+    cmd = sys.argv[1] if len(sys.argv) > 1 else "build"
+    if cmd == "build":
+        print(f"wrote {dump(build_features())} features to {OUT}")
+        cmd = "validate"
+    if cmd == "validate":
+        problems = validate()
+        data = json.loads(OUT.read_text(encoding="utf-8"))
+        for f in data["features"]:
+            p, g = f["properties"], f["geometry"]
+            print(f"{p['kind']:<10} {p['name']:<14} {(g or {}).get('type', 'null'):<10} {p['precision']:<9} {p['confidence']}")
+        print("VALID" if not problems else "PROBLEMS:\n  " + "\n  ".join(problems))
+        sys.exit(1 if problems else 0)
