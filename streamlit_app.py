@@ -1,0 +1,268 @@
+"""geoplan's web app: the report's projects on a layered map, with filters, a table and downloads.
+
+Widgets only: every decision is a call into the geoplan package. Run with ``make run``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from geoplan import settings
+from geoplan.errors import GeoplanError
+from geoplan.export import FORMATS, export_bytes
+from geoplan.features import features_from_report
+from geoplan.filters import Filters
+from geoplan.gazetteer import Gazetteer, load_gazetteer
+from geoplan.geocoders.base import PRECISION
+from geoplan.maps import STATUS_EN, build_map
+from geoplan.models import STATUS_LABELS, Status
+from geoplan.offline import localize
+from geoplan.parse import report_from_bytes
+
+st.set_page_config(page_title="geoplan", page_icon="🗺️", layout="wide")
+
+TEXT = {
+    "zh": {
+        "title": "城市规划项目地图", "lang": "语言 Language", "filters": "筛选", "domain": "领域",
+        "section": "板块", "status": "进度", "district": "区县", "kind": "地点类型", "precision": "定位精度",
+        "search": "搜索事项或地名", "basemap": "底图", "upload": "上传其他报告（.txt）",
+        "shown": "显示要素", "items": "事项", "located": "已定位", "unplaced": "全市范围/未定位",
+        "table": "事项表", "targets": "主要预期目标", "downloads": "下载", "missing": "地名库未收录的地名",
+        "unplaced_title": "全市范围或未定位的事项", "no_unplaced": "没有", "select_hint": "选中一行，地图即定位到该地点。",
+        "no_geometry": "该事项没有可定位的地点。", "chart": "各领域事项数（按进度）", "download_hint": "下载当前显示的要素：",
+        "too_big": "文件太大", "upload_error": "无法读取上传的报告，仍显示上一份报告：", "source": "报告来源",
+        "missing_none": "所有地名均已收录。", "reset": "清除筛选", "value": "目标值",
+        "sentence": "报告原文", "place": "地点",
+    },
+    "en": {
+        "title": "Map of a city's planned projects", "lang": "语言 Language", "filters": "Filters",
+        "domain": "Domain", "section": "Section", "status": "Status", "district": "District",
+        "kind": "Place kind", "precision": "Precision", "search": "Search items and places",
+        "basemap": "Basemap", "upload": "Upload another report (.txt)", "shown": "Features shown",
+        "items": "Items", "located": "Located", "unplaced": "City-wide / unlocated", "table": "Items",
+        "targets": "Main targets", "downloads": "Downloads", "missing": "Names the gazetteer lacks",
+        "unplaced_title": "City-wide or unlocated items", "no_unplaced": "None",
+        "select_hint": "Select a row to zoom the map to it.", "no_geometry": "This item has no place to show.",
+        "chart": "Items per domain (by status)", "download_hint": "Download the features shown:",
+        "too_big": "File too large", "upload_error": "Could not read the uploaded report; still showing the previous one:",
+        "source": "Report", "missing_none": "Every name is in the gazetteer.", "reset": "Clear filters",
+        "value": "Target", "sentence": "Report sentence", "place": "Place",
+    },
+}
+KIND_LABELS = {
+    "road": ("道路", "road"), "river": ("河流", "river"), "station": ("车站", "station"), "bridge": ("桥梁", "bridge"),
+    "metro_line": ("轨道交通", "metro line"), "area": ("片区", "area"), "spring": ("泉", "spring"),
+    "school": ("学校", "school"), "university": ("高校", "university"), "hospital": ("医院", "hospital"),
+    "facility": ("设施", "facility"), "park": ("公园", "park"), "district": ("区", "district"),
+    "county": ("县", "county"), "county_city": ("县级市", "county-level city"), "city": ("全市", "city"),
+}
+BASEMAPS = {"osm": "OpenStreetMap", "light": "Light / 浅色", "amap": "高德 AMap (GCJ-02)"}
+
+
+@st.cache_resource(show_spinner=False)
+def gazetteer() -> Gazetteer:
+    return load_gazetteer()
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def pipeline(data: bytes, name: str) -> tuple[pd.DataFrame, dict]:
+    """Parse, link and geocode a report once per distinct text."""
+    report = report_from_bytes(data, source=name)
+    gdf = features_from_report(report, gazetteer=gazetteer())
+    return gdf, gdf.attrs["report"]
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def download(_gdf: pd.DataFrame, key: str, fmt: str) -> bytes:
+    return export_bytes(_gdf, fmt)
+
+
+def _default_report() -> tuple[bytes, str]:
+    path = settings.default_report_path()
+    return path.read_bytes(), path.name
+
+
+def _init_state() -> None:
+    """Seed widgets from the URL once per session, so a copied link reproduces the view."""
+    if st.session_state.get("_init"):
+        return
+    qp = st.query_params.to_dict()
+    multi = {k: st.query_params.get_all(k) for k in qp}
+    f = Filters.from_query_params(multi)
+    st.session_state.update(
+        _init=True, f_domains=list(f.domains), f_sections=list(f.sections), f_statuses=list(f.statuses),
+        f_districts=list(f.districts), f_kinds=list(f.kinds), f_precisions=list(f.precisions), f_query=f.query,
+        lang=qp.get("lang", "zh") if qp.get("lang") in TEXT else "zh",
+        basemap=qp.get("basemap", "osm") if qp.get("basemap") in BASEMAPS else "osm",
+    )
+    if "report" not in st.session_state:
+        st.session_state.report = _default_report()
+
+
+def _zoom_for(bounds: tuple[float, float, float, float]) -> int:
+    extent = max(bounds[2] - bounds[0], bounds[3] - bounds[1], 0.004)
+    return int(max(8, min(16, round(math.log2(360 / extent)) - 1)))
+
+
+def _clear_filters() -> None:
+    for key in ("f_domains", "f_sections", "f_statuses", "f_districts", "f_kinds", "f_precisions"):
+        st.session_state[key] = []
+    st.session_state.f_query = ""
+
+
+def main() -> None:
+    _init_state()
+    lang = st.sidebar.radio(TEXT["zh"]["lang"], ["zh", "en"], key="lang", horizontal=True,
+                            format_func=lambda v: "中文" if v == "zh" else "English")
+    t = TEXT[lang]
+
+    upload = st.sidebar.file_uploader(t["upload"], type=["txt"], key="upload")
+    if upload is not None and st.session_state.get("_upload_id") != upload.file_id:
+        st.session_state._upload_id = upload.file_id
+        data = upload.getvalue()
+        if len(data) > settings.max_upload_bytes:
+            st.session_state.upload_error = f"{upload.name}: {t['too_big']} ({len(data):,} > {settings.max_upload_bytes:,} bytes)"
+        else:
+            try:
+                pipeline(data, upload.name)
+            except GeoplanError as err:
+                st.session_state.upload_error = str(err)
+            else:
+                st.session_state.report = (data, upload.name)
+                st.session_state.upload_error = None
+                _clear_filters()
+    if st.session_state.get("upload_error"):
+        st.error(f"{t['upload_error']} {st.session_state.upload_error}")
+
+    data, name = st.session_state.report
+    gdf, meta = pipeline(data, name)
+
+    st.sidebar.header(t["filters"])
+    domains = [d for d in meta["domains"] if d in set(gdf["domain"])]
+    # Options come from the data; values a stale link names but the data lacks are dropped.
+    present = Filters(*(tuple(st.session_state.get(k, [])) for k in (
+        "f_domains", "f_sections", "f_statuses", "f_districts", "f_kinds", "f_precisions")),
+        query=st.session_state.get("f_query", "")).restricted_to(gdf)
+    for key, vals in zip(("f_domains", "f_sections", "f_statuses", "f_districts", "f_kinds", "f_precisions"),
+                         (present.domains, present.sections, present.statuses, present.districts,
+                          present.kinds, present.precisions), strict=True):
+        st.session_state[key] = list(vals)
+
+    scoped = gdf[gdf["domain"].isin(present.domains)] if present.domains else gdf
+    st.sidebar.multiselect(t["domain"], domains, key="f_domains")
+    st.sidebar.multiselect(t["section"], list(dict.fromkeys(scoped["section"].dropna())), key="f_sections")
+    statuses = [s.value for s in Status if s.value in set(gdf["status"])]
+    st.sidebar.multiselect(t["status"], statuses, key="f_statuses",
+                           format_func=lambda s: STATUS_LABELS[Status(s)][0] if lang == "zh" else STATUS_EN[s])
+    st.sidebar.multiselect(t["district"], sorted(gdf["district"].dropna().unique()), key="f_districts")
+    st.sidebar.multiselect(t["kind"], sorted(gdf["place_kind"].dropna().unique()), key="f_kinds",
+                           format_func=lambda k: KIND_LABELS.get(k, (k, k))[0 if lang == "zh" else 1])
+    precisions = [p for p in PRECISION if p in set(gdf["precision"])]
+    st.sidebar.multiselect(t["precision"], precisions, key="f_precisions",
+                           format_func=lambda p: PRECISION[p].label_zh if lang == "zh" else PRECISION[p].label_en)
+    st.sidebar.text_input(t["search"], key="f_query")
+    st.sidebar.button(t["reset"], on_click=_clear_filters)
+    st.sidebar.selectbox(t["basemap"], list(BASEMAPS), key="basemap", format_func=BASEMAPS.get)
+
+    filters = Filters(
+        domains=tuple(st.session_state.f_domains), sections=tuple(st.session_state.f_sections),
+        statuses=tuple(st.session_state.f_statuses), districts=tuple(st.session_state.f_districts),
+        kinds=tuple(st.session_state.f_kinds), precisions=tuple(st.session_state.f_precisions),
+        query=st.session_state.f_query.strip(),
+    )
+    wanted = filters.to_query_params()
+    if lang != "zh":
+        wanted["lang"] = lang
+    if st.session_state.basemap != "osm":
+        wanted["basemap"] = st.session_state.basemap
+    if {k: st.query_params.get_all(k) for k in st.query_params} != {
+            k: (v if isinstance(v, list) else [v]) for k, v in wanted.items()}:
+        st.query_params.from_dict(wanted)
+
+    shown = filters.apply(gdf)
+    located = shown[shown.geometry.notna()]
+    unplaced = shown[shown.geometry.isna()]
+
+    st.title(f"{t['title']} · {Path(name).stem}")
+    byline = meta.get("byline") or ""
+    st.caption(f"{t['source']}: {name} {byline}  ·  " + " ".join(meta.get("lead", [])[:1]))
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric(t["shown"], len(shown))
+    c2.metric(t["items"], shown["item_id"].nunique())
+    c3.metric(t["located"], len(located))
+    c4.metric(t["unplaced"], unplaced["item_id"].nunique())
+
+    table = shown.drop_duplicates("fid")[["fid", "domain", "section", "status_zh", "matched", "name",
+                                          "precision_zh", "district", "text"]].reset_index(drop=True)
+    selected_fid = None
+    sel = st.session_state.get("table", {}).get("selection", {}).get("rows", []) if isinstance(
+        st.session_state.get("table"), dict) else []
+    if sel and sel[0] < len(table):
+        selected_fid = table.loc[sel[0], "fid"]
+
+    map_col, side_col = st.columns([3, 1])
+    with map_col:
+        center = zoom = None
+        if selected_fid is not None:
+            row = shown[shown["fid"] == selected_fid].iloc[0]
+            if row.geometry is not None:
+                b = row.geometry.bounds
+                center, zoom = ((b[1] + b[3]) / 2, (b[0] + b[2]) / 2), _zoom_for(b)
+            else:
+                st.info(t["no_geometry"])
+        m = build_map(shown, lang=lang, basemap=st.session_state.basemap, gazetteer=gazetteer(),
+                      show_boundaries=True)
+        localize(m, mode="static")
+        st_folium(m, key="map", height=620, use_container_width=True, returned_objects=[],
+                  center=center, zoom=zoom)
+    with side_col:
+        st.subheader(t["unplaced_title"])
+        if unplaced.empty:
+            st.caption(t["no_unplaced"])
+        for r in unplaced.drop_duplicates("item_id").itertuples():
+            label = PRECISION[r.precision].label_zh if lang == "zh" else PRECISION[r.precision].label_en
+            with st.expander(f"{r.domain} · {label} · {r.text[:18]}…"):
+                st.text(r.text)
+
+    tab_table, tab_targets, tab_dl, tab_missing = st.tabs([t["table"], t["targets"], t["downloads"], t["missing"]])
+    with tab_table:
+        st.caption(t["select_hint"])
+        st.dataframe(
+            table.drop(columns=["fid"]).rename(columns={
+                "domain": t["domain"], "section": t["section"], "status_zh": t["status"], "matched": t["place"],
+                "name": "gazetteer", "precision_zh": t["precision"], "district": t["district"], "text": t["sentence"]}),
+            key="table", on_select="rerun", selection_mode="single-row", hide_index=True, width="stretch",
+        )
+    with tab_targets:
+        targets = pd.DataFrame(meta.get("targets", []))
+        if not targets.empty:
+            st.dataframe(targets[["name", "value", "unit", "qualifier"]].rename(columns={"value": t["value"]}),
+                         hide_index=True, width="stretch")
+        st.subheader(t["chart"])
+        items = gdf.drop_duplicates("item_id")
+        chart = items.pivot_table(index="domain", columns="status_zh", values="item_id", aggfunc="count", fill_value=0)
+        st.bar_chart(chart)
+    with tab_dl:
+        st.caption(t["download_hint"])
+        key = hashlib.sha1((name + "|" + ",".join(shown["fid"])).encode()).hexdigest()
+        cols = st.columns(len(FORMATS))
+        mime = {"geojson": "application/geo+json", "gpkg": "application/geopackage+sqlite3",
+                "kml": "application/vnd.google-earth.kml+xml", "csv": "text/csv"}
+        for col, fmt in zip(cols, FORMATS, strict=True):
+            col.download_button(fmt.upper(), data=download(shown, key, fmt), file_name=f"geoplan-{Path(name).stem}.{fmt}",
+                                mime=mime[fmt], key=f"dl_{fmt}", width="stretch")
+    with tab_missing:
+        names = sorted({n for v in gdf["unresolved"].dropna() for n in str(v).split("；") if n})
+        if names:
+            st.write("、".join(names))
+        else:
+            st.caption(t["missing_none"])
+
+
+main()

@@ -1,0 +1,121 @@
+"""The app's logic through Streamlit's AppTest: filters, counts, table, query parameters, downloads."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from geoplan.export import filter_features
+from geoplan.features import check_rfc7946, features_from_path
+
+from conftest import REPORT, ROOT
+
+APP = str(ROOT / "streamlit_app.py")
+
+
+@pytest.fixture(scope="module")
+def features():
+    return features_from_path(REPORT)
+
+
+def _app(**params) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90)
+    for k, v in params.items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def _metrics(at: AppTest) -> dict[str, int]:
+    return {m.label: int(m.value) for m in at.metric}
+
+
+def _qp(at: AppTest, key: str) -> list[str]:
+    v = at.query_params.get(key, [])
+    return list(v) if isinstance(v, list | tuple) else [v]
+
+
+def _table_rows(at: AppTest) -> int:
+    return len(at.dataframe[0].value)
+
+
+def test_default_view_shows_everything(features):
+    at = _app()
+    assert not at.exception
+    m = _metrics(at)
+    assert m["显示要素"] == len(features)
+    assert m["事项"] == features["item_id"].nunique() == 39
+    assert m["已定位"] == int(features.geometry.notna().sum())
+    assert _table_rows(at) == len(features)
+    # City-wide and unlocated items are listed beside the map.
+    assert len(at.expander) == features[features.geometry.isna()]["item_id"].nunique()
+
+
+def test_domain_filter_changes_counts_table_and_url(features):
+    at = _app()
+    at.multiselect(key="f_domains").set_value(["民生"]).run()
+    expected = features[features["domain"] == "民生"]
+    assert _metrics(at)["显示要素"] == len(expected)
+    assert _table_rows(at) == len(expected)
+    assert set(at.dataframe[0].value["领域"]) == {"民生"}
+    assert _qp(at, "domain") == ["民生"]
+
+
+def test_text_search_and_status_filter(features):
+    at = _app()
+    at.text_input(key="f_query").set_value("迎泽西大街").run()
+    assert _metrics(at)["事项"] == 1
+    at.text_input(key="f_query").set_value("").run()
+    at.multiselect(key="f_statuses").set_value(["starting"]).run()
+    assert _metrics(at)["显示要素"] == int((features["status"] == "starting").sum())
+    assert _qp(at, "status") == ["starting"]
+
+
+def test_query_params_reproduce_the_view(features):
+    at = _app(domain=["环境", "民生"], precision=["district"], q="")
+    assert at.multiselect(key="f_domains").value == ["环境", "民生"]
+    expected = filter_features(features, domains=("环境", "民生"), precisions=("district",))
+    assert _metrics(at)["显示要素"] == len(expected)
+    assert _qp(at, "precision") == ["district"]
+
+
+def test_stale_link_values_are_ignored(features):
+    at = _app(domain=["不存在的领域"], lang="en")
+    assert not at.exception
+    assert _metrics(at)["Features shown"] == len(features)
+    assert at.radio(key="lang").value == "en"
+
+
+def test_english_switch():
+    at = _app()
+    at.radio(key="lang").set_value("en").run()
+    assert "Features shown" in _metrics(at)
+    assert _qp(at, "lang") == ["en"]
+
+
+def test_reset_clears_filters(features):
+    at = _app(domain=["民生"])
+    at.button[0].click().run()
+    assert _metrics(at)["显示要素"] == len(features)
+
+
+def test_downloads_hold_the_features_shown(features):
+    at = _app(domain=["环境"])
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == ["GEOJSON", "GPKG", "KML", "CSV"]
+    # The bytes offered are export_bytes of the filtered frame: check that frame's GeoJSON.
+    from geoplan.export import export_bytes
+
+    shown = filter_features(features, domains=("环境",))
+    doc = json.loads(export_bytes(shown, "geojson"))
+    assert check_rfc7946(doc) == []
+    assert {f["properties"]["domain"] for f in doc["features"]} == {"环境"}
+    assert len(doc["features"]) == _metrics(at)["显示要素"]
+
+
+def test_targets_panel():
+    at = _app()
+    frames = [df.value for df in at.dataframe]
+    targets = next(f for f in frames if "name" in f.columns and "unit" in f.columns)
+    assert "城镇新增就业" in set(targets["name"])
