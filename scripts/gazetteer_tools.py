@@ -90,6 +90,20 @@ def buffer_polygon(center_lonlat, radius_m: float, segments: int = 32) -> Polygo
     return orient(Polygon(ring), sign=1.0)  # exterior counter-clockwise
 
 
+# 1号线二期: cited start point, cited direction (T3 is east of T2), cited length.
+LINE1_PHASE2_LENGTH_M = 1850.0   # en.wikipedia Line 1 (Taiyuan Metro): 'The length of phase 2 is 1.85km'
+LINE1_PHASE2_AZIMUTH = 90.0      # 'T3航站楼位于现有T2航站楼东侧' (wsxm.net 2023-05-15; wenxiaobai 2025-01-22)
+
+
+def line1_phase2() -> LineString:
+    """Estimated 1号线二期: from the cited airport point due east for the cited length (WGS84 geodesic)."""
+    from pyproj import Geod
+
+    lon, lat, _ = Geod(ellps="WGS84").fwd(WIKI_WUSU_AIRPORT[0], WIKI_WUSU_AIRPORT[1],
+                                          LINE1_PHASE2_AZIMUTH, LINE1_PHASE2_LENGTH_M)
+    return LineString([r6(WIKI_WUSU_AIRPORT), r6((lon, lat))])
+
+
 def feature(geom, **props):
     missing = [k for k in KEYS if k not in props]
     if missing:
@@ -131,12 +145,12 @@ def build_features() -> list[dict]:
         datum="WGS84", converted_from="GCJ-02",
         note="Polyline through cited points on the streets the line runs under: 迎泽西大街170号 → 迎泽西大街 创升科技大厦 → 晋祠路1号 (迎泽西大街, west of 迎泽大桥) → 大南门 (interchange with Line 2) → 太原站 → 太原南站 → 武宿机场. The first four vertices are GCJ-02 sources converted with geoplan.datum. The westernmost ~4 km (170号→河龙湾 along 迎泽西大街/西矿街) is NOT drawn: no cited station coordinate was found for it. Between 太原站 and 太原南站 the real line follows 东中环, east of the straight segment (up to ~1.5 km off)."))
     feats.append(feature(
-        Point(r6(WIKI_WUSU_AIRPORT)), name="轨道交通1号线二期", aliases=["1号线二期", "太原轨道交通1号线二期", "地铁1号线二期"],
-        kind="metro_line", status="planned", district="小店区", precision="near", confidence="medium",
-        source="Wikipedia (ja) 太原武宿国際空港 座標 37.74694, 112.62833; extension described in Railway Gazette 2025-03-03 and en.wikipedia Line 1 (Taiyuan Metro)",
-        source_url="https://cavac.at/cavacopedia/Line%201%20%28Taiyuan%20Metro%29",
+        line1_phase2(), name="轨道交通1号线二期", aliases=["1号线二期", "太原轨道交通1号线二期", "地铁1号线二期"],
+        kind="metro_line", status="planned", district="小店区", precision="estimated", confidence="low",
+        source="Start: Wikipedia (ja) 太原武宿国際空港 座標 37.74694, 112.62833 (airport reference point at T1/T2, where Line 1 ends at 武宿1号2号航站楼); length 1.85 km: en.wikipedia Line 1 (Taiyuan Metro) ('The length of phase 2 is 1.85km'; Railway Gazette 2025-03-03: 1·9 km); direction: 'T3航站楼位于现有T2航站楼东侧' (wsxm.net 2023-05-15 '太原武宿国际机场T3航站楼项目开建'; wenxiaobai 2025-01-22)",
+        source_url="http://www.wsxm.net/show/9173.html",
         datum="WGS84", converted_from=None,
-        note="Phase 2 is a ~1.85–1.9 km extension from 武宿1号2号航站楼 to a new 武宿3号航站楼 station built with Terminal 3 of Wusu Airport. No coordinate of T3 found, so shown as the airport reference point (within ~2 km of the whole extension); replace with a LineString when T3 is located."))
+        note="Derived line, not a surveyed alignment: start = the cited airport point (ja.wikipedia, WGS84; no coordinate of the 武宿1号2号航站楼 station itself was found, the airport reference point stands in for it); direction = due east (azimuth 90°), from the cited 'T3 航站楼位于现有 T2 航站楼东侧'; length = the cited 1.85 km (geodesic on WGS84). The end vertex is therefore an estimate of the new 武宿3号航站楼 station at T3, not a cited coordinate. The real tunnel may curve and start a few hundred metres from the reference point. Other sources: cavac.at copy of en.wikipedia https://cavac.at/cavacopedia/Line%201%20%28Taiyuan%20Metro%29 ; https://blob.wenxiaobai.com/article/181c1807-08c1-473d-6182-030a1b69ee4b ; 太原日报 2020 ('在 T3 航站楼前设置综合交通中心,引入太原轨道交通1号线')."))
     feats.append(feature(
         LineString(line2_wgs), name="太原轨道交通2号线", aliases=["太原地铁2号线", "轨道交通2号线", "地铁2号线", "2号线"],
         kind="metro_line", status="existing", district=None, precision="estimated", confidence="medium",
@@ -178,7 +192,7 @@ def build_features() -> list[dict]:
         source="Wikipedia (zh) 窦大夫祠 (汾河出峡口 at 上兰村, 38.01026, 112.43299) — only one point found",
         source_url="https://zh.wikipedia.org/wiki/?oldid=80161263&title=%E7%AA%A6%E5%A4%A7%E5%A4%AB%E7%A5%A0",
         datum="WGS84", converted_from=None,
-        note="Not drawn: the only cited coordinate on the river is where it leaves the gorge at 上兰村 (窦大夫祠, east bank). No bridge or river coordinates inside the city were found, so no line can be built without inventing vertices. Flows N→S through 尖草坪/万柏林/杏花岭/迎泽/晋源/小店."))
+        note="Not drawn: the only cited coordinate on the river is where it leaves the gorge at 上兰村 (窦大夫祠, east bank). No bridge or river coordinates inside the city were found, so no line can be built without inventing vertices. Flows N→S through 尖草坪/万柏林/杏花岭/迎泽/晋源/小店. Third pass: traced data sets that contain the river exist on GitHub (Natural Earth 10m rivers as TopoJSON; a 1:1M 国家基础地理 水系 export, GCJ-02) but the Fen feature could not be pulled out with the available tools (see gazetteer-sources.md), so no geometry is given rather than an invented one."))
     feats.append(feature(
         None, name="幸福桥", aliases=["汾河幸福桥"],
         kind="bridge", status="under_construction", district=None, precision="district", confidence="low",
