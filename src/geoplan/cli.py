@@ -8,7 +8,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Optional
 
-import click
 import typer
 
 from geoplan import __version__
@@ -85,18 +84,37 @@ def _geocoders(choice: GeocoderChoice, amap_key: str | None) -> list:
     return [OnlineGeocoder(str(choice), api_key=amap_key)]
 
 
+DataDirArg = Annotated[
+    Optional[Path],
+    typer.Option("--data-dir", help="Folder with planners' corrections.sqlite, applied to the output "
+                 "(default: $GEOPLAN_DATA_DIR, else ~/.local/share/geoplan)."),
+]
+
+
+def _with_corrections(gdf, data_dir: Path | None, gazetteer=None):  # GeoDataFrame -> GeoDataFrame
+    """Apply stored corrections; report, never drop in silence, those whose item is gone."""
+    from geoplan.corrections import corrected_features
+
+    gdf, left = corrected_features(gdf, data_dir=data_dir, gazetteer=gazetteer)
+    for c in left:
+        typer.echo(f"geoplan: warning: correction {c.id} for item {c.item_id} ({c.place or 'no place'}) "
+                   "was not applied: the item is not in this report or it has several places", err=True)
+    return gdf
+
+
 @app.command("build")
 def build_cmd(
     report: Annotated[Path, typer.Argument(help="Report text file.")],
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="GeoJSON file to write (default: stdout).")] = None,
     geocoder: Annotated[GeocoderChoice, typer.Option(help="Also ask this online service for names the gazetteer lacks.")] = GeocoderChoice.gazetteer,
     amap_key: Annotated[Optional[str], typer.Option(envvar="GEOPLAN_AMAP_KEY", help="Your AMap web-service key.")] = None,
+    data_dir: DataDirArg = None,
 ) -> None:
     """Parse, link and geocode REPORT into an RFC 7946 GeoJSON FeatureCollection."""
     from geoplan._io import write_atomic
     from geoplan.features import dumps_geojson, features_from_path, features_to_geojson, validate_geojson
 
-    gdf = features_from_path(report, geocoders=_geocoders(geocoder, amap_key))
+    gdf = _with_corrections(features_from_path(report, geocoders=_geocoders(geocoder, amap_key)), data_dir)
     text = dumps_geojson(validate_geojson(features_to_geojson(gdf)))
     if out is None:
         typer.echo(text, nl=False)
@@ -108,22 +126,215 @@ def build_cmd(
                + (f" -> {out}" if out else ""), err=True)
 
 
+corrections_app = typer.Typer(
+    help="Add, review, undo, export and import planners' location corrections (kept apart from built data).",
+    no_args_is_help=True,
+)
+DataDirOption = Annotated[
+    Optional[Path],
+    typer.Option("--data-dir", help="Folder holding corrections.sqlite "
+                 "(default: $GEOPLAN_DATA_DIR, else ~/.local/share/geoplan)."),
+]
+
+
+def _correction_store(data_dir: Path | None):  # -> CorrectionStore
+    from geoplan.corrections import CorrectionStore
+
+    return CorrectionStore.in_data_dir(data_dir)
+
+
+def _correction_line(c) -> str:  # c: Correction
+    line = "  ".join((str(c.id), c.item_id, c.place or "-", c.geometry_type, c.author or "-", c.created_at,
+                      c.note))
+    return line + (f"  [undone {c.undone_at}]" if c.undone_at else "")
+
+
+@corrections_app.command("add")
+def corrections_add_cmd(
+    item_id: Annotated[str, typer.Argument(help="Id of the item to correct (see `geoplan parse REPORT -f table`).")],
+    geometry: Annotated[str, typer.Option("--geometry", "-g", help="New geometry, WKT or GeoJSON in WGS84 "
+                                          "lon/lat, e.g. 'POINT (112.55 37.87)'; @FILE reads it from FILE.")],
+    note: Annotated[str, typer.Option("--note", "-n", help="What was wrong and where the fix comes from.")],
+    place: Annotated[Optional[str], typer.Option(help="The item's place this moves (or adds); "
+                                                 "omit for an item with a single row.")] = None,
+    author: Annotated[str, typer.Option(help="Who made the correction.")] = "",
+    no_check: Annotated[bool, typer.Option("--no-check", help="Do not check ITEM_ID against the report.")] = False,
+    report: Annotated[Optional[Path], typer.Option(help="Report the item ids come from "
+                                                   "(default: the shipped report).")] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Store a correction of where ITEM_ID (or one of its places) is; every build applies it."""
+    from geoplan import settings
+    from geoplan.corrections import apply_corrections, current_geometry
+
+    if geometry.startswith("@"):
+        try:
+            geometry = Path(geometry[1:]).read_text(encoding="utf-8")
+        except OSError as err:
+            raise GeoplanError(f"{geometry[1:]}: cannot read geometry ({err.strerror})") from err
+    store = _correction_store(data_dir)
+    previous = None
+    if not no_check:
+        from geoplan.features import features_from_path
+
+        gdf = features_from_path(report or settings.default_report_path())
+        gdf, _ = apply_corrections(gdf, store.active_for([item_id]))
+        previous = current_geometry(gdf, item_id, place)
+    c = store.add(item_id, geometry, note=note, author=author, place=place, previous=previous)
+    typer.echo(_correction_line(c))
+
+
+@corrections_app.command("list")
+def corrections_list_cmd(
+    all_: Annotated[bool, typer.Option("--all", help="Also show undone corrections.")] = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """One correction a line: id  item_id  place  geometry-type  author  created_at  note."""
+    for c in _correction_store(data_dir).list(include_undone=all_):
+        typer.echo(_correction_line(c))
+
+
+@corrections_app.command("undo")
+def corrections_undo_cmd(
+    correction_id: Annotated[int, typer.Argument(metavar="ID", help="Id of the correction to undo.")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Undo a correction; its row is kept for review (`list --all`)."""
+    c = _correction_store(data_dir).undo(correction_id)
+    typer.echo(f"undone: {_correction_line(c)}")
+
+
+@corrections_app.command("export")
+def corrections_export_cmd(
+    out: Annotated[Path, typer.Option("--out", "-o", help="GeoJSON file to write.")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Write the active corrections to an RFC 7946 GeoJSON FeatureCollection."""
+    store = _correction_store(data_dir)
+    store.export_geojson(out)
+    typer.echo(f"{len(store.list())} corrections -> {out}", err=True)
+
+
+@corrections_app.command("import")
+def corrections_import_cmd(
+    path: Annotated[Path, typer.Argument(metavar="FILE", help="GeoJSON written by `corrections export`.")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Add the corrections of FILE, all or nothing (ones already stored are skipped)."""
+    added = _correction_store(data_dir).import_geojson(path)
+    for c in added:
+        typer.echo(_correction_line(c))
+    typer.echo(f"imported {len(added)} corrections from {path}", err=True)
+
+
+app.add_typer(corrections_app, name="corrections")
+
+
+def _status_key(value: str) -> str:
+    """Accept a status key (``starting``) or its Chinese label (``启动``)."""
+    from geoplan.models import STATUS_LABELS
+
+    return next((str(s) for s, (zh, _) in STATUS_LABELS.items() if value == zh), value)
+
+
+@app.command("export")
+def export_cmd(
+    source: Annotated[Path, typer.Argument(help="Report text file, or a GeoJSON from 'geoplan build'.")],
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", help="File to write; replaced atomically, never left half-written.")],
+    fmt: Annotated[Optional[str], typer.Option(
+        "--format", "-f", help="geojson, gpkg, kml or csv (default: from OUT's suffix).")] = None,
+    domain: Annotated[Optional[list[str]], typer.Option(
+        "--domain", help="Keep only this domain (关键词), e.g. 民生; repeat for several.")] = None,
+    status: Annotated[Optional[list[str]], typer.Option(
+        "--status", help="Keep only this status: a key (starting, under_construction …) or its Chinese "
+        "label (启动, 在建 …); repeat for several.")] = None,
+    district: Annotated[Optional[list[str]], typer.Option(
+        "--district", help="Keep only places in this district or county, e.g. 小店区; "
+        "repeat for several.")] = None,
+    query: Annotated[str, typer.Option(
+        "--query", "-q", help="Keep rows whose item text, place name, section or unresolved names contain "
+        "TEXT (case-insensitive).")] = "",
+    data_dir: DataDirArg = None,
+) -> None:
+    """Export SOURCE's features, optionally filtered, as GeoJSON, GeoPackage, KML or CSV.
+
+    Rows without geometry (city-wide or unlocated items) are exported too, in every format.
+    """
+    from geoplan.export import export_features, filter_features, resolve_format
+    from geoplan.features import features_from_path
+    from geoplan.models import Status
+
+    key = resolve_format(fmt, out)  # an unknown format is an ExportError before any work is done
+    gdf = _with_corrections(features_from_path(source), data_dir)
+    domains, districts = domain or [], district or []
+    statuses = [_status_key(s) for s in status or []]
+    checks = (("domain", domains, list(dict.fromkeys(gdf["domain"].dropna()))),
+              ("status", statuses, [str(s) for s in Status]),
+              ("district", districts, sorted(set(gdf["district"].dropna()))))
+    for label, wanted, valid in checks:
+        unknown = [w for w in wanted if w not in valid]
+        if unknown:
+            typer.echo(f"geoplan: warning: no {label} {', '.join(unknown)} in {source}; "
+                       f"valid: {', '.join(valid)}", err=True)
+    chosen = filter_features(gdf, domains=domains, statuses=statuses, districts=districts, query=query)
+    export_features(chosen, out, key)
+    unlocated = int(chosen.geometry.isna().sum())
+    items = chosen["item_id"].nunique()
+    typer.echo(f"{len(chosen)} of {len(gdf)} features written ({items} item{'s' * (items != 1)}, {unlocated} "
+               f"without geometry, 0 skipped) -> {out} [{key}]", err=True)
+
+
+class Lang(StrEnum):
+    zh = "zh"
+    en = "en"
+
+
+class BasemapChoice(StrEnum):
+    osm = "osm"
+    light = "light"
+    amap = "amap"
+
+
+@app.command("map")
+def map_cmd(
+    source: Annotated[Path, typer.Argument(help="Report text file or a GeoJSON built by `geoplan build`.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")] = Path("map.html"),
+    lang: Annotated[Lang, typer.Option(help="Language of labels and popups.")] = Lang.zh,
+    basemap: Annotated[BasemapChoice, typer.Option(help="osm, light, or amap (data shifted to GCJ-02).")] = BasemapChoice.osm,
+    data_dir: DataDirArg = None,
+) -> None:
+    """Write the map as one standalone HTML page: every script and style inlined, only tiles remote."""
+    from geoplan._io import write_atomic
+    from geoplan.features import features_from_path
+    from geoplan.gazetteer import load_gazetteer
+    from geoplan.maps import build_map, map_html
+    from geoplan.offline import localize
+
+    gaz = load_gazetteer()
+    gdf = _with_corrections(features_from_path(source, gazetteer=gaz), data_dir, gaz)
+    m = build_map(gdf, lang=str(lang), basemap=str(basemap), gazetteer=gaz, show_boundaries=True,
+                  list_unplaced=True)
+    localize(m, mode="inline")
+    html_text = map_html(m)
+    write_atomic(out, html_text)
+    typer.echo(f"{len(gdf)} features, {len(html_text.encode()):,} bytes -> {out}", err=True)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; geoplan's own errors become one line on stderr and exit code 2, never a traceback."""
+    """Run the CLI; geoplan's own errors become one line on stderr and exit code 2, never a traceback.
+
+    Usage errors are click's (typer may vend its own copy of click): standalone mode prints them with the
+    usage line and exits 2.
+    """
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="geoplan", standalone_mode=False)
+        command.main(args=argv, prog_name="geoplan", standalone_mode=True)
     except GeoplanError as err:
         typer.echo(f"geoplan: error: {err}", err=True)
         return 2
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except click.exceptions.Abort:
-        typer.echo("geoplan: aborted", err=True)
-        return 130
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     return 0
 
 
