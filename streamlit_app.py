@@ -14,6 +14,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from geoplan import settings
+from geoplan.corrections import CorrectionStore, apply_corrections
 from geoplan.errors import GeoplanError
 from geoplan.export import FORMATS, export_bytes
 from geoplan.features import features_from_report
@@ -38,7 +39,11 @@ TEXT = {
         "no_geometry": "该事项没有可定位的地点。", "chart": "各领域事项数（按进度）", "download_hint": "下载当前显示的要素：",
         "too_big": "文件太大", "upload_error": "无法读取上传的报告，仍显示上一份报告：", "source": "报告来源",
         "missing_none": "所有地名均已收录。", "reset": "清除筛选", "value": "目标值",
-        "sentence": "报告原文", "place": "地点",
+        "sentence": "报告原文", "place": "地点", "correct": "校正位置（规划人员）",
+        "correct_help": "在地图上用左侧工具画出正确的点、线或面，再选择要校正的事项并保存。",
+        "correct_target": "要校正的要素或事项", "note": "说明（必填）", "author": "署名", "save": "保存校正",
+        "need_drawing": "请先在地图上画出位置。", "saved": "已保存校正", "corrections": "已保存的校正",
+        "undo": "撤销", "not_applied": "以下校正未能应用（事项已不在本报告中或有多个地点）：",
     },
     "en": {
         "title": "Map of a city's planned projects", "lang": "语言 Language", "filters": "Filters",
@@ -53,6 +58,12 @@ TEXT = {
         "too_big": "File too large", "upload_error": "Could not read the uploaded report; still showing the previous one:",
         "source": "Report", "missing_none": "Every name is in the gazetteer.", "reset": "Clear filters",
         "value": "Target", "sentence": "Report sentence", "place": "Place",
+        "correct": "Correct locations (planners)",
+        "correct_help": "Draw the true point, line or area with the tools on the map, choose what it locates, and save.",
+        "correct_target": "Feature or item to correct", "note": "Note (required)", "author": "Your name",
+        "save": "Save correction", "need_drawing": "Draw the location on the map first.", "saved": "Correction saved",
+        "corrections": "Saved corrections", "undo": "Undo",
+        "not_applied": "These corrections were not applied (their item is not in this report or has several places):",
     },
 }
 KIND_LABELS = {
@@ -76,6 +87,30 @@ def pipeline(data: bytes, name: str) -> tuple[pd.DataFrame, dict]:
     report = report_from_bytes(data, source=name)
     gdf = features_from_report(report, gazetteer=gazetteer())
     return gdf, gdf.attrs["report"]
+
+
+@st.cache_resource(show_spinner=False)
+def _store(data_dir: str) -> CorrectionStore:
+    return CorrectionStore.in_data_dir(data_dir)
+
+
+def store() -> CorrectionStore:
+    """One store per data dir; it opens a connection per call, so sessions can share it."""
+    return _store(str(settings.data_dir()))
+
+
+def _target_label(row: pd.Series, lang: str) -> str:
+    precision = PRECISION[row["precision"]].label_zh if lang == "zh" else PRECISION[row["precision"]].label_en
+    place = row["matched"] if isinstance(row["matched"], str) else "—"
+    return f"{row['domain']} · {place} · {precision} · {str(row['text'])[:24]}…"
+
+
+def _save_correction(row: pd.Series, drawing: dict, note: str, author: str) -> None:
+    import json
+
+    placeless = row["precision"] == "city" or not isinstance(row["name"], str)
+    store().add(row["item_id"], json.dumps(drawing["geometry"]), note=note, author=author,
+                place=None if placeless else row["name"], previous=row.geometry)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -116,6 +151,37 @@ def _clear_filters() -> None:
     st.session_state.f_query = ""
 
 
+def _correction_panel(t: dict, lang: str, shown: pd.DataFrame, drawing: dict | None, corrections: list) -> None:
+    st.caption(t["correct_help"])
+    rows = shown.drop_duplicates("fid").reset_index(drop=True)
+    with st.form("correction", clear_on_submit=False):
+        idx = st.selectbox(t["correct_target"], list(rows.index), key="c_target",
+                           format_func=lambda i: _target_label(rows.loc[i], lang))
+        note = st.text_input(t["note"], key="c_note")
+        author = st.text_input(t["author"], key="c_author")
+        submitted = st.form_submit_button(t["save"])
+    if submitted:
+        if not drawing or not drawing.get("geometry"):
+            st.error(t["need_drawing"])
+        else:
+            try:
+                _save_correction(rows.loc[idx], drawing, note, author)
+            except GeoplanError as err:
+                st.error(str(err))
+            else:
+                st.success(t["saved"])
+                st.rerun()
+    active = [c for c in corrections if c.active]
+    if active:
+        st.subheader(t["corrections"])
+    for c in active:
+        col_a, col_b = st.columns([5, 1])
+        col_a.text(f"#{c.id} {c.item_id} {c.place or ''} {c.geometry_type} · {c.author or '—'} · {c.note}")
+        if col_b.button(t["undo"], key=f"undo_{c.id}"):
+            store().undo(c.id)
+            st.rerun()
+
+
 def main() -> None:
     _init_state()
     lang = st.sidebar.radio(TEXT["zh"]["lang"], ["zh", "en"], key="lang", horizontal=True,
@@ -142,6 +208,10 @@ def main() -> None:
 
     data, name = st.session_state.report
     gdf, meta = pipeline(data, name)
+    corrections = store().list()
+    gdf, not_applied = apply_corrections(gdf, corrections, gazetteer=gazetteer())
+    if not_applied:
+        st.warning(t["not_applied"] + " " + "；".join(f"#{c.id} {c.item_id} {c.place or ''}" for c in not_applied))
 
     st.sidebar.header(t["filters"])
     domains = [d for d in meta["domains"] if d in set(gdf["domain"])]
@@ -169,6 +239,7 @@ def main() -> None:
     st.sidebar.text_input(t["search"], key="f_query")
     st.sidebar.button(t["reset"], on_click=_clear_filters)
     st.sidebar.selectbox(t["basemap"], list(BASEMAPS), key="basemap", format_func=BASEMAPS.get)
+    editing = st.sidebar.toggle(t["correct"], key="edit")
 
     filters = Filters(
         domains=tuple(st.session_state.f_domains), sections=tuple(st.session_state.f_sections),
@@ -217,10 +288,13 @@ def main() -> None:
             else:
                 st.info(t["no_geometry"])
         m = build_map(shown, lang=lang, basemap=st.session_state.basemap, gazetteer=gazetteer(),
-                      show_boundaries=True)
+                      show_boundaries=True, draw=editing)
         localize(m, mode="static")
-        st_folium(m, key="map", height=620, use_container_width=True, returned_objects=[],
-                  center=center, zoom=zoom)
+        # Only the correction mode needs anything back from the map; otherwise panning reruns nothing.
+        out = st_folium(m, key="map_edit" if editing else "map", height=620, use_container_width=True,
+                        returned_objects=["last_active_drawing"] if editing else [], center=center, zoom=zoom)
+        if editing:
+            _correction_panel(t, lang, shown, (out or {}).get("last_active_drawing"), corrections)
     with side_col:
         st.subheader(t["unplaced_title"])
         if unplaced.empty:

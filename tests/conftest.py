@@ -46,3 +46,11 @@ def report_path() -> Path:
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     return DATA
+
+
+@pytest.fixture(autouse=True)
+def _data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Corrections and caches go to a fresh folder per test, never the developer's own data dir."""
+    path = tmp_path_factory.mktemp("geoplan-data")
+    monkeypatch.setenv("GEOPLAN_DATA_DIR", str(path))
+    return path

@@ -119,3 +119,28 @@ def test_targets_panel():
     frames = [df.value for df in at.dataframe]
     targets = next(f for f in frames if "name" in f.columns and "unit" in f.columns)
     assert "城镇新增就业" in set(targets["name"])
+
+
+def test_corrections_are_applied_and_listed(features, _data_dir):
+    from geoplan.corrections import CorrectionStore
+
+    item = features[features["precision"] == "city"].iloc[0]
+    CorrectionStore.in_data_dir(_data_dir).add(item["item_id"], "POINT (112.55 37.87)", note="市政府所在地",
+                                               author="测试")
+    at = _app()
+    assert _metrics(at)["已定位"] == int(features.geometry.notna().sum()) + 1
+    at.toggle(key="edit").set_value(True).run()
+    assert not at.exception
+    assert any("市政府所在地" in t.value for t in at.text)
+    # Saving without a drawing is refused with a message.
+    at.text_input(key="c_note").set_value("试试").run()
+    at.button(key="FormSubmitter:correction-保存校正").click().run()
+    assert any("请先在地图上画出位置" in e.value for e in at.error)
+
+
+def test_orphan_corrections_are_reported(_data_dir):
+    from geoplan.corrections import CorrectionStore
+
+    CorrectionStore.in_data_dir(_data_dir).add("it-0000000000", "POINT (112.55 37.87)", note="旧版本的事项")
+    at = _app()
+    assert any("it-0000000000" in w.value for w in at.warning)

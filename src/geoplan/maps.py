@@ -18,7 +18,7 @@ from typing import Any, Literal
 import folium
 import geopandas as gpd
 from branca.element import Element, MacroElement
-from folium.plugins import MarkerCluster
+from folium.plugins import Draw, MarkerCluster
 from jinja2 import Template
 
 from geoplan.datum import Datum, convert_geometry
@@ -287,6 +287,7 @@ def build_map(
     cluster: bool = True,
     selected: str | None = None,
     list_unplaced: bool = False,
+    draw: bool = False,
     height: str | int = "100%",
 ) -> folium.Map:
     """The map of ``gdf``: a layer per domain, basemaps, legend, optional district boundaries."""
@@ -326,6 +327,11 @@ def build_map(
         layer = DomainLayer({"type": "FeatureCollection", "features": feats}, name=domain,
                             options={**base_opts, "color": colors[domain]})
         layer.add_to(m)
+    if draw:  # planners draw a corrected point, line or area
+        Draw(export=False, position="topleft",
+             draw_options={"polyline": True, "polygon": True, "marker": True, "circle": False,
+                           "rectangle": False, "circlemarker": False},
+             edit_options={"edit": False, "remove": True}).add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
     _Control(_legend_html(colors, lang), "bottomright").add_to(m)
     if list_unplaced:
