@@ -3,11 +3,13 @@
 Every coordinate below is copied from a cited source (see geodata/gazetteer-sources.md).
 Source coordinates are kept in the datum the source uses; GCJ-02 ones are converted to WGS84
 with geoplan.datum when the file is built. Nothing here invents a coordinate: lines are
-polylines through cited points, the one polygon is a stated buffer around a cited point.
+polylines through cited points (the 汾河 line is a clipped, simplified traced line from a national
+1:4M data set), the one polygon is a stated buffer around a cited point.
 
 Usage (from the repo root):
     PYTHONPATH=src python scripts/gazetteer_tools.py build     # write geodata/gazetteer.geojson
     PYTHONPATH=src python scripts/gazetteer_tools.py validate  # check the written file
+    PYTHONPATH=src python scripts/gazetteer_tools.py extract-fen PATH/hyd2_4l.shp  # re-derive the 汾河 table (needs geopandas)
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import sys
 from pathlib import Path
 
 import shapely
-from shapely.geometry import LineString, Point, Polygon, mapping, shape
+from shapely.geometry import LineString, MultiLineString, Point, Polygon, mapping, shape
 from shapely.geometry.polygon import orient
 
 from geoplan.datum import convert_coords
@@ -88,6 +90,108 @@ def buffer_polygon(center_lonlat, radius_m: float, segments: int = 32) -> Polygo
     circle = Point(x, y).buffer(radius_m, quad_segs=segments // 4)
     ring = [r6(inv.transform(px, py)) for px, py in circle.exterior.coords]
     return orient(Polygon(ring), sign=1.0)  # exterior counter-clockwise
+
+# 汾河 (Fen river): traced 1:4,000,000 line, clipped to Taiyuan. Copied from the output of extract_fen() below, run on
+# hyd2_4l.shp (国家基础地理信息系统 1:400万 水系, 二级河流 line layer, NAME '汾河', HYD2_4M_ID 520) as shipped in the metdig 1.1.0.0 wheel
+# (package registry; repository https://github.com/nmcdev/metdig, GPL-3), at metdig/graphics/resources/shapefile/hyd2_4l.shp
+# (sha256 a54e418c5d01989c1663d348d3ab52decd6424d00c0bfa73b2d0f9560a78a623; .dbf 77eb173b112ed6b04bb24f102503c421d033d4febd2a849bb3357d74d10059fa).
+# Plain geographic lon/lat, no GCJ offset (checked: unconverted it passes 77 m from 窦大夫祠; read as GCJ-02 and converted,
+# 331 m). Parts run upstream -> downstream; the 2nd and 3rd parts are the two lines the source draws through 汾河水库.
+HYD2_4L_REF = "hyd2_4l.shp (国家基础地理信息系统 1:400万 二级河流, NAME '汾河') in metdig 1.1.0.0, metdig/graphics/resources/shapefile/"
+HYD2_4L_URL = "https://github.com/nmcdev/metdig"
+FEN_HYD2_4L = [
+    [  # 26 vertices, [111.860833, 38.242708] -> [111.84198, 38.123703]
+        (111.860833, 38.242708), (111.860191, 38.24136), (111.860237, 38.23769), (111.861778, 38.232883), (111.864182, 38.227634),
+        (111.864594, 38.220066), (111.865547, 38.214798), (111.863907, 38.207439), (111.861397, 38.20076), (111.856812, 38.196815),
+        (111.853104, 38.192646), (111.85318, 38.187599), (111.856827, 38.177544), (111.856918, 38.171349), (111.856407, 38.167213),
+        (111.852989, 38.162361), (111.848984, 38.158649), (111.847557, 38.15657), (111.847054, 38.152203), (111.844276, 38.143917),
+        (111.842018, 38.139763), (111.838882, 38.135601), (111.837479, 38.132607), (111.83725, 38.1287), (111.839638, 38.124596),
+        (111.84198, 38.123703),
+    ],
+    [  # 21 vertices, [111.84198, 38.123703] -> [111.917213, 38.052891]
+        (111.84198, 38.123703), (111.842232, 38.125378), (111.848907, 38.125648), (111.853844, 38.12545), (111.857048, 38.124783),
+        (111.870499, 38.11478), (111.871979, 38.112041), (111.872292, 38.108833), (111.871773, 38.10379), (111.872658, 38.101505),
+        (111.882294, 38.096066), (111.884064, 38.092407), (111.884369, 38.090118), (111.886711, 38.088531), (111.892517, 38.086731),
+        (111.89901, 38.076225), (111.906319, 38.069855), (111.917847, 38.061123), (111.917137, 38.06052), (111.921516, 38.055962),
+        (111.917213, 38.052891),
+    ],
+    [  # 33 vertices, [111.84198, 38.123703] -> [111.917213, 38.052891]
+        (111.84198, 38.123703), (111.840797, 38.123306), (111.848129, 38.116249), (111.851967, 38.109402), (111.85379, 38.101391),
+        (111.853233, 38.099556), (111.851227, 38.096336), (111.843727, 38.091476), (111.843147, 38.090557), (111.84433, 38.088734),
+        (111.848099, 38.089214), (111.85215, 38.090614), (111.855324, 38.092468), (111.857933, 38.092712), (111.859398, 38.091343),
+        (111.859428, 38.088364), (111.863197, 38.085598), (111.865257, 38.085426), (111.86702, 38.083603), (111.869087, 38.079948),
+        (111.86998, 38.077202), (111.869438, 38.072845), (111.870041, 38.071018), (111.872971, 38.067371), (111.875603, 38.066238),
+        (111.883453, 38.064682), (111.886963, 38.060806), (111.89135, 38.057167), (111.898033, 38.055603), (111.908493, 38.054287),
+        (111.911697, 38.052471), (111.913742, 38.050419), (111.917213, 38.052891),
+    ],
+    [  # 187 vertices, [111.917213, 38.052891] -> [112.313039, 37.442278]
+        (111.917213, 38.052891), (111.926811, 38.043999), (111.934967, 38.041782), (111.941353, 38.042068), (111.946877, 38.040974),
+        (111.951279, 38.037113), (111.954857, 38.03072), (111.959846, 38.025948), (111.962784, 38.024601), (111.973251, 38.0224),
+        (111.98008, 38.01099), (111.984863, 38.001167), (111.992477, 37.995499), (112.000923, 37.99305), (112.009628, 37.991978),
+        (112.017738, 37.992508), (112.025284, 37.992115), (112.030228, 37.991009), (112.032578, 37.988735), (112.035843, 37.983715),
+        (112.037682, 37.9757), (112.040329, 37.972511), (112.047653, 37.967297), (112.05957, 37.96418), (112.063217, 37.950905),
+        (112.067657, 37.944057), (112.077011, 37.937252), (112.083138, 37.93409), (112.091568, 37.931866), (112.094757, 37.93166),
+        (112.101967, 37.934242), (112.105988, 37.937256), (112.108002, 37.93819), (112.112358, 37.937538), (112.115959, 37.92701),
+        (112.120949, 37.921772), (112.124481, 37.916981), (112.12915, 37.914036), (112.139008, 37.913422), (112.149429, 37.91396),
+        (112.156677, 37.913326), (112.165382, 37.912014), (112.168297, 37.909973), (112.17556, 37.908188), (112.183403, 37.90641),
+        (112.186867, 37.906437), (112.190918, 37.907841), (112.193207, 37.909466), (112.199478, 37.919834), (112.201187, 37.921909),
+        (112.206413, 37.921947), (112.213097, 37.919472), (112.222969, 37.917019), (112.22702, 37.917274), (112.232224, 37.917999),
+        (112.239441, 37.920574), (112.249496, 37.92844), (112.252113, 37.928688), (112.25647, 37.927113), (112.261719, 37.923706),
+        (112.265778, 37.923042), (112.271553, 37.924686), (112.275574, 37.928154), (112.280998, 37.93668), (112.286781, 37.938095),
+        (112.29055, 37.93766), (112.294037, 37.935616), (112.295227, 37.933098), (112.297279, 37.930817), (112.301353, 37.929695),
+        (112.306839, 37.930878), (112.314323, 37.935741), (112.320053, 37.94289), (112.324089, 37.945667), (112.328987, 37.947533),
+        (112.333344, 37.948017), (112.337112, 37.946892), (112.340881, 37.947144), (112.346069, 37.949928), (112.35038, 37.954315),
+        (112.35466, 37.962139), (112.358963, 37.966984), (112.364738, 37.969311), (112.37368, 37.974407), (112.375977, 37.977177),
+        (112.376823, 37.981079), (112.377281, 37.994164), (112.380157, 37.996471), (112.383049, 37.997864), (112.38797, 37.999039),
+        (112.402473, 37.999348), (112.40535, 38.00074), (112.406792, 38.002354), (112.406479, 38.004646), (112.400932, 38.009663),
+        (112.39975, 38.01218), (112.399139, 38.015617), (112.401733, 38.017929), (112.408386, 38.020031), (112.41246, 38.018444),
+        (112.419167, 38.012974), (112.422974, 38.0107), (112.434288, 38.00938), (112.437767, 38.00848), (112.439819, 38.006657),
+        (112.440712, 38.002762), (112.440742, 37.999546), (112.441628, 37.997028), (112.448036, 37.992241), (112.455902, 37.988609),
+        (112.455322, 37.98838), (112.456528, 37.982422), (112.4618, 37.975563), (112.473183, 37.964832), (112.485703, 37.956173),
+        (112.492706, 37.948406), (112.497101, 37.942459), (112.503563, 37.930561), (112.515343, 37.901245), (112.520103, 37.883141),
+        (112.523331, 37.875584), (112.524513, 37.871227), (112.524567, 37.861824), (112.523727, 37.858837), (112.523232, 37.845985),
+        (112.519257, 37.833347), (112.519638, 37.819813), (112.516602, 37.797771), (112.516647, 37.789974), (112.516113, 37.784924),
+        (112.516441, 37.778961), (112.515739, 37.77681), (112.517967, 37.766808), (112.517723, 37.75946), (112.514877, 37.752563),
+        (112.509178, 37.741295), (112.504593, 37.735081), (112.486519, 37.717102), (112.479027, 37.712708), (112.470711, 37.706013),
+        (112.462662, 37.700466), (112.457497, 37.694935), (112.455231, 37.689877), (112.451302, 37.674942), (112.45137, 37.665764),
+        (112.450851, 37.657501), (112.451447, 37.655209), (112.43795, 37.646194), (112.431679, 37.636524), (112.427094, 37.63306),
+        (112.422783, 37.631428), (112.414421, 37.62978), (112.412117, 37.62862), (112.410118, 37.626316), (112.402939, 37.622604),
+        (112.399498, 37.619831), (112.396347, 37.616375), (112.393227, 37.609703), (112.39209, 37.608551), (112.388969, 37.602566),
+        (112.387543, 37.60141), (112.380966, 37.593117), (112.38073, 37.587837), (112.381927, 37.582108), (112.382278, 37.574306),
+        (112.380592, 37.569019), (112.378036, 37.564186), (112.374321, 37.560722), (112.371483, 37.556805), (112.370644, 37.55336),
+        (112.372223, 37.537312), (112.369713, 37.52697), (112.366859, 37.523743), (112.3517, 37.511261), (112.344833, 37.506634),
+        (112.337677, 37.500397), (112.335403, 37.497169), (112.33149, 37.484299), (112.330353, 37.482452), (112.324097, 37.474613),
+        (112.32151, 37.473679), (112.314949, 37.466759), (112.312973, 37.462845), (112.313339, 37.454586), (112.314537, 37.448856),
+        (112.314301, 37.443806), (112.313039, 37.442278),
+    ],
+]
+
+
+def extract_fen(shp_path, boundary_path=ROOT / "geodata" / "boundaries" / "taiyuan.geojson"):
+    """Rebuild FEN_HYD2_4L from hyd2_4l.shp: all '汾河' records, merged, clipped to the Taiyuan city outline
+    buffered by 2 km (UTM 49N), merged again, Douglas-Peucker 0.0003° (≈30 m), rounded to 6 decimals,
+    parts oriented north (upstream) -> south and sorted by their upstream end. Needs geopandas."""
+    import geopandas as gpd
+    from pyproj import Transformer
+    from shapely.ops import linemerge, transform, unary_union
+
+    g = gpd.read_file(shp_path, encoding="gbk")
+    fen = linemerge(unary_union(list(g[g["NAME"] == "汾河"].geometry)))
+    city = next(f for f in json.loads(Path(boundary_path).read_text(encoding="utf-8"))["features"]
+                if f["properties"]["kind"] == "city")
+    fwd = Transformer.from_crs("EPSG:4326", "EPSG:32649", always_xy=True)
+    inv = Transformer.from_crs("EPSG:32649", "EPSG:4326", always_xy=True)
+    area = transform(inv.transform, transform(fwd.transform, shape(city["geometry"])).buffer(2000))
+    clipped = linemerge(fen.intersection(area))
+    simple = clipped.simplify(0.0003, preserve_topology=False)
+    parts = [[r6(xy) for xy in part.coords] for part in getattr(simple, "geoms", [simple])]
+    parts = [pt if pt[0][1] >= pt[-1][1] else pt[::-1] for pt in parts]
+    return sorted(parts, key=lambda pt: (-pt[0][1], pt[0][0]))
+
+
+def fen_line() -> MultiLineString:
+    return MultiLineString(FEN_HYD2_4L)
+
 
 
 # 1号线二期: cited start point, cited direction (T3 is east of T2), cited length.
@@ -187,12 +291,12 @@ def build_features() -> list[dict]:
         datum="WGS84", converted_from=None,
         note="Not located: only known to be a trunk road whose southern extension ('打通') links the city with 潇河新区; no coordinates or district found."))
     feats.append(feature(
-        None, name="汾河", aliases=["汾水"],
-        kind="river", status="existing", district=None, precision="district", confidence="low",
-        source="Wikipedia (zh) 窦大夫祠 (汾河出峡口 at 上兰村, 38.01026, 112.43299) — only one point found",
-        source_url="https://zh.wikipedia.org/wiki/?oldid=80161263&title=%E7%AA%A6%E5%A4%A7%E5%A4%AB%E7%A5%A0",
+        fen_line(), name="汾河", aliases=["汾水"],
+        kind="river", status="existing", district=None, precision="estimated", confidence="low",
+        source="国家基础地理信息系统 1:400万 水系, layer hyd2_4l (二级河流), NAME '汾河' (HYD2_4M_ID 520), as shipped in the metdig 1.1.0.0 Python package: metdig/graphics/resources/shapefile/hyd2_4l.shp. Check point: Wikipedia (zh) 窦大夫祠 (汾河出峡口 at 上兰村, 38.01026, 112.43299)",
+        source_url=HYD2_4L_URL,
         datum="WGS84", converted_from=None,
-        note="Not drawn: the only cited coordinate on the river is where it leaves the gorge at 上兰村 (窦大夫祠, east bank). No bridge or river coordinates inside the city were found, so no line can be built without inventing vertices. Flows N→S through 尖草坪/万柏林/杏花岭/迎泽/晋源/小店. Third pass: traced data sets that contain the river exist on GitHub (Natural Earth 10m rivers as TopoJSON; a 1:1M 国家基础地理 水系 export, GCJ-02) but the Fen feature could not be pulled out with the available tools (see gazetteer-sources.md), so no geometry is given rather than an invented one."))
+        note="Traced line from a 1:4,000,000 national data set (positional error of a few hundred metres up to ~1 km), not a survey of the channel. Extraction (extract_fen() in scripts/gazetteer_tools.py): all 13 '汾河' records merged, clipped to the Taiyuan city outline (geodata/boundaries/taiyuan.geojson) buffered by 2 km, Douglas-Peucker 0.0003° (≈30 m; max deviation 30 m), 6 decimals; 4 parts, 267 vertices, upstream → downstream: 娄烦 entry → 汾河水库 (the source draws two lines through the reservoir, both kept) → 古交 → 上兰 gorge mouth → city centre → 清徐 exit. Source coordinates are plain geographic lon/lat (no GCJ offset), used as WGS84 (a Beijing-1954 vs WGS84 difference would be far below the scale error). Checks: passes 77 m from the 窦大夫祠 point (gorge mouth, east bank) and 130 m from the 汾河水库 point; crosses Metro Line 1 / 迎泽西大街 at 112.5236, 37.8558, 35 m from the 晋祠路1号 west bridgehead of 迎泽大桥 — i.e. at the west edge of the bridge span. The AMap district edges that follow the river (geodata/boundaries) lie east of this line: 万柏林|迎泽 median 0.6 km (max 1.0 km), 万柏林|杏花岭 0.6 km, 万柏林|小店 1.5 km, 晋源|小店 median 1.5 km (max 4 km, where that edge may leave the river). So in the city the real channel is probably 0.5–1.5 km east of this line; hence confidence low: use it to draw the river, not to decide which bank a site is on. Read as GCJ-02 and converted, the same line would be 331 m / 526 m off those points, so no datum conversion is applied. A 1:1M GCJ-02 export (plantcatcher/gis-planetgis-src public/maps/cn-rivers/data/rivers.json) would be more detailed but its 汾河 feature could not be located in the 2.7 M-char file."))
     feats.append(feature(
         None, name="幸福桥", aliases=["汾河幸福桥"],
         kind="bridge", status="under_construction", district=None, precision="district", confidence="low",
@@ -344,6 +448,11 @@ if __name__ == "__main__":
     if cmd == "build":
         print(f"wrote {dump(build_features())} features to {OUT}")
         cmd = "validate"
+    if cmd == "extract-fen":  # python scripts/gazetteer_tools.py extract-fen /path/to/hyd2_4l.shp
+        parts = extract_fen(sys.argv[2])
+        print(json.dumps(parts))
+        print("matches FEN_HYD2_4L" if parts == [list(pt) for pt in FEN_HYD2_4L] else "DIFFERS from FEN_HYD2_4L", file=sys.stderr)
+        sys.exit(0)
     if cmd == "validate":
         problems = validate()
         data = json.loads(OUT.read_text(encoding="utf-8"))
