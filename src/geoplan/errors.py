@@ -40,3 +40,7 @@ class CorrectionError(GeoplanError, ValueError):
 
 class ExportError(GeoplanError, ValueError):
     """An export format or target is not supported."""
+
+
+class OfflineAssetError(GeoplanError, LookupError):
+    """A map needs a script/style/font that geoplan has not vendored, or the vendor folder is damaged."""

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import folium
 import geopandas as gpd
 from branca.element import Element, MacroElement
+from folium.elements import JSCSSMixin
 from folium.plugins import Draw, MarkerCluster
 from jinja2 import Template
 
@@ -166,9 +167,11 @@ window.geoplan = window.geoplan || (function () {
 class GeoplanAssets(MacroElement):
     """The shared script and styles, once per page."""
 
+    # streamlit-folium pastes the header into its iframe without running inline scripts, so the script
+    # goes in the page's script block (rendered before the layers that call it); the style may stay.
     _template = Template(
-        "{% macro header(this, kwargs) %}<style>{{ this.css }}</style>"
-        "<script>{{ this.js }}</script>{% endmacro %}"
+        "{% macro header(this, kwargs) %}<style>{{ this.css }}</style>{% endmacro %}"
+        "{% macro script(this, kwargs) %}{{ this.js }}{% endmacro %}"
     )
 
     def __init__(self) -> None:
@@ -178,7 +181,7 @@ class GeoplanAssets(MacroElement):
         self.js = GEOPLAN_JS
 
 
-class DomainLayer(folium.map.Layer):
+class DomainLayer(JSCSSMixin, folium.map.Layer):
     """One domain's features as one GeoJSON layer (clustered points), an overlay in the layer control."""
 
     _template = Template(
@@ -194,14 +197,6 @@ class DomainLayer(folium.map.Layer):
         self._name = "DomainLayer"
         self.data = data
         self.options = options
-
-    def render(self, **kwargs: Any) -> None:
-        figure = self.get_root()
-        for name, url in self.default_js:
-            figure.header.add_child(folium.JavascriptLink(url), name=name)
-        for name, url in self.default_css:
-            figure.header.add_child(folium.CssLink(url), name=name)
-        super().render(**kwargs)
 
 
 def domain_colors(domains: list[str]) -> dict[str, str]:
