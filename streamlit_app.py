@@ -291,7 +291,7 @@ def main() -> None:
                       show_boundaries=True, draw=editing)
         localize(m, mode="static")
         # Only the correction mode needs anything back from the map; otherwise panning reruns nothing.
-        out = st_folium(m, key="map_edit" if editing else "map", height=620, use_container_width=True,
+        out = st_folium(m, key="map", height=620, use_container_width=True,
                         returned_objects=["last_active_drawing"] if editing else [], center=center, zoom=zoom)
         if editing:
             _correction_panel(t, lang, shown, (out or {}).get("last_active_drawing"), corrections)

@@ -1,0 +1,232 @@
+"""End to end: `streamlit run` on a free port, driven by Debian's Chromium through Playwright.
+
+As a resident or planner would: the map and its layers render with no internet, a layer toggle hides
+features, a filter changes the counts and the table, a popup shows the report's sentence, a download
+gives valid GeoJSON, and a planner's drawn correction is on the map after a reload.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from geoplan.features import check_rfc7946
+
+from conftest import ROOT
+
+pytestmark = pytest.mark.browser
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+TILE_HOSTS = re.compile(r"(tile\.openstreetmap\.org|basemaps\.cartocdn\.com|autonavi\.com)$")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is missing: run `make test`, which installs it")
+    port = _free_port()
+    data = tmp_path_factory.mktemp("app-data")
+    env = {**os.environ, "GEOPLAN_DATA_DIR": str(data)}
+    log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"), "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            pytest.fail("streamlit did not start: " + Path(log.name).read_text())
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, app_url):
+    context = browser.new_context(viewport={"width": 1500, "height": 1100}, accept_downloads=True, locale="zh-CN")
+    pg = context.new_page()
+    pg.foreign = []  # type: ignore[attr-defined]
+
+    def note(request) -> None:
+        host = urlparse(request.url).hostname or ""
+        if request.url.startswith(("data:", "blob:", "about:")) or host in ("127.0.0.1", "localhost"):
+            return
+        if not TILE_HOSTS.search(host):
+            pg.foreign.append(request.url)  # type: ignore[attr-defined]
+
+    pg.on("request", note)
+    yield pg
+    context.close()
+
+
+MAP_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
+
+
+def _frame(page):
+    """The map's iframe; while Streamlit reruns, a stale copy may linger for a moment."""
+    page.wait_for_function(f"document.querySelectorAll('{MAP_IFRAME}').length === 1", timeout=30_000)
+    return page.frame_locator(MAP_IFRAME)
+
+
+def _open(page, url: str):
+    page.goto(url)
+    frame = _frame(page)
+    frame.locator(".leaflet-container").wait_for(timeout=60_000)
+    frame.locator(".gp-icon, path.leaflet-interactive").first.wait_for(timeout=30_000)
+    return frame
+
+
+def _metric(page, label: str) -> int:
+    box = page.locator('[data-testid="stMetric"]', has_text=label).first
+    return int(box.locator('[data-testid="stMetricValue"]').inner_text().strip())
+
+
+def _wait_metric(page, label: str, ok, timeout: float = 30.0) -> int:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            value = _metric(page, label)
+            if ok(value):
+                return value
+        except (ValueError, TimeoutError):
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"metric {label} never satisfied the condition")
+        page.wait_for_timeout(200)
+
+
+def _drawn(frame) -> int:
+    return frame.locator(".gp-icon, .marker-cluster, path.leaflet-interactive").count()
+
+
+def test_map_layers_filter_popup_download(page, app_url):
+    frame = _open(page, app_url)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(ARTIFACTS / "app.png"), full_page=False)
+
+    # The map and one overlay per domain with located features render, from vendored assets only.
+    labels = frame.locator(".leaflet-control-layers-overlays label").all_inner_texts()
+    assert any("城乡融合发展" in t for t in labels) and any("民生" in t for t in labels)
+    assert frame.locator(".gp-legend").inner_text().count("城乡融合发展") == 1
+    before = _drawn(frame)
+    assert before > 5
+
+    # Unticking a domain in the layer control hides its features.
+    frame.locator(".leaflet-control-layers-overlays label", has_text="城乡融合发展").locator("input").uncheck()
+    page.wait_for_timeout(300)
+    hidden = _drawn(frame)
+    assert hidden < before
+    frame.locator(".leaflet-control-layers-overlays label", has_text="城乡融合发展").locator("input").check()
+    page.wait_for_timeout(300)
+    assert _drawn(frame) == before
+
+    # A popup shows the report's own sentence with the place highlighted.
+    frame.locator(".gp-icon", has_text="泉").first.click()
+    popup = frame.locator(".leaflet-popup-content")
+    popup.wait_for(timeout=10_000)
+    assert "晋祠泉稳定复流" in popup.inner_text()
+    assert popup.locator("mark").count() == 1
+
+    # A filter changes the counts and the table.
+    total = _metric(page, "显示要素")
+    page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').first.click()
+    page.keyboard.type("民生")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    shown = _wait_metric(page, "显示要素", lambda v: v < total)
+    assert 0 < shown < total
+    assert "domain=" in page.url
+    # The table's grid reports its rows to assistive technology; the header counts as one.
+    page.wait_for_function(
+        "n => { const g = document.querySelector('[data-testid=stDataFrame] [role=grid]');"
+        " return g && +g.getAttribute('aria-rowcount') === n; }", arg=shown + 1, timeout=30_000)
+
+    # The download holds exactly what is shown, as valid RFC 7946 GeoJSON.
+    page.get_by_role("tab", name="下载").click()
+    with page.expect_download(timeout=30_000) as dl:
+        page.get_by_role("button", name="GEOJSON").click()
+    doc = json.loads(Path(dl.value.path()).read_text("utf-8"))
+    assert check_rfc7946(doc) == []
+    assert len(doc["features"]) == shown
+    assert {f["properties"]["domain"] for f in doc["features"]} == {"民生"}
+
+    assert page.foreign == [], page.foreign  # type: ignore[attr-defined]
+
+
+def test_copied_link_reproduces_the_view(page, app_url):
+    _open(page, app_url + "/?domain=环境&lang=en")
+    assert _metric(page, "Features shown") < 49
+    page.wait_for_timeout(300)
+    assert "Environment" not in page.locator('[data-testid="stSidebar"]').inner_text()  # labels, not data
+    assert "环境" in page.locator('[data-testid="stSidebar"]').inner_text()
+
+
+def test_planner_draws_a_point_for_an_unlocated_item(page, app_url):
+    frame = _open(page, app_url)
+    located = _metric(page, "已定位")
+    page.locator('[data-testid="stSidebar"]').get_by_text("校正位置（规划人员）").click()
+    page.wait_for_timeout(500)
+    frame = _frame(page)
+    frame.locator(".leaflet-draw-draw-marker").wait_for(timeout=30_000)
+    frame.locator(".leaflet-draw-draw-marker").click()
+    box = frame.locator(".leaflet-container").bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    page.wait_for_timeout(1500)  # streamlit-folium reports the drawing; the app reruns
+
+    page.locator('[data-testid="stSelectbox"]', has_text="要校正的要素或事项").click()
+    page.keyboard.type("幸福桥")
+    page.keyboard.press("Enter")
+    page.get_by_label("说明（必填）").fill("幸福桥位于汾河上，规划人员按设计图标注")
+    page.get_by_label("署名").fill("测试规划师")
+    page.get_by_role("button", name="保存校正").click()
+    page.get_by_text("已保存的校正").wait_for(timeout=30_000)
+
+    page.reload()
+    _open(page, app_url)
+    assert _metric(page, "已定位") == located + 1
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "app-corrected.png"))
