@@ -123,6 +123,16 @@ def _default_report() -> tuple[bytes, str]:
     return path.read_bytes(), path.name
 
 
+def _title(name: str) -> str:
+    """The shipped report's title from its source sidecar; an upload's file name otherwise."""
+    sidecar = settings.default_report_path().with_suffix(".source.json")
+    if name == settings.default_report_path().name and sidecar.exists():
+        import json
+
+        return json.loads(sidecar.read_text(encoding="utf-8")).get("title", name)
+    return Path(name).stem
+
+
 def _init_state() -> None:
     """Seed widgets from the URL once per session, so a copied link reproduces the view."""
     if st.session_state.get("_init"):
@@ -260,7 +270,8 @@ def main() -> None:
     located = shown[shown.geometry.notna()]
     unplaced = shown[shown.geometry.isna()]
 
-    st.title(f"{t['title']} · {Path(name).stem}")
+    st.title(t["title"])
+    st.subheader(_title(name))
     byline = meta.get("byline") or ""
     st.caption(f"{t['source']}: {name} {byline}  ·  " + " ".join(meta.get("lead", [])[:1]))
     c1, c2, c3, c4 = st.columns(4)

@@ -230,3 +230,17 @@ def test_planner_draws_a_point_for_an_unlocated_item(page, app_url):
     assert _metric(page, "已定位") == located + 1
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "app-corrected.png"))
+
+
+def test_upload_another_report_and_a_bad_one(page, app_url, data_dir):
+    _open(page, app_url)
+    uploader = page.locator('[data-testid="stFileUploader"] input[type="file"]')
+    uploader.set_input_files(str(data_dir / "small.txt"))
+    _wait_metric(page, "事项", lambda v: v == 4)  # tests/data/small.txt has four items
+    assert page.get_by_role("heading", name="small").count() == 1
+    _frame(page).locator(".gp-icon, path.leaflet-interactive").first.wait_for(timeout=30_000)
+    page.get_by_role("tab", name="地名库未收录的地名").click()
+    # A bad report: the message names the file and line, and the last good map stays.
+    uploader.set_input_files(str(data_dir / "item-before-domain.txt"))
+    page.get_by_text("item-before-domain.txt:2").wait_for(timeout=30_000)
+    assert _metric(page, "事项") == 4
