@@ -39,7 +39,7 @@ TEXT = {
         "no_geometry": "该事项没有可定位的地点。", "chart": "各领域事项数（按进度）", "download_hint": "下载当前显示的要素：",
         "too_big": "文件太大", "upload_error": "无法读取上传的报告，仍显示上一份报告：", "source": "报告来源",
         "missing_none": "所有地名均已收录。", "reset": "清除筛选", "value": "目标值",
-        "sentence": "报告原文", "place": "地点", "correct": "校正位置（规划人员）",
+        "sentence": "报告原文", "place": "地点", "correct": "校正位置（规划人员）", "gazetteer_name": "地名库名称",
         "correct_help": "在地图上用左侧工具画出正确的点、线或面，再选择要校正的事项并保存。",
         "correct_target": "要校正的要素或事项", "note": "说明（必填）", "author": "署名", "save": "保存校正",
         "need_drawing": "请先在地图上画出位置。", "saved": "已保存校正", "corrections": "已保存的校正",
@@ -58,7 +58,7 @@ TEXT = {
         "too_big": "File too large", "upload_error": "Could not read the uploaded report; still showing the previous one:",
         "source": "Report", "missing_none": "Every name is in the gazetteer.", "reset": "Clear filters",
         "value": "Target", "sentence": "Report sentence", "place": "Place",
-        "correct": "Correct locations (planners)",
+        "correct": "Correct locations (planners)", "gazetteer_name": "Gazetteer name",
         "correct_help": "Draw the true point, line or area with the tools on the map, choose what it locates, and save.",
         "correct_target": "Feature or item to correct", "note": "Note (required)", "author": "Your name",
         "save": "Save correction", "need_drawing": "Draw the location on the map first.", "saved": "Correction saved",
@@ -321,7 +321,7 @@ def main() -> None:
         st.dataframe(
             table.drop(columns=["fid"]).rename(columns={
                 "domain": t["domain"], "section": t["section"], "status_zh": t["status"], "matched": t["place"],
-                "name": "gazetteer", "precision_zh": t["precision"], "district": t["district"], "text": t["sentence"]}),
+                "name": t["gazetteer_name"], "precision_zh": t["precision"], "district": t["district"], "text": t["sentence"]}),
             key="table", on_select="rerun", selection_mode="single-row", hide_index=True, width="stretch",
         )
     with tab_targets:

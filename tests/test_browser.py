@@ -244,3 +244,20 @@ def test_upload_another_report_and_a_bad_one(page, app_url, data_dir):
     uploader.set_input_files(str(data_dir / "item-before-domain.txt"))
     page.get_by_text("item-before-domain.txt:2").wait_for(timeout=30_000)
     assert _metric(page, "事项") == 4
+
+
+def test_choosing_a_row_zooms_the_map_to_it(page, app_url):
+    frame = _open(page, app_url + "/?q=晋祠")
+    scale = frame.locator(".leaflet-control-scale-line").first
+    before = scale.inner_text()
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    # The selection checkbox of the first data row (glide-data-grid draws on a canvas).
+    page.mouse.click(box["x"] + 15, box["y"] + 35 + 17)
+    page.wait_for_function(
+        "([sel, old]) => { const f = document.querySelector(sel); const s = f && f.contentDocument"
+        " && f.contentDocument.querySelector('.leaflet-control-scale-line');"
+        " return s && s.innerText !== old && !s.innerText.includes('km'); }",
+        arg=[MAP_IFRAME, before], timeout=30_000)
+    assert "km" in before or before != scale.inner_text()
