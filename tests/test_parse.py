@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -168,7 +167,7 @@ def test_bad_input_names_file_and_line(name, line, reason):
 
 
 def test_undecodable_bytes_name_the_line():
-    data = "关键词:交通\n◆修路。\n".encode("utf-8") + b"\xff\xff\xff\n"
+    data = "关键词:交通\n◆修路。\n".encode() + b"\xff\xff\xff\n"
     with pytest.raises(ReportError) as exc:
         report_from_bytes(data, source="bad.txt")
     assert exc.value.line == 3

@@ -33,6 +33,31 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _write(out: Path, text: str) -> None:
+    """Write ``text`` to ``out`` atomically; a failure is one message and leaves ``out`` as it was."""
+    from geoplan._io import write_atomic
+    from geoplan.errors import ExportError
+
+    try:
+        write_atomic(out, text)
+    except OSError as err:
+        msg = f"{out}: cannot write ({err.strerror or err}); nothing was written"
+        raise ExportError(msg) from err
+
+
+def _refuse_large(path: Path) -> None:
+    """Refuse an input file larger than ``settings.max_report_bytes`` before reading it."""
+    from geoplan import settings
+    from geoplan.parse import _too_large
+
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return  # the reader names the problem
+    if size > settings.max_report_bytes:
+        raise _too_large(path, size, settings.max_report_bytes)
+
+
 @app.callback()
 def _root(
     version: Annotated[
@@ -49,9 +74,10 @@ def parse_cmd(
     fmt: Annotated[ParseFormat, typer.Option("--format", "-f", help="Output format.")] = ParseFormat.json,
 ) -> None:
     """Print the parsed report: domains, sections and items with ids, occurrences, quantities and status."""
+    from geoplan import settings
     from geoplan.parse import report_from_path
 
-    rep = report_from_path(report)
+    rep = report_from_path(report, max_bytes=settings.max_report_bytes)
     if fmt is ParseFormat.json:
         typer.echo(json.dumps(rep.to_dict(), ensure_ascii=False, indent=2))
         return
@@ -111,7 +137,6 @@ def build_cmd(
     data_dir: DataDirArg = None,
 ) -> None:
     """Parse, link and geocode REPORT into an RFC 7946 GeoJSON FeatureCollection."""
-    from geoplan._io import write_atomic
     from geoplan.features import dumps_geojson, features_from_path, features_to_geojson, validate_geojson
 
     gdf = _with_corrections(features_from_path(report, geocoders=_geocoders(geocoder, amap_key)), data_dir)
@@ -119,7 +144,7 @@ def build_cmd(
     if out is None:
         typer.echo(text, nl=False)
     else:
-        write_atomic(out, text)
+        _write(out, text)
     counts = gdf["precision"].value_counts().to_dict()
     summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
     typer.echo(f"{gdf['item_id'].nunique()} items, {len(gdf)} features ({summary})"
@@ -168,6 +193,7 @@ def corrections_add_cmd(
     from geoplan.corrections import apply_corrections, current_geometry
 
     if geometry.startswith("@"):
+        _refuse_large(Path(geometry[1:]))
         try:
             geometry = Path(geometry[1:]).read_text(encoding="utf-8")
         except OSError as err:
@@ -221,6 +247,7 @@ def corrections_import_cmd(
     data_dir: DataDirOption = None,
 ) -> None:
     """Add the corrections of FILE, all or nothing (ones already stored are skipped)."""
+    _refuse_large(path)
     added = _correction_store(data_dir).import_geojson(path)
     for c in added:
         typer.echo(_correction_line(c))
@@ -305,7 +332,6 @@ def map_cmd(
     data_dir: DataDirArg = None,
 ) -> None:
     """Write the map as one standalone HTML page: every script and style inlined, only tiles remote."""
-    from geoplan._io import write_atomic
     from geoplan.features import features_from_path
     from geoplan.gazetteer import load_gazetteer
     from geoplan.maps import build_map, map_html
@@ -317,7 +343,7 @@ def map_cmd(
                   list_unplaced=True)
     localize(m, mode="inline")
     html_text = map_html(m)
-    write_atomic(out, html_text)
+    _write(out, html_text)
     typer.echo(f"{len(gdf)} features, {len(html_text.encode()):,} bytes -> {out}", err=True)
 
 

@@ -117,15 +117,29 @@ def features_from_report(
             rows.append({**base, **_location_columns(loc, loc.precision), "matched": matched,
                          "unresolved": unresolved, "status": str(status), "status_zh": status.label_zh,
                          "geometry": loc.geometry})
-    for n, row in enumerate(rows):
-        same = [r for r in rows[: n + 1] if r["item_id"] == row["item_id"]]
-        row["fid"] = f"{row['item_id']}-{len(same)}"
+    seen: dict[str, int] = {}  # rows so far per item (a rescan of earlier rows was quadratic)
+    for row in rows:
+        seen[row["item_id"]] = n = seen.get(row["item_id"], 0) + 1
+        row["fid"] = f"{row['item_id']}-{n}"
         row["geometry_kind"] = geometry_kind(row["geometry"])
-    frame = pd.DataFrame(rows, columns=[*COLUMNS, "geometry"])
-    frame["precision_code"] = frame["precision_code"].astype("Int64")
+    frame = _typed(pd.DataFrame(rows, columns=[*COLUMNS, "geometry"]))
     gdf = gpd.GeoDataFrame(frame, geometry="geometry", crs=settings.default_crs)
     gdf.attrs["report"] = report_meta(report)
     return gdf
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """``precision_code`` as nullable integers; a column no row has a value for as objects (``None``).
+
+    Such a column would otherwise be float NaN, and writing a name into it later (a correction's
+    district) raises ``TypeError`` in pandas.
+    """
+    for col in frame.columns:
+        if col == "precision_code":
+            frame[col] = frame[col].astype("Int64")
+        elif col != "geometry" and frame[col].dtype != object and frame[col].isna().all():
+            frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
+    return frame
 
 
 def report_meta(report: Report) -> dict[str, Any]:
@@ -197,15 +211,22 @@ def features_from_geojson(doc: dict[str, Any]) -> gpd.GeoDataFrame:
     if problems:
         raise ValidationError("not a valid geoplan GeoJSON: " + "; ".join(problems[:5]))
     rows = []
-    for f in doc["features"]:
+    for i, f in enumerate(doc["features"]):
         row = dict(f.get("properties") or {})
+        bad = next((k for k, v in row.items() if not (v is None or isinstance(v, str | int | float))), None)
+        if bad is not None:  # geoplan writes scalars only; a list or object would break filters and exports
+            msg = f"not a valid geoplan GeoJSON: feature {i} property {bad!r} is not a string, number or null"
+            raise ValidationError(msg)
         row["geometry"] = shape(f["geometry"]) if f.get("geometry") else None
         rows.append(row)
     cols = list(dict.fromkeys([*COLUMNS, *(k for r in rows for k in r if k != "geometry")]))
-    frame = pd.DataFrame(rows, columns=[*cols, "geometry"])
-    frame["precision_code"] = frame["precision_code"].astype("Int64")
+    try:
+        frame = _typed(pd.DataFrame(rows, columns=[*cols, "geometry"]))
+    except (TypeError, ValueError) as err:
+        msg = f"not a valid geoplan GeoJSON: precision_code is not an integer ({err})"
+        raise ValidationError(msg) from err
     gdf = gpd.GeoDataFrame(frame, geometry="geometry", crs=settings.default_crs)
-    if "report" in doc:
+    if isinstance(doc.get("report"), dict):
         gdf.attrs["report"] = doc["report"]
     return gdf
 
@@ -240,12 +261,19 @@ def check_rfc7946(doc: Any) -> list[str]:
         return [*problems, "'features' is not a list"]
     all_coords: list[np.ndarray] = []
     for i, f in enumerate(features):
-        where = f"feature {i} ({(f.get('properties') or {}).get('fid', f.get('id'))})" if isinstance(f, dict) else f"feature {i}"
-        if not isinstance(f, dict) or f.get("type") != "Feature":
+        if not isinstance(f, dict):
+            problems.append(f"feature {i}: not a Feature")
+            continue
+        props = f.get("properties")
+        where = f"feature {i} ({props.get('fid', f.get('id')) if isinstance(props, dict) else f.get('id')})"
+        if f.get("type") != "Feature":
             problems.append(f"{where}: not a Feature")
             continue
         if "properties" not in f or "geometry" not in f:
             problems.append(f"{where}: lacks 'properties' or 'geometry'")
+            continue
+        if props is not None and not isinstance(props, dict):
+            problems.append(f"{where}: 'properties' is neither an object nor null (RFC 7946 §3.2)")
             continue
         g = f["geometry"]
         if g is None:
@@ -279,6 +307,8 @@ def check_rfc7946(doc: Any) -> list[str]:
 def _bbox_ok(bbox: Any, coords: np.ndarray) -> bool:
     if not isinstance(bbox, list) or len(bbox) != 4:
         return False
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in bbox):
+        return False
     if not len(coords):
         return True
     lo, hi = coords.min(axis=0), coords.max(axis=0)
@@ -298,11 +328,14 @@ def features_from_path(path: str | Path, *, gazetteer: Gazetteer | None = None,
                        geocoders: Sequence[Geocoder] = ()) -> gpd.GeoDataFrame:
     """Features from a report text, or from a GeoJSON geoplan built (``.geojson``/``.json``)."""
     from geoplan.errors import ReportError
-    from geoplan.parse import report_from_path
+    from geoplan.parse import _too_large, report_from_path
 
     p = Path(path)
     if p.suffix.lower() in (".geojson", ".json"):
         try:
+            size = p.stat().st_size
+            if size > settings.max_report_bytes:
+                raise _too_large(p, size, settings.max_report_bytes)
             doc = json.loads(p.read_text(encoding="utf-8"))
         except OSError as err:
             raise ReportError(f"cannot read file: {err.strerror}", source=str(p)) from err

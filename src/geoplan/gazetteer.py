@@ -14,6 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import shapely
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
@@ -109,7 +110,12 @@ def _num_ok(x: float, y: float) -> bool:
 def entry_from_feature(feature: dict[str, Any], *, origin: str, city_area: BaseGeometry | None = None,
                        problems: list[str] | None = None) -> GazetteerEntry:
     """Check one GeoJSON feature and turn it into an entry; raise ``GazetteerError`` naming it if refused."""
+    if not isinstance(feature, dict):
+        raise GazetteerError(f"{origin}: a feature that is not a JSON object: {str(feature)[:60]!r}")
     props = feature.get("properties") or {}
+    if not isinstance(props, dict):
+        msg = f"{origin}: a feature whose properties are not a JSON object: {str(props)[:60]!r}"
+        raise GazetteerError(msg)
     name = str(props.get("name") or "").strip()
     label = f"{origin}: entry {name!r}" if name else f"{origin}: entry without a name"
     missing = [k for k in REQUIRED if not props.get(k)]
@@ -146,15 +152,26 @@ def _geometry(raw: Any, *, label: str, city_area: BaseGeometry | None,
     if geom.is_empty:
         raise GazetteerError(f"{label}: empty geometry")
     coords = shapely.get_coordinates(geom)
+    if not np.isfinite(coords).all():
+        raise GazetteerError(f"{label}: coordinates that are not finite numbers (NaN or infinity)")
     if not all(_num_ok(x, y) for x, y in coords):
         if all(_num_ok(y, x) for x, y in coords):
             raise GazetteerError(f"{label}: coordinates look like lat/lon swapped (GeoJSON is lon, lat)")
         raise GazetteerError(f"{label}: coordinates outside lon/lat range")
+    unclosed = _unclosed_rings(raw)
+    if unclosed and problems is not None:  # shapely closes them silently; say so
+        problems.append(f"{label}: {unclosed} polygon ring(s) not closed (first position is not the last); "
+                        "closed them")
     if not geom.is_valid:
         reason = shapely.is_valid_reason(geom)
+        before, dims = geom.geom_type, shapely.get_dimensions(geom)
         geom = shapely.make_valid(geom)
+        if geom.is_empty or shapely.get_dimensions(geom) < dims:  # an area that is no area, a line no line
+            raise GazetteerError(f"{label}: invalid {before} ({reason}) that make_valid can only collapse "
+                                 f"to {'nothing' if geom.is_empty else 'a ' + geom.geom_type}")
         if problems is not None:
-            problems.append(f"{label}: invalid geometry repaired with make_valid ({reason})")
+            became = f"; it is now a {geom.geom_type}" if geom.geom_type != before else ""
+            problems.append(f"{label}: invalid geometry repaired with make_valid ({reason}){became}")
     if city_area is not None and not city_area.intersects(geom):
         if all(_num_ok(y, x) for x, y in coords) and city_area.intersects(shapely.transform(geom, lambda a: a[:, ::-1])):
             raise GazetteerError(f"{label}: coordinates look like lat/lon swapped (GeoJSON is lon, lat)")
@@ -162,16 +179,39 @@ def _geometry(raw: Any, *, label: str, city_area: BaseGeometry | None,
     return geom
 
 
-def _read_features(path: Path) -> list[dict[str, Any]]:
+def _unclosed_rings(raw: dict[str, Any]) -> int:
+    """How many polygon rings of a GeoJSON geometry do not end where they start."""
+    t, coords = raw.get("type"), raw.get("coordinates")
+    polys = [coords] if t == "Polygon" else coords if t == "MultiPolygon" else []
+    try:
+        return sum(1 for poly in polys or [] for ring in poly
+                   if len(ring) and list(ring[0]) != list(ring[-1]))
+    except TypeError:
+        return 0  # malformed: shapely has refused it already
+
+
+def _read_features(path: Path) -> list[Any]:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except OSError as err:
         raise GazetteerError(f"{path}: cannot read gazetteer file ({err.strerror})") from err
+    except UnicodeDecodeError as err:
+        raise GazetteerError(f"{path}: not UTF-8 text (byte {err.start}); GeoJSON must be UTF-8") from err
     except json.JSONDecodeError as err:
         raise GazetteerError(f"{path}:{err.lineno}: not valid JSON ({err.msg})") from err
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
         raise GazetteerError(f"{path}: not a GeoJSON FeatureCollection")
-    return list(doc.get("features") or [])
+    features = doc.get("features")
+    if not isinstance(features, list):
+        raise GazetteerError(f"{path}: 'features' is not a list")
+    return features
+
+
+def _load_order(feature: Any) -> int:
+    """The city first (the yardstick for every other entry), then districts and counties, then places."""
+    props = feature.get("properties") if isinstance(feature, dict) else None
+    kind = props.get("kind") if isinstance(props, dict) else None
+    return 0 if kind == "city" else 1 if kind in ADMIN_KINDS else 2
 
 
 def load_gazetteer(paths: Sequence[str | Path] | None = None, *, strict: bool = True) -> Gazetteer:
@@ -180,13 +220,12 @@ def load_gazetteer(paths: Sequence[str | Path] | None = None, *, strict: bool = 
     With ``strict`` a refused entry raises; otherwise it is left out and reported in ``problems``.
     """
     paths = [Path(p) for p in (paths if paths is not None else settings.gazetteer_paths())]
-    raw: list[tuple[str, dict[str, Any]]] = []
+    raw: list[tuple[str, Any]] = []
     for path in paths:
         raw.extend((str(path), f) for f in _read_features(path))
     problems: list[str] = []
     entries: list[GazetteerEntry] = []
-    # Admin units first: the city boundary is the yardstick for every other entry.
-    ordered = sorted(raw, key=lambda r: ((r[1].get("properties") or {}).get("kind") not in ADMIN_KINDS))
+    ordered = sorted(raw, key=lambda r: _load_order(r[1]))  # stable: file order within each rank
     city_area: BaseGeometry | None = None
     for origin, feature in ordered:
         try:

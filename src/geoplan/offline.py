@@ -68,7 +68,7 @@ from branca.element import CssLink, Element, Figure, JavascriptLink, MacroElemen
 from folium.template import Template
 from markupsafe import Markup
 
-from geoplan.errors import GeoplanError, OfflineAssetError
+from geoplan.errors import OfflineAssetError
 
 __all__ = [
     "MANIFEST_PATH",

@@ -9,6 +9,7 @@ every item line maps to exactly one ``Item``, repeats keep every occurrence.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -20,7 +21,8 @@ import ahocorasick
 from geoplan.errors import ReportError
 from geoplan.models import Domain, Item, Occurrence, Quantity, Report, Section, Status, Target
 
-DOMAIN_RE = re.compile(r"^\s*关键[词字]\s*[:：]\s*(?P<name>.*?)\s*$")
+# Pasted text may split the marker itself (``关 键词:``) as it splits other Chinese phrases.
+DOMAIN_RE = re.compile(r"^\s*关\s*键\s*[词字]\s*[:：]\s*(?P<name>.*?)\s*$")
 SECTION_MARKERS = "□■☐▢"
 ITEM_MARKERS = "◆◇●•"
 BYLINE_RE = re.compile(
@@ -28,6 +30,8 @@ BYLINE_RE = re.compile(
     r"(?:\s+[\u4e00-\u9fff·]{2,5})*)\s*$"
 )
 _SPACE_RE = re.compile(r"[ \t\u00a0\u2000-\u200b\u3000]+")
+# Invisible characters str.strip() keeps: a BOM inside concatenated files, zero-width spaces and joiners.
+_INVISIBLE = "\ufeff\u200b\u200c\u200d\u2060"
 _ASCII_WORD = re.compile(r"[A-Za-z0-9]")
 _TRAILING_PUNCT = "。．.；;，,、 "
 
@@ -169,9 +173,19 @@ def targets_from_text(text: str) -> tuple[Target, ...]:
 
 
 def decode_report(data: bytes, *, source: str = "<bytes>") -> tuple[str, str]:
-    """Decode report bytes as UTF-8 (with or without BOM), else GB18030; name the bad line if neither."""
+    """Decode report bytes as UTF-16 (with BOM), UTF-8 (with or without BOM), else GB18030.
+
+    Name the line of the first undecodable byte if none fits.
+    """
     if not data.strip():
         raise ReportError("the report is empty", source=source, line=1)
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 with BOM: Windows Notepad's "Unicode"
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as err:
+            line = data[: err.start].decode("utf-16", errors="replace").count("\n") + 1
+            raise ReportError(f"cannot decode bytes as UTF-16 (byte {err.start})", source=source,
+                              line=line) from err
     nul = data.find(b"\x00")
     if nul >= 0:
         raise ReportError("binary data (NUL byte), not a text report", source=source,
@@ -194,11 +208,15 @@ class _RawItem:
     lines: list[int] = field(default_factory=list)
 
 
+# Control characters (Unicode category Cc) other than tab and line ends: a report never holds them.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def _check_text(text: str, source: str) -> None:
-    for lineno, line in enumerate(text.split("\n"), start=1):
-        bad = [c for c in line if unicodedata.category(c) == "Cc" and c not in "\t\r"]
-        if bad:
-            raise ReportError(f"control character {bad[0]!r}: not a text report", source=source, line=lineno)
+    m = _CONTROL_RE.search(text)  # one regex pass: a per-character loop takes seconds on a 50 MB file
+    if m:
+        lineno = text.count("\n", 0, m.start()) + 1
+        raise ReportError(f"control character {m.group()!r}: not a text report", source=source, line=lineno)
 
 
 def report_from_text(text: str, *, source: str = "<text>", encoding: str = "utf-8") -> Report:
@@ -222,7 +240,7 @@ def report_from_text(text: str, *, source: str = "<text>", encoding: str = "utf-
     domains: list[tuple[str, int, list[tuple[str | None, int | None, list[_RawItem]]], list[str]]] = []
     raw_items: list[_RawItem] = []
     for lineno, raw in enumerate(lines, start=1):
-        line = raw.strip()
+        line = raw.strip().strip(_INVISIBLE).strip()
         if not line:
             continue
         dm = DOMAIN_RE.match(line)
@@ -235,16 +253,17 @@ def report_from_text(text: str, *, source: str = "<text>", encoding: str = "utf-
         marker = line[0]
         if marker in SECTION_MARKERS:
             if not domains:
-                raise ReportError("section '□' before any '关键词:' domain", source=source, line=lineno)
+                msg = f"section '{marker}' before any '关键词:' domain"
+                raise ReportError(msg, source=source, line=lineno)
             title = normalize_text(line[1:]).rstrip("。．.")
             domains[-1][2].append((title or None, lineno, []))
             continue
         if marker in ITEM_MARKERS:
             if not domains:
-                raise ReportError("item '◆' before any '关键词:' domain", source=source, line=lineno)
+                raise ReportError(f"item '{marker}' before any '关键词:' domain", source=source, line=lineno)
             body = normalize_text(line[1:])
             if not body:
-                raise ReportError("item marker '◆' without text", source=source, line=lineno)
+                raise ReportError(f"item marker '{marker}' without text", source=source, line=lineno)
             sections = domains[-1][2]
             if not sections:
                 sections.append((None, None, []))
@@ -271,12 +290,16 @@ def report_from_text(text: str, *, source: str = "<text>", encoding: str = "utf-
         raise ReportError("no '◆' items found", source=source, line=domains[0][1])
 
     canonical = _merge_repeats(raw_items)
+    id_of_text: dict[str, str] = {}  # each distinct text hashed once (NFKC dominates on large files)
+    for text in canonical.values():
+        if text not in id_of_text:
+            id_of_text[text] = item_id(text)
     items: dict[str, Item] = {}
     occurrences: dict[str, list[Occurrence]] = {}
     texts: dict[str, str] = {}
     for ri in raw_items:
         text = canonical[id(ri)]
-        iid = item_id(text)
+        iid = id_of_text[text]
         texts[iid] = text
         occurrences.setdefault(iid, []).append(ri.occurrence)
     for iid, text in texts.items():
@@ -290,11 +313,8 @@ def report_from_text(text: str, *, source: str = "<text>", encoding: str = "utf-
     for name, lineno, sections, paragraphs in domains:
         out_sections = []
         for title, sline, sitems in sections:
-            ids: list[str] = []
-            for ri in sitems:
-                iid = item_id(canonical[id(ri)])
-                if iid not in ids:
-                    ids.append(iid)
+            # dict, not list: a membership test per item was quadratic in the section's size
+            ids = dict.fromkeys(id_of_text[canonical[id(ri)]] for ri in sitems)
             out_sections.append(Section(title=title, line=sline, item_ids=tuple(ids)))
         out_domains.append(Domain(name=name, line=lineno, sections=tuple(out_sections),
                                   paragraphs=tuple(paragraphs)))
@@ -335,10 +355,20 @@ def report_from_path(path: str | Path, *, max_bytes: int | None = None) -> Repor
     """Read and parse a report file; errors name the file and the line."""
     p = Path(path)
     try:
-        size = p.stat().st_size
-        if max_bytes is not None and size > max_bytes:
-            raise ReportError(f"file is {size} bytes, larger than the limit of {max_bytes}", source=str(p), line=1)
-        data = p.read_bytes()
+        with p.open("rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if max_bytes is not None and size > max_bytes:
+                raise _too_large(p, size, max_bytes)
+            # Never more than the limit: a device or a growing file reports a size it does not keep to.
+            data = f.read() if max_bytes is None else f.read(max_bytes + 1)
     except OSError as err:
         raise ReportError(f"cannot read file: {err.strerror}", source=str(p)) from err
+    if max_bytes is not None and len(data) > max_bytes:
+        raise _too_large(p, len(data), max_bytes)
     return report_from_bytes(data, source=str(p))
+
+
+def _too_large(p: Path, size: int, max_bytes: int) -> ReportError:
+    msg = (f"file is {size:,} bytes, larger than the limit of {max_bytes:,} bytes "
+           "(settings.max_report_bytes); split the report or raise the limit")
+    return ReportError(msg, source=str(p), line=1)

@@ -1,0 +1,545 @@
+"""Bad input never breaks geoplan nor loses work: it parses, or fails with one line naming file and line.
+
+Reports (empty, binary, GBK/GB18030/UTF-16, BOM, CRLF/CR, mixed markers, wrong order, huge, placeless),
+gazetteer and corrections files with bad geometry or missing evidence, writes that fail half-way, and
+random or mutated reports generated with hypothesis. Fixtures live in ``tests/data/bad/``.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import pathlib
+import re
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, event, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+from hypothesis.configuration import set_hypothesis_home_dir
+
+from geoplan import cli, settings
+from geoplan.corrections import CorrectionStore
+from geoplan.errors import GazetteerError, GeoplanError, ReportError
+from geoplan.features import check_rfc7946, features_from_report, features_to_geojson
+from geoplan.gazetteer import load_gazetteer
+from geoplan.parse import ITEM_MARKERS, SECTION_MARKERS, report_from_bytes, report_from_path
+
+from conftest import DATA, REPORT, ROOT
+
+# Hypothesis writes caches (constants, Unicode tables) beside its example database even with
+# database=None; keep them out of the repository. Set at import: the caches are written before any fixture.
+set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "geoplan-hypothesis")
+
+BAD = DATA / "bad"
+BOUNDARIES = ROOT / "geodata" / "boundaries" / "taiyuan.geojson"
+SHIPPED_GEOJSON = (
+    ROOT / "geodata" / "taiyuan-2025.geojson",
+    ROOT / "geodata" / "gazetteer.geojson",
+    BOUNDARIES,
+)
+
+
+@pytest.fixture(scope="module")
+def gazetteer():
+    return load_gazetteer()
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, str]:
+    """Run the ``geoplan`` command in this process; return exit code, stdout and stderr."""
+    rc = cli.main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def assert_one_line_error(rc: int, err: str, where: str, reason: str = "") -> None:
+    assert rc == 2, err
+    assert "Traceback" not in err
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"geoplan: error: {where}"), err
+    assert reason in lines[0], err
+
+
+# --------------------------------------------------------------------------- reports
+
+PARSE_ALIKE = ["gbk.txt", "utf16.txt", "bom-crlf.txt", "cr-only.txt", "mixed-markers.txt"]
+REFUSED = [  # (fixture, line named in the message, words of the reason)
+    ("empty.txt", 1, "empty"),
+    ("whitespace.txt", 1, "empty"),
+    ("junk.bin", 1, "binary data"),
+    ("image.png", 3, "binary data"),
+    ("bad-utf8.txt", 3, "cannot decode"),
+    ("control-char.txt", 3, "control character"),
+    ("item-first.txt", 1, "before any '关键词:' domain"),
+    ("section-first.txt", 2, "before any '关键词:' domain"),
+    ("domain-without-name.txt", 3, "without a name"),
+    ("item-without-text.txt", 3, "without text"),
+    ("no-items.txt", 2, "no '◆' items"),
+]
+
+
+@pytest.mark.parametrize("name", PARSE_ALIKE)
+def test_encodings_line_ends_and_marker_variants_parse_alike(name):
+    rep = report_from_path(BAD / name)
+    ref = report_from_path(DATA / "small.txt")
+    assert rep.to_dict()["domains"] == ref.to_dict()["domains"]
+    assert [it.id for it in rep.items] == [it.id for it in ref.items]
+    assert rep.byline == "记者 张三"
+
+
+def test_encoding_is_recorded():
+    assert report_from_path(BAD / "gbk.txt").encoding == "gb18030"
+    assert report_from_path(BAD / "utf16.txt").encoding == "utf-16"
+    assert report_from_path(BAD / "bom-crlf.txt").encoding == "utf-8"
+
+
+@pytest.mark.parametrize(("name", "line", "reason"), REFUSED)
+def test_bad_reports_name_file_and_line(name, line, reason):
+    with pytest.raises(ReportError) as exc:
+        report_from_path(BAD / name)
+    assert (exc.value.source, exc.value.line) == (str(BAD / name), line)
+    assert str(exc.value).startswith(f"{BAD / name}:{line}: ")
+    assert reason in exc.value.reason
+
+
+def test_item_marker_named_as_written():
+    with pytest.raises(ReportError, match="item '●' before any"):
+        report_from_bytes("●修路\n关键词:交通\n".encode(), source="x.txt")
+
+
+@pytest.mark.parametrize(("name", "line", "reason"), REFUSED)
+@pytest.mark.parametrize("command", ["parse", "build"])
+def test_cli_refuses_bad_reports_in_one_line(capsys, command, name, line, reason):
+    rc, out, err = run(capsys, command, BAD / name)
+    assert out == ""
+    assert_one_line_error(rc, err, f"{BAD / name}:{line}: ", reason)
+
+
+@pytest.mark.parametrize("name", ["junk.bin", "item-first.txt"])
+def test_cli_map_and_export_refuse_bad_reports_and_write_nothing(capsys, tmp_path, name):
+    line = {n: ln for n, ln, _ in REFUSED}[name]
+    for args in (["map", "-o", tmp_path / "map.html"], ["export", "-o", tmp_path / "out.gpkg"]):
+        rc, _, err = run(capsys, args[0], BAD / name, *args[1:])
+        assert_one_line_error(rc, err, f"{BAD / name}:{line}: ")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_and_unreadable_inputs(capsys, tmp_path):
+    rc, _, err = run(capsys, "parse", tmp_path / "nope.txt")
+    assert_one_line_error(rc, err, f"{tmp_path / 'nope.txt'}: ", "cannot read file")
+    rc, _, err = run(capsys, "build", tmp_path)
+    assert_one_line_error(rc, err, f"{tmp_path}: ", "cannot read file")
+
+
+@pytest.mark.parametrize("name", ["gbk.txt", "utf16.txt", "mixed-markers.txt", "html.txt", "no-place.txt"])
+def test_cli_builds_odd_but_valid_reports(capsys, tmp_path, name):
+    out = tmp_path / "out.geojson"
+    rc, _, err = run(capsys, "build", BAD / name, "-o", out)
+    assert rc == 0, err
+    doc = json.loads(out.read_text("utf-8"))
+    assert check_rfc7946(doc) == []
+    assert doc["features"]
+
+
+def test_report_without_places_is_all_city_wide(gazetteer):
+    gdf = features_from_report(report_from_path(BAD / "no-place.txt"), gazetteer=gazetteer)
+    assert len(gdf) == 2
+    assert gdf.geometry.isna().all()
+    assert set(gdf["precision"]) == {"city"}
+    assert check_rfc7946(features_to_geojson(gdf)) == []
+
+
+def test_html_in_a_report_is_kept_as_text():
+    rep = report_from_path(BAD / "html.txt")
+    assert "<script>alert(1)</script>实施迎泽西大街" in rep.items[0].text
+    assert rep.domains[1].sections[0].title == "<img src=x onerror=alert(1)>建设便捷交通"
+    assert rep.domains[2].name == "民生<b onmouseover=alert(1)>"
+
+
+def test_invisible_characters_before_markers():
+    data = "\ufeff关键词:交通\n\u200b◆修路。\n\u3000\ufeff关键词:民生\n\u2060\u00a0◆建校。\n".encode()
+    rep = report_from_bytes(data, source="x.txt")
+    assert [d.name for d in rep.domains] == ["交通", "民生"]
+    assert [it.text for it in rep.items] == ["修路。", "建校。"]
+
+
+# --------------------------------------------------------------------------- size limits
+
+
+@pytest.fixture()
+def over_limit(tmp_path) -> Path:
+    """A sparse file one byte over ``settings.max_report_bytes``: refused before a byte is read."""
+    path = tmp_path / "huge.txt"
+    with path.open("wb") as f:
+        f.truncate(settings.max_report_bytes + 1)
+    return path
+
+
+@pytest.mark.parametrize("command", [["parse"], ["build"], ["map", "-o", "{tmp}/m.html"],
+                                     ["export", "-o", "{tmp}/e.csv"]])
+def test_every_cli_entry_refuses_over_limit_reports(capsys, tmp_path, over_limit, command):
+    args = [a.format(tmp=tmp_path) for a in command]
+    t0 = time.perf_counter()
+    rc, _, err = run(capsys, args[0], over_limit, *args[1:])
+    assert time.perf_counter() - t0 < 10
+    assert_one_line_error(rc, err, f"{over_limit}:1: ", "larger than the limit")
+    assert f"{settings.max_report_bytes:,}" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["huge.txt"]
+
+
+def test_over_limit_geojson_geometry_and_corrections_files(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(settings, "max_report_bytes", 1000)
+    big = tmp_path / "big.geojson"
+    big.write_text(json.dumps({"type": "FeatureCollection", "features": [], "pad": "x" * 2000}), "utf-8")
+    rc, _, err = run(capsys, "export", big, "-o", tmp_path / "out.csv")
+    assert_one_line_error(rc, err, f"{big}:1: ", "larger than the limit")
+    rc, _, err = run(capsys, "corrections", "import", big)
+    assert_one_line_error(rc, err, f"{big}:1: ", "larger than the limit")
+    rc, _, err = run(capsys, "corrections", "add", "it-0000000000", "-g", f"@{big}", "-n", "x", "--no-check")
+    assert_one_line_error(rc, err, f"{big}:1: ", "larger than the limit")
+
+
+def test_reader_never_reads_past_the_limit(tmp_path):
+    """A device or a growing file may report a size it does not keep to."""
+    with pytest.raises(ReportError, match="larger than the limit") as exc:
+        report_from_path("/dev/zero", max_bytes=1000)
+    assert exc.value.line == 1
+
+
+def _big_report(path: Path, target_bytes: int) -> int:
+    """The shipped report again and again, each copy's domains and items numbered so none merges away."""
+    head, _, body = REPORT.read_text("utf-8").partition("关键词:")
+    body = "关键词:" + body
+    item_line = re.compile(r"(?m)^(◆.*?)([。．.]?)$")
+    copies = 0
+    with path.open("w", encoding="utf-8") as f:
+        f.write(head)
+        while f.tell() < target_bytes:
+            copies += 1
+            tag = f"第{copies}批"
+            text = item_line.sub(lambda m, tag=tag: f"{m.group(1)}（{tag}）{m.group(2)}", body)
+            f.write(text.replace("关键词:", f"关键词:{tag}") + "\n")
+    return copies
+
+
+def test_a_50_mb_report_parses_in_reasonable_time(tmp_path):
+    path = tmp_path / "big.txt"
+    copies = _big_report(path, 50 * 2**20)
+    assert path.stat().st_size < settings.max_report_bytes
+    t0 = time.perf_counter()
+    rep = report_from_path(path, max_bytes=settings.max_report_bytes)
+    elapsed = time.perf_counter() - t0
+    # 44 item lines a copy, 4 repeating an earlier line exactly; the fifth repeat, a substring of a longer
+    # item, is none once both carry the copy's number: 44 - 4 = 40 items. Measured ~20 s on 2 cores.
+    assert len(rep.items) == copies * 40
+    assert len(rep.domains) == copies * 5
+    assert elapsed < 120, f"parsing 50 MB took {elapsed:.0f} s"
+
+
+def test_many_items_build_in_linear_time(gazetteer):
+    """Feature ids were numbered with a rescan of all earlier rows: quadratic in the item count."""
+    def build(n: int) -> float:
+        lines = ["关键词:交通"] + [f"◆实施迎泽西大街第{i}期改造,推进幸福桥打通工程。" for i in range(n)]
+        rep = report_from_bytes("\n".join(lines).encode(), source="many.txt")
+        t0 = time.perf_counter()
+        gdf = features_from_report(rep, gazetteer=gazetteer)
+        assert len(gdf) == 2 * n and gdf["fid"].is_unique
+        return time.perf_counter() - t0
+
+    build(200)  # warm up the linker
+    small, large = build(1000), build(8000)
+    assert large < 8 * small * 3, (small, large)  # linear with slack; quadratic would be ~64x
+
+
+# --------------------------------------------------------------------------- no partial output
+
+
+def _fail_halfway(monkeypatch: pytest.MonkeyPatch, root: Path, exc: BaseException) -> list[Path]:
+    """Make ``Path.write_text`` under ``root`` write half its data, then raise ``exc``."""
+    real = pathlib.Path.write_text
+    attempts: list[Path] = []
+
+    def write_text(self: Path, data: str, *args: object, **kwargs: object) -> int:
+        if root not in Path(self).parents:
+            return real(self, data, *args, **kwargs)
+        attempts.append(Path(self))
+        with open(self, "w", encoding="utf-8") as f:
+            f.write(data[: len(data) // 2])
+        raise exc
+
+    monkeypatch.setattr(pathlib.Path, "write_text", write_text)
+    return attempts
+
+
+@pytest.mark.parametrize("command", ["build", "map"])
+@pytest.mark.parametrize("failure", ["disk full", "interrupt"])
+def test_failed_write_keeps_the_previous_file(capsys, tmp_path, monkeypatch, command, failure):
+    out = tmp_path / ("out.geojson" if command == "build" else "map.html")
+    out.write_text("previous good output\n", encoding="utf-8")
+    exc = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)) if failure == "disk full" else KeyboardInterrupt()
+    attempts = _fail_halfway(monkeypatch, tmp_path, exc)
+    if failure == "disk full":
+        rc, _, err = run(capsys, command, REPORT, "-o", out)
+        assert_one_line_error(rc, err, f"{out}: ", "cannot write (No space left on device)")
+    else:
+        try:
+            rc = cli.main([command, str(REPORT), "-o", str(out)])  # click turns Ctrl-C into "Aborted!"
+        except KeyboardInterrupt:
+            rc = None
+        assert rc != 0
+    assert attempts and all(a != out and a.parent == tmp_path for a in attempts)  # wrote a temporary file
+    assert out.read_text("utf-8") == "previous good output\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [out.name]  # and removed it
+
+
+@pytest.mark.parametrize("command", ["build", "map"])
+def test_unwritable_targets_are_one_line_errors(capsys, tmp_path, command):
+    (tmp_path / "file").write_text("x")
+    for out in (tmp_path / "file" / "out.html", tmp_path):  # parent is a file; target is a folder
+        rc, _, err = run(capsys, command, REPORT, "-o", out)
+        assert_one_line_error(rc, err, f"{out}: ", "cannot write")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_successful_writes_leave_no_temporary_files(capsys, tmp_path):
+    for command, name in (("build", "out.geojson"), ("map", "map.html")):
+        rc, _, err = run(capsys, command, REPORT, "-o", tmp_path / name)
+        assert rc == 0, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["map.html", "out.geojson"]
+
+
+# --------------------------------------------------------------------------- output validity
+
+
+@pytest.mark.parametrize("path", SHIPPED_GEOJSON, ids=lambda p: p.name)
+def test_shipped_geojson_is_rfc7946(path):
+    assert check_rfc7946(json.loads(path.read_text("utf-8"))) == []
+
+
+@pytest.mark.parametrize("name", ["small.txt", "small-gb18030.txt", "bad/mixed-markers.txt", "bad/html.txt",
+                                  "bad/no-place.txt", "bad/utf16.txt"])
+def test_outputs_of_generated_reports_are_rfc7946(gazetteer, name):
+    gdf = features_from_report(report_from_path(DATA / name), gazetteer=gazetteer)
+    assert check_rfc7946(features_to_geojson(gdf)) == []
+
+
+@pytest.mark.parametrize("doc", [
+    {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": [1], "geometry": None}]},
+    {"type": "FeatureCollection", "features": [{
+        "type": "Feature", "properties": {}, "bbox": ["a", 0, 1, 2],
+        "geometry": {"type": "Point", "coordinates": [112.5, 37.8]}}]},
+    {"type": "FeatureCollection", "features": ["x", None, 3]},
+    {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": None,
+                                                "geometry": {"type": "Nope", "coordinates": 1}}]},
+])
+def test_check_rfc7946_reports_instead_of_crashing(doc):
+    assert check_rfc7946(doc)
+
+
+def test_foreign_geojson_input_is_refused_in_one_line(capsys, tmp_path):
+    path = tmp_path / "odd.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"domain": {"a": 1}}, "geometry": None}]}), "utf-8")
+    rc, _, err = run(capsys, "map", path, "-o", tmp_path / "m.html")
+    assert_one_line_error(rc, err, f"{path}: ", "property 'domain' is not a string, number or null")
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"precision_code": "high"}, "geometry": None}]}), "utf-8")
+    rc, _, err = run(capsys, "export", path, "-o", tmp_path / "e.csv")
+    assert_one_line_error(rc, err, f"{path}: ", "precision_code is not an integer")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["odd.geojson"]
+
+
+# --------------------------------------------------------------------------- gazetteer files
+
+
+def _load(name: str, *, strict: bool = True):
+    return load_gazetteer([BAD / name, BOUNDARIES], strict=strict)
+
+
+@pytest.mark.parametrize(("name", "entry", "reason"), [
+    ("gazetteer-swapped.geojson", "颠倒站", "lat/lon swapped"),
+    ("gazetteer-out-of-range.geojson", "天外桥", "outside lon/lat range"),
+    ("gazetteer-outside-city.geojson", "天安门广场", "outside the city"),
+    ("gazetteer-empty-geometry.geojson", "空地", "empty geometry"),
+    ("gazetteer-empty-collection.geojson", "空集合", "empty geometry"),
+    ("gazetteer-short-ring.geojson", "两点公园", "make_valid can only collapse to a LineString"),
+    ("gazetteer-malformed-geometry.geojson", "坏线路", "malformed geometry"),
+    ("gazetteer-nan.geojson", "无数站", "not finite"),
+    ("gazetteer-missing-source.geojson", "无据大厦", "missing source"),
+    ("gazetteer-bad-kind.geojson", "怪地方", "kind 'castle' is not one of"),
+    ("gazetteer-duplicate-name.geojson", "好地方", "already used by '好地方'"),
+    ("gazetteer-duplicate-alias.geojson", "另一个地方", "alias '好地方' already used"),
+    ("gazetteer-not-a-feature.geojson", None, "not a JSON object"),
+    ("gazetteer-properties-list.geojson", None, "properties are not a JSON object"),
+])
+def test_untrustworthy_gazetteer_entries_are_refused_by_name(name, entry, reason):
+    with pytest.raises(GazetteerError) as exc:
+        _load(name)
+    msg = str(exc.value)
+    assert msg.startswith(str(BAD / name)), msg
+    assert reason in msg
+    if entry:
+        assert f"entry {entry!r}" in msg
+    # Not strict: the entry is left out, reported, and the good ones stay.
+    gaz = _load(name, strict=False)
+    assert "好地方" in gaz and "太原市" in gaz
+    if entry and "duplicate" not in name:
+        assert entry not in gaz
+    assert any(reason in p for p in gaz.problems), gaz.problems
+
+
+@pytest.mark.parametrize(("name", "entry", "reason"), [
+    ("gazetteer-self-intersection.geojson", "蝴蝶广场", "repaired with make_valid (Self-intersection"),
+    ("gazetteer-unclosed-ring.geojson", "未闭合公园", "not closed"),
+])
+def test_repairable_gazetteer_geometry_is_repaired_and_reported(name, entry, reason):
+    gaz = _load(name)
+    geom = gaz[entry].geometry
+    assert geom.is_valid and not geom.is_empty
+    label = f"{BAD / name}: entry {entry!r}"
+    assert any(p.startswith(label) and reason in p for p in gaz.problems), gaz.problems
+
+
+@pytest.mark.parametrize(("name", "reason"), [
+    ("gazetteer-not-json.geojson", ":3: not valid JSON"),
+    ("gazetteer-gbk.geojson", ": not UTF-8 text"),
+])
+def test_unreadable_gazetteer_files_are_named(name, reason):
+    with pytest.raises(GazetteerError, match=re.escape(str(BAD / name) + reason)):
+        _load(name)
+
+
+def test_a_bad_gazetteer_stops_the_cli_in_one_line(capsys, tmp_path, monkeypatch):
+    (tmp_path / "boundaries").mkdir()
+    (tmp_path / "boundaries" / "taiyuan.geojson").write_bytes(BOUNDARIES.read_bytes())
+    (tmp_path / "gazetteer.geojson").write_bytes((BAD / "gazetteer-swapped.geojson").read_bytes())
+    monkeypatch.setenv("GEOPLAN_GEODATA_DIR", str(tmp_path))
+    rc, _, err = run(capsys, "build", REPORT, "-o", tmp_path / "out.geojson")
+    assert_one_line_error(rc, err, f"{tmp_path / 'gazetteer.geojson'}: entry '颠倒站': ", "lat/lon swapped")
+    assert not (tmp_path / "out.geojson").exists()
+
+
+def test_a_district_listed_before_the_city_is_still_checked(tmp_path):
+    doc = json.loads(BOUNDARIES.read_text("utf-8"))
+    far = {"type": "Feature", "properties": {**doc["features"][1]["properties"], "name": "远方区"},
+           "geometry": {"type": "Point", "coordinates": [116.4, 39.9]}}
+    doc["features"].insert(0, far)  # before 太原市
+    path = tmp_path / "b.geojson"
+    path.write_text(json.dumps(doc, ensure_ascii=False), "utf-8")
+    with pytest.raises(GazetteerError, match="entry '远方区': geometry lies outside the city"):
+        load_gazetteer([path])
+
+
+# --------------------------------------------------------------------------- corrections files
+
+
+@pytest.mark.parametrize(("name", "reason"), [
+    ("corrections-self-intersection.geojson", "Self-intersection"),
+    ("corrections-swapped.geojson", "lat/lon swapped"),
+    ("corrections-out-of-range.geojson", "outside lon/lat range"),
+    ("corrections-outside-city.geojson", "outside the city"),
+    ("corrections-empty-geometry.geojson", "empty geometry"),
+    ("corrections-missing-note.geojson", "needs a note"),
+    ("corrections-unclosed-ring.geojson", "not closed"),
+])
+def test_bad_corrections_files_are_refused_whole(capsys, name, reason):
+    rc, _, err = run(capsys, "corrections", "import", BAD / name)
+    assert_one_line_error(rc, err, f"{BAD / name}: ", reason)
+    assert "feature 0 (item it-0123456789)" in err
+    assert CorrectionStore().list() == []
+
+
+# --------------------------------------------------------------------------- generated inputs
+
+SHIPPED_LINES = REPORT.read_text("utf-8").split("\n")
+MARKERS = ["关键词:", "关键词：", "关键字:", "关 键词:", *SECTION_MARKERS, *ITEM_MARKERS,
+           "", "\ufeff", "\u3000"]
+TOKENS = [*MARKERS, "\n", "\r\n", "\r", " ", "迎泽西大街", "幸福桥", "小店区", "太原市", "1号线",
+          "改造", "新建", "建成投用", "12个", "5%左右", "。", "，", "记者 张三", "<script>", "{{7*7}}",
+          "\x00", "\x07", "\ufffd"]
+HYPOTHESIS = hsettings(max_examples=200, deadline=None, database=None, derandomize=False,
+                       suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+@st.composite
+def mutated_report(draw: st.DrawFn) -> str:
+    """The shipped report with lines deleted, duplicated, swapped, re-marked or junk inserted."""
+    lines = list(SHIPPED_LINES)
+    for _ in range(draw(st.integers(0, 12))):
+        if not lines:
+            break
+        i = draw(st.integers(0, len(lines) - 1))
+        op = draw(st.sampled_from(["delete", "duplicate", "swap", "marker", "junk", "truncate"]))
+        if op == "delete":
+            del lines[i]
+        elif op == "duplicate":
+            lines.insert(draw(st.integers(0, len(lines))), lines[i])
+        elif op == "swap":
+            j = draw(st.integers(0, len(lines) - 1))
+            lines[i], lines[j] = lines[j], lines[i]
+        elif op == "marker":
+            body = lines[i].lstrip().removeprefix("关键词:")
+            body = body[1:] if body[:1] in SECTION_MARKERS + ITEM_MARKERS else body
+            lines[i] = draw(st.sampled_from(MARKERS)) + body
+        elif op == "junk":
+            lines.insert(i, draw(st.text(max_size=40)))
+        else:
+            lines[i] = lines[i][: draw(st.integers(0, len(lines[i])))]
+    return "\n".join(lines)
+
+
+token_soup = st.lists(st.sampled_from(TOKENS), max_size=80).map("".join)
+encodings = st.sampled_from(["utf-8", "utf-8-sig", "gb18030", "utf-16"])
+
+
+def _bytes(text: str, encoding: str) -> bytes:
+    """Encode; st.text() may hold lone surrogates, which UTF-8 and UTF-16 pass as invalid bytes."""
+    return text.encode(encoding, errors="replace" if encoding == "gb18030" else "surrogatepass")
+
+
+def _check_report_bytes(data: bytes, gaz) -> None:
+    try:
+        rep = report_from_bytes(data, source="generated.txt")
+    except GeoplanError as err:
+        assert str(err).startswith("generated.txt"), err
+        event("refused: " + re.sub(r"'[^']*'|\(.*", "…", str(getattr(err, "reason", err))))
+        return
+    assert rep.domains
+    event("parsed")
+    gdf = features_from_report(rep, gazetteer=gaz)
+    assert set(gdf["item_id"]) == {it.id for it in rep.items}
+    assert check_rfc7946(features_to_geojson(gdf)) == []
+
+
+@HYPOTHESIS
+@given(text=mutated_report(), encoding=encodings)
+def test_mutated_reports_parse_to_valid_output_or_fail_cleanly(gazetteer, text, encoding):
+    _check_report_bytes(_bytes(text, encoding), gazetteer)
+
+
+@HYPOTHESIS
+@given(text=st.one_of(token_soup, st.text(max_size=300)), encoding=encodings)
+def test_random_text_parses_to_valid_output_or_fails_cleanly(gazetteer, text, encoding):
+    _check_report_bytes(_bytes(text, encoding), gazetteer)
+
+
+@st.composite
+def corrupted_bytes(draw: st.DrawFn) -> bytes:
+    """A mutated report, encoded, with a few runs of its bytes overwritten by random ones."""
+    data = _bytes(draw(mutated_report()), draw(encodings))
+    for _ in range(draw(st.integers(1, 4))):
+        i = draw(st.integers(0, max(len(data) - 1, 0)))
+        junk = draw(st.binary(min_size=1, max_size=8))
+        data = data[:i] + junk + data[i + len(junk):]
+    return data
+
+
+@HYPOTHESIS
+@given(data=st.one_of(st.binary(max_size=2000), corrupted_bytes()))
+def test_random_and_corrupted_bytes_never_crash(gazetteer, data):
+    _check_report_bytes(data, gazetteer)
