@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from typing import Any, Literal
 
 import folium
@@ -21,6 +22,7 @@ from branca.element import Element, MacroElement
 from folium.elements import JSCSSMixin
 from folium.plugins import Draw, MarkerCluster
 from jinja2 import Template
+from jinja2.utils import htmlsafe_json_dumps
 
 from geoplan.datum import Datum, convert_geometry
 from geoplan.features import features_to_geojson
@@ -164,6 +166,21 @@ window.geoplan = window.geoplan || (function () {
 """
 
 
+_JINJA_OPEN = re.compile(r"\{(?=[{%#])")
+
+
+def js_literal(obj: Any) -> str:
+    """JSON for a <script>: ``<``, ``>``, ``&`` and ``'`` as \\u escapes (as Jinja's ``tojson``), and a
+    ``{`` that would open Jinja syntax as \\u007b, because branca renders each element's output a second
+    time as a template (``MacroElement.render`` wraps it in ``Element(...)``)."""
+    return _JINJA_OPEN.sub(r"\\u007b", str(htmlsafe_json_dumps(obj)))
+
+
+def html_label(text: str) -> str:
+    """Text for an HTML label (Leaflet's layer control uses innerHTML), safe from the second Jinja pass."""
+    return html.escape(text).replace("{", "&#123;")
+
+
 class GeoplanAssets(MacroElement):
     """The shared script and styles, once per page."""
 
@@ -186,7 +203,7 @@ class DomainLayer(JSCSSMixin, folium.map.Layer):
 
     _template = Template(
         "{% macro script(this, kwargs) %}"
-        "var {{ this.get_name() }} = geoplan.layer({{ this.data|tojson }}, {{ this.options|tojson }});"
+        "var {{ this.get_name() }} = geoplan.layer({{ this.data_js }}, {{ this.options_js }});"
         "{% endmacro %}"
     )
     default_js = MarkerCluster.default_js
@@ -197,6 +214,8 @@ class DomainLayer(JSCSSMixin, folium.map.Layer):
         self._name = "DomainLayer"
         self.data = data
         self.options = options
+        self.data_js = js_literal(data)
+        self.options_js = js_literal(options)
 
 
 def domain_colors(domains: list[str]) -> dict[str, str]:
@@ -244,8 +263,8 @@ class _Control(MacroElement):
 
     _template = Template(
         "{% macro script(this, kwargs) %}"
-        "(function(){var c = L.control({position: {{ this.position|tojson }}});"
-        "c.onAdd = function(){var d = L.DomUtil.create('div'); d.innerHTML = {{ this.html|tojson }};"
+        "(function(){var c = L.control({position: {{ this.position_js }}});"
+        "c.onAdd = function(){var d = L.DomUtil.create('div'); d.innerHTML = {{ this.html_js }};"
         "L.DomEvent.disableClickPropagation(d); L.DomEvent.disableScrollPropagation(d); return d;};"
         "c.addTo({{ this._parent.get_name() }});})();"
         "{% endmacro %}"
@@ -256,6 +275,8 @@ class _Control(MacroElement):
         self._name = "GeoplanControl"
         self.html = html_text
         self.position = position
+        self.html_js = js_literal(html_text)
+        self.position_js = js_literal(position)
 
 
 def unplaced_html(gdf: gpd.GeoDataFrame, lang: Lang) -> str | None:
@@ -319,7 +340,7 @@ def build_map(
         feats = [f for f in data["features"] if f["properties"].get("domain") == domain]
         if not feats:
             continue
-        layer = DomainLayer({"type": "FeatureCollection", "features": feats}, name=domain,
+        layer = DomainLayer({"type": "FeatureCollection", "features": feats}, name=html_label(domain),
                             options={**base_opts, "color": colors[domain]})
         layer.add_to(m)
     if draw:  # planners draw a corrected point, line or area
@@ -338,7 +359,7 @@ def build_map(
         m.fit_bounds(bounds, padding=(20, 20), max_zoom=15)
     if selected:
         m.get_root().script.add_child(Element(
-            f"setTimeout(function(){{geoplan.open({json.dumps(selected)});}}, 300);"))
+            f"setTimeout(function(){{geoplan.open({js_literal(selected)});}}, 300);"))
     return m
 
 
@@ -347,7 +368,7 @@ def _boundaries_layer(gazetteer: Gazetteer, lang: Lang, basemap: Basemap) -> fol
                              geometry=[u.geometry for u in gazetteer.admin_units], crs="EPSG:4326")
     if basemap == "amap":
         units["geometry"] = [convert_geometry(g, src=Datum.WGS84, dst=Datum.GCJ02) for g in units.geometry]
-    units["name"] = units["name"].map(html.escape)
+    units["name"] = units["name"].map(html_label)
     return folium.GeoJson(
         units.to_json(drop_id=True), name=LABELS[lang]["boundaries"], show=False, control=True,
         style_function=lambda _f: {"color": "#444", "weight": 1.2, "fillOpacity": 0, "dashArray": "3 4"},
