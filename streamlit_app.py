@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -118,6 +119,14 @@ def download(_gdf: pd.DataFrame, key: str, fmt: str) -> bytes:
     return export_bytes(_gdf, fmt)
 
 
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:])")
+
+
+def _md(text: object) -> str:
+    """Report text and file names shown as literal text, not Markdown (no remote images, no links)."""
+    return _MARKDOWN.sub(r"\\\1", str(text))
+
+
 def _default_report() -> tuple[bytes, str]:
     path = settings.default_report_path()
     return path.read_bytes(), path.name
@@ -177,7 +186,7 @@ def _correction_panel(t: dict, lang: str, shown: pd.DataFrame, drawing: dict | N
             try:
                 _save_correction(rows.loc[idx], drawing, note, author)
             except GeoplanError as err:
-                st.error(str(err))
+                st.error(_md(err))
             else:
                 st.success(t["saved"])
                 st.rerun()
@@ -214,14 +223,14 @@ def main() -> None:
                 st.session_state.upload_error = None
                 _clear_filters()
     if st.session_state.get("upload_error"):
-        st.error(f"{t['upload_error']} {st.session_state.upload_error}")
+        st.error(f"{t['upload_error']} {_md(st.session_state.upload_error)}")
 
     data, name = st.session_state.report
     gdf, meta = pipeline(data, name)
     corrections = store().list()
     gdf, not_applied = apply_corrections(gdf, corrections, gazetteer=gazetteer())
     if not_applied:
-        st.warning(t["not_applied"] + " " + "；".join(f"#{c.id} {c.item_id} {c.place or ''}" for c in not_applied))
+        st.warning(t["not_applied"] + " " + _md("；".join(f"#{c.id} {c.item_id} {c.place or ''}" for c in not_applied)))
 
     st.sidebar.header(t["filters"])
     domains = [d for d in meta["domains"] if d in set(gdf["domain"])]
@@ -271,9 +280,9 @@ def main() -> None:
     unplaced = shown[shown.geometry.isna()]
 
     st.title(t["title"])
-    st.subheader(_title(name))
+    st.subheader(_md(_title(name)))
     byline = meta.get("byline") or ""
-    st.caption(f"{t['source']}: {name} {byline}  ·  " + " ".join(meta.get("lead", [])[:1]))
+    st.caption(f"{t['source']}: " + _md(f"{name} {byline}  ·  " + " ".join(meta.get("lead", [])[:1])))
     c1, c2, c3, c4 = st.columns(4)
     c1.metric(t["shown"], len(shown))
     c2.metric(t["items"], shown["item_id"].nunique())
@@ -312,7 +321,7 @@ def main() -> None:
             st.caption(t["no_unplaced"])
         for r in unplaced.drop_duplicates("item_id").itertuples():
             label = PRECISION[r.precision].label_zh if lang == "zh" else PRECISION[r.precision].label_en
-            with st.expander(f"{r.domain} · {label} · {r.text[:18]}…"):
+            with st.expander(_md(f"{r.domain} · {label} · {r.text[:18]}…")):
                 st.text(r.text)
 
     tab_table, tab_targets, tab_dl, tab_missing = st.tabs([t["table"], t["targets"], t["downloads"], t["missing"]])
@@ -345,7 +354,7 @@ def main() -> None:
     with tab_missing:
         names = sorted({n for v in gdf["unresolved"].dropna() for n in str(v).split("；") if n})
         if names:
-            st.write("、".join(names))
+            st.text("、".join(names))
         else:
             st.caption(t["missing_none"])
 

@@ -392,3 +392,21 @@ def test_cli_failed_write_keeps_previous_file(tmp_path: Path, monkeypatch: pytes
     assert err == [f"geoplan: error: {target}: cannot write kml: No space left on device"]
     assert target.read_bytes() == b"previous export"
     assert [p.name for p in tmp_path.iterdir()] == [target.name]
+
+
+def test_kml_description_and_csv_cells_cannot_run(tmp_path):
+    """Google Earth renders descriptions as HTML; spreadsheets run cells that start with '='."""
+    import pyogrio
+
+    from geoplan.export import export_features
+    from geoplan.features import features_from_report
+    from geoplan.parse import report_from_text
+
+    text = "关键词:测试\n◆=HYPERLINK(\"http://example.invalid\",\"点击\")实施迎泽西大街<script>alert(1)</script>改造。"
+    gdf = features_from_report(report_from_text(text, source="payload"))
+    kml = export_features(gdf, tmp_path / "p.kml", "kml")
+    back = pyogrio.read_dataframe(kml)
+    desc = back["Description" if "Description" in back else "description"].iloc[0]  # KML or LIBKML driver
+    assert "<script>" not in desc and "&lt;script&gt;" in desc
+    csv = export_features(gdf, tmp_path / "p.csv", "csv").read_text("utf-8-sig")
+    assert "'=HYPERLINK" in csv and "\n=HYPERLINK" not in csv and ",=HYPERLINK" not in csv

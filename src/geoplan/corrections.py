@@ -157,6 +157,7 @@ def _read_geometry_text(text: str) -> BaseGeometry:
             doc = doc.get("geometry")
             if doc is None:
                 raise GeometryError("the GeoJSON feature has no geometry (geometry: null)")
+        _check_rings_closed(doc)
         try:
             return shape(doc)
         except Exception as err:  # shapely raises several types for malformed GeoJSON
@@ -170,6 +171,18 @@ def _read_geometry_text(text: str) -> BaseGeometry:
     if geom is None:
         raise GeometryError(f"not valid WKT or GeoJSON: {stripped[:60]!r}")
     return geom
+
+
+def _check_rings_closed(geometry: Any) -> None:
+    """RFC 7946 rings end where they start; shapely would close an open one silently, so refuse it."""
+    if not isinstance(geometry, dict):
+        return
+    kind, coords = geometry.get("type"), geometry.get("coordinates")
+    polygons = [coords] if kind == "Polygon" else coords if kind == "MultiPolygon" else []
+    for rings in polygons or []:
+        for ring in rings or []:
+            if isinstance(ring, list) and len(ring) >= 2 and ring[0] != ring[-1]:
+                raise GeometryError("a polygon ring is not closed (its last position must repeat the first)")
 
 
 def check_geometry(geom: BaseGeometry, *, city_area: BaseGeometry | None | _Default = SHIPPED_CITY_AREA

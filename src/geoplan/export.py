@@ -24,6 +24,8 @@ and no temporary file behind.
 
 from __future__ import annotations
 
+import html
+
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -172,7 +174,9 @@ def _kml_frame(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             label = label.fillna(_filled(props[column]))
     if "text" in props:
         label = label.fillna(props["text"].map(_head).astype("string"))
-    description = props["text"] if "text" in props else pd.Series(pd.NA, index=frame.index, dtype="string")
+    # Google Earth shows a description as HTML; escaped, a report's "<script>" stays text there.
+    description = (props["text"].map(lambda v: html.escape(v) if isinstance(v, str) else v).astype("string")
+                   if "text" in props else pd.Series(pd.NA, index=frame.index, dtype="string"))
     rest = props.drop(columns=[c for c in ("text",) if c in props]).rename(columns=KML_RENAMES)
     out = pd.concat([pd.DataFrame({"Name": label, "Description": description}), rest], axis=1)
     return gpd.GeoDataFrame(out, geometry=frame.geometry, crs=frame.crs)
@@ -187,6 +191,9 @@ def _csv_frame(frame: gpd.GeoDataFrame) -> pd.DataFrame:
     """All properties, then lon/lat for points and WKT for every geometry (blank when there is none)."""
     geom = frame.geometry
     table = pd.DataFrame(frame.drop(columns=[geom.name]))
+    for column in table.columns:
+        if table[column].dtype == object or pd.api.types.is_string_dtype(table[column]):
+            table[column] = table[column].map(_defuse_formula)
     values = geom.values
     is_point = np.asarray(geom.geom_type == "Point", dtype=bool)
     lon = np.full(len(frame), np.nan)
@@ -199,6 +206,16 @@ def _csv_frame(frame: gpd.GeoDataFrame) -> pd.DataFrame:
     table["wkt"] = pd.array(shapely.to_wkt(values, rounding_precision=settings.coordinate_decimals),
                             dtype="string")
     return table
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _defuse_formula(value: object) -> object:
+    """A text cell that a spreadsheet would run as a formula (``=HYPERLINK(…)``) gets a leading ``'``."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 def _write_csv(frame: gpd.GeoDataFrame, tmp: Path) -> None:
