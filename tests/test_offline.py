@@ -11,10 +11,6 @@ import hashlib
 import json
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -29,16 +25,8 @@ from geoplan import offline
 from geoplan.errors import GeoplanError
 from geoplan.offline import VENDOR_DIR, assert_no_cdn, find_cdn_references, localize
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+from browser_support import CHROMIUM, CHROMIUM_ARGS, require_chromium, streamlit_server
+
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 TILE_HOST = re.compile(r"^(?:[a-c]\.)?tile\.openstreetmap\.org$")
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
@@ -290,9 +278,9 @@ def test_assert_no_cdn_allows_tiles_links_and_data():
 
 
 def _playwright():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed")
+    import playwright.sync_api as sync_api
+
+    require_chromium()
     return sync_api
 
 
@@ -375,12 +363,6 @@ st_folium(m, height=520, use_container_width=True, returned_objects=[])
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _get(url: str) -> tuple[int, dict[str, str], bytes]:
     try:
         with urllib.request.urlopen(url, timeout=5) as r:
@@ -401,50 +383,11 @@ def test_streamlit_app_with_st_folium_in_chromium(tmp_path):
     src_dir = str(Path(offline.__file__).resolve().parents[1])
     tests_dir = str(Path(__file__).resolve().parent)  # the app imports build_map() from this module
     env = {
-        **os.environ,
         "PYTHONPATH": os.pathsep.join([src_dir, tests_dir, os.environ.get("PYTHONPATH", "")]),
     }
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = (tmp_path / "streamlit.log").open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.enableStaticServing",
-            "true",
-            "--server.fileWatcherType",
-            "none",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=tmp_path,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
     requests: list[str] = []
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if _get(f"{base}/_stcore/health")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("streamlit did not start:\n" + (tmp_path / "streamlit.log").read_text())
-            time.sleep(0.3)
-
+    with streamlit_server(tmp_path / "app.py", cwd=tmp_path, env=env, log=tmp_path / "streamlit.log",
+                          args=["--server.enableStaticServing", "true", "--server.fileWatcherType", "none"]) as base:
         # Streamlit's static serving sends the vendored files with usable types.
         status, headers, body = _get(f"{base}/app/static/vendor/leaflet/leaflet.js")
         assert status == 200 and b"a JS library for interactive maps" in body
@@ -468,14 +411,6 @@ def test_streamlit_app_with_st_folium_in_chromium(tmp_path):
                 page.screenshot(path=str(SCREENSHOT))
             finally:
                 browser.close()
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
     _check_page_state(state)
     assert any("/app/static/vendor/leaflet/leaflet.js" in u for u in requests)

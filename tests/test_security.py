@@ -38,16 +38,8 @@ from geoplan.gazetteer import load_gazetteer
 from geoplan.maps import GEOPLAN_JS, build_map, map_html, unplaced_html
 from geoplan.parse import report_from_path, report_from_text
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+from browser_support import CHROMIUM, CHROMIUM_ARGS, require_chromium
+
 
 # HTML and JavaScript payloads; none may become markup or run.
 HTML_PAYLOADS = (
@@ -316,9 +308,9 @@ def test_popups_and_tooltips_escape_every_field():
 
 
 def _playwright():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed")
+    import playwright.sync_api as sync_api
+
+    require_chromium()
     return sync_api
 
 
