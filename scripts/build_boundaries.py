@@ -170,7 +170,7 @@ def _provider() -> Any:
 def _read_geometry(provider: Any, relative_path: str) -> BaseGeometry:
     with open(provider.resolve_dataset_path("administrative", relative_path), encoding="utf-8") as f:
         data = json.load(f)
-    geom = shape(data["geometry"] if "geometry" in data else data)  # bare geometry or Feature-style
+    geom = shape(data.get("geometry", data))  # bare geometry or Feature-style
     if not isinstance(geom, (Polygon, MultiPolygon)) or geom.is_empty or not geom.is_valid:
         raise BoundaryBuildError(f"{relative_path}: expected a valid (Multi)Polygon, got {geom.geom_type}")
     return geom
@@ -344,7 +344,7 @@ def build_boundaries(tolerance: float = DEFAULT_TOLERANCE, provider: Any | None 
     districts = _simplify_coverage([to_wgs84(g) for g in raw], tolerance)
     city = shapely.coverage_union_all(np.array(districts, dtype=object))
     geoms = {CITY_ADCODE: _finish(city, CITY_NAME)}
-    geoms.update({u.adcode: _finish(g, u.name) for u, g in zip(DISTRICTS, districts)})
+    geoms.update({u.adcode: _finish(g, u.name) for u, g in zip(DISTRICTS, districts, strict=True)})
 
     converted = None if report.verdict is Datum.WGS84 else str(report.verdict)
     conversion = f"{converted}→WGS84 (geoplan.datum), " if converted else ""

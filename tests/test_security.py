@@ -461,4 +461,4 @@ def test_payload_reports_build_valid_geojson(gazetteer):
     for text in (payload_report(HTML_PAYLOADS), payload_report(TEMPLATE_PAYLOADS)):
         doc = features_to_geojson(features(text, gazetteer))
         assert check_rfc7946(doc) == []
-        assert any(GAZETTEER_PAYLOAD == f["properties"]["name"] for f in doc["features"])
+        assert any(f["properties"]["name"] == GAZETTEER_PAYLOAD for f in doc["features"])

@@ -12,7 +12,6 @@ The JSON data itself is written with Jinja's ``tojson``, which escapes ``<``, ``
 from __future__ import annotations
 
 import html
-import json
 import re
 from typing import Any, Literal
 
