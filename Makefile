@@ -27,6 +27,7 @@ run: $(STAMP)
 	$(VENV)/bin/streamlit run streamlit_app.py --server.port $(PORT) --server.headless true
 
 test: $(STAMP) browser
+	$(PY) -m ruff check src tests scripts bench streamlit_app.py
 	$(PY) -m pytest
 
 build: $(STAMP)

@@ -1,0 +1,183 @@
+"""Time and throughput of each pipeline stage, on the shipped report and on 1k/10k/100k-item reports.
+
+Stages: load the gazetteer; parse (``report_from_text``); link (a fresh ``Linker``: automaton, then
+``mentions`` and ``unknown_places`` for every item); geocode (``GazetteerGeocoder`` on every mention);
+features (``features_from_report``, which links and geocodes again and assembles the GeoDataFrame);
+GeoJSON (``features_to_geojson``) and serialise (``dumps_geojson``, what ``geoplan build`` writes).
+Best of 7/5/3 runs for the shipped report/1k/10k, one run at 100k. Each size runs in its own process,
+so the peak resident memory (``ru_maxrss``) is that size's own.
+
+    .venv/bin/python bench/pipeline.py [--quick] [--sizes 1000 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (
+    SEED,
+    SHIPPED_REPORT,
+    SIZES,
+    best_of,
+    fmt_bytes,
+    fmt_s,
+    label,
+    log,
+    peak_rss_mib,
+    print_machine,
+    runs_for,
+    table,
+    target,
+)
+
+STAGES = ("gazetteer", "parse", "link", "geocode", "features", "geojson", "serialise")
+
+
+def measure(n: int | None) -> dict[str, object]:
+    """All stages for one report (``n`` ◆ lines, or the shipped report when ``None``)."""
+    from _patches import FID_QUADRATIC, features_from_report_linear, features_to_geojson_memo
+    from generate import generate_report
+
+    from geoplan.features import dumps_geojson, features_from_report, features_to_geojson
+    from geoplan.gazetteer import load_gazetteer
+    from geoplan.geocoders.gazetteer import GazetteerGeocoder
+    from geoplan.link import Linker
+    from geoplan.parse import report_from_text
+
+    runs = runs_for(n or 0)
+    out: dict[str, object] = {"n": n, "runs": runs}
+    t: dict[str, float] = {}
+    t["gazetteer"], gaz = best_of(load_gazetteer, runs)
+    out["rss_base_mib"] = peak_rss_mib()
+    text = SHIPPED_REPORT.read_text("utf-8") if n is None else generate_report(n, SEED, gazetteer=gaz)
+    out["report_bytes"] = len(text.encode("utf-8"))
+    out["lines"] = text.count("\n◆") + text.startswith("◆")
+
+    t["parse"], report = best_of(lambda: report_from_text(text, source="bench.txt"), runs)
+
+    def link() -> list:
+        linker = Linker(gaz)
+        found = []
+        for item in report.items:
+            ms = linker.mentions(item)
+            linker.unknown_places(item, ms)
+            found.extend(ms)
+        return found
+
+    t["link"], mentions = best_of(link, runs)
+
+    def geocode() -> int:
+        coder = GazetteerGeocoder(gaz)
+        return sum(coder.geocode(m.name) is not None for m in mentions)
+
+    t["geocode"], _ = best_of(geocode, runs)
+    t["features"], gdf = best_of(lambda: features_from_report(report, gazetteer=gaz), runs)
+    if FID_QUADRATIC:  # the shipped code still numbers fids quadratically: time the linear prototype too
+        out["features_linear_s"], _ = best_of(lambda: features_from_report_linear(report, gazetteer=gaz), runs)
+    t["geojson"], doc = best_of(lambda: features_to_geojson(gdf), runs)
+    t["serialise"], body = best_of(lambda: dumps_geojson(doc), runs)
+    out["geojson_memo_s"], doc_memo = best_of(lambda: features_to_geojson_memo(gdf), runs)
+    out["geojson_memo_same"] = dumps_geojson(doc_memo) == body
+    del doc_memo
+    out["items"] = len(report.items)
+    out["features"] = len(gdf)
+    out["located"] = int(gdf.geometry.notna().sum())
+    out["geojson_bytes"] = len(body.encode("utf-8"))
+    out["times"] = t
+    out["rss_peak_mib"] = peak_rss_mib()
+    return out
+
+
+def _child(n: int | None, timeout: float) -> dict[str, object] | None:
+    cmd = [sys.executable, __file__, "--one", "shipped" if n is None else str(n)]
+    try:
+        res = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        log(f"pipeline {label(n)}: no result within {timeout:.0f} s")
+        return None
+    if res.returncode != 0:
+        log(f"pipeline {label(n)} failed:\n{res.stderr[-3000:]}")
+        return None
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="skip 100k")
+    ap.add_argument("--sizes", type=int, nargs="*", help="report sizes in ◆ lines (default 1k 10k 100k)")
+    ap.add_argument("--one", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.one:
+        print(json.dumps(measure(None if args.one == "shipped" else int(args.one))))
+        return 0
+
+    sizes = args.sizes or [s for s in SIZES if not (args.quick and s >= 100_000)]
+    print("## Pipeline throughput\n")
+    print_machine()
+    results = []
+    for n in [None, *sizes]:
+        log(f"pipeline {label(n)} …")
+        t0 = time.perf_counter()
+        r = _child(n, timeout=420)
+        log(f"pipeline {label(n)} done in {time.perf_counter() - t0:.0f} s")
+        if r is not None:
+            results.append(r)
+
+    rows = []
+    for r in results:
+        t = r["times"]
+        lines = r["lines"]
+        build = t["parse"] + t["features"] + t["geojson"] + t["serialise"]
+        rows.append([
+            label(r["n"]), f"{lines:,}", f"{r['items']:,}", f"{r['features']:,} ({r['located']:,})",
+            *(fmt_s(t[s]) for s in STAGES), fmt_s(build), f"{lines / build:,.0f}",
+            fmt_bytes(r["geojson_bytes"]), f"{r['rss_peak_mib']:.0f} MiB (+{r['rss_peak_mib'] - r['rss_base_mib']:.0f})",
+        ])
+    table(["report", "◆ lines", "items", "features (located)", *STAGES, "parse→JSON", "lines/s", "GeoJSON",
+           "peak RSS (+ over base)"], rows, title="Stage times (best of N; 100k: one run)")
+
+    rows = []
+    for r in results:
+        t = r["times"]
+        rows.append([label(r["n"]), *(f"{r['lines'] / t[s]:,.0f}" for s in STAGES if s != "gazetteer")])
+    table(["report", *(f"{s} lines/s" for s in STAGES if s != "gazetteer")], rows, title="Throughput per stage")
+
+    linear = [r for r in results if "features_linear_s" in r]
+    if linear:
+        table(["report", "features (shipped)", "features (linear fids)", "speed-up"],
+              [[label(r["n"]), fmt_s(r["times"]["features"]), fmt_s(r["features_linear_s"]),
+                f"{r['times']['features'] / r['features_linear_s']:.1f}×"] for r in linear],
+              title="Prototype: fids counted in a dict instead of rescanning earlier rows")
+
+    table(["report", "geojson (shipped)", "geojson (memo per geometry)", "speed-up", "same JSON text"],
+          [[label(r["n"]), fmt_s(r["times"]["geojson"]), fmt_s(r["geojson_memo_s"]),
+            f"{r['times']['geojson'] / r['geojson_memo_s']:.1f}×", "yes" if r["geojson_memo_same"] else "NO"]
+           for r in results],
+          title="Prototype: features_to_geojson cleans and maps each shared gazetteer geometry once")
+
+    print()
+    shipped = next((r for r in results if r["n"] is None), None)
+    if shipped:
+        t = shipped["times"]
+        warm = t["parse"] + t["features"] + t["geojson"] + t["serialise"]
+        cold = warm + t["gazetteer"]
+        target("shipped report parsed + linked + built well under a second", cold < 0.5,
+               f"{fmt_s(warm)} with the gazetteer loaded, {fmt_s(cold)} including loading it (limit taken: 0.5 s)")
+    big = max((r for r in results if r["n"]), key=lambda r: r["n"], default=None)
+    if big:
+        t = big["times"]
+        total = sum(t.values())
+        target(f"{label(big['n'])}-item report built in reasonable time", total < 120,
+               f"{fmt_s(total)} for all stages, peak RSS {big['rss_peak_mib']:.0f} MiB (limit taken: 2 min)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
