@@ -41,6 +41,7 @@ TEXT = {
         "too_big": "文件太大", "upload_error": "无法读取上传的报告，仍显示上一份报告：", "source": "报告来源",
         "missing_none": "所有地名均已收录。", "reset": "清除筛选", "value": "目标值",
         "sentence": "报告原文", "place": "地点", "correct": "校正位置（规划人员）", "gazetteer_name": "地名库名称",
+        "more_in_table": "另有 {n} 项见下方事项表。",
         "correct_help": "在地图上用左侧工具画出正确的点、线或面，再选择要校正的事项并保存。",
         "correct_target": "要校正的要素或事项", "note": "说明（必填）", "author": "署名", "save": "保存校正",
         "need_drawing": "请先在地图上画出位置。", "saved": "已保存校正", "corrections": "已保存的校正",
@@ -60,6 +61,7 @@ TEXT = {
         "source": "Report", "missing_none": "Every name is in the gazetteer.", "reset": "Clear filters",
         "value": "Target", "sentence": "Report sentence", "place": "Place",
         "correct": "Correct locations (planners)", "gazetteer_name": "Gazetteer name",
+        "more_in_table": "{n} more in the table below.",
         "correct_help": "Draw the true point, line or area with the tools on the map, choose what it locates, and save.",
         "correct_target": "Feature or item to correct", "note": "Note (required)", "author": "Your name",
         "save": "Save correction", "need_drawing": "Draw the location on the map first.", "saved": "Correction saved",
@@ -74,6 +76,7 @@ KIND_LABELS = {
     "facility": ("设施", "facility"), "park": ("公园", "park"), "district": ("区", "district"),
     "county": ("县", "county"), "county_city": ("县级市", "county-level city"), "city": ("全市", "city"),
 }
+MAX_LISTED = 50
 BASEMAPS = {"osm": "OpenStreetMap", "light": "Light / 浅色", "amap": "高德 AMap (GCJ-02)"}
 
 
@@ -233,7 +236,8 @@ def main() -> None:
         st.warning(t["not_applied"] + " " + _md("；".join(f"#{c.id} {c.item_id} {c.place or ''}" for c in not_applied)))
 
     st.sidebar.header(t["filters"])
-    domains = [d for d in meta["domains"] if d in set(gdf["domain"])]
+    present_domains = set(gdf["domain"].unique())
+    domains = [d for d in meta["domains"] if d in present_domains]
     # Options come from the data; values a stale link names but the data lacks are dropped.
     present = Filters(*(tuple(st.session_state.get(k, [])) for k in (
         "f_domains", "f_sections", "f_statuses", "f_districts", "f_kinds", "f_precisions")),
@@ -246,13 +250,15 @@ def main() -> None:
     scoped = gdf[gdf["domain"].isin(present.domains)] if present.domains else gdf
     st.sidebar.multiselect(t["domain"], domains, key="f_domains")
     st.sidebar.multiselect(t["section"], list(dict.fromkeys(scoped["section"].dropna())), key="f_sections")
-    statuses = [s.value for s in Status if s.value in set(gdf["status"])]
+    present_statuses = set(gdf["status"].unique())
+    statuses = [s.value for s in Status if s.value in present_statuses]
     st.sidebar.multiselect(t["status"], statuses, key="f_statuses",
                            format_func=lambda s: STATUS_LABELS[Status(s)][0] if lang == "zh" else STATUS_EN[s])
     st.sidebar.multiselect(t["district"], sorted(gdf["district"].dropna().unique()), key="f_districts")
     st.sidebar.multiselect(t["kind"], sorted(gdf["place_kind"].dropna().unique()), key="f_kinds",
                            format_func=lambda k: KIND_LABELS.get(k, (k, k))[0 if lang == "zh" else 1])
-    precisions = [p for p in PRECISION if p in set(gdf["precision"])]
+    present_precisions = set(gdf["precision"].unique())
+    precisions = [p for p in PRECISION if p in present_precisions]
     st.sidebar.multiselect(t["precision"], precisions, key="f_precisions",
                            format_func=lambda p: PRECISION[p].label_zh if lang == "zh" else PRECISION[p].label_en)
     st.sidebar.text_input(t["search"], key="f_query")
@@ -319,7 +325,10 @@ def main() -> None:
         st.subheader(t["unplaced_title"])
         if unplaced.empty:
             st.caption(t["no_unplaced"])
-        for r in unplaced.drop_duplicates("item_id").itertuples():
+        listed = unplaced.drop_duplicates("item_id")
+        if len(listed) > MAX_LISTED:  # thousands of expanders would stall the browser; the table has them all
+            st.caption(t["more_in_table"].format(n=len(listed) - MAX_LISTED))
+        for r in listed.head(MAX_LISTED).itertuples():
             label = PRECISION[r.precision].label_zh if lang == "zh" else PRECISION[r.precision].label_en
             with st.expander(_md(f"{r.domain} · {label} · {r.text[:18]}…")):
                 st.text(r.text)
