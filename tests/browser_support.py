@@ -33,6 +33,19 @@ def require_chromium() -> None:
         pytest.fail(f"{CHROMIUM} is missing: run `make test`, which installs Debian's chromium")
 
 
+def playwright_api():  # -> the playwright.sync_api module
+    """Playwright's sync API, once Debian's Chromium is known to be there."""
+    import playwright.sync_api as sync_api
+
+    require_chromium()
+    return sync_api
+
+
+def launch(playwright):  # -> playwright Browser
+    """Debian's Chromium with the flags for a closed network."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

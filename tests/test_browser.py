@@ -18,7 +18,7 @@ import pytest
 
 from geoplan.features import check_rfc7946
 
-from browser_support import CHROMIUM, CHROMIUM_ARGS, require_chromium, streamlit_server
+from browser_support import launch, require_chromium, streamlit_server
 from conftest import ROOT
 
 pytestmark = pytest.mark.browser
@@ -40,7 +40,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        b = launch(p)
         yield b
         b.close()
 
@@ -63,7 +63,8 @@ def page(browser, app_url):
     context.close()
 
 
-MAP_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
+# A stale copy left over from the previous run of the script has width -1 until Streamlit removes it.
+MAP_IFRAME = 'iframe[title="streamlit_folium.st_folium"]:not([width="-1"])'
 
 
 def _frame(page):

@@ -25,7 +25,7 @@ from geoplan import offline
 from geoplan.errors import GeoplanError
 from geoplan.offline import VENDOR_DIR, assert_no_cdn, find_cdn_references, localize
 
-from browser_support import CHROMIUM, CHROMIUM_ARGS, require_chromium, streamlit_server
+from browser_support import launch, playwright_api, streamlit_server
 
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 TILE_HOST = re.compile(r"^(?:[a-c]\.)?tile\.openstreetmap\.org$")
@@ -277,13 +277,6 @@ def test_assert_no_cdn_allows_tiles_links_and_data():
 # --------------------------------------------------------------------------- browsers
 
 
-def _playwright():
-    import playwright.sync_api as sync_api
-
-    require_chromium()
-    return sync_api
-
-
 def _foreign_requests(urls: list[str]) -> list[str]:
     bad = []
     for url in urls:
@@ -325,14 +318,14 @@ def _check_page_state(state: dict) -> None:
 
 @pytest.mark.browser
 def test_standalone_inline_html_in_chromium(tmp_path):
-    sync_api = _playwright()
+    sync_api = playwright_api()
     page_file = tmp_path / "map.html"
     localize(build_map(), mode="inline").save(str(page_file))
 
     requests: list[str] = []
     errors: list[str] = []
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch(p)
         try:
             page = browser.new_page(viewport={"width": 1000, "height": 700})
             page.on("request", lambda r: requests.append(r.url))
@@ -373,7 +366,7 @@ def _get(url: str) -> tuple[int, dict[str, str], bytes]:
 
 @pytest.mark.browser
 def test_streamlit_app_with_st_folium_in_chromium(tmp_path):
-    sync_api = _playwright()
+    sync_api = playwright_api()
     pytest.importorskip("streamlit")
     pytest.importorskip("streamlit_folium")
 
@@ -396,7 +389,7 @@ def test_streamlit_app_with_st_folium_in_chromium(tmp_path):
         assert status == 200 and headers["content-type"].startswith("text/css")
 
         with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = launch(p)
             try:
                 page = browser.new_page(viewport={"width": 1100, "height": 760})
                 page.on("request", lambda r: requests.append(r.url))

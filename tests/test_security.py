@@ -38,7 +38,7 @@ from geoplan.gazetteer import load_gazetteer
 from geoplan.maps import GEOPLAN_JS, build_map, map_html, unplaced_html
 from geoplan.parse import report_from_path, report_from_text
 
-from browser_support import CHROMIUM, CHROMIUM_ARGS, require_chromium
+from browser_support import launch, playwright_api
 
 
 # HTML and JavaScript payloads; none may become markup or run.
@@ -307,13 +307,6 @@ def test_popups_and_tooltips_escape_every_field():
 # --------------------------------------------------------------------------- the standalone page
 
 
-def _playwright():
-    import playwright.sync_api as sync_api
-
-    require_chromium()
-    return sync_api
-
-
 _SETUP = """() => {
     window.__dialogs = window.__dialogs || 0;
     const name = Object.keys(window).find(k => /^map_[0-9a-f]{32}$/.test(k));
@@ -340,7 +333,7 @@ def _open_standalone(sync_api, page_file: Path, check) -> dict:
     dialogs: list[str] = []
     errors: list[str] = []
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch(p)
         try:
             page = browser.new_page(viewport={"width": 1200, "height": 800})
             page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
@@ -429,7 +422,7 @@ BIG_PAYLOAD = "".join(HTML_PAYLOADS)
 
 @pytest.mark.browser
 def test_standalone_map_runs_no_payload_in_chromium(tmp_path, capsys):
-    sync_api = _playwright()
+    sync_api = playwright_api()
     page_file = _standalone_map(tmp_path, capsys, payload_report((BIG_PAYLOAD,), in_domains=False))
     state = _open_standalone(sync_api, page_file,
                              lambda page, name: _click_and_hover(page, name, "第0段改造", PLACE_PAYLOAD))
@@ -445,7 +438,7 @@ def test_standalone_map_runs_no_payload_in_chromium(tmp_path, capsys):
 
 @pytest.mark.browser
 def test_standalone_map_with_hostile_domain_names_in_chromium(tmp_path, capsys):
-    sync_api = _playwright()
+    sync_api = playwright_api()
     payload = BIG_PAYLOAD + "{{7*7}}"
     page_file = _standalone_map(tmp_path, capsys, payload_report((payload,)))
     state = _open_standalone(sync_api, page_file,
