@@ -171,9 +171,11 @@ def test_planner_draws_a_point_for_an_unlocated_item(page, app_url):
     frame = _open(page, app_url)
     located = _metric(page, "已定位")
     page.locator('[data-testid="stSidebar"]').get_by_text("校正位置（规划人员）").click()
-    page.wait_for_timeout(500)
+    # Wait until the rerun has settled: one map, and it carries the drawing tools.
+    page.wait_for_function(
+        "sel => { const f = document.querySelectorAll(sel); return f.length === 1 && f[0].contentDocument"
+        " && f[0].contentDocument.querySelector('.leaflet-draw-draw-marker'); }", arg=MAP_IFRAME, timeout=30_000)
     frame = _frame(page)
-    frame.locator(".leaflet-draw-draw-marker").wait_for(timeout=30_000)
     frame.locator(".leaflet-draw-draw-marker").click()
     box = frame.locator(".leaflet-container").bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
