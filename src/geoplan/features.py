@@ -184,11 +184,16 @@ def features_to_geojson(gdf: gpd.GeoDataFrame, *, decimals: int | None = None) -
         gdf = gdf.to_crs(settings.default_crs)
     props = [c for c in gdf.columns if c != gdf.geometry.name]
     features = []
+    # Rows of one place share the gazetteer's geometry object: clean and map it once (2-2.5x at 10k-100k
+    # rows, bench/README.md). The features then share one read-only dict; the JSON text is the same.
+    memo: dict[int, dict[str, Any] | None] = {}
     for rec, geom in zip(gdf[props].itertuples(index=False, name=None), gdf.geometry, strict=True):
-        g = _clean(geom, decimals)
+        if id(geom) not in memo:
+            g = _clean(geom, decimals)
+            memo[id(geom)] = None if g is None else mapping(g)
         properties = {k: _json_value(v) for k, v in zip(props, rec, strict=True)}
         features.append({"type": "Feature", "id": properties.get("fid"), "properties": properties,
-                         "geometry": None if g is None else mapping(g)})
+                         "geometry": memo[id(geom)]})
     doc: dict[str, Any] = {"type": "FeatureCollection"}
     if "report" in gdf.attrs:
         doc["report"] = gdf.attrs["report"]
