@@ -9,7 +9,7 @@ import pytest
 from shapely.geometry import shape
 
 from geoplan.datum import convert_coords
-from geoplan.features import features_from_path
+from geoplan.features import features_from_path, features_from_report
 from geoplan.gazetteer import load_gazetteer
 from geoplan.maps import build_map, map_html
 from geoplan.offline import assert_no_cdn, localize
@@ -38,6 +38,11 @@ def _layers(html: str) -> list[tuple[dict, dict]]:
     return out
 
 
+def _drawn_items(html: str) -> dict[str, dict]:
+    """fid -> the feature drawn for it (one feature carries every item naming its place)."""
+    return {it["fid"]: f for d, _o in _layers(html) for f in d["features"] for it in f["properties"]["items"]}
+
+
 def test_one_geojson_layer_per_domain_with_located_features(gdf, gaz):
     html = map_html(build_map(gdf, gazetteer=gaz))
     layers = _layers(html)
@@ -45,7 +50,7 @@ def test_one_geojson_layer_per_domain_with_located_features(gdf, gaz):
     assert [o["color"] for _d, o in layers] and len({o["color"] for _d, o in layers}) == len(layers)
     domains = [d["features"][0]["properties"]["domain"] for d, _o in layers]
     assert domains == list(dict.fromkeys(located["domain"]))
-    assert sum(len(d["features"]) for d, _o in layers) == len(located)
+    assert sorted(_drawn_items(html)) == sorted(located["fid"])
     assert html.count("L.marker(") <= 2  # inside GEOPLAN_JS only: no Marker per feature
     for name in domains:
         assert f'"{name}"' in html or json.dumps(name) in html
@@ -53,7 +58,7 @@ def test_one_geojson_layer_per_domain_with_located_features(gdf, gaz):
 
 def test_city_wide_items_are_not_drawn_but_listed(gdf, gaz):
     html = map_html(build_map(gdf, gazetteer=gaz, list_unplaced=True))
-    drawn = {f["properties"]["fid"] for d, _o in _layers(html) for f in d["features"]}
+    drawn = set(_drawn_items(html))
     placeless = gdf[gdf.geometry.isna()]
     assert drawn.isdisjoint(placeless["fid"])
     assert f"({placeless['item_id'].nunique()})" in html
@@ -66,9 +71,8 @@ def test_filtered_frame_gives_fewer_layers(gdf, gaz):
 
 
 def test_amap_basemap_shifts_data_to_gcj02(gdf, gaz):
-    wgs = {f["properties"]["fid"]: f for d, _o in _layers(map_html(build_map(gdf))) for f in d["features"]}
-    gcj = {f["properties"]["fid"]: f for d, _o in _layers(map_html(build_map(gdf, basemap="amap")))
-           for f in d["features"]}
+    wgs = _drawn_items(map_html(build_map(gdf)))
+    gcj = _drawn_items(map_html(build_map(gdf, basemap="amap")))
     fid, feat = next((k, v) for k, v in wgs.items() if v["geometry"]["type"] == "Point")
     lon, lat = feat["geometry"]["coordinates"]
     assert gcj[fid]["geometry"]["coordinates"] == pytest.approx(list(convert_coords(lon, lat, src="WGS84",
@@ -102,3 +106,99 @@ def test_localized_pages_reference_no_cdn(gdf, gaz):
     localize(static, mode="static")
     srcs = re.findall(r'<script src="([^"]+)"', map_html(static))
     assert srcs and all("app/static/vendor/" in s for s in srcs)
+
+
+REPEATS = """关键词:环境
+□生态修复
+◆推动晋祠泉稳定复流。
+◆保护晋祠泉水源地。
+◆开展晋祠泉周边整治。
+关键词:民生
+□文化
+◆建设晋祠泉博物馆。
+◆推动兰村泉复流。
+"""
+
+
+def test_a_place_named_by_several_items_is_drawn_once_per_domain(gaz):
+    from geoplan.maps import map_data
+    from geoplan.parse import report_from_text
+
+    gdf = features_from_report(report_from_text(REPEATS, source="repeats.txt"), gazetteer=gaz)
+    data = map_data(gdf)
+    by_domain = {d: json.loads(doc)["features"] for d, _c, doc in data.layers}
+    springs = {d: [f for f in fs if f["properties"]["name"] == "晋祠泉"] for d, fs in by_domain.items()}
+    assert [len(v) for v in springs.values()] == [1, 1]  # one shape per (domain, place)
+    env = springs["环境"][0]["properties"]
+    assert [it["text"] for it in env["items"]] == ["推动晋祠泉稳定复流。", "保护晋祠泉水源地。", "开展晋祠泉周边整治。"]
+    assert {"fid", "item_id", "section", "status", "text", "matched"} <= set(env["items"][0])
+    assert "text" not in env and env["precision"] == "near"  # item fields live in items, place fields once
+    located = gdf[gdf.geometry.notna()]
+    assert data.items == len(located) == 5 and data.shapes == 3
+    assert sorted(it["fid"] for fs in by_domain.values() for f in fs for it in f["properties"]["items"]) == sorted(
+        located["fid"])
+
+
+def test_a_corrected_item_is_its_own_shape(gaz):
+    from shapely.geometry import Point
+
+    from geoplan.corrections import Correction, apply_corrections
+    from geoplan.maps import map_data
+    from geoplan.parse import report_from_text
+
+    gdf = features_from_report(report_from_text(REPEATS, source="repeats.txt"), gazetteer=gaz)
+    item = gdf.loc[gdf["text"] == "保护晋祠泉水源地。", "item_id"].iloc[0]
+    fix = Correction(id=1, item_id=item, place="晋祠泉", geometry=Point(112.44, 37.71), previous=None,
+                     note="水源地在上游", author="t", created_at="2025-03-01T00:00:00+00:00")
+    corrected, left = apply_corrections(gdf, [fix], gazetteer=gaz)
+    assert left == []
+    env = json.loads(dict((d, doc) for d, _c, doc in map_data(corrected).layers)["环境"])["features"]
+    springs = sorted((f["properties"]["precision"], len(f["properties"]["items"])) for f in env
+                     if f["properties"]["name"] == "晋祠泉")
+    assert springs == [("corrected", 1), ("near", 2)]
+
+
+def test_map_view_sends_only_what_changes(gdf):
+    from geoplan.maps import map_view
+
+    assert map_view(gdf, gdf).state == {"fids": None, "selected": None, "key": "all"}
+    env = gdf[gdf["domain"] == "环境"]
+    view = map_view(env, gdf, selected=env["fid"].iloc[0])
+    assert sorted(view.state["fids"]) == sorted(env.loc[env.geometry.notna(), "fid"])
+    assert view.state["selected"] == env["fid"].iloc[0]
+    assert view.state["key"] == map_view(env.iloc[::-1], gdf).state["key"] != "all"  # order does not matter
+    assert map_view(gdf[gdf["domain"] == "民生"], gdf).state["key"] != view.state["key"]
+
+
+def _node(script: str, payload: object) -> object:
+    import shutil
+    import subprocess
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    from geoplan.maps import GEOPLAN_JS
+
+    res = subprocess.run([node, "-e", "var window = {}; var L = {};\n" + GEOPLAN_JS + script],
+                         input=json.dumps(payload, ensure_ascii=False), capture_output=True, text=True,
+                         check=True, timeout=30)
+    return json.loads(res.stdout)
+
+
+def test_popup_lists_the_items_of_a_place_selected_first_and_caps_the_list():
+    from geoplan.maps import LABELS
+
+    items = [{"fid": f"f{i}", "text": f"第{i}项：建设晋祠泉公园", "matched": "晋祠泉", "status_zh": "新建",
+              "section": "生态"} for i in range(25)]
+    out = _node("""
+const {labels, items} = JSON.parse(require("fs").readFileSync(0, "utf8"));
+const o = {labels: labels, lang: "zh", status_en: {}, glyphs: {}};
+const p = {name: "晋祠泉", domain: "环境", precision_zh: "精确地点"};
+const e = {p: p, o: o, items: items, shown: items.slice(0, 3)};
+const few = window.geoplan.popup(e), tip3 = window.geoplan.tooltip(e);
+e.shown = items;
+console.log(JSON.stringify({few: few, tip3: tip3, many: window.geoplan.popup(e), tip: window.geoplan.tooltip(e)}));
+""", {"labels": LABELS["zh"], "items": items})
+    assert out["few"].count("<li") == 3 and out["few"].count("<mark>晋祠泉</mark>") == 3
+    assert "3 项事项" in out["few"] and out["tip3"] == "晋祠泉 (3)"
+    assert out["many"].count("<li") == 20 and "另有 5 项，见事项表" in out["many"] and out["tip"] == "晋祠泉 (25)"

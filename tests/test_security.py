@@ -74,19 +74,22 @@ def payload_report(payloads: tuple[str, ...], *, in_domains: bool = True) -> str
     return "\n".join(lines) + "\n"
 
 
-def json_escaped(s: str) -> str:
-    """``s`` as Jinja's ``tojson`` writes it inside a JSON string."""
-    return (json.dumps(s)[1:-1].replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-            .replace("'", "\\u0027"))
+def json_escaped(s: str, *, ascii_only: bool = True) -> str:
+    """``s`` inside a JSON string as Jinja's ``tojson`` writes it (folium's layers), or with Chinese left
+    as UTF-8 (``ascii_only=False``: geoplan's own layers)."""
+    return (json.dumps(s, ensure_ascii=ascii_only)[1:-1].replace("<", "\\u003c").replace(">", "\\u003e")
+            .replace("&", "\\u0026").replace("'", "\\u0027"))
 
 
 def layer_properties(page: str) -> list[dict]:
-    """The feature properties of every ``geoplan.layer(DATA, OPTIONS)`` call, decoded as JSON."""
+    """Every item drawn by a ``geoplan.layer(DATA, OPTIONS)`` call, its place's properties merged in."""
     decoder = json.JSONDecoder()
     props = []
     for m in re.finditer(r"geoplan\.layer\(", page):
         data, _ = decoder.raw_decode(page, m.end())
-        props += [f["properties"] for f in data["features"]]
+        for f in data["features"]:
+            place = {k: v for k, v in f["properties"].items() if k != "items"}
+            props += [{**place, **item} for item in f["properties"]["items"]]
     return props
 
 
@@ -169,7 +172,7 @@ def test_payloads_add_no_element_and_stay_inside_json_strings(gazetteer, lang):
     for p in (*HTML_PAYLOADS, PLACE_PAYLOAD, NOTE_PAYLOAD, GAZETTEER_PAYLOAD):
         if "<" in p:
             assert p not in page
-            assert json_escaped(p.partition("{")[0]) in page, p  # a JSON string, '<' as \u003c
+            assert json_escaped(p.partition("{")[0], ascii_only=False) in page, p  # a JSON string, '<' as \u003c
         assert p in values, p  # and it decodes to the very text
     # Outside scripts the page holds no report text at all.
     assert not any("alert" in t or "pwned" in t for t in parsed.text)
@@ -270,8 +273,8 @@ def _node_popup(props: list[dict], lang: str = "zh") -> list[dict[str, str]]:
     script = "var window = {}; var L = {};\n" + GEOPLAN_JS + """
 const {labels, props, lang} = JSON.parse(require("fs").readFileSync(0, "utf8"));
 const o = {labels: labels, lang: lang, status_en: {}, glyphs: {}};
-console.log(JSON.stringify(props.map(p => ({popup: window.geoplan.popup(p, o),
-                                            tooltip: window.geoplan.esc(p.matched || p.name || "")}))));
+const entries = props.map(p => ({p: p, o: o, items: [p], shown: [p]}));
+console.log(JSON.stringify(entries.map(e => ({popup: window.geoplan.popup(e), tooltip: window.geoplan.tooltip(e)}))));
 """
     from geoplan.maps import LABELS
 
@@ -291,14 +294,14 @@ def test_popups_and_tooltips_escape_every_field():
     out = _node_popup([props, hostile_url])
     for o, p in zip(out, (props, hostile_url), strict=True):
         parsed = Page(o["popup"])
-        assert set(parsed.tags) <= {"div", "b", "p", "mark", "table", "tr", "th", "td", "a"}, parsed.tags
+        assert set(parsed.tags) <= {"div", "b", "p", "mark", "table", "tr", "th", "td", "a", "ol", "li"}, parsed.tags
         assert parsed.event_attrs == []
         text = "".join(parsed.text)
         for k in ("domain", "section", "quantities", "district", "source"):
             assert p[k] in text, k
         assert p["text"] in text
         tooltip = Page(o["tooltip"])
-        assert not tooltip.tags and "".join(tooltip.text) == (p["matched"] or p["name"])
+        assert not tooltip.tags and "".join(tooltip.text) == p["name"]
     links = re.findall(r'<a href="([^"]*)"', out[0]["popup"])
     assert links == [html.escape(props["source_url"])]
     assert "<a " not in out[1]["popup"]  # javascript: URLs get no link
@@ -315,10 +318,9 @@ _SETUP = """() => {
 # Screen position of a drawn feature: a vertex of a line, the anchor of a marker.
 _POSITION = """([mapName, text]) => {
     const map = window[mapName];
-    for (const fid in geoplan.registry) {
-        const l = geoplan.registry[fid];
-        const p = l.feature.properties;
-        if (!(p.text || "").includes(text) && !(p.name || "").includes(text)) continue;
+    for (const e of geoplan.entries) {
+        const l = e.layer;
+        if (!e.items.some(it => (it.text || "").includes(text)) && !(e.p.name || "").includes(text)) continue;
         const ll = l.getLatLng ? l.getLatLng() : l.getLatLngs()[Math.floor(l.getLatLngs().length / 2)];
         map.setView(ll, 15, {animate: false});
         const pt = map.latLngToContainerPoint(ll);

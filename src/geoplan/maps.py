@@ -1,30 +1,40 @@
-"""Features -> a folium map: one GeoJSON layer per domain, precision visible, report text escaped.
+"""Features -> a folium map: one GeoJSON layer per domain, each place drawn once, report text escaped.
 
 Each domain is a single ``L.geoJson`` layer (inside a marker cluster group, so crowded points cluster)
-whose styles, icons, tooltips and popups come from one small script, ``GEOPLAN_JS``, shipped in the page
-header. Doing this in JavaScript from the features' properties keeps the page small (folium's
-``style_function`` would write a style table per feature) and keeps escaping in one place: folium
-inserts popup and tooltip text as HTML, so every string from a report passes through ``esc()`` here.
-The JSON data itself is written with Jinja's ``tojson``, which escapes ``<``, ``>`` and ``&``, so a
-``</script>`` inside a report cannot end the page's script. This module never imports streamlit.
+whose styles, icons, tooltips and popups come from one small script, ``GEOPLAN_JS``, shipped with the
+page. A place that several items name is one shape listing its items: a report names the same district
+or road again and again, and thousands of identical SVG paths made 10k features take 1.8 s to toggle
+and 100k never paint (bench/README.md). Escaping stays in one place: folium inserts popup and tooltip
+text as HTML, so every string from a report passes through ``esc()`` here, and the data is written as
+JSON with ``<``, ``>``, ``&`` and ``'`` as ``\\u`` escapes, so a ``</script>`` inside a report cannot end
+the page's script. The data never passes through Jinja (branca compiles an element's output as a
+template a second time: slow on megabytes, and ``{{ … }}`` in a report would run on the server).
+
+``map_view`` filters and selects in the browser, on a map that stays loaded: the app sends the fids to
+show, not a new map. This module never imports streamlit.
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
-import re
+import json
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import folium
 import geopandas as gpd
+import shapely
 from branca.element import Element, MacroElement
 from folium.elements import JSCSSMixin
 from folium.plugins import Draw, MarkerCluster
+from folium.elements import ElementAddToElement
 from jinja2 import Template
-from jinja2.utils import htmlsafe_json_dumps
+from shapely.geometry import mapping
 
+from geoplan import settings
 from geoplan.datum import Datum, convert_geometry
-from geoplan.features import features_to_geojson
+from geoplan.features import _clean, _json_value
 from geoplan.gazetteer import Gazetteer
 
 Lang = Literal["zh", "en"]
@@ -37,11 +47,12 @@ KIND_GLYPHS = {
     "facility": "设", "park": "园", "road": "路", "river": "河", "metro_line": "轨", "area": "区",
     "district": "区", "county": "县", "county_city": "市", "city": "市",
 }
-MAP_PROPERTIES = (
-    "fid", "item_id", "domain", "section", "status", "status_zh", "text", "quantities", "name", "matched",
-    "place_kind", "geometry_kind", "precision", "precision_code", "precision_zh", "precision_en", "district",
-    "source", "source_url", "confidence", "place_status",
+# A drawn feature is a place (these properties) carrying the items that name it (ITEM_PROPERTIES).
+PLACE_PROPERTIES = (
+    "domain", "name", "place_kind", "geometry_kind", "precision", "precision_code", "precision_zh",
+    "precision_en", "district", "source", "source_url", "confidence", "place_status",
 )
+ITEM_PROPERTIES = ("fid", "item_id", "section", "status", "status_zh", "text", "quantities", "matched")
 LABELS: dict[str, dict[str, str]] = {
     "zh": {
         "domain": "领域", "section": "板块", "status": "进度", "quantities": "数量", "precision": "定位精度",
@@ -49,6 +60,7 @@ LABELS: dict[str, dict[str, str]] = {
         "legend": "图例", "site": "精确地点", "approx": "大致位置（非精确）", "district_area": "区县范围",
         "planned_line": "规划线路（虚线）", "estimated_line": "估计走向（点线）", "boundaries": "区县边界",
         "unplaced": "全市范围或未定位的事项", "high": "高", "medium": "中", "low": "低",
+        "n_items": "{n} 项事项", "more": "另有 {n} 项，见事项表",
     },
     "en": {
         "domain": "Domain", "section": "Section", "status": "Status", "quantities": "Quantities",
@@ -58,6 +70,7 @@ LABELS: dict[str, dict[str, str]] = {
         "planned_line": "planned line (dashed)", "estimated_line": "estimated course (dotted)",
         "boundaries": "District boundaries", "unplaced": "City-wide or unlocated items",
         "high": "high", "medium": "medium", "low": "low",
+        "n_items": "{n} items", "more": "{n} more: see the table",
     },
 }
 STATUS_EN = {
@@ -74,7 +87,12 @@ GEOPLAN_CSS = """
 .gp-approx{width:30px;height:30px;border-radius:50%;border:2px dashed;display:flex;align-items:center;
  justify-content:center;font:bold 12px/1 sans-serif;opacity:.85}
 .gp-popup{max-width:340px;font:13px/1.5 sans-serif}
-.gp-popup p.gp-text{margin:0 0 6px}
+.gp-popup p.gp-text{margin:0 0 2px}
+.gp-popup ol.gp-items{margin:4px 0 6px;padding-left:18px;max-height:240px;overflow:auto}
+.gp-popup ol.gp-items li{margin-bottom:6px}
+.gp-popup li.gp-sel{background:#fff6c8}
+.gp-popup .gp-meta{color:#555;font-size:12px}
+.gp-popup .gp-n,.gp-popup .gp-more{color:#555;font-size:12px}
 .gp-popup mark{background:#ffe36e;padding:0 1px}
 .gp-popup table{border-collapse:collapse}
 .gp-popup th{text-align:left;padding-right:8px;color:#555;white-space:nowrap;vertical-align:top}
@@ -89,10 +107,12 @@ GEOPLAN_JS = r"""
 window.geoplan = window.geoplan || (function () {
   var ESC = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;", "`": "&#96;"};
   function esc(s) { return s == null ? "" : String(s).replace(/[&<>"'`]/g, function (c) { return ESC[c]; }); }
-  var APPROX = {near: 1, estimated: 1, district: 1, city: 1};
+  var APPROX = {near: 1, estimated: 1, district: 1, city: 1}, MAX_ITEMS = 20;
+  var entries = [], byFid = {}, state = {fids: null, selected: null, key: undefined};
   function planned(p) { return p.place_status && p.place_status !== "existing"; }
-  function style(f, o) {
-    var p = f.properties, c = o.color, sel = o.selected && o.selected === p.fid;
+  function isSelected(e) { return state.selected != null && e.shown.some(function (it) { return it.fid === state.selected; }); }
+  function style(e) {
+    var p = e.p, c = e.o.color, sel = isSelected(e);
     if (p.geometry_kind === "line") {
       return {color: c, weight: sel ? 8 : (p.place_kind === "metro_line" ? 5 : 4), opacity: 0.9,
               dashArray: planned(p) ? "10 8" : (APPROX[p.precision] ? "2 7" : null)};
@@ -102,8 +122,8 @@ window.geoplan = window.geoplan || (function () {
     }
     return {color: c, weight: sel ? 5 : 2, fillColor: c, fillOpacity: 0.25, dashArray: planned(p) ? "6 6" : null};
   }
-  function point(f, latlng, o) {
-    var p = f.properties, g = esc(o.glyphs[p.place_kind] || "•"), html, size, anchor;
+  function point(p, latlng, o) {
+    var g = esc(o.glyphs[p.place_kind] || "•"), html, size, anchor;
     if (APPROX[p.precision]) {
       html = '<div class="gp-approx" style="border-color:' + o.color + ';color:' + o.color +
              ';background:' + o.color + '22">≈' + g + '</div>';
@@ -113,7 +133,7 @@ window.geoplan = window.geoplan || (function () {
       size = [26, 26]; anchor = [13, 30];
     }
     return L.marker(latlng, {icon: L.divIcon({className: "gp-icon", html: html, iconSize: size, iconAnchor: anchor}),
-                             title: p.matched || p.name || ""});
+                             title: p.name || ""});
   }
   function highlight(text, name) {
     text = text || "";
@@ -121,100 +141,248 @@ window.geoplan = window.geoplan || (function () {
     if (i < 0) { return esc(text); }
     return esc(text.slice(0, i)) + "<mark>" + esc(name) + "</mark>" + esc(text.slice(i + name.length));
   }
-  function popup(p, o) {
-    var L_ = o.labels, rows = [
-      [L_.domain, esc(p.domain) + (p.section ? " · " + esc(p.section) : "")],
-      [L_.status, esc(o.lang === "en" ? (o.status_en[p.status] || p.status) : p.status_zh) +
-                  (planned(p) ? " (" + esc(L_.planned) + ")" : "")],
-      [L_.quantities, esc(p.quantities)],
+  function rows(list) {
+    return list.filter(function (r) { return r[1]; }).map(function (r) {
+      return "<tr><th>" + esc(r[0]) + "</th><td>" + r[1] + "</td></tr>"; }).join("");
+  }
+  function itemHtml(it, p, o) {
+    var L_ = o.labels, status = esc(o.lang === "en" ? (o.status_en[it.status] || it.status) : it.status_zh);
+    var meta = [esc(p.domain) + (it.section ? " · " + esc(it.section) : ""),
+                status + (planned(p) ? " (" + esc(L_.planned) + ")" : ""),
+                it.quantities ? esc(L_.quantities) + ": " + esc(it.quantities) : ""];
+    return '<li' + (it.fid === state.selected ? ' class="gp-sel"' : "") + '><p class="gp-text">' +
+           highlight(it.text, it.matched) + '</p><div class="gp-meta">' +
+           meta.filter(Boolean).join(" · ") + "</div></li>";
+  }
+  function popup(e) {
+    var p = e.p, o = e.o, L_ = o.labels, items = e.shown.slice();
+    items.sort(function (a, b) { return (b.fid === state.selected) - (a.fid === state.selected); });
+    var more = items.length - MAX_ITEMS, body = rows([
       [L_.precision, esc(o.lang === "en" ? p.precision_en : p.precision_zh) +
                      (p.precision_code != null ? " (IATI " + esc(p.precision_code) + ")" : "")],
       [L_.district, esc(p.district)],
       [L_.source, esc(p.source) + (/^https?:\/\//.test(p.source_url || "") ?
           ' <a href="' + esc(p.source_url) + '" target="_blank" rel="noopener noreferrer">↗</a>' : "")],
       [L_.confidence, esc(L_[p.confidence] || p.confidence)]
-    ];
-    var body = rows.filter(function (r) { return r[1]; }).map(function (r) {
-      return "<tr><th>" + esc(r[0]) + "</th><td>" + r[1] + "</td></tr>"; }).join("");
-    return '<div class="gp-popup"><b>' + esc(p.matched || p.name) + '</b><p class="gp-text">' +
-           highlight(p.text, p.matched) + "</p><table>" + body + "</table></div>";
+    ]);
+    return '<div class="gp-popup"><b>' + esc(p.name) + "</b>" +
+           (items.length > 1 ? ' <span class="gp-n">' + esc(L_.n_items.replace("{n}", items.length)) + "</span>" : "") +
+           '<ol class="gp-items">' + items.slice(0, MAX_ITEMS).map(function (it) { return itemHtml(it, p, o); }).join("") +
+           "</ol>" + (more > 0 ? '<p class="gp-more">' + esc(L_.more.replace("{n}", more)) + "</p>" : "") +
+           "<table>" + body + "</table></div>";
   }
-  var registry = {};
+  function tooltip(e) {
+    return esc(e.p.name || "") + (e.shown.length > 1 ? " (" + e.shown.length + ")" : "");
+  }
   function layer(data, o) {
-    var gj = L.geoJson(data, {
-      style: function (f) { return style(f, o); },
-      pointToLayer: function (f, latlng) { return point(f, latlng, o); },
-      onEachFeature: function (f, l) {
-        var p = f.properties;
-        l.bindTooltip(esc(p.matched || p.name || ""), {sticky: true});
-        l.bindPopup(function () { return popup(p, o); }, {maxWidth: 360});
-        registry[p.fid] = l;
-      }
-    });
     var group = o.cluster ? L.markerClusterGroup({maxClusterRadius: 40, disableClusteringAtZoom: 15,
                                                   showCoverageOnHover: false}) : L.featureGroup();
-    group.addLayer(gj);
+    var made = [];
+    L.geoJson(data, {
+      style: function (f) { return style({p: f.properties, o: o, shown: []}); },
+      pointToLayer: function (f, latlng) { return point(f.properties, latlng, o); },
+      onEachFeature: function (f, l) {
+        var e = {p: f.properties, o: o, items: f.properties.items || [], layer: l, group: group, on: true};
+        e.shown = e.items;
+        e.items.forEach(function (it) { byFid[it.fid] = e; });
+        l.bindTooltip(function () { return tooltip(e); }, {sticky: true});
+        l.bindPopup(function () { return popup(e); }, {maxWidth: 380});
+        entries.push(e);
+        made.push(l);
+      }
+    });
+    if (o.cluster) { group.addLayers(made); } else { made.forEach(function (l) { group.addLayer(l); }); }
     return group;
   }
-  function open(fid) {
-    var l = registry[fid];
-    if (l) { l.openPopup(l.getLatLng ? l.getLatLng() : l.getBounds().getCenter()); }
+  function batch(lists, add) {
+    lists.forEach(function (pair) {
+      var g = pair[0], ls = pair[1];
+      if (g.addLayers) { if (add) { g.addLayers(ls); } else { g.removeLayers(ls); } }
+      else { ls.forEach(function (l) { if (add) { g.addLayer(l); } else { g.removeLayer(l); } }); }
+    });
   }
-  return {esc: esc, layer: layer, popup: popup, registry: registry, open: open};
+  function restyle(e) { if (e && e.layer.setStyle) { e.layer.setStyle(style(e)); } }
+  function where(l) { return l.getLatLng ? l.getLatLng() : l.getBounds().getCenter(); }
+  // Show only the items whose fid is in v.fids (all when null), highlight v.selected, and fit the map to
+  // what is shown when the set changed. The map and its layers stay; only visibility changes.
+  function view(map, v) {
+    var want = null, adds = new Map(), drops = new Map(), before = byFid[state.selected];
+    if (v.fids) { want = {}; v.fids.forEach(function (f) { want[f] = 1; }); }
+    state.fids = want;
+    entries.forEach(function (e) {
+      e.shown = want ? e.items.filter(function (it) { return want[it.fid]; }) : e.items;
+      var on = e.shown.length > 0, into = on ? adds : drops;
+      if (on !== e.on) {
+        if (!into.has(e.group)) { into.set(e.group, []); }
+        into.get(e.group).push(e.layer);
+        e.on = on;
+      }
+    });
+    batch(Array.from(drops), false);
+    batch(Array.from(adds), true);
+    state.selected = v.selected == null ? null : v.selected;
+    restyle(before);
+    var sel = byFid[state.selected];
+    restyle(sel);
+    if (sel && sel.on) {
+      var reveal = function () { if (sel.group.zoomToShowLayer) { sel.group.zoomToShowLayer(sel.layer, function () {
+        sel.layer.openPopup(where(sel.layer)); }); } else { sel.layer.openPopup(where(sel.layer)); } };
+      setTimeout(reveal, 50);  // after the app's own setView
+    } else if (map && v.key !== state.key && (state.key !== undefined || want)) {
+      var b = L.latLngBounds([]);
+      entries.forEach(function (e) { if (e.on) { b.extend(e.layer.getBounds ? e.layer.getBounds() : e.layer.getLatLng()); } });
+      if (b.isValid()) { map.fitBounds(b, {padding: [40, 40], maxZoom: 15}); }
+    }
+    state.key = v.key;
+    return entries.filter(function (e) { return e.on; }).length;
+  }
+  function open(fid) {
+    var e = byFid[fid];
+    if (e && e.on) { e.layer.openPopup(where(e.layer)); }
+  }
+  function counts() {
+    var n = 0, items = 0;
+    entries.forEach(function (e) { if (e.on) { n += 1; items += e.shown.length; } });
+    return {shapes: n, items: items};
+  }
+  return {esc: esc, layer: layer, popup: popup, tooltip: tooltip, view: view, open: open, counts: counts,
+          entries: entries, byFid: byFid};
 })();
 """
 
 
-_JINJA_OPEN = re.compile(r"\{(?=[{%#])")
+_SCRIPT_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027"),
+                   ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
 
 
-def js_literal(obj: Any) -> str:
-    """JSON for a <script>: ``<``, ``>``, ``&`` and ``'`` as \\u escapes (as Jinja's ``tojson``), and a
-    ``{`` that would open Jinja syntax as \\u007b, because branca renders each element's output a second
-    time as a template (``MacroElement.render`` wraps it in ``Element(...)``)."""
-    return _JINJA_OPEN.sub(r"\\u007b", str(htmlsafe_json_dumps(obj)))
+def js_json(obj: Any) -> str:
+    """Compact UTF-8 JSON safe inside a ``<script>``: ``<``, ``>``, ``&``, ``'`` as \\u escapes (as Jinja's
+    ``tojson``, so ``</script>`` in a report stays a string). Chinese stays UTF-8: ``tojson`` writes six
+    bytes per character and made the data 14 % larger (bench/README.md)."""
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    for char, escaped in _SCRIPT_ESCAPES:
+        text = text.replace(char, escaped)
+    return text
 
 
 def html_label(text: str) -> str:
-    """Text for an HTML label (Leaflet's layer control uses innerHTML), safe from the second Jinja pass."""
+    """Text for an HTML label (Leaflet's layer control uses innerHTML), safe from branca's second Jinja pass
+    (``MacroElement.render`` compiles each element's output as a template: ``{{ … }}`` would run)."""
     return html.escape(text).replace("{", "&#123;")
 
 
-class GeoplanAssets(MacroElement):
+class _RawScript(Element):
+    """Script text put into the page as it is: branca never compiles it as a template."""
+
+    _template = Template("{{ this.code }}")
+
+    def __init__(self, code: str) -> None:
+        super().__init__()
+        self._name = "RawScript"
+        self.code = code
+
+
+class _RawScriptElement(MacroElement):
+    """An element whose ``script_text`` goes into the page uncompiled.
+
+    branca's ``MacroElement.render`` wraps each script in ``Element(text)``, which compiles the text, data
+    included, as a Jinja template; streamlit-folium calls the ``script`` macro directly, so both paths get
+    ``script_text`` and neither evaluates what a report put there.
+    """
+
+    _template = Template("{% macro script(this, kwargs) %}{{ this.script_text }}{% endmacro %}")
+
+    @property
+    def script_text(self) -> str:
+        raise NotImplementedError
+
+    def render(self, **kwargs: Any) -> None:
+        figure = self.get_root()
+        for name, url in getattr(self, "default_js", []):
+            figure.header.add_child(folium.JavascriptLink(url), name=name)
+        for name, url in getattr(self, "default_css", []):
+            figure.header.add_child(folium.CssLink(url), name=name)
+        if getattr(self, "show", False) and getattr(self, "overlay", False):
+            self.add_child(ElementAddToElement(element_name=self.get_name(),
+                                               element_parent_name=self._parent.get_name()),
+                           name=self.get_name() + "_add")
+        figure.script.add_child(_RawScript(self.script_text), name=self.get_name())
+        for child in self._children.values():
+            child.render(**kwargs)
+
+
+class GeoplanAssets(_RawScriptElement):
     """The shared script and styles, once per page."""
 
     # streamlit-folium pastes the header into its iframe without running inline scripts, so the script
     # goes in the page's script block (rendered before the layers that call it); the style may stay.
     _template = Template(
         "{% macro header(this, kwargs) %}<style>{{ this.css }}</style>{% endmacro %}"
-        "{% macro script(this, kwargs) %}{{ this.js }}{% endmacro %}"
+        "{% macro script(this, kwargs) %}{{ this.script_text }}{% endmacro %}"
     )
 
     def __init__(self) -> None:
         super().__init__()
         self._name = "GeoplanAssets"
         self.css = GEOPLAN_CSS
-        self.js = GEOPLAN_JS
+
+    @property
+    def script_text(self) -> str:
+        return GEOPLAN_JS
+
+    def render(self, **kwargs: Any) -> None:
+        self.get_root().header.add_child(Element(f"<style>{self.css}</style>"), name=self.get_name())
+        super().render(**kwargs)
 
 
-class DomainLayer(JSCSSMixin, folium.map.Layer):
-    """One domain's features as one GeoJSON layer (clustered points), an overlay in the layer control."""
+class DomainLayer(_RawScriptElement, JSCSSMixin, folium.map.Layer):
+    """One domain's places as one GeoJSON layer (clustered points), an overlay in the layer control.
 
-    _template = Template(
-        "{% macro script(this, kwargs) %}"
-        "var {{ this.get_name() }} = geoplan.layer({{ this.data_js }}, {{ this.options_js }});"
-        "{% endmacro %}"
-    )
+    ``data_json`` is the FeatureCollection already serialised by ``js_json``, so the app can cache it and
+    build the map around it in milliseconds.
+    """
+
     default_js = MarkerCluster.default_js
     default_css = MarkerCluster.default_css
 
-    def __init__(self, data: dict[str, Any], *, name: str, options: dict[str, Any], show: bool = True) -> None:
-        super().__init__(name=name, overlay=True, control=True, show=show)
+    def __init__(self, data_json: str, *, name: str, options: dict[str, Any], show: bool = True) -> None:
+        folium.map.Layer.__init__(self, name=name, overlay=True, control=True, show=show)
         self._name = "DomainLayer"
-        self.data = data
+        self.data_json = data_json
         self.options = options
-        self.data_js = js_literal(data)
-        self.options_js = js_literal(options)
+
+    @property
+    def script_text(self) -> str:
+        return f"var {self.get_name()} = geoplan.layer({self.data_json}, {js_json(self.options)});"
+
+
+class MapView(_RawScriptElement, folium.FeatureGroup):
+    """Which items the map shows and which one is selected, applied in the browser by ``geoplan.view``.
+
+    A FeatureGroup so that streamlit-folium can take it as ``feature_group_to_add``: it re-runs this small
+    script on a map that stays loaded, instead of sending a new map (a new iframe that reloads Leaflet
+    cost ≥ 1.2 s per filter change even at 1k features; bench/README.md).
+    """
+
+    def __init__(self, fids: list[str] | None = None, *, selected: str | None = None) -> None:
+        folium.FeatureGroup.__init__(self, name="geoplan view", control=False, show=False)
+        self._name = "FeatureGroup"  # streamlit-folium adds the variable ``feature_group_<its id>`` to the map
+        key = "all" if fids is None else hashlib.sha1("\n".join(sorted(fids)).encode()).hexdigest()[:16]
+        self.state = {"fids": fids, "selected": selected, "key": key}
+
+    @property
+    def script_text(self) -> str:
+        return (f"var {self.get_name()} = L.layerGroup();"
+                f"geoplan.view({self._parent.get_name()}, {js_json(self.state)});")
+
+
+def map_view(shown: gpd.GeoDataFrame, all_features: gpd.GeoDataFrame | None = None, *,
+             selected: str | None = None) -> MapView:
+    """The view showing the located rows of ``shown`` (everything, if it holds all of ``all_features``)."""
+    fids = shown.loc[shown.geometry.notna(), "fid"].tolist()
+    if all_features is not None and len(fids) == int(all_features.geometry.notna().sum()):
+        return MapView(None, selected=selected)
+    return MapView(fids, selected=selected)
 
 
 def domain_colors(domains: list[str]) -> dict[str, str]:
@@ -225,21 +393,57 @@ def domain_colors(domains: list[str]) -> dict[str, str]:
 def domains_in_order(gdf: gpd.GeoDataFrame, *, all_domains: bool = False) -> list[str]:
     """Domains in report order; with ``all_domains`` also those the filters hid, so colours stay put."""
     meta = gdf.attrs.get("report", {})
-    listed = [d for d in meta.get("domains", []) if all_domains or d in set(gdf["domain"])]
+    present = set(gdf["domain"].unique())
+    listed = [d for d in meta.get("domains", []) if all_domains or d in present]
     return listed + [d for d in dict.fromkeys(gdf["domain"]) if d not in listed]
 
 
-def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap) -> dict[str, Any]:
+@dataclass(frozen=True)
+class MapData:
+    """The drawn part of a map, serialised once: per domain its colour and its places as JSON."""
+
+    layers: tuple[tuple[str, str, str], ...]  # (domain, colour, FeatureCollection as js_json)
+    bounds: tuple[float, float, float, float] | None  # lon/lat of what is drawn, in the basemap's datum
+    shapes: int  # features drawn (one per domain and place)
+    items: int  # located rows they carry
+
+
+def map_data(gdf: gpd.GeoDataFrame, basemap: Basemap = "osm") -> MapData:
+    """Group the located rows into one feature per (domain, place, geometry) carrying its items."""
     located = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
-    if basemap == "amap":  # AMap tiles are GCJ-02: shift the data so features stay on their streets
-        located = located.copy()
-        located["geometry"] = [convert_geometry(g, src=Datum.WGS84, dst=Datum.GCJ02) for g in located.geometry]
-    doc = features_to_geojson(located)
-    keep = set(MAP_PROPERTIES)
-    for f in doc["features"]:
-        f["properties"] = {k: v for k, v in f["properties"].items() if k in keep and v is not None}
-        f.pop("id", None)
-    return doc
+    place_cols = [c for c in PLACE_PROPERTIES if c in located.columns]
+    item_cols = [c for c in ITEM_PROPERTIES if c in located.columns]
+    shift = basemap == "amap"  # AMap tiles are GCJ-02: shift the data so features stay on their streets
+    geometries: dict[int, Any] = {}
+    groups: dict[tuple[Any, ...], dict[str, Any]] = {}
+    places = located[place_cols].itertuples(index=False, name=None)
+    items = located[item_cols].itertuples(index=False, name=None)
+    for place, item, geom in zip(places, items, located.geometry, strict=True):
+        key = (*place, id(geom))  # rows of one gazetteer place share its geometry object
+        feat = groups.get(key)
+        if feat is None:
+            if id(geom) not in geometries:
+                g = convert_geometry(geom, src=Datum.WGS84, dst=Datum.GCJ02) if shift else geom
+                geometries[id(geom)] = (g, mapping(_clean(g, settings.coordinate_decimals)))
+            props = {k: v for k, v in zip(place_cols, map(_json_value, place), strict=True) if v is not None}
+            feat = groups[key] = {"type": "Feature", "geometry": geometries[id(geom)][1],
+                                  "properties": {**props, "items": []}, "_geom": geometries[id(geom)][0]}
+        feat["properties"]["items"].append(
+            {k: v for k, v in zip(item_cols, map(_json_value, item), strict=True) if v is not None})
+    colors = domain_colors(domains_in_order(gdf, all_domains=True))
+    by_domain: dict[str, list[dict[str, Any]]] = {}
+    for feat in groups.values():
+        by_domain.setdefault(feat["properties"]["domain"], []).append(feat)
+    drawn = [g["_geom"] for g in groups.values()]
+    layers = []
+    for domain in domains_in_order(gdf):
+        feats = by_domain.get(domain)
+        if feats:
+            doc = {"type": "FeatureCollection",
+                   "features": [{k: v for k, v in f.items() if k != "_geom"} for f in feats]}
+            layers.append((domain, colors[domain], js_json(doc)))
+    bounds = tuple(float(v) for v in shapely.total_bounds(drawn)) if drawn else None
+    return MapData(layers=tuple(layers), bounds=bounds, shapes=len(groups), items=len(located))  # type: ignore[arg-type]
 
 
 def _legend_html(colors: dict[str, str], lang: Lang) -> str:
@@ -257,25 +461,21 @@ def _legend_html(colors: dict[str, str], lang: Lang) -> str:
     return f'<div class="gp-legend"><b>{html.escape(lab["legend"])}</b>{rows}{marks}</div>'
 
 
-class _Control(MacroElement):
+class _Control(_RawScriptElement):
     """A fixed HTML box in a map corner (legend, list of unplaced items)."""
-
-    _template = Template(
-        "{% macro script(this, kwargs) %}"
-        "(function(){var c = L.control({position: {{ this.position_js }}});"
-        "c.onAdd = function(){var d = L.DomUtil.create('div'); d.innerHTML = {{ this.html_js }};"
-        "L.DomEvent.disableClickPropagation(d); L.DomEvent.disableScrollPropagation(d); return d;};"
-        "c.addTo({{ this._parent.get_name() }});})();"
-        "{% endmacro %}"
-    )
 
     def __init__(self, html_text: str, position: str) -> None:
         super().__init__()
         self._name = "GeoplanControl"
         self.html = html_text
         self.position = position
-        self.html_js = js_literal(html_text)
-        self.position_js = js_literal(position)
+
+    @property
+    def script_text(self) -> str:
+        return (f"(function(){{var c = L.control({{position: {js_json(self.position)}}});"
+                f"c.onAdd = function(){{var d = L.DomUtil.create('div'); d.innerHTML = {js_json(self.html)};"
+                "L.DomEvent.disableClickPropagation(d); L.DomEvent.disableScrollPropagation(d); return d;};"
+                f"c.addTo({self._parent.get_name()});}})();")
 
 
 def unplaced_html(gdf: gpd.GeoDataFrame, lang: Lang) -> str | None:
@@ -304,8 +504,13 @@ def build_map(
     list_unplaced: bool = False,
     draw: bool = False,
     height: str | int = "100%",
+    data: MapData | None = None,
 ) -> folium.Map:
-    """The map of ``gdf``: a layer per domain, basemaps, legend, optional district boundaries."""
+    """The map of ``gdf``: a layer per domain, basemaps, legend, optional district boundaries.
+
+    ``data`` is ``map_data(gdf, basemap)`` when the caller has it cached (the app does: it is most of the
+    work). ``selected`` opens that feature's popup and highlights its item.
+    """
     m = folium.Map(location=[37.87, 112.55], zoom_start=10, tiles=None, control_scale=True, height=height,
                    prefer_canvas=False)
     # Only Leaflet itself: jQuery, Bootstrap, Font Awesome and awesome-markers are folium defaults this map
@@ -327,38 +532,31 @@ def build_map(
         ).add_to(m)
     m.add_child(GeoplanAssets(), name="geoplan_assets")
 
-    domains = domains_in_order(gdf)
-    data = _map_data(gdf, basemap)
-    drawn = {f["properties"].get("domain") for f in data["features"]}
-    colors = {d: c for d, c in domain_colors(domains_in_order(gdf, all_domains=True)).items() if d in drawn}
+    data = map_data(gdf, basemap) if data is None else data
     base_opts = {"glyphs": KIND_GLYPHS, "labels": LABELS[lang], "lang": lang, "status_en": STATUS_EN,
-                 "cluster": cluster, "selected": selected}
+                 "cluster": cluster}
     if show_boundaries and gazetteer is not None and gazetteer.admin_units:
         _boundaries_layer(gazetteer, lang, basemap).add_to(m)
-    for domain in domains:
-        feats = [f for f in data["features"] if f["properties"].get("domain") == domain]
-        if not feats:
-            continue
-        layer = DomainLayer({"type": "FeatureCollection", "features": feats}, name=html_label(domain),
-                            options={**base_opts, "color": colors[domain]})
-        layer.add_to(m)
+    for domain, color, doc in data.layers:
+        DomainLayer(doc, name=html_label(domain), options={**base_opts, "color": color}).add_to(m)
     if draw:  # planners draw a corrected point, line or area
         Draw(export=False, position="topleft",
              draw_options={"polyline": True, "polygon": True, "marker": True, "circle": False,
                            "rectangle": False, "circlemarker": False},
              edit_options={"edit": False, "remove": True}).add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
-    _Control(_legend_html(colors, lang), "bottomright").add_to(m)
+    _Control(_legend_html({d: c for d, c, _doc in data.layers}, lang), "bottomright").add_to(m)
     if list_unplaced:
         box = unplaced_html(gdf, lang)
         if box:
             _Control(box, "topleft").add_to(m)
-    bounds = _bounds(data, gazetteer)
+    bounds = data.bounds
+    if bounds is None and gazetteer is not None and gazetteer.city is not None:
+        bounds = gazetteer.city.geometry.bounds
     if bounds:
-        m.fit_bounds(bounds, padding=(20, 20), max_zoom=15)
+        m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]], padding=(20, 20), max_zoom=15)
     if selected:
-        m.get_root().script.add_child(Element(
-            f"setTimeout(function(){{geoplan.open({js_literal(selected)});}}, 300);"))
+        MapView(None, selected=selected).add_to(m)
     return m
 
 
@@ -373,19 +571,6 @@ def _boundaries_layer(gazetteer: Gazetteer, lang: Lang, basemap: Basemap) -> fol
         style_function=lambda _f: {"color": "#444", "weight": 1.2, "fillOpacity": 0, "dashArray": "3 4"},
         tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
     )
-
-
-def _bounds(data: dict[str, Any], gazetteer: Gazetteer | None) -> list[list[float]] | None:
-    import shapely
-    from shapely.geometry import shape
-
-    geoms = [shape(f["geometry"]) for f in data["features"] if f.get("geometry")]
-    if not geoms and gazetteer is not None and gazetteer.city is not None:
-        geoms = [gazetteer.city.geometry]
-    if not geoms:
-        return None
-    minx, miny, maxx, maxy = shapely.total_bounds(geoms)
-    return [[float(miny), float(minx)], [float(maxy), float(maxx)]]
 
 
 def map_html(m: folium.Map) -> str:
