@@ -133,8 +133,10 @@ def test_map_layers_filter_popup_download(page, app_url):
     assert "晋祠泉稳定复流" in popup.inner_text()
     assert popup.locator("mark").count() == 1
 
-    # A filter changes the counts and the table.
+    # A filter changes the counts, the map and the table; the map is filtered in place, not reloaded.
     total = _metric(page, "显示要素")
+    frame.locator("body").evaluate("() => { window.__same_map = true; }")
+    assert frame.locator("body").evaluate("() => geoplan.counts().items") == _metric(page, "已定位")
     page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').first.click()
     page.keyboard.type("民生")
     page.keyboard.press("Enter")
@@ -142,6 +144,12 @@ def test_map_layers_filter_popup_download(page, app_url):
     shown = _wait_metric(page, "显示要素", lambda v: v < total)
     assert 0 < shown < total
     assert "domain=" in page.url
+    located = _metric(page, "已定位")
+    page.wait_for_function(
+        "([sel, n]) => { const w = document.querySelector(sel).contentWindow;"
+        " return w.geoplan && w.geoplan.counts().items === n; }", arg=[MAP_IFRAME, located], timeout=30_000)
+    assert frame.locator("body").evaluate("() => window.__same_map === true")
+    assert 0 < _drawn(frame) < before
     # The table's grid reports its rows to assistive technology; the header counts as one.
     page.wait_for_function(
         "n => { const g = document.querySelector('[data-testid=stDataFrame] [role=grid]');"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import geopandas as gpd
@@ -57,12 +57,10 @@ class Filters:
             out["q"] = self.query
         return out
 
-    def restricted_to(self, gdf: gpd.GeoDataFrame) -> Filters:
+    def restricted_to(self, data: gpd.GeoDataFrame | FilterOptions) -> Filters:
         """Drop values the data does not have (a stale or hand-edited link must not break the app)."""
-        kwargs = {}
-        for name, (_param, col) in FIELDS.items():
-            present = set(gdf[col].dropna().astype(str)) if col in gdf else set()
-            kwargs[name] = tuple(v for v in getattr(self, name) if v in present)
+        options = data if isinstance(data, FilterOptions) else FilterOptions.of(data)
+        kwargs = {name: tuple(v for v in getattr(self, name) if v in options.present[name]) for name in FIELDS}
         return Filters(**kwargs, query=self.query)
 
     def apply(self, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -72,3 +70,45 @@ class Filters:
 
     def is_empty(self) -> bool:
         return not any(asdict(self).values())
+
+
+@dataclass(frozen=True)
+class FilterOptions:
+    """The values each filter can take in one frame, in display order; built once per report, because
+    scanning six columns on every rerun cost 1-1.6 s at 100k rows (bench/README.md)."""
+
+    domains: tuple[str, ...]
+    sections: dict[str, tuple[str, ...]]  # domain -> its sections, in report order
+    statuses: tuple[str, ...]
+    districts: tuple[str, ...]
+    kinds: tuple[str, ...]
+    precisions: tuple[str, ...]
+    present: dict[str, frozenset[str]] = field(repr=False)
+
+    @classmethod
+    def of(cls, gdf: gpd.GeoDataFrame) -> FilterOptions:
+        from geoplan.geocoders.base import PRECISION
+        from geoplan.models import Status
+
+        def uniq(col: str) -> list[str]:
+            return [str(v) for v in gdf[col].dropna().unique()] if col in gdf else []
+
+        present = {name: frozenset(uniq(col)) for name, (_param, col) in FIELDS.items()}
+        listed = [d for d in gdf.attrs.get("report", {}).get("domains", []) if d in present["domains"]]
+        domains = (*listed, *(d for d in uniq("domain") if d not in listed))
+        sections: dict[str, tuple[str, ...]] = {}
+        if "section" in gdf:
+            pairs = gdf[["domain", "section"]].dropna().drop_duplicates()
+            for d, s in pairs.itertuples(index=False, name=None):
+                sections[str(d)] = (*sections.get(str(d), ()), str(s))
+        return cls(
+            domains=tuple(domains), sections=sections,
+            statuses=tuple(s.value for s in Status if s.value in present["statuses"]),
+            districts=tuple(sorted(present["districts"])), kinds=tuple(sorted(present["kinds"])),
+            precisions=tuple(p for p in PRECISION if p in present["precisions"]),
+            present=present,
+        )
+
+    def sections_of(self, domains: tuple[str, ...] | list[str]) -> list[str]:
+        """Sections of the chosen domains (all when none is chosen), in report order."""
+        return list(dict.fromkeys(s for d in (domains or self.domains) for s in self.sections.get(d, ())))
