@@ -96,6 +96,21 @@ def test_fit_bounds_covers_what_is_shown(gdf, gaz):
     assert 37.6 < s < n < 38.1 and 112.3 < w < e < 112.7
 
 
+def _fit(html: str) -> tuple[float, float, float, float]:
+    m = re.search(r"fitBounds\(\s*\[\[([\d.]+), ([\d.]+)\], \[([\d.]+), ([\d.]+)\]\]", html)
+    assert m
+    return tuple(map(float, m.groups()))  # type: ignore[return-value]
+
+
+def test_view_fits_sites_and_lines_not_county_areas(gdf, gaz):
+    counties = gdf[gdf["precision"] == "district"]
+    assert counties["name"].nunique() >= 3  # 古交市, 阳曲县, 娄烦县 … drawn as faint areas
+    s, w, n, e = _fit(map_html(build_map(gdf, gazetteer=gaz)))
+    assert 112.3 < w < e < 112.8 and 37.6 < s < n < 38.05  # the city's sites, not the whole municipality
+    s, w, n, e = _fit(map_html(build_map(counties, gazetteer=gaz)))
+    assert w < 111.8 and n > 38.2  # only areas shown: fit to them
+
+
 def test_localized_pages_reference_no_cdn(gdf, gaz):
     inline = build_map(gdf, gazetteer=gaz, show_boundaries=True, draw=True)
     localize(inline, mode="inline")

@@ -52,6 +52,7 @@ PLACE_PROPERTIES = (
     "domain", "name", "place_kind", "geometry_kind", "precision", "precision_code", "precision_zh",
     "precision_en", "district", "source", "source_url", "confidence", "place_status",
 )
+AREA_PRECISIONS = frozenset({"district", "city"})  # drawn as faint areas, left out of the view's fit
 ITEM_PROPERTIES = ("fid", "item_id", "section", "status", "status_zh", "text", "quantities", "matched")
 LABELS: dict[str, dict[str, str]] = {
     "zh": {
@@ -107,7 +108,7 @@ GEOPLAN_JS = r"""
 window.geoplan = window.geoplan || (function () {
   var ESC = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;", "`": "&#96;"};
   function esc(s) { return s == null ? "" : String(s).replace(/[&<>"'`]/g, function (c) { return ESC[c]; }); }
-  var APPROX = {near: 1, estimated: 1, district: 1, city: 1}, MAX_ITEMS = 20;
+  var APPROX = {near: 1, estimated: 1, district: 1, city: 1}, AREA = {district: 1, city: 1}, MAX_ITEMS = 20;
   var entries = [], byFid = {}, state = {fids: null, selected: null, key: undefined};
   function planned(p) { return p.place_status && p.place_status !== "existing"; }
   function isSelected(e) { return state.selected != null && e.shown.some(function (it) { return it.fid === state.selected; }); }
@@ -229,8 +230,11 @@ window.geoplan = window.geoplan || (function () {
         sel.layer.openPopup(where(sel.layer)); }); } else { sel.layer.openPopup(where(sel.layer)); } };
       setTimeout(reveal, 50);  // after the app's own setView
     } else if (map && v.key !== state.key && (state.key !== undefined || want)) {
-      var b = L.latLngBounds([]);
-      entries.forEach(function (e) { if (e.on) { b.extend(e.layer.getBounds ? e.layer.getBounds() : e.layer.getLatLng()); } });
+      var sites = L.latLngBounds([]), areas = L.latLngBounds([]);
+      entries.forEach(function (e) {
+        if (e.on) { (AREA[e.p.precision] ? areas : sites).extend(e.layer.getBounds ? e.layer.getBounds() : e.layer.getLatLng()); }
+      });
+      var b = sites.isValid() ? sites : areas;  // as map_data's bounds: county areas do not set the view
       if (b.isValid()) { map.fitBounds(b, {padding: [40, 40], maxZoom: 15}); }
     }
     state.key = v.key;
@@ -403,7 +407,7 @@ class MapData:
     """The drawn part of a map, serialised once: per domain its colour and its places as JSON."""
 
     layers: tuple[tuple[str, str, str], ...]  # (domain, colour, FeatureCollection as js_json)
-    bounds: tuple[float, float, float, float] | None  # lon/lat of what is drawn, in the basemap's datum
+    bounds: tuple[float, float, float, float] | None  # lon/lat of the sites and lines drawn (areas if none)
     shapes: int  # features drawn (one per domain and place)
     items: int  # located rows they carry
 
@@ -434,7 +438,10 @@ def map_data(gdf: gpd.GeoDataFrame, basemap: Basemap = "osm") -> MapData:
     by_domain: dict[str, list[dict[str, Any]]] = {}
     for feat in groups.values():
         by_domain.setdefault(feat["properties"]["domain"], []).append(feat)
-    drawn = [g["_geom"] for g in groups.values()]
+    # Fit the view to sites and lines: county-sized areas (district precision) would zoom the map out
+    # to the whole municipality and leave the city-centre projects a few pixels wide.
+    drawn = [g["_geom"] for g in groups.values() if g["properties"].get("precision") not in AREA_PRECISIONS]
+    drawn = drawn or [g["_geom"] for g in groups.values()]
     layers = []
     for domain in domains_in_order(gdf):
         feats = by_domain.get(domain)
