@@ -217,3 +217,41 @@ console.log(JSON.stringify({few: few, tip3: tip3, many: window.geoplan.popup(e),
     assert out["few"].count("<li") == 3 and out["few"].count("<mark>晋祠泉</mark>") == 3
     assert "3 项事项" in out["few"] and out["tip3"] == "晋祠泉 (3)"
     assert out["many"].count("<li") == 20 and "另有 5 项，见事项表" in out["many"] and out["tip"] == "晋祠泉 (25)"
+
+
+@pytest.mark.browser
+def test_standalone_page_search_filters_the_map_in_place(tmp_path):
+    """``geoplan map`` pages carry a search box: typing hides the items that do not match, in place."""
+    from browser_support import launch, playwright_api
+
+    from geoplan import cli
+
+    report = tmp_path / "repeats.txt"
+    report.write_text(REPEATS, encoding="utf-8")
+    page_file = tmp_path / "map.html"
+    assert cli.main(["map", str(report), "-o", str(page_file), "--data-dir", str(tmp_path / "data")]) == 0
+    sync_api = playwright_api()
+    errors: list[str] = []
+    with sync_api.sync_playwright() as p:
+        browser = launch(p)
+        try:
+            page = browser.new_page(viewport={"width": 1000, "height": 700})
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.route(re.compile(r"^https?://"), lambda route: route.abort())
+            page.goto(page_file.as_uri())
+            page.wait_for_selector(".gp-icon", timeout=15_000)
+            counts = lambda: page.evaluate("geoplan.counts()")  # noqa: E731
+            assert counts() == {"shapes": 3, "items": 5}
+            box = page.get_by_role("searchbox", name="搜索事项或地名")
+            for query, want in (("水源地", {"shapes": 1, "items": 1}), ("晋祠泉", {"shapes": 2, "items": 4}),
+                                ("博物馆", {"shapes": 1, "items": 1}), ("", {"shapes": 3, "items": 5})):
+                box.fill(query)
+                page.wait_for_function("want => JSON.stringify(geoplan.counts()) === want",
+                                       arg=json.dumps(want, separators=(",", ":")), timeout=5_000)
+            box.fill("晋祠泉")
+            page.wait_for_function("geoplan.counts().items === 4", timeout=5_000)
+            assert page.locator(".gp-search-n").inner_text() == "4 项"
+            assert page.locator(".gp-icon").count() == 2  # 兰村泉 hidden
+        finally:
+            browser.close()
+    assert errors == []

@@ -340,7 +340,7 @@ def map_cmd(
     gaz = load_gazetteer()
     gdf = _with_corrections(features_from_path(source, gazetteer=gaz), data_dir, gaz)
     m = build_map(gdf, lang=str(lang), basemap=str(basemap), gazetteer=gaz, show_boundaries=True,
-                  list_unplaced=True)
+                  list_unplaced=True, search=True)
     localize(m, mode="inline")
     html_text = map_html(m)
     _write(out, html_text)

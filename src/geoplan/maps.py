@@ -61,7 +61,7 @@ LABELS: dict[str, dict[str, str]] = {
         "legend": "图例", "site": "精确地点", "approx": "大致位置（非精确）", "district_area": "区县范围",
         "planned_line": "规划线路（虚线）", "estimated_line": "估计走向（点线）", "boundaries": "区县边界",
         "unplaced": "全市范围或未定位的事项", "high": "高", "medium": "中", "low": "低",
-        "n_items": "{n} 项事项", "more": "另有 {n} 项，见事项表",
+        "n_items": "{n} 项事项", "more": "另有 {n} 项，见事项表", "search": "搜索事项或地名", "found": "{n} 项",
     },
     "en": {
         "domain": "Domain", "section": "Section", "status": "Status", "quantities": "Quantities",
@@ -71,7 +71,8 @@ LABELS: dict[str, dict[str, str]] = {
         "planned_line": "planned line (dashed)", "estimated_line": "estimated course (dotted)",
         "boundaries": "District boundaries", "unplaced": "City-wide or unlocated items",
         "high": "high", "medium": "medium", "low": "low",
-        "n_items": "{n} items", "more": "{n} more: see the table",
+        "n_items": "{n} items", "more": "{n} more: see the table", "search": "Search items and places",
+        "found": "{n} found",
     },
 }
 STATUS_EN = {
@@ -101,6 +102,10 @@ GEOPLAN_CSS = """
  box-shadow:0 1px 5px rgba(0,0,0,.3);font:12px/1.5 sans-serif;max-width:260px}
 .gp-legend i{display:inline-block;width:14px;height:10px;margin-right:6px;vertical-align:middle}
 .gp-unplaced{max-height:40vh;overflow:auto}
+.gp-search{background:rgba(255,255,255,.94);padding:4px;border-radius:6px;box-shadow:0 1px 5px rgba(0,0,0,.3);
+ font:12px/1.5 sans-serif}
+.gp-search input{width:180px;font-size:13px;padding:2px 4px}
+.gp-search-n{margin-left:6px;color:#555}
 .gp-unplaced li{margin-bottom:4px}
 """
 
@@ -244,12 +249,44 @@ window.geoplan = window.geoplan || (function () {
     var e = byFid[fid];
     if (e && e.on) { e.layer.openPopup(where(e.layer)); }
   }
+  // The standalone page's own filter: items whose sentence, place or section contains the words typed.
+  // (The app filters on the server with geoplan.filters and sends the result through view.)
+  function search(map, labels) {
+    var c = L.control({position: "topleft"});
+    c.onAdd = function () {
+      var d = L.DomUtil.create("div", "gp-search"), input = L.DomUtil.create("input", "", d), timer = null;
+      var count = L.DomUtil.create("span", "gp-search-n", d);
+      input.type = "search"; input.placeholder = labels.search; input.setAttribute("aria-label", labels.search);
+      L.DomEvent.disableClickPropagation(d); L.DomEvent.disableScrollPropagation(d);
+      L.DomEvent.on(input, "input", function () {
+        clearTimeout(timer);
+        timer = setTimeout(function () {
+          var q = input.value.trim().toLowerCase(), fids = null;
+          if (q) {
+            fids = [];
+            entries.forEach(function (e) {
+              var place = (e.p.name || "").toLowerCase().indexOf(q) >= 0;
+              e.items.forEach(function (it) {
+                if (place || [it.text, it.matched, it.section].some(function (s) {
+                  return s && String(s).toLowerCase().indexOf(q) >= 0; })) { fids.push(it.fid); }
+              });
+            });
+          }
+          view(map, {fids: fids, key: q || "all"});
+          count.textContent = q ? labels.found.replace("{n}", counts().items) : "";
+        }, 150);
+      });
+      return d;
+    };
+    c.addTo(map);
+    return c;
+  }
   function counts() {
     var n = 0, items = 0;
     entries.forEach(function (e) { if (e.on) { n += 1; items += e.shown.length; } });
     return {shapes: n, items: items};
   }
-  return {esc: esc, layer: layer, popup: popup, tooltip: tooltip, view: view, open: open, counts: counts,
+  return {esc: esc, layer: layer, popup: popup, tooltip: tooltip, view: view, open: open, counts: counts, search: search,
           entries: entries, byFid: byFid};
 })();
 """
@@ -485,6 +522,19 @@ class _Control(_RawScriptElement):
                 f"c.addTo({self._parent.get_name()});}})();")
 
 
+class _SearchControl(_RawScriptElement):
+    """A search box on the standalone page, filtering with ``geoplan.view`` (the app has its sidebar)."""
+
+    def __init__(self, lang: Lang) -> None:
+        super().__init__()
+        self._name = "GeoplanSearch"
+        self.labels = {k: LABELS[lang][k] for k in ("search", "found")}
+
+    @property
+    def script_text(self) -> str:
+        return f"geoplan.search({self._parent.get_name()}, {js_json(self.labels)});"
+
+
 def unplaced_html(gdf: gpd.GeoDataFrame, lang: Lang) -> str | None:
     """City-wide and unlocated items, listed (not drawn as a city-sized polygon)."""
     rows = gdf[gdf.geometry.isna() | gdf.geometry.is_empty]
@@ -510,13 +560,15 @@ def build_map(
     selected: str | None = None,
     list_unplaced: bool = False,
     draw: bool = False,
+    search: bool = False,
     height: str | int = "100%",
     data: MapData | None = None,
 ) -> folium.Map:
     """The map of ``gdf``: a layer per domain, basemaps, legend, optional district boundaries.
 
     ``data`` is ``map_data(gdf, basemap)`` when the caller has it cached (the app does: it is most of the
-    work). ``selected`` opens that feature's popup and highlights its item.
+    work). ``selected`` opens that feature's popup and highlights its item; ``search`` adds a search box
+    (for standalone pages; the app filters in its sidebar).
     """
     m = folium.Map(location=[37.87, 112.55], zoom_start=10, tiles=None, control_scale=True, height=height,
                    prefer_canvas=False)
@@ -553,6 +605,8 @@ def build_map(
              edit_options={"edit": False, "remove": True}).add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
     _Control(_legend_html({d: c for d, c, _doc in data.layers}, lang), "bottomright").add_to(m)
+    if search:
+        _SearchControl(lang).add_to(m)
     if list_unplaced:
         box = unplaced_html(gdf, lang)
         if box:
