@@ -37,3 +37,24 @@ def test_apply(gdf):
     item = Filters(domains=("环境",), query="晋祠").apply(gdf)
     assert item["item_id"].nunique() == 1 and set(item["name"]) == {"晋祠泉", "兰村泉"}
     assert Filters(domains=("民生",), query="晋祠").apply(gdf).empty
+
+
+def test_options_are_what_the_data_holds_in_display_order(gdf):
+    from geoplan.filters import FilterOptions
+    from geoplan.geocoders.base import PRECISION
+    from geoplan.models import Status
+
+    opts = FilterOptions.of(gdf)
+    assert list(opts.domains) == [d for d in gdf.attrs["report"]["domains"] if d in set(gdf["domain"])]
+    assert set(opts.statuses) == set(gdf["status"]) and list(opts.statuses) == [
+        s.value for s in Status if s.value in set(gdf["status"])]
+    assert list(opts.precisions) == [p for p in PRECISION if p in set(gdf["precision"])]
+    assert list(opts.districts) == sorted(gdf["district"].dropna().unique())
+    # Sections follow the chosen domains, in report order; none chosen means all of them.
+    env = list(dict.fromkeys(gdf.loc[gdf["domain"] == "环境", "section"].dropna()))
+    assert opts.sections_of(("环境",)) == env
+    assert opts.sections_of(()) == list(dict.fromkeys(gdf["section"].dropna()))
+    # Stale values are dropped the same way against the options as against the frame.
+    stale = Filters(domains=("民生", "没有这个领域"), kinds=("spring", "volcano"), statuses=("starting", "x"))
+    assert stale.restricted_to(opts) == stale.restricted_to(gdf)
+    assert stale.restricted_to(opts).statuses == (("starting",) if "starting" in opts.statuses else ())
