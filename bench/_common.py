@@ -162,13 +162,31 @@ def shipped_features():
     return features_from_report(report_from_path(SHIPPED_REPORT), gazetteer=gazetteer())
 
 
+def shared_geometries(gdf):
+    """``gdf`` with rows of one place sharing one geometry object again, as the pipeline's output does.
+
+    Pickling a GeoDataFrame writes its geometries as WKB, so after a round trip through the cache every
+    row has its own copy; ``geoplan.maps.map_data`` groups a place's rows by the identity of its geometry
+    object (the gazetteer's), so without this the cached features would draw one shape per row.
+    """
+    import geopandas as gpd
+    import numpy as np
+
+    canon: dict[bytes, Any] = {}
+    geoms = np.empty(len(gdf), dtype=object)
+    geoms[:] = [None if g is None else canon.setdefault(g.wkb, g) for g in gdf.geometry.values]
+    out = gdf.copy()
+    out[gdf.geometry.name] = gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs)
+    out.attrs = dict(gdf.attrs)
+    return out
+
+
 def located_features(n: int, seed: int = SEED):
-    """``n`` located features from a generated report (cached on disk between runs)."""
-    from _patches import features_from_report_linear
+    """``n`` located features from a generated report (cached on disk between runs), places' rows sharing
+    their geometry object as in the pipeline's output."""
     from generate import generate_features
 
-    return cached(f"features-{n}", lambda: generate_features(n, seed, gazetteer=gazetteer(),
-                                                            build=features_from_report_linear), n, seed)
+    return shared_geometries(cached(f"features-{n}", lambda: generate_features(n, seed, gazetteer=gazetteer()), n, seed))
 
 
 def report_for_features(n: int, seed: int = SEED) -> str:

@@ -227,7 +227,7 @@ def generate_features(n_features: int, seed: int = 0, *, gazetteer: Gazetteer | 
     """Exactly ``n_features`` located features (the rows a map draws) from one generated report.
 
     ``build(report, gazetteer=...)`` turns a parsed report into features (default
-    ``geoplan.features.features_from_report``; the benchmarks pass a faster equivalent for 100k).
+    ``geoplan.features.features_from_report``).
     """
     from geoplan.features import features_from_report
     from geoplan.parse import report_from_text

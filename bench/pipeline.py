@@ -3,7 +3,9 @@
 Stages: load the gazetteer; parse (``report_from_text``); link (a fresh ``Linker``: automaton, then
 ``mentions`` and ``unknown_places`` for every item); geocode (``GazetteerGeocoder`` on every mention);
 features (``features_from_report``, which links and geocodes again and assembles the GeoDataFrame);
-GeoJSON (``features_to_geojson``) and serialise (``dumps_geojson``, what ``geoplan build`` writes).
+GeoJSON (``features_to_geojson``) and serialise (``dumps_geojson``, what ``geoplan build`` writes); and
+map data (``geoplan.maps.map_data``: the located rows grouped by place and serialised per domain, what
+the app caches once per report and basemap; not part of parse→JSON).
 Best of 7/5/3 runs for the shipped report/1k/10k, one run at 100k. Each size runs in its own process,
 so the peak resident memory (``ru_maxrss``) is that size's own.
 
@@ -37,18 +39,19 @@ from _common import (
     target,
 )
 
-STAGES = ("gazetteer", "parse", "link", "geocode", "features", "geojson", "serialise")
+STAGES = ("gazetteer", "parse", "link", "geocode", "features", "geojson", "serialise", "map_data")
+BUILD = ("parse", "features", "geojson", "serialise")  # what `geoplan build` does, gazetteer loaded
 
 
 def measure(n: int | None) -> dict[str, object]:
     """All stages for one report (``n`` ◆ lines, or the shipped report when ``None``)."""
-    from _patches import FID_QUADRATIC, features_from_report_linear, features_to_geojson_memo
     from generate import generate_report
 
     from geoplan.features import dumps_geojson, features_from_report, features_to_geojson
     from geoplan.gazetteer import load_gazetteer
     from geoplan.geocoders.gazetteer import GazetteerGeocoder
     from geoplan.link import Linker
+    from geoplan.maps import map_data
     from geoplan.parse import report_from_text
 
     runs = runs_for(n or 0)
@@ -79,13 +82,12 @@ def measure(n: int | None) -> dict[str, object]:
 
     t["geocode"], _ = best_of(geocode, runs)
     t["features"], gdf = best_of(lambda: features_from_report(report, gazetteer=gaz), runs)
-    if FID_QUADRATIC:  # the shipped code still numbers fids quadratically: time the linear prototype too
-        out["features_linear_s"], _ = best_of(lambda: features_from_report_linear(report, gazetteer=gaz), runs)
     t["geojson"], doc = best_of(lambda: features_to_geojson(gdf), runs)
     t["serialise"], body = best_of(lambda: dumps_geojson(doc), runs)
-    out["geojson_memo_s"], doc_memo = best_of(lambda: features_to_geojson_memo(gdf), runs)
-    out["geojson_memo_same"] = dumps_geojson(doc_memo) == body
-    del doc_memo
+    doc = None  # the GeoJSON dicts are most of the memory at 100k: free them before map_data
+    t["map_data"], drawn = best_of(lambda: map_data(gdf, "osm"), runs)
+    out["map_shapes"] = drawn.shapes
+    out["map_data_bytes"] = sum(len(text.encode("utf-8")) for _d, _c, text in drawn.layers)
     out["items"] = len(report.items)
     out["features"] = len(gdf)
     out["located"] = int(gdf.geometry.notna().sum())
@@ -134,14 +136,15 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         t = r["times"]
         lines = r["lines"]
-        build = t["parse"] + t["features"] + t["geojson"] + t["serialise"]
+        build = sum(t[s] for s in BUILD)
         rows.append([
             label(r["n"]), f"{lines:,}", f"{r['items']:,}", f"{r['features']:,} ({r['located']:,})",
             *(fmt_s(t[s]) for s in STAGES), fmt_s(build), f"{lines / build:,.0f}",
-            fmt_bytes(r["geojson_bytes"]), f"{r['rss_peak_mib']:.0f} MiB (+{r['rss_peak_mib'] - r['rss_base_mib']:.0f})",
+            fmt_bytes(r["geojson_bytes"]), f"{r['map_shapes']:,} / {fmt_bytes(r['map_data_bytes'])}",
+            f"{r['rss_peak_mib']:.0f} MiB (+{r['rss_peak_mib'] - r['rss_base_mib']:.0f})",
         ])
     table(["report", "◆ lines", "items", "features (located)", *STAGES, "parse→JSON", "lines/s", "GeoJSON",
-           "peak RSS (+ over base)"], rows, title="Stage times (best of N; 100k: one run)")
+           "map shapes / map data", "peak RSS (+ over base)"], rows, title="Stage times (best of N; 100k: one run)")
 
     rows = []
     for r in results:
@@ -149,31 +152,18 @@ def main(argv: list[str] | None = None) -> int:
         rows.append([label(r["n"]), *(f"{r['lines'] / t[s]:,.0f}" for s in STAGES if s != "gazetteer")])
     table(["report", *(f"{s} lines/s" for s in STAGES if s != "gazetteer")], rows, title="Throughput per stage")
 
-    linear = [r for r in results if "features_linear_s" in r]
-    if linear:
-        table(["report", "features (shipped)", "features (linear fids)", "speed-up"],
-              [[label(r["n"]), fmt_s(r["times"]["features"]), fmt_s(r["features_linear_s"]),
-                f"{r['times']['features'] / r['features_linear_s']:.1f}×"] for r in linear],
-              title="Prototype: fids counted in a dict instead of rescanning earlier rows")
-
-    table(["report", "geojson (shipped)", "geojson (memo per geometry)", "speed-up", "same JSON text"],
-          [[label(r["n"]), fmt_s(r["times"]["geojson"]), fmt_s(r["geojson_memo_s"]),
-            f"{r['times']['geojson'] / r['geojson_memo_s']:.1f}×", "yes" if r["geojson_memo_same"] else "NO"]
-           for r in results],
-          title="Prototype: features_to_geojson cleans and maps each shared gazetteer geometry once")
-
     print()
     shipped = next((r for r in results if r["n"] is None), None)
     if shipped:
         t = shipped["times"]
-        warm = t["parse"] + t["features"] + t["geojson"] + t["serialise"]
+        warm = sum(t[s] for s in BUILD)
         cold = warm + t["gazetteer"]
         target("shipped report parsed + linked + built well under a second", cold < 0.5,
                f"{fmt_s(warm)} with the gazetteer loaded, {fmt_s(cold)} including loading it (limit taken: 0.5 s)")
     big = max((r for r in results if r["n"]), key=lambda r: r["n"], default=None)
     if big:
         t = big["times"]
-        total = sum(t.values())
+        total = sum(t[s] for s in STAGES if s != "map_data")
         target(f"{label(big['n'])}-item report built in reasonable time", total < 120,
                f"{fmt_s(total)} for all stages, peak RSS {big['rss_peak_mib']:.0f} MiB (limit taken: 2 min)")
     return 0
