@@ -107,6 +107,8 @@ class Prepared:
     meta: dict
     not_applied: tuple
     options: FilterOptions
+    chart: pd.DataFrame  # items per domain and status, for the whole report
+    missing: tuple[str, ...]  # names the gazetteer lacks
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -115,7 +117,10 @@ def prepare(data: bytes, name: str, corrections_key: str, _corrections: tuple) -
     corrected, not_applied = apply_corrections(gdf, _corrections, gazetteer=gazetteer())
     corrected.attrs["report"] = meta
     key = hashlib.sha1(data + name.encode() + corrections_key.encode()).hexdigest()
-    return Prepared(key, corrected, meta, tuple(not_applied), FilterOptions.of(corrected))
+    items = corrected.drop_duplicates("item_id")
+    chart = items.pivot_table(index="domain", columns="status_zh", values="item_id", aggfunc="count", fill_value=0)
+    missing = tuple(sorted({n for v in corrected["unresolved"].dropna() for n in str(v).split("；") if n}))
+    return Prepared(key, corrected, meta, tuple(not_applied), FilterOptions.of(corrected), chart, missing)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -345,7 +350,7 @@ def main() -> None:
         # selected row only sends which fids to show (map_view), so the map is not rebuilt or reloaded.
         basemap = st.session_state.basemap
         m = build_map(gdf, lang=lang, basemap=basemap, gazetteer=gazetteer(), show_boundaries=True,
-                      draw=editing, data=drawn(prep.key, basemap, gdf))
+                      draw=editing, search=True, data=drawn(prep.key, basemap, gdf))
         localize(m, mode="static")
         # Only the correction mode needs anything back from the map; otherwise panning reruns nothing.
         out = st_folium(m, key="map", height=620, use_container_width=True, render=False,
@@ -380,9 +385,7 @@ def main() -> None:
             st.dataframe(targets[["name", "value", "unit", "qualifier"]].rename(columns={"value": t["value"]}),
                          hide_index=True, width="stretch")
         st.subheader(t["chart"])
-        items = gdf.drop_duplicates("item_id")
-        chart = items.pivot_table(index="domain", columns="status_zh", values="item_id", aggfunc="count", fill_value=0)
-        st.bar_chart(chart)
+        st.bar_chart(prep.chart)
     with tab_dl:
         st.caption(t["download_hint"])
         key = hashlib.sha1((name + "|" + ",".join(shown["fid"])).encode()).hexdigest()
@@ -395,9 +398,8 @@ def main() -> None:
                                 file_name=f"geoplan-{Path(name).stem}.{fmt}", mime=mime[fmt], key=f"dl_{fmt}",
                                 width="stretch", on_click="ignore")
     with tab_missing:
-        names = sorted({n for v in gdf["unresolved"].dropna() for n in str(v).split("；") if n})
-        if names:
-            st.text("、".join(names))
+        if prep.missing:
+            st.text("、".join(prep.missing))
         else:
             st.caption(t["missing_none"])
 

@@ -233,3 +233,37 @@ def test_choosing_a_row_zooms_the_map_to_it(page, app_url):
         " return s && s.innerText !== old && !s.innerText.includes('km'); }",
         arg=[MAP_IFRAME, before], timeout=30_000)
     assert "km" in before or before != scale.inner_text()
+
+
+def test_find_on_the_map_answers_in_the_browser_within_the_sidebar_filters(page, app_url):
+    from geoplan.features import features_from_path
+    from geoplan.filters import Filters
+
+    from conftest import REPORT
+
+    gdf = features_from_path(REPORT)
+    want = Filters(query="晋祠").apply(gdf)
+    want = int(want.geometry.notna().sum())
+    assert want >= 2  # the item names 晋祠泉 and 兰村泉: both places are shown
+    frame = _open(page, app_url)
+    fetched = page.evaluate("() => performance.getEntriesByType('resource').length")
+    frame.get_by_role("searchbox", name="在地图上查找").fill("晋祠")
+    page.wait_for_function(
+        "([sel, n]) => document.querySelector(sel).contentWindow.geoplan.counts().items === n",
+        arg=[MAP_IFRAME, want], timeout=10_000)
+    assert frame.locator(".gp-search-n").inner_text() == f"{want} 项"
+    assert _metric(page, "显示要素") == 49  # the sidebar's selection (table, downloads) is unchanged
+    assert page.evaluate("() => performance.getEntriesByType('resource').length") == fetched  # no request
+    # A sidebar filter and the map's search combine: 民生 has no item about 晋祠.
+    page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').first.click()
+    page.keyboard.type("民生")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    _wait_metric(page, "显示要素", lambda v: v < 49)
+    page.wait_for_function(
+        "sel => document.querySelector(sel).contentWindow.geoplan.counts().items === 0",
+        arg=MAP_IFRAME, timeout=30_000)
+    frame.get_by_role("searchbox", name="在地图上查找").fill("")
+    page.wait_for_function(
+        "([sel, n]) => document.querySelector(sel).contentWindow.geoplan.counts().items === n",
+        arg=[MAP_IFRAME, _metric(page, "已定位")], timeout=10_000)

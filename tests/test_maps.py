@@ -242,7 +242,7 @@ def test_standalone_page_search_filters_the_map_in_place(tmp_path):
             page.wait_for_selector(".gp-icon", timeout=15_000)
             counts = lambda: page.evaluate("geoplan.counts()")  # noqa: E731
             assert counts() == {"shapes": 3, "items": 5}
-            box = page.get_by_role("searchbox", name="搜索事项或地名")
+            box = page.get_by_role("searchbox", name="在地图上查找")
             for query, want in (("水源地", {"shapes": 1, "items": 1}), ("晋祠泉", {"shapes": 2, "items": 4}),
                                 ("博物馆", {"shapes": 1, "items": 1}), ("", {"shapes": 3, "items": 5})):
                 box.fill(query)
@@ -255,3 +255,20 @@ def test_standalone_page_search_filters_the_map_in_place(tmp_path):
         finally:
             browser.close()
     assert errors == []
+
+
+def test_grouping_does_not_depend_on_where_the_frame_came_from(gaz, tmp_path):
+    """A frame read back from GeoJSON (``geoplan map built.geojson``) has one geometry object per row."""
+    import pickle
+
+    from geoplan.features import dumps_geojson, features_to_geojson
+    from geoplan.maps import map_data
+    from geoplan.parse import report_from_text
+
+    gdf = features_from_report(report_from_text(REPEATS, source="repeats.txt"), gazetteer=gaz)
+    path = tmp_path / "built.geojson"
+    path.write_text(dumps_geojson(features_to_geojson(gdf)), encoding="utf-8")
+    for frame in (features_from_path(path), pickle.loads(pickle.dumps(gdf))):
+        located = frame.geometry[frame.geometry.notna()]
+        assert len({id(g) for g in located}) == 5  # every row its own object now
+        assert map_data(frame).shapes == 3 and map_data(frame).items == 5

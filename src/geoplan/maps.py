@@ -61,7 +61,7 @@ LABELS: dict[str, dict[str, str]] = {
         "legend": "图例", "site": "精确地点", "approx": "大致位置（非精确）", "district_area": "区县范围",
         "planned_line": "规划线路（虚线）", "estimated_line": "估计走向（点线）", "boundaries": "区县边界",
         "unplaced": "全市范围或未定位的事项", "high": "高", "medium": "中", "low": "低",
-        "n_items": "{n} 项事项", "more": "另有 {n} 项，见事项表", "search": "搜索事项或地名", "found": "{n} 项",
+        "n_items": "{n} 项事项", "more": "另有 {n} 项，见事项表", "search": "在地图上查找", "found": "{n} 项",
     },
     "en": {
         "domain": "Domain", "section": "Section", "status": "Status", "quantities": "Quantities",
@@ -71,7 +71,7 @@ LABELS: dict[str, dict[str, str]] = {
         "planned_line": "planned line (dashed)", "estimated_line": "estimated course (dotted)",
         "boundaries": "District boundaries", "unplaced": "City-wide or unlocated items",
         "high": "high", "medium": "medium", "low": "low",
-        "n_items": "{n} items", "more": "{n} more: see the table", "search": "Search items and places",
+        "n_items": "{n} items", "more": "{n} more: see the table", "search": "Find on the map",
         "found": "{n} found",
     },
 }
@@ -114,7 +114,7 @@ window.geoplan = window.geoplan || (function () {
   var ESC = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;", "`": "&#96;"};
   function esc(s) { return s == null ? "" : String(s).replace(/[&<>"'`]/g, function (c) { return ESC[c]; }); }
   var APPROX = {near: 1, estimated: 1, district: 1, city: 1}, AREA = {district: 1, city: 1}, MAX_ITEMS = 20;
-  var entries = [], byFid = {}, state = {fids: null, selected: null, key: undefined};
+  var entries = [], byFid = {}, state = {fids: null, query: "", selected: null, key: undefined};
   function planned(p) { return p.place_status && p.place_status !== "existing"; }
   function isSelected(e) { return state.selected != null && e.shown.some(function (it) { return it.fid === state.selected; }); }
   function style(e) {
@@ -211,12 +211,16 @@ window.geoplan = window.geoplan || (function () {
   function where(l) { return l.getLatLng ? l.getLatLng() : l.getBounds().getCenter(); }
   // Show only the items whose fid is in v.fids (all when null), highlight v.selected, and fit the map to
   // what is shown when the set changed. The map and its layers stay; only visibility changes.
-  function view(map, v) {
-    var want = null, adds = new Map(), drops = new Map(), before = byFid[state.selected];
-    if (v.fids) { want = {}; v.fids.forEach(function (f) { want[f] = 1; }); }
-    state.fids = want;
+  function matches(e, it, q) {
+    return (e.p.name || "").toLowerCase().indexOf(q) >= 0 || [it.text, it.matched, it.section].some(function (s) {
+      return s && String(s).toLowerCase().indexOf(q) >= 0; });
+  }
+  // Show the items in state.fids (all when null) that match state.query, add and remove layers in
+  // batches, and fit the map to what is shown when ``fit``.
+  function apply(map, fit) {
+    var want = state.fids, q = state.query, adds = new Map(), drops = new Map();
     entries.forEach(function (e) {
-      e.shown = want ? e.items.filter(function (it) { return want[it.fid]; }) : e.items;
+      e.shown = e.items.filter(function (it) { return (!want || want[it.fid]) && (!q || matches(e, it, q)); });
       var on = e.shown.length > 0, into = on ? adds : drops;
       if (on !== e.on) {
         if (!into.has(e.group)) { into.set(e.group, []); }
@@ -226,15 +230,7 @@ window.geoplan = window.geoplan || (function () {
     });
     batch(Array.from(drops), false);
     batch(Array.from(adds), true);
-    state.selected = v.selected == null ? null : v.selected;
-    restyle(before);
-    var sel = byFid[state.selected];
-    restyle(sel);
-    if (sel && sel.on) {
-      var reveal = function () { if (sel.group.zoomToShowLayer) { sel.group.zoomToShowLayer(sel.layer, function () {
-        sel.layer.openPopup(where(sel.layer)); }); } else { sel.layer.openPopup(where(sel.layer)); } };
-      setTimeout(reveal, 50);  // after the app's own setView
-    } else if (map && v.key !== state.key && (state.key !== undefined || want)) {
+    if (map && fit) {
       var sites = L.latLngBounds([]), areas = L.latLngBounds([]);
       entries.forEach(function (e) {
         if (e.on) { (AREA[e.p.precision] ? areas : sites).extend(e.layer.getBounds ? e.layer.getBounds() : e.layer.getLatLng()); }
@@ -242,15 +238,34 @@ window.geoplan = window.geoplan || (function () {
       var b = sites.isValid() ? sites : areas;  // as map_data's bounds: county areas do not set the view
       if (b.isValid()) { map.fitBounds(b, {padding: [40, 40], maxZoom: 15}); }
     }
+  }
+  // What the app (or a standalone page's ``selected``) wants shown: v.fids (null = all), v.selected.
+  // The map and its layers stay; only visibility changes. The map's own search box narrows it further.
+  function view(map, v) {
+    var before = byFid[state.selected], want = null;
+    if (v.fids) { want = {}; v.fids.forEach(function (f) { want[f] = 1; }); }
+    state.fids = want;
+    state.selected = v.selected == null ? null : v.selected;
+    var sel = byFid[state.selected];
+    apply(map, !sel && v.key !== state.key && (state.key !== undefined || want));
+    restyle(before);
+    restyle(sel);
+    if (sel && sel.on) {
+      var reveal = function () { if (sel.group.zoomToShowLayer) { sel.group.zoomToShowLayer(sel.layer, function () {
+        sel.layer.openPopup(where(sel.layer)); }); } else { sel.layer.openPopup(where(sel.layer)); } };
+      setTimeout(reveal, 50);  // after the app's own setView
+    }
     state.key = v.key;
-    return entries.filter(function (e) { return e.on; }).length;
+    if (searchBox) { searchBox.update(); }
+    return counts().shapes;
   }
   function open(fid) {
     var e = byFid[fid];
     if (e && e.on) { e.layer.openPopup(where(e.layer)); }
   }
-  // The standalone page's own filter: items whose sentence, place or section contains the words typed.
-  // (The app filters on the server with geoplan.filters and sends the result through view.)
+  // The map's own filter, answered in the browser without a round trip: items whose sentence, place or
+  // section holds the words typed, within what the app's sidebar (view) shows.
+  var searchBox = null;
   function search(map, labels) {
     var c = L.control({position: "topleft"});
     c.onAdd = function () {
@@ -258,22 +273,13 @@ window.geoplan = window.geoplan || (function () {
       var count = L.DomUtil.create("span", "gp-search-n", d);
       input.type = "search"; input.placeholder = labels.search; input.setAttribute("aria-label", labels.search);
       L.DomEvent.disableClickPropagation(d); L.DomEvent.disableScrollPropagation(d);
+      searchBox = {update: function () { count.textContent = state.query ? labels.found.replace("{n}", counts().items) : ""; }};
       L.DomEvent.on(input, "input", function () {
         clearTimeout(timer);
         timer = setTimeout(function () {
-          var q = input.value.trim().toLowerCase(), fids = null;
-          if (q) {
-            fids = [];
-            entries.forEach(function (e) {
-              var place = (e.p.name || "").toLowerCase().indexOf(q) >= 0;
-              e.items.forEach(function (it) {
-                if (place || [it.text, it.matched, it.section].some(function (s) {
-                  return s && String(s).toLowerCase().indexOf(q) >= 0; })) { fids.push(it.fid); }
-              });
-            });
-          }
-          view(map, {fids: fids, key: q || "all"});
-          count.textContent = q ? labels.found.replace("{n}", counts().items) : "";
+          state.query = input.value.trim().toLowerCase();
+          apply(map, true);
+          searchBox.update();
         }, 150);
       });
       return d;
@@ -455,20 +461,27 @@ def map_data(gdf: gpd.GeoDataFrame, basemap: Basemap = "osm") -> MapData:
     place_cols = [c for c in PLACE_PROPERTIES if c in located.columns]
     item_cols = [c for c in ITEM_PROPERTIES if c in located.columns]
     shift = basemap == "amap"  # AMap tiles are GCJ-02: shift the data so features stay on their streets
-    geometries: dict[int, Any] = {}
+    # Rows group by their geometry's content (WKB digest), not by object: the pipeline's rows of one place
+    # share the gazetteer's object, but a frame read back from GeoJSON or a pickle has one per row. The
+    # digest is taken once per object, the conversion and JSON mapping once per distinct geometry.
+    digests: dict[int, bytes] = {}
+    geometries: dict[bytes, Any] = {}
     groups: dict[tuple[Any, ...], dict[str, Any]] = {}
     places = located[place_cols].itertuples(index=False, name=None)
     items = located[item_cols].itertuples(index=False, name=None)
     for place, item, geom in zip(places, items, located.geometry, strict=True):
-        key = (*place, id(geom))  # rows of one gazetteer place share its geometry object
+        digest = digests.get(id(geom))
+        if digest is None:
+            digest = digests[id(geom)] = hashlib.blake2b(shapely.to_wkb(geom), digest_size=16).digest()
+        key = (*place, digest)
         feat = groups.get(key)
         if feat is None:
-            if id(geom) not in geometries:
+            if digest not in geometries:
                 g = convert_geometry(geom, src=Datum.WGS84, dst=Datum.GCJ02) if shift else geom
-                geometries[id(geom)] = (g, mapping(_clean(g, settings.coordinate_decimals)))
+                geometries[digest] = (g, mapping(_clean(g, settings.coordinate_decimals)))
             props = {k: v for k, v in zip(place_cols, map(_json_value, place), strict=True) if v is not None}
-            feat = groups[key] = {"type": "Feature", "geometry": geometries[id(geom)][1],
-                                  "properties": {**props, "items": []}, "_geom": geometries[id(geom)][0]}
+            feat = groups[key] = {"type": "Feature", "geometry": geometries[digest][1],
+                                  "properties": {**props, "items": []}, "_geom": geometries[digest][0]}
         feat["properties"]["items"].append(
             {k: v for k, v in zip(item_cols, map(_json_value, item), strict=True) if v is not None})
     colors = domain_colors(domains_in_order(gdf, all_domains=True))
@@ -523,7 +536,7 @@ class _Control(_RawScriptElement):
 
 
 class _SearchControl(_RawScriptElement):
-    """A search box on the standalone page, filtering with ``geoplan.view`` (the app has its sidebar)."""
+    """A search box on the map, answered in the browser (within what the app's sidebar shows)."""
 
     def __init__(self, lang: Lang) -> None:
         super().__init__()
@@ -568,7 +581,7 @@ def build_map(
 
     ``data`` is ``map_data(gdf, basemap)`` when the caller has it cached (the app does: it is most of the
     work). ``selected`` opens that feature's popup and highlights its item; ``search`` adds a search box
-    (for standalone pages; the app filters in its sidebar).
+    that filters in the browser, with no round trip to a server.
     """
     m = folium.Map(location=[37.87, 112.55], zoom_start=10, tiles=None, control_scale=True, height=height,
                    prefer_canvas=False)
