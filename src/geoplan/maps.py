@@ -280,7 +280,7 @@ window.geoplan = window.geoplan || (function () {
           state.query = input.value.trim().toLowerCase();
           apply(map, true);
           searchBox.update();
-        }, 150);
+        }, 100);
       });
       return d;
     };
