@@ -49,7 +49,7 @@ def _rebuilt(func: Callable[..., Any], *edits: tuple[str, str]) -> Callable[...,
 #: (thousands of identical paths for the districts a report names again and again).
 map_data_per_item = _rebuilt(
     geoplan.maps.map_data,
-    ("        key = (*place, id(geom))", "        key = (*place, id(geom), len(groups))"),
+    ("        key = (*place, digest)", "        key = (*place, digest, len(groups))"),
 )
 
 _SHIPPED_MAP_DATA = geoplan.maps.map_data

@@ -141,7 +141,8 @@ def app_rerun(gdf: Any, shown: Any, data: Any, gaz: Any) -> None:
     from geoplan.maps import build_map, map_view
     from geoplan.offline import localize
 
-    m = build_map(gdf, lang="zh", basemap="osm", gazetteer=gaz, show_boundaries=True, draw=False, data=data)
+    m = build_map(gdf, lang="zh", basemap="osm", gazetteer=gaz, show_boundaries=True, draw=False, search=True,
+                  data=data)
     localize(m, mode="static")
     streamlit_folium.st_folium(m, key="map", height=620, use_container_width=True, render=False,
                                feature_group_to_add=[map_view(shown, gdf, selected=None)],
