@@ -166,8 +166,9 @@ def shared_geometries(gdf):
     """``gdf`` with rows of one place sharing one geometry object again, as the pipeline's output does.
 
     Pickling a GeoDataFrame writes its geometries as WKB, so after a round trip through the cache every
-    row has its own copy; ``geoplan.maps.map_data`` groups a place's rows by the identity of its geometry
-    object (the gazetteer's), so without this the cached features would draw one shape per row.
+    row has its own copy. ``geoplan.maps.map_data`` groups by geometry content and no longer needs this,
+    but the other stages' per-object memos (``features_to_geojson``) do, so the cached features are timed
+    as the app's own objects are.
     """
     import geopandas as gpd
     import numpy as np

@@ -335,9 +335,12 @@ def main(argv: list[str] | None = None) -> int:
         for kind in PEERS:
             m = r["peers"].get(kind)
             if m is None:
-                est = next((q["peers"][kind]["s"] * r["features"] / q["features"] for q in results
-                            if q["n"] and kind in q["peers"] and q["n"] < (r["n"] or 0)), None)
-                rows.append([label(r["n"]), PEER_LABELS[kind], f"skipped (≈{fmt_s(est)} by 10k × 10)" if est else
+                # Scaled from the largest size measured below this one (10k for 100k).
+                q = max((q for q in results if q["n"] and kind in q["peers"] and q["n"] < (r["n"] or 0)),
+                        key=lambda q: q["n"], default=None)
+                est = None if q is None else q["peers"][kind]["s"] * r["features"] / q["features"]
+                how = "" if q is None else f" by {label(q['n'])} × {r['features'] / q['features']:g}"
+                rows.append([label(r["n"]), PEER_LABELS[kind], f"skipped (≈{fmt_s(est)}{how})" if est else
                              "skipped", "—", "—", "—"])
                 continue
             rows.append([label(r["n"]), PEER_LABELS[kind], fmt_s(m["s"]), fmt_bytes(m["bytes"]),
