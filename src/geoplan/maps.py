@@ -363,10 +363,6 @@ class GeoplanAssets(_RawScriptElement):
 
     # streamlit-folium pastes the header into its iframe without running inline scripts, so the script
     # goes in the page's script block (rendered before the layers that call it); the style may stay.
-    _template = Template(
-        "{% macro header(this, kwargs) %}<style>{{ this.css }}</style>{% endmacro %}"
-        "{% macro script(this, kwargs) %}{{ this.script_text }}{% endmacro %}"
-    )
 
     def __init__(self) -> None:
         super().__init__()
