@@ -7,7 +7,8 @@ page is parsed: the payloads add no element, appear only inside JSON strings wit
 tooltips, layer names) holds them as text. The tests marked ``browser`` open ``geoplan map``'s standalone
 page in Debian's Chromium, click and hover features, and check that no payload ran.
 
-Two bugs these tests found are fixed in ``maps.py`` (``js_literal``, ``html_label``):
+Two bugs these tests found are fixed in ``maps.py`` (geoplan's elements write their scripts uncompiled,
+with data as ``js_json``; ``html_label`` escapes what folium's own templates still see):
 
 - branca renders each element's output again as a Jinja template (``MacroElement.render`` wraps it in
   ``Element(...)``, whose ``__init__`` compiles it), so ``{{ … }}`` in a report was evaluated on the server

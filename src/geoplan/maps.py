@@ -463,6 +463,7 @@ def map_data(gdf: gpd.GeoDataFrame, basemap: Basemap = "osm") -> MapData:
     digests: dict[int, bytes] = {}
     geometries: dict[bytes, Any] = {}
     groups: dict[tuple[Any, ...], dict[str, Any]] = {}
+    drawn_as: dict[tuple[Any, ...], Any] = {}  # group -> its geometry as drawn (for the bounds)
     places = located[place_cols].itertuples(index=False, name=None)
     items = located[item_cols].itertuples(index=False, name=None)
     for place, item, geom in zip(places, items, located.geometry, strict=True):
@@ -477,7 +478,8 @@ def map_data(gdf: gpd.GeoDataFrame, basemap: Basemap = "osm") -> MapData:
                 geometries[digest] = (g, mapping(_clean(g, settings.coordinate_decimals)))
             props = {k: v for k, v in zip(place_cols, map(_json_value, place), strict=True) if v is not None}
             feat = groups[key] = {"type": "Feature", "geometry": geometries[digest][1],
-                                  "properties": {**props, "items": []}, "_geom": geometries[digest][0]}
+                                  "properties": {**props, "items": []}}
+            drawn_as[key] = geometries[digest][0]
         feat["properties"]["items"].append(
             {k: v for k, v in zip(item_cols, map(_json_value, item), strict=True) if v is not None})
     colors = domain_colors(domains_in_order(gdf, all_domains=True))
@@ -486,15 +488,13 @@ def map_data(gdf: gpd.GeoDataFrame, basemap: Basemap = "osm") -> MapData:
         by_domain.setdefault(feat["properties"]["domain"], []).append(feat)
     # Fit the view to sites and lines: county-sized areas (district precision) would zoom the map out
     # to the whole municipality and leave the city-centre projects a few pixels wide.
-    drawn = [g["_geom"] for g in groups.values() if g["properties"].get("precision") not in AREA_PRECISIONS]
-    drawn = drawn or [g["_geom"] for g in groups.values()]
+    drawn = [drawn_as[k] for k, g in groups.items() if g["properties"].get("precision") not in AREA_PRECISIONS]
+    drawn = drawn or list(drawn_as.values())
     layers = []
     for domain in domains_in_order(gdf):
         feats = by_domain.get(domain)
         if feats:
-            doc = {"type": "FeatureCollection",
-                   "features": [{k: v for k, v in f.items() if k != "_geom"} for f in feats]}
-            layers.append((domain, colors[domain], js_json(doc)))
+            layers.append((domain, colors[domain], js_json({"type": "FeatureCollection", "features": feats})))
     bounds = tuple(float(v) for v in shapely.total_bounds(drawn)) if drawn else None
     return MapData(layers=tuple(layers), bounds=bounds, shapes=len(groups), items=len(located))  # type: ignore[arg-type]
 
