@@ -21,7 +21,7 @@ from geoplan.errors import GeoplanError
 from geoplan.export import FORMATS, export_bytes
 from geoplan.features import features_from_report
 from geoplan.filters import FilterOptions, Filters
-from geoplan.gazetteer import Gazetteer, load_gazetteer
+from geoplan.gazetteer import Gazetteer, gazetteer_for
 from geoplan.geocoders.base import PRECISION
 from geoplan.maps import STATUS_EN, MapData, build_map, map_data, map_view
 from geoplan.models import STATUS_LABELS, Status
@@ -35,6 +35,12 @@ TEXT = {
         "title": "城市规划项目地图", "lang": "语言 Language", "filters": "筛选", "domain": "领域",
         "section": "板块", "status": "进度", "district": "区县", "kind": "地点类型", "precision": "定位精度",
         "search": "搜索事项或地名", "basemap": "底图", "upload": "上传其他报告（.txt）",
+        "city": "城市", "shape": "报告格式", "rule_title": "据标题", "rule_venue": "据会议名称",
+        "rule_speaker": "据报告人", "rule_mentions": "据文中地名", "rule_default": "默认", "rule_option": "指定",
+        "shape_full-report": "政府工作报告全文", "shape_keyword-summary": "新闻摘要（关键词）",
+        "shape_bullet-summary": "要点摘要", "shape_excerpt": "报告节选",
+        "shapes_help": "可读取四种格式：政府工作报告全文（一、/（一）/段落）；新闻摘要（关键词: / □ / ◆）；"
+                       "要点摘要（● • 1. 1、 （1） 条目，标题为 □、【…】、一、或短行）；报告节选（几段文字）。",
         "shown": "显示要素", "items": "事项", "located": "已定位", "unplaced": "全市范围/未定位",
         "table": "事项表", "targets": "主要预期目标", "downloads": "下载", "missing": "地名库未收录的地名",
         "unplaced_title": "全市范围或未定位的事项", "no_unplaced": "没有", "select_hint": "选中一行，地图即定位到该地点。",
@@ -52,7 +58,15 @@ TEXT = {
         "title": "Map of a city's planned projects", "lang": "语言 Language", "filters": "Filters",
         "domain": "Domain", "section": "Section", "status": "Status", "district": "District",
         "kind": "Place kind", "precision": "Precision", "search": "Search items and places",
-        "basemap": "Basemap", "upload": "Upload another report (.txt)", "shown": "Features shown",
+        "basemap": "Basemap", "upload": "Upload another report (.txt)",
+        "city": "City", "shape": "Report shape", "rule_title": "from the title", "rule_venue": "from the venue",
+        "rule_speaker": "from the speaker", "rule_mentions": "from the places it names", "rule_default": "default",
+        "rule_option": "chosen", "shape_full-report": "complete official report",
+        "shape_keyword-summary": "news summary (关键词)", "shape_bullet-summary": "bullet summary",
+        "shape_excerpt": "excerpt",
+        "shapes_help": "geoplan reads four shapes: the complete official report (一、 / （一） / prose); a news "
+                       "summary (关键词: / □ / ◆); a bullet summary (● • 1. 1、 （1） items under □, 【…】, 一、 or "
+                       "short headings); an excerpt (a few paragraphs).", "shown": "Features shown",
         "items": "Items", "located": "Located", "unplaced": "City-wide / unlocated", "table": "Items",
         "targets": "Main targets", "downloads": "Downloads", "missing": "Names the gazetteer lacks",
         "unplaced_title": "City-wide or unlocated items", "no_unplaced": "None",
@@ -81,9 +95,14 @@ MAX_LISTED = 50
 BASEMAPS = {"osm": "OpenStreetMap", "light": "Light / 浅色", "amap": "高德 AMap (GCJ-02)"}
 
 
-@st.cache_resource(show_spinner=False)
-def gazetteer() -> Gazetteer:
-    return load_gazetteer()
+@st.cache_resource(show_spinner=False, max_entries=8)
+def gazetteer(adcode: str | None = None) -> Gazetteer:
+    """The gazetteer of a report's city (Taiyuan's curated one, or any city's districts)."""
+    return gazetteer_for(adcode)
+
+
+def _adcode(meta: dict) -> str | None:
+    return (meta.get("city") or {}).get("adcode")
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -94,7 +113,7 @@ def pipeline(data: bytes, name: str) -> tuple[pd.DataFrame, dict]:
     it as read-only; filters and corrections return new frames.
     """
     report = report_from_bytes(data, source=name)
-    gdf = features_from_report(report, gazetteer=gazetteer())
+    gdf = features_from_report(report, gazetteer=gazetteer(report.city.adcode if report.city else None))
     return gdf, gdf.attrs["report"]
 
 
@@ -114,7 +133,7 @@ class Prepared:
 @st.cache_resource(show_spinner=False, max_entries=8)
 def prepare(data: bytes, name: str, corrections_key: str, _corrections: tuple) -> Prepared:
     gdf, meta = pipeline(data, name)
-    corrected, not_applied = apply_corrections(gdf, _corrections, gazetteer=gazetteer())
+    corrected, not_applied = apply_corrections(gdf, _corrections, gazetteer=gazetteer(_adcode(meta)))
     corrected.attrs["report"] = meta
     key = hashlib.sha1(data + name.encode() + corrections_key.encode()).hexdigest()
     items = corrected.drop_duplicates("item_id")
@@ -246,7 +265,7 @@ def main() -> None:
                             format_func=lambda v: "中文" if v == "zh" else "English")
     t = TEXT[lang]
 
-    upload = st.sidebar.file_uploader(t["upload"], type=["txt"], key="upload")
+    upload = st.sidebar.file_uploader(t["upload"], type=["txt"], key="upload", help=t["shapes_help"])
     if upload is not None and st.session_state.get("_upload_id") != upload.file_id:
         st.session_state._upload_id = upload.file_id
         data = upload.getvalue()
@@ -321,7 +340,10 @@ def main() -> None:
     st.title(t["title"])
     st.subheader(_md(_title(name)))
     byline = meta.get("byline") or ""
-    st.caption(f"{t['source']}: " + _md(f"{name} {byline}  ·  " + " ".join(meta.get("lead", [])[:1])))
+    city = meta.get("city") or {}
+    st.caption(f"{t['source']}: " + _md(f"{name} {byline}  ·  " + " ".join(meta.get("lead", [])[:1]))
+               + f"  ·  {t['city']}: " + _md(f"{city.get('name', '?')}") + f" ({t['rule_' + str(city.get('rule', 'default'))]})"
+               + f"  ·  {t['shape']}: {t['shape_' + str(meta.get('shape', 'keyword-summary'))]}")
     c1, c2, c3, c4 = st.columns(4)
     c1.metric(t["shown"], len(shown))
     c2.metric(t["items"], shown["item_id"].nunique())
@@ -349,7 +371,7 @@ def main() -> None:
         # The map holds every located feature of the report and stays loaded in the browser; a filter or a
         # selected row only sends which fids to show (map_view), so the map is not rebuilt or reloaded.
         basemap = st.session_state.basemap
-        m = build_map(gdf, lang=lang, basemap=basemap, gazetteer=gazetteer(), show_boundaries=True,
+        m = build_map(gdf, lang=lang, basemap=basemap, gazetteer=gazetteer(_adcode(meta)), show_boundaries=True,
                       draw=editing, search=True, data=drawn(prep.key, basemap, gdf))
         localize(m, mode="static")
         # Only the correction mode needs anything back from the map; otherwise panning reruns nothing.

@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         ["pipeline.py", *quick],
         ["payload.py", *quick],
         ["render.py", "--part", "standalone", *quick],
+        ["scale.py", *quick],
     ]
     if not args.quick:
         steps.append(["render.py", "--part", "app"])

@@ -101,7 +101,8 @@ def test_clause_status(gaz):
 
 def test_unknown_places_are_listed(gaz):
     item = _item("高标准建设国家区域医疗中心,加快筹设太原卫生职业学院,深入推进“百园兴绿”")
-    assert Linker(gaz).unknown_places(item) == ("国家区域医疗中心", "太原卫生职业学院")
+    # 国家区域医疗中心 is a designation (national regional medical centre), not one place's name.
+    assert Linker(gaz).unknown_places(item) == ("太原卫生职业学院",)
 
 
 def test_surface_forms():
@@ -109,3 +110,29 @@ def test_surface_forms():
     assert {"3号线一期", "地铁3号线一期", "轨道交通3号线一期"} <= surface_forms(e)
     s = _entry("太原火车站东站房", "station", None, precision="district")
     assert {"太原站东站房", "火车站东站房"} <= surface_forms(s, city_names=["太原市", "太原"])
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("强化山西大学学科建设", ["山西大学"]),
+        ("抓好市人民医院新院区建设", ["市人民医院新院区"]),
+        ("抓好市人民医院建设", ["市人民医院"]),
+        ("新建化工路、中车、长江等小学", ["化工路小学", "中车小学", "长江小学"]),
+        ("推进36中迁建", ["36中"]),
+        ("谋划地铁5号线", ["地铁5号线"]),
+        ("完善发展思路，建设开发区和新区", []),
+        ("新建22个示范片区，打通断头路5条，发展集成电路", []),
+    ],
+)
+def test_candidate_names_have_clean_boundaries(text, names):
+    from geoplan.names import candidates_from_text
+
+    assert [c.name for c in candidates_from_text(text)] == names
+
+
+def test_candidate_kinds():
+    from geoplan.names import kind_of
+
+    assert [kind_of(n) for n in ("迎泽西大街", "36中", "地铁1号线", "晋祠泉", "汾河", "山西大学")] == [
+        "road", "school", "metro_line", "spring", "river", "university"]

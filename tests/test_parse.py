@@ -152,7 +152,7 @@ def test_domain_without_sections():
     ("name", "line", "reason"),
     [
         ("blank.txt", 1, "empty"),
-        ("no-markers.txt", 1, "关键词"),
+        ("no-markers.txt", 1, "no items found"),
         ("item-before-domain.txt", 2, "before any"),
         ("binary.bin", 3, "binary"),
     ],
@@ -206,7 +206,8 @@ def test_cli_parse_json():
 def test_cli_parse_table():
     res = _cli("parse", str(REPORT), "--format", "table")
     assert res.returncode == 0
-    assert "关键词:民生" in res.stdout and "39 items in 5 domains" in res.stdout
+    assert "民生  [plan]" in res.stdout and "39 items in 5 domains" in res.stdout
+    assert res.stdout.startswith("taiyuan-2025.txt: keyword-summary, city 太原市 (140100, by venue)")
 
 
 def test_cli_errors_without_traceback():

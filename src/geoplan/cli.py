@@ -48,14 +48,14 @@ def _write(out: Path, text: str) -> None:
 def _refuse_large(path: Path) -> None:
     """Refuse an input file larger than ``settings.max_report_bytes`` before reading it."""
     from geoplan import settings
-    from geoplan.parse import _too_large
+    from geoplan.parse import too_large
 
     try:
         size = path.stat().st_size
     except OSError:
         return  # the reader names the problem
     if size > settings.max_report_bytes:
-        raise _too_large(path, size, settings.max_report_bytes)
+        raise too_large(path, size, settings.max_report_bytes)
 
 
 @app.callback()
@@ -72,18 +72,24 @@ def _root(
 def parse_cmd(
     report: Annotated[Path, typer.Argument(help="Report text file (UTF-8, UTF-8 with BOM, or GB18030).")],
     fmt: Annotated[ParseFormat, typer.Option("--format", "-f", help="Output format.")] = ParseFormat.json,
+    shape: ShapeOption = None,
+    city: CityOption = None,
 ) -> None:
-    """Print the parsed report: domains, sections and items with ids, occurrences, quantities and status."""
+    """Print the parsed report: shape, city, domains, sections and items with ids, occurrences and status."""
     from geoplan import settings
     from geoplan.parse import report_from_path
 
-    rep = report_from_path(report, max_bytes=settings.max_report_bytes)
+    rep = report_from_path(report, max_bytes=settings.max_report_bytes, shape=_shape(shape), city=city)
     if fmt is ParseFormat.json:
         typer.echo(json.dumps(rep.to_dict(), ensure_ascii=False, indent=2))
         return
     by_id = {it.id: it for it in rep.items}
+    city_line = f"{rep.city.name} ({rep.city.adcode}, by {rep.city.rule})" if rep.city else "unknown"
+    typer.echo(f"{rep.title or Path(rep.source).name}: {rep.shape}, city {city_line}")
+    for d in rep.dropped:
+        typer.echo(f"  dropped L{d.line}: {d.text}  ({d.reason})")
     for dom in rep.domains:
-        typer.echo(f"关键词:{dom.name}  (line {dom.line})")
+        typer.echo(f"{dom.name}  [{dom.part}]  (line {dom.line})")
         for para in dom.paragraphs:
             typer.echo(f"  {para}")
         for sec in dom.sections:
@@ -93,6 +99,27 @@ def parse_cmd(
                 lines = ",".join(str(o.line) for o in it.occurrences)
                 typer.echo(f"    {it.id}  [{it.status.label_zh}]  L{lines}  {it.text}")
     typer.echo(f"{len(rep.items)} items in {len(rep.domains)} domains")
+
+
+class ShapeChoice(StrEnum):
+    keyword_summary = "keyword-summary"
+    bullet_summary = "bullet-summary"
+    full_report = "full-report"
+    excerpt = "excerpt"
+
+
+ShapeOption = Annotated[
+    Optional[ShapeChoice],
+    typer.Option("--shape", help="Read the report as this shape instead of detecting it."),
+]
+CityOption = Annotated[
+    Optional[str],
+    typer.Option("--city", help="Whose report it is (e.g. 北京市), instead of what the report says."),
+]
+
+
+def _shape(shape: ShapeChoice | None) -> str | None:
+    return None if shape is None else str(shape.value)
 
 
 class GeocoderChoice(StrEnum):
@@ -135,11 +162,15 @@ def build_cmd(
     geocoder: Annotated[GeocoderChoice, typer.Option(help="Also ask this online service for names the gazetteer lacks.")] = GeocoderChoice.gazetteer,
     amap_key: Annotated[Optional[str], typer.Option(envvar="GEOPLAN_AMAP_KEY", help="Your AMap web-service key.")] = None,
     data_dir: DataDirArg = None,
+    shape: ShapeOption = None,
+    city: CityOption = None,
 ) -> None:
     """Parse, link and geocode REPORT into an RFC 7946 GeoJSON FeatureCollection."""
     from geoplan.features import dumps_geojson, features_from_path, features_to_geojson, validate_geojson
 
-    gdf = _with_corrections(features_from_path(report, geocoders=_geocoders(geocoder, amap_key)), data_dir)
+    gdf = features_from_path(report, geocoders=_geocoders(geocoder, amap_key), shape=_shape(shape), city=city)
+    meta = gdf.attrs.get("report", {})
+    gdf = _with_corrections(gdf, data_dir)
     text = dumps_geojson(validate_geojson(features_to_geojson(gdf)))
     if out is None:
         typer.echo(text, nl=False)
@@ -147,7 +178,9 @@ def build_cmd(
         _write(out, text)
     counts = gdf["precision"].value_counts().to_dict()
     summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-    typer.echo(f"{gdf['item_id'].nunique()} items, {len(gdf)} features ({summary})"
+    where = meta.get("city") or {}
+    typer.echo(f"{meta.get('shape', 'report')} of {where.get('name', '?')} (by {where.get('rule', '?')}): "
+               f"{gdf['item_id'].nunique()} items, {len(gdf)} features ({summary})"
                + (f" -> {out}" if out else ""), err=True)
 
 

