@@ -298,6 +298,36 @@ def test_failed_write_keeps_the_previous_file(capsys, tmp_path, monkeypatch, com
 
 
 @pytest.mark.parametrize("command", ["build", "map"])
+def test_silently_short_write_keeps_the_previous_file(capsys, tmp_path, monkeypatch, command):
+    """A write that 'succeeds' with half the data (a full disk some file systems report late) is caught."""
+    out = tmp_path / ("out.geojson" if command == "build" else "map.html")
+    out.write_text("previous good output\n", encoding="utf-8")
+    real = pathlib.Path.write_text
+
+    def half(self: Path, data: str, *args: object, **kwargs: object) -> int:
+        return real(self, data[: len(data) // 2], *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "write_text", half)
+    rc, _, err = run(capsys, command, REPORT, "-o", out)
+    assert_one_line_error(rc, err, f"{out}: ", "cannot write (wrote ")
+    assert out.read_text("utf-8") == "previous good output\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [out.name]
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_stdout_to_a_full_device_is_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    with open("/dev/full", "w") as full:
+        run_ = subprocess.run([sys.executable, "-m", "geoplan.cli", "build", str(REPORT)], stdout=full,
+                              stderr=subprocess.PIPE, text=True, timeout=120)
+    assert run_.returncode == 2
+    assert run_.stderr.strip().splitlines() == [
+        "geoplan: error: <stdout>: cannot write (No space left on device); the output is incomplete"]
+
+
+@pytest.mark.parametrize("command", ["build", "map"])
 def test_unwritable_targets_are_one_line_errors(capsys, tmp_path, command):
     (tmp_path / "file").write_text("x")
     for out in (tmp_path / "file" / "out.html", tmp_path):  # parent is a file; target is a folder
