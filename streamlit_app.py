@@ -6,6 +6,7 @@ Widgets only: every decision is a call into the geoplan package. Run with ``make
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import re
 from dataclasses import dataclass, replace
@@ -17,7 +18,7 @@ from streamlit_folium import st_folium
 
 from geoplan import settings
 from geoplan.corrections import CorrectionStore, apply_corrections
-from geoplan.errors import GeoplanError
+from geoplan.errors import CorrectionStoreError, GeoplanError
 from geoplan.export import FORMATS, export_bytes
 from geoplan.features import features_from_report
 from geoplan.filters import FilterOptions, Filters
@@ -46,7 +47,9 @@ TEXT = {
         "correct_help": "在地图上用左侧工具画出正确的点、线或面，再选择要校正的事项并保存。",
         "correct_target": "要校正的要素或事项", "note": "说明（必填）", "author": "署名", "save": "保存校正",
         "need_drawing": "请先在地图上画出位置。", "saved": "已保存校正", "corrections": "已保存的校正",
-        "undo": "撤销", "not_applied": "以下校正未能应用（事项已不在本报告中或有多个地点）：",
+        "undo": "撤销", "store_error": "校正库暂时无法读取，地图未应用规划人员的校正。请联系管理员。",
+        "store_save_error": "校正库暂时无法写入，校正未保存。请联系管理员。",
+        "not_applied": "以下校正未能应用（事项已不在本报告中或有多个地点）：",
     },
     "en": {
         "title": "Map of a city's planned projects", "lang": "语言 Language", "filters": "Filters",
@@ -67,6 +70,10 @@ TEXT = {
         "correct_target": "Feature or item to correct", "note": "Note (required)", "author": "Your name",
         "save": "Save correction", "need_drawing": "Draw the location on the map first.", "saved": "Correction saved",
         "corrections": "Saved corrections", "undo": "Undo",
+        "store_error": "The corrections store cannot be read right now; the map is shown without planners' "
+                       "corrections. Please tell the administrator.",
+        "store_save_error": "The corrections store cannot be written right now; nothing was saved. "
+                            "Please tell the administrator.",
         "not_applied": "These corrections were not applied (their item is not in this report or has several places):",
     },
 }
@@ -137,6 +144,19 @@ def _store(data_dir: str) -> CorrectionStore:
 def store() -> CorrectionStore:
     """One store per data dir; it opens a connection per call, so sessions can share it."""
     return _store(str(settings.data_dir()))
+
+
+def _corrections(t: dict) -> list:
+    """The active corrections, or none (with one notice) when the store is unusable: the map still shows.
+
+    The reason, which names server paths, goes to the server log only, never to a visitor.
+    """
+    try:
+        return store().all()
+    except GeoplanError as err:
+        logging.getLogger("geoplan.app").error("corrections not applied: %s", err)
+        st.warning(t["store_error"])
+        return []
 
 
 def _target_label(row: pd.Series, lang: str) -> str:
@@ -224,6 +244,9 @@ def _correction_panel(t: dict, lang: str, shown: pd.DataFrame, drawing: dict | N
         else:
             try:
                 _save_correction(rows.loc[idx], drawing, note, author)
+            except CorrectionStoreError as err:  # names server paths: log it, tell the planner plainly
+                logging.getLogger("geoplan.app").error("correction not saved: %s", err)
+                st.error(t["store_save_error"])
             except GeoplanError as err:
                 st.error(_md(err))
             else:
@@ -236,8 +259,13 @@ def _correction_panel(t: dict, lang: str, shown: pd.DataFrame, drawing: dict | N
         col_a, col_b = st.columns([5, 1])
         col_a.text(f"#{c.id} {c.item_id} {c.place or ''} {c.geometry_type} · {c.author or '—'} · {c.note}")
         if col_b.button(t["undo"], key=f"undo_{c.id}"):
-            store().undo(c.id)
-            st.rerun()
+            try:
+                store().undo(c.id)
+            except GeoplanError as err:
+                logging.getLogger("geoplan.app").error("correction not undone: %s", err)
+                st.error(t["store_save_error"])
+            else:
+                st.rerun()
 
 
 def main() -> None:
@@ -265,7 +293,7 @@ def main() -> None:
         st.error(f"{t['upload_error']} {_md(st.session_state.upload_error)}")
 
     data, name = st.session_state.report
-    corrections = store().list()
+    corrections = _corrections(t)
     # Content, not ids: two data dirs may both hold a correction #1.
     corrections_key = hashlib.sha1(repr([c.to_properties() for c in corrections]).encode()).hexdigest()
     prep = prepare(data, name, corrections_key, tuple(corrections))

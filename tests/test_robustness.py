@@ -481,7 +481,7 @@ def test_bad_corrections_files_are_refused_whole(capsys, name, reason):
     rc, _, err = run(capsys, "corrections", "import", BAD / name)
     assert_one_line_error(rc, err, f"{BAD / name}: ", reason)
     assert "feature 0 (item it-0123456789)" in err
-    assert CorrectionStore().list() == []
+    assert CorrectionStore().all() == []
 
 
 # --------------------------------------------------------------------------- generated inputs
@@ -573,3 +573,25 @@ def corrupted_bytes(draw: st.DrawFn) -> bytes:
 @given(data=st.one_of(st.binary(max_size=2000), corrupted_bytes()))
 def test_random_and_corrupted_bytes_never_crash(gazetteer, data):
     _check_report_bytes(data, gazetteer)
+
+
+# --------------------------------------------------------------------------- the app and a damaged store
+
+
+@pytest.mark.parametrize("kind", ["garbage", "bad-wkt", "blob-note"])
+def test_app_shows_the_map_without_a_damaged_store_and_no_server_path(_data_dir, kind):
+    from streamlit.testing.v1 import AppTest
+
+    from test_corrections import _damage
+
+    store_path = _data_dir / "corrections.sqlite"
+    _damage(kind, store_path)
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=90).run()
+    assert not at.exception
+    metrics = {m.label: int(m.value) for m in at.metric}
+    assert metrics["显示要素"] > 0  # the map and its counts are there
+    notices = [w.value for w in at.warning]
+    assert sum("校正库暂时无法读取" in w for w in notices) == 1, notices
+    shown = [str(getattr(e, "value", "")) for kind_ in ("markdown", "caption", "text", "warning", "error",
+                                                         "info", "success") for e in getattr(at, kind_)]
+    assert not any(str(_data_dir) in s or "corrections.sqlite" in s or "Traceback" in s for s in shown)

@@ -234,7 +234,8 @@ def corrections_list_cmd(
     data_dir: DataDirOption = None,
 ) -> None:
     """One correction a line: id  item_id  place  geometry-type  author  created_at  note."""
-    for c in _correction_store(data_dir).list(include_undone=all_):
+    store = _correction_store(data_dir)
+    for c in store.history() if all_ else store.all():
         _out(_correction_line(c))
 
 
@@ -253,20 +254,35 @@ def corrections_export_cmd(
     out: Annotated[Path, typer.Option("--out", "-o", help="GeoJSON file to write.")],
     data_dir: DataDirOption = None,
 ) -> None:
-    """Write the active corrections to an RFC 7946 GeoJSON FeatureCollection."""
+    """Write every correction, undone ones included (with undone_at), to an RFC 7946 FeatureCollection."""
     store = _correction_store(data_dir)
-    store.export_geojson(out)
-    typer.echo(f"{len(store.list())} corrections -> {out}", err=True)
+    store.export_geojson(out, created=_created)
+    rows = store.history()
+    undone = sum(1 for c in rows if not c.active)
+    typer.echo(f"{len(rows)} corrections ({undone} undone) -> {out}", err=True)
 
 
 @corrections_app.command("import")
 def corrections_import_cmd(
     path: Annotated[Path, typer.Argument(metavar="FILE", help="GeoJSON written by `corrections export`.")],
+    report: Annotated[Optional[Path], typer.Option(help="Report the item ids must come from "
+                                                   "(default: the shipped report).")] = None,
+    no_check: Annotated[bool, typer.Option("--no-check", help="Do not check item ids against the report.")] = False,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Add the corrections of FILE, all or nothing (ones already stored are skipped)."""
+    """Add the corrections of FILE, all or nothing (ones already stored are skipped).
+
+    Item ids the report does not have are refused by name, unless --no-check.
+    """
+    from geoplan import settings
+
     _refuse_large(path)
-    added = _correction_store(data_dir).import_geojson(path)
+    known = None
+    if not no_check:
+        from geoplan.features import features_from_path
+
+        known = set(features_from_path(report or settings.default_report_path())["item_id"])
+    added = _correction_store(data_dir).import_geojson(path, known_items=known)
     for c in added:
         _out(_correction_line(c))
     typer.echo(f"imported {len(added)} corrections from {path}", err=True)
