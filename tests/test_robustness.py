@@ -378,10 +378,50 @@ def test_foreign_geojson_input_is_refused_in_one_line(capsys, tmp_path):
     rc, _, err = run(capsys, "map", path, "-o", tmp_path / "m.html")
     assert_one_line_error(rc, err, f"{path}: ", "property 'domain' is not a string, number or null")
     path.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"precision_code": "high"}, "geometry": None}]}), "utf-8")
+        {"type": "Feature", "properties": {"item_id": "it-1", "domain": "民生", "precision_code": "high"},
+         "geometry": None}]}), "utf-8")
     rc, _, err = run(capsys, "export", path, "-o", tmp_path / "e.csv")
     assert_one_line_error(rc, err, f"{path}: ", "precision_code is not an integer")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["odd.geojson"]
+
+
+def _hand_made(props: dict, **members: object) -> dict:
+    base = {"fid": "f1", "item_id": "it-1", "domain": "民生", "text": "实施迎泽西大街改造"}
+    feature = {"type": "Feature", "properties": {**base, **props},
+               "geometry": {"type": "Point", "coordinates": [112.55, 37.87]}}
+    return {"type": "FeatureCollection", **members, "features": [feature]}
+
+
+HAND_MADE = {  # name -> (file text, words of the one-line error)
+    "deep arrays": ('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},"geometry":'
+                    '{"type":"Point","coordinates":' + "[" * 50_000 + "]" * 50_000 + "}}]}",
+                    "JSON nested 50004 levels deep"),
+    "domain null": (json.dumps(_hand_made({"domain": None})), "feature 0 property 'domain' is null"),
+    "domain number": (json.dumps(_hand_made({"domain": 5})), "feature 0 property 'domain' is a number (5)"),
+    "name number": (json.dumps(_hand_made({"name": 7})), "feature 0 property 'name' is a number (7)"),
+    "report list": (json.dumps(_hand_made({}, report=[1, 2])), "member 'report' is list, not an object"),
+    "report domains": (json.dumps(_hand_made({}, report={"domains": 5})),
+                       "member 'report' field 'domains' is not a list of text"),
+    "report targets": (json.dumps(_hand_made({}, report={"targets": [{"value": 1}]})),
+                       "member 'report' field 'targets' is not a list of targets"),
+}
+
+
+@pytest.mark.parametrize("name", HAND_MADE)
+def test_hand_made_geojson_is_refused_in_one_line(capsys, tmp_path, name):
+    text, words = HAND_MADE[name]
+    path = tmp_path / "hand.geojson"
+    path.write_text(text, "utf-8")
+    rc, _, err = run(capsys, "map", path, "-o", tmp_path / "m.html")
+    assert_one_line_error(rc, err, f"{path}", words)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hand.geojson"]
+
+
+def test_hand_made_geojson_that_is_fine_maps(capsys, tmp_path):
+    path = tmp_path / "hand.geojson"
+    path.write_text(json.dumps(_hand_made({}, report={"domains": ["民生"], "lead": [], "targets": []})), "utf-8")
+    rc, _, err = run(capsys, "map", path, "-o", tmp_path / "m.html")
+    assert rc == 0, err
 
 
 # --------------------------------------------------------------------------- gazetteer files

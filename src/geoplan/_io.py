@@ -16,9 +16,14 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+
+import numpy as np
+
+MAX_JSON_DEPTH = 64  # a MultiPolygon in a Feature in a FeatureCollection nests 7 levels
 
 
 class TruncatedWriteError(OSError):
@@ -100,3 +105,20 @@ def write_atomic(target: str | Path, data: str | bytes | Callable[[Path], None],
         if verify is not None:
             verify(tmp)
     return Path(target)
+
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def json_nesting(text: str) -> int:
+    """How deep ``[``/``{`` nest outside strings, in linear time, before ``json.loads`` recurses and crashes.
+
+    Text with no more opening brackets than ``MAX_JSON_DEPTH`` cannot nest deeper: its bracket count, an
+    upper bound, is returned without a scan (a single geometry; this runs once per imported row).
+    """
+    opening = text.count("[") + text.count("{")
+    if opening <= MAX_JSON_DEPTH:
+        return opening
+    steps = [1 if b in "[{" else -1 for b in _JSON_BRACKET.findall(_JSON_STRING.sub('""', text))]
+    return int(np.cumsum(steps).max()) if steps else 0

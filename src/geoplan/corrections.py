@@ -14,7 +14,6 @@ from __future__ import annotations
 import builtins
 import json
 import os
-import re
 import sqlite3
 import threading
 import urllib.parse
@@ -33,13 +32,12 @@ from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 
 from geoplan import settings
-from geoplan._io import write_atomic
+from geoplan._io import MAX_JSON_DEPTH, json_nesting, write_atomic
 from geoplan.errors import CorrectionError, CorrectionStoreError, GazetteerError, GeometryError
 from geoplan.gazetteer import Gazetteer, load_gazetteer
 from geoplan.geocoders.base import PRECISION
 
 STORE_NAME = "corrections.sqlite"
-MAX_JSON_DEPTH = 64
 BUSY_TIMEOUT_S = 30.0
 PLACELESS_PRECISIONS = ("city", "unlocated")
 
@@ -154,7 +152,7 @@ def _read_geometry_text(text: str) -> BaseGeometry:
     if not stripped:
         raise GeometryError("no geometry given (empty text)")
     if stripped.startswith("{"):
-        depth = _max_nesting(stripped)
+        depth = json_nesting(stripped)
         if depth > MAX_JSON_DEPTH:
             raise GeometryError(f"GeoJSON nested {depth} levels deep (more than {MAX_JSON_DEPTH})")
         try:
@@ -670,7 +668,7 @@ def _load_json(raw: bytes, path: Path) -> Any:
     except UnicodeDecodeError as err:
         msg = f"{path}: not UTF-8 (byte {err.start}: {raw[err.start:err.start + 1]!r})"
         raise CorrectionError(msg) from err
-    depth = _max_nesting(text)
+    depth = json_nesting(text)
     if depth > MAX_JSON_DEPTH:
         msg = f"{path}: JSON nested {depth} levels deep (more than {MAX_JSON_DEPTH}); not a corrections file"
         raise CorrectionError(msg)
@@ -681,23 +679,6 @@ def _load_json(raw: bytes, path: Path) -> Any:
         raise CorrectionError(msg) from err
     except RecursionError as err:  # pragma: no cover - _max_nesting refuses these first
         raise CorrectionError(f"{path}: JSON nested too deeply") from err
-
-
-_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
-_JSON_BRACKET = re.compile(r"[\[\]{}]")
-
-
-def _max_nesting(text: str) -> int:
-    """The deepest ``[``/``{`` nesting outside strings, in linear time (json.loads would recurse and crash).
-
-    Text with no more opening brackets than ``MAX_JSON_DEPTH`` cannot nest deeper: its bracket count,
-    an upper bound, is returned without a scan (a single geometry; this runs once per imported row).
-    """
-    opening = text.count("[") + text.count("{")
-    if opening <= MAX_JSON_DEPTH:
-        return opening
-    steps = [1 if b in "[{" else -1 for b in _JSON_BRACKET.findall(_JSON_STRING.sub('""', text))]
-    return int(np.cumsum(steps).max()) if steps else 0
 
 
 # -- applying corrections to built features ---------------------------------------------------------
