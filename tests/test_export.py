@@ -10,6 +10,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,6 +20,10 @@ import pyogrio
 import pyogrio.errors
 import pytest
 import shapely
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+from hypothesis.configuration import set_hypothesis_home_dir
 from shapely.geometry import LineString, MultiLineString, MultiPolygon, Point, Polygon, box
 from shapely.geometry.base import BaseGeometry
 
@@ -33,6 +38,8 @@ from geoplan.export import (
 from geoplan.features import check_rfc7946, features_from_path
 
 TOL = 1e-6
+# Hypothesis keeps caches beside its example database even with database=None: not in the repository.
+set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "geoplan-hypothesis")
 
 
 @pytest.fixture(scope="module")
@@ -570,3 +577,18 @@ def test_writes_go_through_symlinks_and_say_what_they_create(mixed: gpd.GeoDataF
     assert main(["export", str(REPORT), "-o", str(bad)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"geoplan: error: {bad}: cannot write csv: {tmp_path / 'afile'} is a file, not a folder"]
+
+
+@given(report=st.text(max_size=60), values=st.lists(st.text(min_size=1, max_size=30), max_size=6),
+       query=st.text(max_size=30))
+@hsettings(max_examples=200, deadline=None, database=None)
+def test_export_filename_is_always_a_safe_single_name(report: str, values: list[str], query: str) -> None:
+    from geoplan.filters import MAX_NAME_CHARS, Filters, export_filename
+
+    filters = Filters(domains=tuple(values[:3]), districts=tuple(values[3:]), query=query)
+    name = export_filename(report, filters, "gpkg")
+    stem = name[: -len(".gpkg")]
+    assert name.endswith(".gpkg") and stem and len(stem) <= MAX_NAME_CHARS
+    assert not any(c in name for c in '/\\:*?"<>|') and all(ord(c) >= 32 and c != "\x7f" for c in name)
+    assert not stem.startswith(".")  # never a hidden file
+    assert name == export_filename(report, filters, "gpkg")  # deterministic

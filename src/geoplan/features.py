@@ -252,6 +252,14 @@ def _check_text_columns(row: dict[str, Any], i: int) -> None:
                 "empty" if isinstance(value, str) else f"a number ({value!r})")
             msg = f"not a valid geoplan GeoJSON: feature {i} property {column!r} is {what}; it must be text"
             raise ValidationError(msg)
+    for column, value in row.items():  # JSON may spell a lone surrogate ("\\ud800"); no file can hold one
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as err:
+                msg = (f"not a valid geoplan GeoJSON: feature {i} property {column!r} holds a lone surrogate "
+                       f"(U+{ord(value[err.start]):04X} at character {err.start + 1}), not text")
+                raise ValidationError(msg) from err
     for column in COLUMNS:
         value = row.get(column)
         if column not in NUMERIC_COLUMNS and value is not None and not isinstance(value, str):
@@ -268,6 +276,10 @@ def _checked_report(meta: Any) -> dict[str, Any]:
 
     if not isinstance(meta, dict):
         raise refuse(f"is {type(meta).__name__}, not an object")
+    try:
+        json.dumps(meta, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise refuse("holds a lone surrogate, not text") from err
     for key in ("source", "byline"):
         if meta.get(key) is not None and not isinstance(meta[key], str):
             raise refuse(f"field {key!r} is not text")
