@@ -357,7 +357,7 @@ def export_cmd(
         chosen = chosen[chosen.geometry.notna().to_numpy()]
     export_features(chosen, out, key, created=_created)
     items = chosen["item_id"].nunique()
-    left = "" if include_unlocated else f", {unlocated} without geometry left out (--include-unlocated)"
+    left = "" if include_unlocated else f"; {unlocated} without geometry left out, --include-unlocated adds them"
     kept = f", {unlocated} without geometry" if include_unlocated else ""
     typer.echo(f"{len(chosen)} of {len(gdf)} features written ({items} item{'s' * (items != 1)}{kept}{left})"
                f" -> {out} [{key}]", err=True)
