@@ -6,6 +6,7 @@ Widgets only: every decision is a call into the geoplan package. Run with ``make
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import re
 from dataclasses import dataclass, replace
@@ -17,10 +18,10 @@ from streamlit_folium import st_folium
 
 from geoplan import settings
 from geoplan.corrections import CorrectionStore, apply_corrections
-from geoplan.errors import GeoplanError
-from geoplan.export import FORMATS, export_bytes
+from geoplan.errors import CorrectionStoreError, GeoplanError
+from geoplan.export import FORMATS, MEDIA_TYPES, SUFFIXES, export_bytes
 from geoplan.features import features_from_report
-from geoplan.filters import FilterOptions, Filters
+from geoplan.filters import FilterOptions, Filters, export_filename
 from geoplan.gazetteer import Gazetteer, gazetteer_for
 from geoplan.geocoders.base import PRECISION
 from geoplan.maps import STATUS_EN, MapData, build_map, map_data, map_view
@@ -45,6 +46,7 @@ TEXT = {
         "table": "事项表", "targets": "主要预期目标", "downloads": "下载", "missing": "地名库未收录的地名",
         "unplaced_title": "全市范围或未定位的事项", "no_unplaced": "没有", "select_hint": "选中一行，地图即定位到该地点。",
         "no_geometry": "该事项没有可定位的地点。", "chart": "各领域事项数（按进度）", "download_hint": "下载当前显示的要素：",
+        "with_unlocated": "包括全市范围/未定位的事项（无几何）",
         "too_big": "文件太大", "upload_error": "无法读取上传的报告，仍显示上一份报告：", "source": "报告来源",
         "missing_none": "所有地名均已收录。", "reset": "清除筛选", "value": "目标值",
         "sentence": "报告原文", "place": "地点", "correct": "校正位置（规划人员）", "gazetteer_name": "地名库名称",
@@ -52,7 +54,9 @@ TEXT = {
         "correct_help": "在地图上用左侧工具画出正确的点、线或面，再选择要校正的事项并保存。",
         "correct_target": "要校正的要素或事项", "note": "说明（必填）", "author": "署名", "save": "保存校正",
         "need_drawing": "请先在地图上画出位置。", "saved": "已保存校正", "corrections": "已保存的校正",
-        "undo": "撤销", "not_applied": "以下校正未能应用（事项已不在本报告中或有多个地点）：",
+        "undo": "撤销", "store_error": "校正库暂时无法读取，地图未应用规划人员的校正。请联系管理员。",
+        "store_save_error": "校正库暂时无法写入，校正未保存。请联系管理员。",
+        "not_applied": "以下校正未能应用（事项已不在本报告中或有多个地点）：",
     },
     "en": {
         "title": "Map of a city's planned projects", "lang": "语言 Language", "filters": "Filters",
@@ -72,6 +76,7 @@ TEXT = {
         "unplaced_title": "City-wide or unlocated items", "no_unplaced": "None",
         "select_hint": "Select a row to zoom the map to it.", "no_geometry": "This item has no place to show.",
         "chart": "Items per domain (by status)", "download_hint": "Download the features shown:",
+        "with_unlocated": "Include city-wide / unlocated items (no geometry)",
         "too_big": "File too large", "upload_error": "Could not read the uploaded report; still showing the previous one:",
         "source": "Report", "missing_none": "Every name is in the gazetteer.", "reset": "Clear filters",
         "value": "Target", "sentence": "Report sentence", "place": "Place",
@@ -81,6 +86,10 @@ TEXT = {
         "correct_target": "Feature or item to correct", "note": "Note (required)", "author": "Your name",
         "save": "Save correction", "need_drawing": "Draw the location on the map first.", "saved": "Correction saved",
         "corrections": "Saved corrections", "undo": "Undo",
+        "store_error": "The corrections store cannot be read right now; the map is shown without planners' "
+                       "corrections. Please tell the administrator.",
+        "store_save_error": "The corrections store cannot be written right now; nothing was saved. "
+                            "Please tell the administrator.",
         "not_applied": "These corrections were not applied (their item is not in this report or has several places):",
     },
 }
@@ -156,6 +165,19 @@ def _store(data_dir: str) -> CorrectionStore:
 def store() -> CorrectionStore:
     """One store per data dir; it opens a connection per call, so sessions can share it."""
     return _store(str(settings.data_dir()))
+
+
+def _corrections(t: dict) -> list:
+    """The active corrections, or none (with one notice) when the store is unusable: the map still shows.
+
+    The reason, which names server paths, goes to the server log only, never to a visitor.
+    """
+    try:
+        return store().all()
+    except GeoplanError as err:
+        logging.getLogger("geoplan.app").error("corrections not applied: %s", err)
+        st.warning(t["store_error"])
+        return []
 
 
 def _target_label(row: pd.Series, lang: str) -> str:
@@ -243,6 +265,9 @@ def _correction_panel(t: dict, lang: str, shown: pd.DataFrame, drawing: dict | N
         else:
             try:
                 _save_correction(rows.loc[idx], drawing, note, author)
+            except CorrectionStoreError as err:  # names server paths: log it, tell the planner plainly
+                logging.getLogger("geoplan.app").error("correction not saved: %s", err)
+                st.error(t["store_save_error"])
             except GeoplanError as err:
                 st.error(_md(err))
             else:
@@ -255,8 +280,13 @@ def _correction_panel(t: dict, lang: str, shown: pd.DataFrame, drawing: dict | N
         col_a, col_b = st.columns([5, 1])
         col_a.text(f"#{c.id} {c.item_id} {c.place or ''} {c.geometry_type} · {c.author or '—'} · {c.note}")
         if col_b.button(t["undo"], key=f"undo_{c.id}"):
-            store().undo(c.id)
-            st.rerun()
+            try:
+                store().undo(c.id)
+            except GeoplanError as err:
+                logging.getLogger("geoplan.app").error("correction not undone: %s", err)
+                st.error(t["store_save_error"])
+            else:
+                st.rerun()
 
 
 def main() -> None:
@@ -284,7 +314,7 @@ def main() -> None:
         st.error(f"{t['upload_error']} {_md(st.session_state.upload_error)}")
 
     data, name = st.session_state.report
-    corrections = store().list()
+    corrections = _corrections(t)
     # Content, not ids: two data dirs may both hold a correction #1.
     corrections_key = hashlib.sha1(repr([c.to_properties() for c in corrections]).encode()).hexdigest()
     prep = prepare(data, name, corrections_key, tuple(corrections))
@@ -410,15 +440,16 @@ def main() -> None:
         st.bar_chart(prep.chart)
     with tab_dl:
         st.caption(t["download_hint"])
-        key = hashlib.sha1((name + "|" + ",".join(shown["fid"])).encode()).hexdigest()
+        with_unlocated = st.checkbox(t["with_unlocated"], key="dl_unlocated")
+        offered = shown if with_unlocated else shown[shown.geometry.notna().to_numpy()]
+        key = hashlib.sha1((name + "|" + ",".join(offered["fid"])).encode()).hexdigest()
         cols = st.columns(len(FORMATS))
-        mime = {"geojson": "application/geo+json", "gpkg": "application/geopackage+sqlite3",
-                "kml": "application/vnd.google-earth.kml+xml", "csv": "text/csv"}
         for col, fmt in zip(cols, FORMATS, strict=True):
             # Built on click, not on every rerun: the four exports cost 1.3 s per filter change at 10k rows.
-            col.download_button(fmt.upper(), data=lambda fmt=fmt: download(shown, key, fmt),
-                                file_name=f"geoplan-{Path(name).stem}.{fmt}", mime=mime[fmt], key=f"dl_{fmt}",
-                                width="stretch", on_click="ignore")
+            col.download_button(fmt.upper(), data=lambda fmt=fmt: download(offered, key, fmt),
+                                file_name=export_filename(name, filters, SUFFIXES[fmt],
+                                                          include_unlocated=with_unlocated),
+                                mime=MEDIA_TYPES[fmt], key=f"dl_{fmt}", width="stretch", on_click="ignore")
     with tab_missing:
         if prep.missing:
             st.text("、".join(prep.missing))

@@ -144,3 +144,12 @@ def test_orphan_corrections_are_reported(_data_dir):
     CorrectionStore.in_data_dir(_data_dir).add("it-0000000000", "POINT (112.55 37.87)", note="旧版本的事项")
     at = _app()
     assert any("it\\-0000000000" in w.value or "it-0000000000" in w.value for w in at.warning)
+
+
+def test_downloads_offer_located_features_unless_asked():
+    at = _app(domain=["民生"])
+    box = next(c for c in at.checkbox if c.key == "dl_unlocated")
+    assert box.value is False  # located features by default
+    box.check().run()
+    assert not at.exception
+    assert [b.proto.label for b in at.get("download_button")] == ["GEOJSON", "GPKG", "KML", "CSV"]

@@ -155,14 +155,23 @@ def test_map_layers_filter_popup_download(page, app_url):
         "n => { const g = document.querySelector('[data-testid=stDataFrame] [role=grid]');"
         " return g && +g.getAttribute('aria-rowcount') === n; }", arg=shown + 1, timeout=30_000)
 
-    # The download holds exactly what is shown, as valid RFC 7946 GeoJSON.
+    # The download holds the located features shown, as valid RFC 7946 GeoJSON, named by the filter;
+    # with the checkbox, every feature shown.
     page.get_by_role("tab", name="下载").click()
     with page.expect_download(timeout=30_000) as dl:
         page.get_by_role("button", name="GEOJSON").click()
+    assert dl.value.suggested_filename == "taiyuan-2025-民生.geojson"
     doc = json.loads(Path(dl.value.path()).read_text("utf-8"))
     assert check_rfc7946(doc) == []
-    assert len(doc["features"]) == shown
+    assert len(doc["features"]) == located
     assert {f["properties"]["domain"] for f in doc["features"]} == {"民生"}
+    page.get_by_text("包括全市范围/未定位的事项").click()
+    page.wait_for_timeout(500)
+    with page.expect_download(timeout=30_000) as dl:
+        page.get_by_role("button", name="GEOJSON").click()
+    assert dl.value.suggested_filename == "taiyuan-2025-民生-with-unlocated.geojson"
+    doc = json.loads(Path(dl.value.path()).read_text("utf-8"))
+    assert len(doc["features"]) == shown
 
     assert page.foreign == [], page.foreign  # type: ignore[attr-defined]
 

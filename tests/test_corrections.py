@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from shapely.geometry import Point, box
 
 from geoplan.cli import main
 from geoplan.corrections import (
+    SCHEMA_VERSION,
     Correction,
     CorrectionStore,
     apply_corrections,
@@ -24,7 +26,7 @@ from geoplan.corrections import (
     default_store_path,
     parse_geometry,
 )
-from geoplan.errors import CorrectionError, GeometryError
+from geoplan.errors import CorrectionError, CorrectionStoreError, GeometryError
 from geoplan.features import check_rfc7946, features_from_path, features_to_geojson, validate_geojson
 from geoplan.gazetteer import load_gazetteer
 
@@ -72,8 +74,8 @@ def _located_row(gdf):
 
 def test_store_round_trip(store: CorrectionStore) -> None:
     assert not store.path.exists()
-    assert store.list() == []
-    assert store.path.exists()  # directory and schema made on first use
+    assert store.all() == [] and store.history() == []
+    assert not store.path.exists()  # reading creates nothing
     c = store.add("it-0123456789", IN_CITY, note="site visit 2025-03", author="amy", place="某路")
     assert isinstance(c, Correction)
     assert (c.id, c.item_id, c.place, c.note, c.author, c.undone_at) == (
@@ -81,7 +83,8 @@ def test_store_round_trip(store: CorrectionStore) -> None:
     assert c.geometry.equals_exact(Point(112.55, 37.87), 0)
     assert c.created_at.endswith("+00:00")
     d = store.add("it-0123456789", SQUARE, note="area", previous="POINT (112.5 37.8)")
-    assert store.list() == [c, d]
+    assert store.path.exists()  # directory and schema made on the first write
+    assert store.all() == [c, d]
     got = store.get(d.id)
     assert got == d
     assert got.geometry.equals(shapely.from_wkt(SQUARE))
@@ -111,7 +114,7 @@ def test_note_and_item_required(store: CorrectionStore) -> None:
         store.add("it-x", IN_CITY, note="  ")
     with pytest.raises(CorrectionError, match="item id"):
         store.add("", IN_CITY, note="n")
-    assert store.list(include_undone=True) == []
+    assert store.history() == []
 
 
 def test_undo(store: CorrectionStore) -> None:
@@ -119,8 +122,8 @@ def test_undo(store: CorrectionStore) -> None:
     b = store.add("it-b", IN_CITY, note="two")
     undone = store.undo(a.id)
     assert undone.undone_at is not None and not undone.active
-    assert store.list() == [b]
-    assert [c.id for c in store.list(include_undone=True)] == [a.id, b.id]
+    assert store.all() == [b]
+    assert [c.id for c in store.history()] == [a.id, b.id]
     assert store.get(a.id).undone_at == undone.undone_at  # kept for review
     assert store.active_for(["it-a"]) == []
     with pytest.raises(CorrectionError, match="already undone"):
@@ -136,14 +139,14 @@ def test_newer_schema_refused(tmp_path: Path) -> None:
     with sqlite3.connect(path) as conn:
         conn.execute("PRAGMA user_version = 99")
     with pytest.raises(CorrectionError, match="newer"):
-        CorrectionStore(path, city_area=None).list()
+        CorrectionStore(path, city_area=None).all()
 
 
 def test_not_a_database(tmp_path: Path) -> None:
     path = tmp_path / "corrections.sqlite"
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(CorrectionError, match="corrections store"):
-        CorrectionStore(path, city_area=None).list()
+        CorrectionStore(path, city_area=None).all()
 
 
 # -- geometry checks ---------------------------------------------------------------------------------
@@ -170,7 +173,7 @@ def test_not_a_database(tmp_path: Path) -> None:
 def test_bad_geometry_refused_nothing_written(store: CorrectionStore, text: str, message: str) -> None:
     with pytest.raises(GeometryError, match=message):
         store.add("it-x", text, note="bad")
-    assert store.list(include_undone=True) == []
+    assert store.history() == []
 
 
 def test_invalid_polygon_not_silently_repaired() -> None:
@@ -212,7 +215,7 @@ def test_shipped_city_area_refuses_beijing(tmp_path: Path) -> None:
 def test_apply_point_to_city_wide_item(gdf, store: CorrectionStore) -> None:
     item = _placeless_item(gdf)
     c = store.add(item, IN_CITY, note="the new depot is here", author="amy")
-    out, left = apply_corrections(gdf, store.list())
+    out, left = apply_corrections(gdf, store.all())
     assert left == []
     assert len(out) == len(gdf)
     assert out.attrs == gdf.attrs
@@ -228,14 +231,14 @@ def test_apply_point_to_city_wide_item(gdf, store: CorrectionStore) -> None:
     assert gdf[gdf["item_id"] == item].geometry.isna().all()
     validate_geojson(features_to_geojson(out))
     gaz = load_gazetteer(strict=False)
-    out2, _ = apply_corrections(gdf, store.list(), gazetteer=gaz)
+    out2, _ = apply_corrections(gdf, store.all(), gazetteer=gaz)
     assert out2[out2["item_id"] == item]["district"].iloc[0] == gaz.district_of(c.geometry)
 
 
 def test_apply_named_place_to_placeless_item_locates_it(gdf, store: CorrectionStore) -> None:
     item = _placeless_item(gdf)
     store.add(item, SQUARE, note="from the plan drawing", place="新区片")
-    out, left = apply_corrections(gdf, store.list())
+    out, left = apply_corrections(gdf, store.all())
     assert left == []
     rows = out[out["item_id"] == item]
     assert len(rows) == 1
@@ -246,7 +249,7 @@ def test_apply_named_place_to_placeless_item_locates_it(gdf, store: CorrectionSt
 def test_apply_to_existing_place(gdf, store: CorrectionStore) -> None:
     target = _located_row(gdf)
     c = store.add(target["item_id"], SQUARE, note="traced from the zoning map", place=target["name"])
-    out, left = apply_corrections(gdf, store.list())
+    out, left = apply_corrections(gdf, store.all())
     assert left == []
     assert len(out) == len(gdf)
     row = out[out["fid"] == target["fid"]].iloc[0]
@@ -262,7 +265,7 @@ def test_apply_new_place_appends_row(gdf, store: CorrectionStore) -> None:
     target = _located_row(gdf)
     item = target["item_id"]
     c = store.add(item, "LINESTRING (112.50 37.80, 112.55 37.85)", note="a third section", place="某新路")
-    out, left = apply_corrections(gdf, store.list())
+    out, left = apply_corrections(gdf, store.all())
     assert left == []
     assert len(out) == len(gdf) + 1
     fids = list(out.loc[out["item_id"] == item, "fid"])
@@ -278,10 +281,10 @@ def test_later_correction_wins_and_undone_ignored(gdf, store: CorrectionStore) -
     item = _placeless_item(gdf)
     a = store.add(item, IN_CITY, note="first")
     b = store.add(item, "POINT (112.6 37.9)", note="second")
-    out, _ = apply_corrections(gdf, store.list())
+    out, _ = apply_corrections(gdf, store.all())
     assert out[out["item_id"] == item].geometry.iloc[0].equals(b.geometry)
     store.undo(b.id)
-    out, _ = apply_corrections(gdf, store.list(include_undone=True))
+    out, _ = apply_corrections(gdf, store.history())
     row = out[out["item_id"] == item].iloc[0]
     assert row.geometry.equals(a.geometry) and "first" in row["source"]
 
@@ -291,7 +294,7 @@ def test_orphans_and_ambiguous_reported(gdf, store: CorrectionStore) -> None:
     counts = gdf["item_id"].value_counts()
     multi = counts[counts > 1]
     ambiguous = store.add(multi.index[0], IN_CITY, note="which place?") if len(multi) else None
-    out, left = apply_corrections(gdf, store.list())
+    out, left = apply_corrections(gdf, store.all())
     assert left == [c for c in (orphan, ambiguous) if c is not None]
     assert len(out) == len(gdf)
     assert (out["precision"] == "corrected").sum() == 0
@@ -314,20 +317,26 @@ def test_export_import_round_trip(tmp_path: Path, store: CorrectionStore) -> Non
     out = store.export_geojson(tmp_path / "out" / "corrections.geojson")
     doc = json.loads(out.read_text(encoding="utf-8"))
     assert check_rfc7946(doc) == []
-    assert [f["properties"]["item_id"] for f in doc["features"]] == ["it-a", "it-b"]
+    # Undone corrections are exported too, with their undone_at: an import keeps the whole history.
+    assert [f["properties"]["item_id"] for f in doc["features"]] == ["it-a", "it-b", "it-c"]
+    assert [f["properties"]["undone_at"] is None for f in doc["features"]] == [True, True, False]
     assert set(doc["features"][0]["properties"]) >= {
         "id", "item_id", "place", "previous", "note", "author", "created_at", "undone_at"}
 
     fresh = CorrectionStore(tmp_path / "fresh" / "corrections.sqlite", city_area=CITY)
     imported = fresh.import_geojson(out)
-    assert len(imported) == 2 and fresh.list() == imported
-    for old, new in zip((a, b), imported, strict=True):
-        assert (new.item_id, new.place, new.note, new.author, new.created_at) == (
-            old.item_id, old.place, old.note, old.author, old.created_at)
+    assert len(imported) == 3 and fresh.history() == imported and fresh.all() == imported[:2]
+    dropped = store.get(dropped.id)
+    for old, new in zip((a, b, dropped), imported, strict=True):
+        assert (new.item_id, new.place, new.note, new.author, new.created_at, new.undone_at) == (
+            old.item_id, old.place, old.note, old.author, old.created_at, old.undone_at)
         assert new.geometry.equals(old.geometry)
         assert (new.previous is None and old.previous is None) or new.previous.equals(old.previous)
     assert fresh.import_geojson(out) == []  # importing again adds nothing
-    assert len(fresh.list()) == 2
+    assert len(fresh.history()) == 3
+    again = fresh.export_geojson(tmp_path / "again.geojson")  # and the round trip is stable
+    strip = [{k: v for k, v in f["properties"].items() if k != "id"} for f in json.loads(again.read_text())["features"]]
+    assert strip == [{k: v for k, v in f["properties"].items() if k != "id"} for f in doc["features"]]
 
 
 def test_import_is_all_or_nothing(tmp_path: Path, store: CorrectionStore) -> None:
@@ -345,7 +354,7 @@ def test_import_is_all_or_nothing(tmp_path: Path, store: CorrectionStore) -> Non
     assert "feature 1 (item it-swapped)" in msg and "swapped" in msg
     assert "feature 2 (item it-nonote)" in msg and "note" in msg
     assert "it-good" not in msg
-    assert store.list(include_undone=True) == []
+    assert store.history() == []
     path.write_text("{not json")
     with pytest.raises(CorrectionError, match="not valid JSON"):
         store.import_geojson(path)
@@ -367,7 +376,7 @@ def test_concurrent_threads_lose_nothing(tmp_path: Path) -> None:
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(session, range(8)))
-    rows = CorrectionStore(path, city_area=None).list()
+    rows = CorrectionStore(path, city_area=None).all()
     assert len(rows) == 200
     assert sorted(c.id for c in rows) == list(range(1, 201))
     assert {c.note for c in rows} == {f"thread {n} #{k}" for n in range(8) for k in range(25)}
@@ -387,7 +396,7 @@ def test_concurrent_processes_lose_nothing(tmp_path: Path) -> None:
     for p in procs:
         _, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
-    rows = CorrectionStore(path, city_area=None).list()
+    rows = CorrectionStore(path, city_area=None).all()
     assert len(rows) == 200
     assert len({c.note for c in rows}) == 200
 
@@ -442,11 +451,12 @@ def test_cli_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str], gdf)
 
     exported = tmp_path / "c.geojson"
     code, _, err = _run(capsys, "export", "-o", str(exported), "--data-dir", d)
-    assert code == 0 and exported.exists() and "1 corrections" in err
+    assert code == 0 and exported.exists() and "2 corrections (1 undone)" in err
     code, out, err = _run(capsys, "import", str(exported), "--data-dir", str(tmp_path / "other"))
-    assert code == 0 and "imported 1" in err
-    assert [c.item_id for c in CorrectionStore.in_data_dir(tmp_path / "other", city_area=None).list()] == [
-        target["item_id"]]
+    assert code == 0 and "imported 2" in err
+    other = CorrectionStore.in_data_dir(tmp_path / "other", city_area=None)
+    assert [c.item_id for c in other.all()] == [target["item_id"]]
+    assert [c.active for c in other.history()] == [False, True]
 
 
 def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], gdf) -> None:
@@ -461,7 +471,7 @@ def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[s
         code, _, err = _run(capsys, "add", counts[counts > 1].index[0], "-g", IN_CITY, "-n", "x",
                             "--data-dir", d)
         assert code == 2 and "--place" in err
-    assert CorrectionStore.in_data_dir(d, city_area=None).list(include_undone=True) == []
+    assert CorrectionStore.in_data_dir(d, city_area=None).history() == []
     code, _, err = _run(capsys, "import", str(tmp_path / "missing.geojson"), "--data-dir", d)
     assert code == 2 and "cannot read" in err
 
@@ -488,3 +498,216 @@ def test_cli_console_script_with_env(tmp_path: Path) -> None:
     assert done.returncode == 2
     path = tmp_path / "proc" / "corrections.sqlite"
     assert done.stderr.strip() == f"geoplan: error: no correction with id 7 in {path}"
+
+
+# -- faults of the store itself ----------------------------------------------------------------------
+
+
+def _real_store(path: Path) -> CorrectionStore:
+    s = CorrectionStore(path, city_area=CITY)
+    s.add("it-0123456789", IN_CITY, note="site visit")
+    s.add("it-0123456789", SQUARE, note="traced", place="片区")
+    return s
+
+
+def _damage(kind: str, path: Path) -> None:
+    """Make the store at ``path`` unusable the way a reviewer did."""
+    if kind == "garbage":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"this is not a database\n" * 100)
+    elif kind == "truncated":
+        _real_store(path)
+        with sqlite3.connect(path) as con:
+            con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        for extra in (Path(f"{path}-wal"), Path(f"{path}-shm")):
+            extra.unlink(missing_ok=True)
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 3])
+    elif kind == "bad-wkt":
+        _real_store(path)
+        with sqlite3.connect(path) as con:
+            con.execute("UPDATE corrections SET geometry = 'POINT (1 2' WHERE id = 2")
+    elif kind == "blob-note":
+        _real_store(path)
+        with sqlite3.connect(path) as con:
+            con.execute("UPDATE corrections SET note = x'ff00fe' WHERE id = 2")
+    elif kind == "no-folder":  # the data dir's parent is a file: the folder cannot be made
+        path.parent.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.write_text("a file where the data dir should be")
+    else:  # pragma: no cover
+        raise AssertionError(kind)
+
+
+FAULTS = {
+    "garbage": "not a usable corrections store (file is not a database)",
+    "truncated": "corrections store",
+    "bad-wkt": "row 2: geometry is not valid WKT",
+    "blob-note": "row 2: note is bytes, not text",
+}
+
+
+@pytest.mark.parametrize("kind", FAULTS)
+def test_damaged_store_is_one_named_error(tmp_path: Path, kind: str, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "data"
+    path = data / "corrections.sqlite"
+    _damage(kind, path)
+    with pytest.raises(CorrectionStoreError, match=re.escape(FAULTS[kind])):
+        CorrectionStore(path, city_area=CITY).all()
+    for args in (["corrections", "list", "--data-dir", str(data)],
+                 ["build", str(REPORT), "--data-dir", str(data), "-o", str(tmp_path / "o.geojson")]):
+        code = main(args)
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 2 and len(err) == 1 and err[0].startswith(f"geoplan: error: {path}: "), err
+        assert FAULTS[kind] in err[0] and "Traceback" not in err[0]
+    assert not (tmp_path / "o.geojson").exists()
+
+
+def test_a_data_dir_that_cannot_be_made(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "blocked" / "data"
+    _damage("no-folder", data / "corrections.sqlite")
+    assert CorrectionStore.in_data_dir(data).all() == []  # reading makes nothing, so nothing fails
+    code = main(["corrections", "add", "it-x", "-g", IN_CITY, "-n", "x", "--no-check", "--data-dir", str(data)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "cannot create the data directory" in err[0], err
+
+
+def test_read_only_store_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "data"
+    path = data / "corrections.sqlite"
+    rows = _real_store(path).all()
+    with sqlite3.connect(path) as con:  # as a copy on a read-only share would be: no WAL beside it
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    path.chmod(0o444)
+    data.chmod(0o555)
+    try:
+        if os.geteuid() == 0:  # root writes anyway: make geoplan see what an ordinary user would
+            real_access = os.access
+            monkeypatch.setattr(os, "access", lambda p, mode, **k: False if mode & os.W_OK
+                                else real_access(p, mode, **k))
+        before = sorted(p.name for p in data.iterdir()), path.read_bytes()
+        store = CorrectionStore(path, city_area=CITY)
+        assert not store.writable()
+        assert store.all() == rows and store.schema_version == SCHEMA_VERSION
+        assert main(["corrections", "list", "--data-dir", str(data)]) == 0
+        assert len(capsys.readouterr().out.splitlines()) == 2
+        assert main(["build", str(REPORT), "--data-dir", str(data), "-o", str(tmp_path / "o.geojson")]) == 0
+        assert (sorted(p.name for p in data.iterdir()), path.read_bytes()) == before  # nothing written
+        with pytest.raises(CorrectionStoreError, match="read-only here"):
+            store.add("it-x", IN_CITY, note="x")
+    finally:
+        data.chmod(0o755)
+        path.chmod(0o644)
+
+
+def test_schema_migrates_step_by_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import geoplan.corrections as corrections
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as con:  # a store from before user_version was set: table, version 0
+        con.execute(corrections.MIGRATIONS[0].split(";")[0])
+        con.execute("INSERT INTO corrections (item_id, geometry, note, created_at)"
+                    " VALUES ('it-a', 'POINT (112.55 37.87)', 'old', '2024-01-01T00:00:00+00:00')")
+    store = CorrectionStore(path, city_area=CITY)
+    assert [c.note for c in store.all()] == ["old"] and store.schema_version == 1
+    monkeypatch.setattr(corrections, "MIGRATIONS", (*corrections.MIGRATIONS,
+                                                    "ALTER TABLE corrections ADD COLUMN reviewed TEXT"))
+    monkeypatch.setattr(corrections, "SCHEMA_VERSION", 2)
+    store = CorrectionStore(path, city_area=CITY)
+    store.add("it-b", IN_CITY, note="new")
+    assert store.schema_version == 2
+    with sqlite3.connect(path) as con:
+        assert "reviewed" in [r[1] for r in con.execute("PRAGMA table_info(corrections)")]
+    monkeypatch.setattr(corrections, "SCHEMA_VERSION", 1)
+    with pytest.raises(CorrectionStoreError, match="schema version 2 is newer than this geoplan understands"):
+        CorrectionStore(path, city_area=CITY).all()
+
+
+# -- import: linear, checked --------------------------------------------------------------------------
+
+
+def _many(path: Path, n: int) -> Path:
+    feats = [{"type": "Feature", "properties": {"item_id": "it-one", "note": f"fix {i}",
+                                                "created_at": "2025-01-01T00:00:00Z"},
+              "geometry": {"type": "Point", "coordinates": [112.5 + i * 1e-6, 37.8]}} for i in range(n)]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}), "utf-8")
+    return path
+
+
+def test_import_of_many_corrections_of_one_item_is_linear(tmp_path: Path) -> None:
+    """Each row was checked against every stored row of its item: 10k took 30 s, 100k never ended."""
+    import time
+
+    def timed(n: int) -> float:
+        store = CorrectionStore(tmp_path / f"{n}.sqlite", city_area=None)
+        src = _many(tmp_path / f"{n}.geojson", n)
+        t0 = time.perf_counter()
+        assert len(store.import_geojson(src)) == n
+        assert store.import_geojson(src) == []  # the second import finds every row already there
+        return time.perf_counter() - t0
+
+    timed(100)  # warm up
+    small, large = timed(500), timed(4000)
+    assert large < 8 * small * 3, (small, large)  # linear with slack; quadratic would be ~64x
+
+
+def test_import_refuses_unknown_item_ids(tmp_path: Path, gdf, capsys: pytest.CaptureFixture[str]) -> None:
+    known = str(gdf["item_id"].iloc[0])
+    feats = [{"type": "Feature", "properties": {"item_id": i, "note": "n"},
+              "geometry": {"type": "Point", "coordinates": [112.55, 37.87]}} for i in (known, "it-nope")]
+    src = tmp_path / "c.geojson"
+    src.write_text(json.dumps({"type": "FeatureCollection", "features": feats}), "utf-8")
+    d = str(tmp_path / "data")
+    code, _, err = _run(capsys, "import", str(src), "--data-dir", d)
+    assert code == 2 and err.strip() == (
+        f"geoplan: error: {src}: 1 item id(s) not in the report, nothing imported: it-nope")
+    assert CorrectionStore.in_data_dir(d).history() == []
+    code, _, err = _run(capsys, "import", str(src), "--report", str(REPORT), "--data-dir", d)
+    assert code == 2 and "it-nope" in err
+    code, _, err = _run(capsys, "import", str(src), "--no-check", "--data-dir", d)
+    assert code == 0 and "imported 2" in err
+
+
+HOSTILE = {  # what the file holds -> words of the one-line error
+    "lone surrogate": ('{"type":"FeatureCollection","features":[{"type":"Feature","properties":'
+                       '{"item_id":"it-a","note":"bad \\ud800 note"},'
+                       '"geometry":{"type":"Point","coordinates":[112.55,37.87]}}]}', "note is not valid UTF-8"),
+    "deep nesting": ('{"type":"FeatureCollection","features":' + "[" * 100_000 + "]" * 100_000 + "}",
+                     "nested 100001 levels deep"),
+    "date overflow": ('{"type":"FeatureCollection","features":[{"type":"Feature","properties":'
+                      '{"item_id":"it-a","note":"n","created_at":"9999-12-31T23:59:59-01:00"},'
+                      '"geometry":{"type":"Point","coordinates":[112.55,37.87]}}]}', "out of range"),
+    "geometry list": ('{"type":"FeatureCollection","features":[{"type":"Feature","properties":'
+                      '{"item_id":"it-a","note":"n"},"geometry":[112.55,37.87]}]}', "the geometry is a list"),
+    "note number": ('{"type":"FeatureCollection","features":[{"type":"Feature","properties":'
+                    '{"item_id":"it-a","note":5},"geometry":{"type":"Point","coordinates":[112.55,37.87]}}]}',
+                    "note is a int, not text"),
+    "features object": ('{"type":"FeatureCollection","features":{"a":1}}', "not a GeoJSON FeatureCollection"),
+}
+
+
+@pytest.mark.parametrize("kind", HOSTILE)
+def test_hostile_import_files_are_one_line(tmp_path: Path, kind: str, capsys: pytest.CaptureFixture[str]) -> None:
+    text, words = HOSTILE[kind]
+    src = tmp_path / "c.geojson"
+    src.write_text(text, "utf-8")
+    d = str(tmp_path / "data")
+    code, _, err = _run(capsys, "import", str(src), "--no-check", "--data-dir", d)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and lines[0].startswith(f"geoplan: error: {src}: "), err
+    assert words in lines[0], err
+    assert CorrectionStore.in_data_dir(d).history() == []
+
+
+def test_note_with_undecodable_argv_bytes_is_one_line(tmp_path: Path) -> None:
+    """Python hands invalid UTF-8 in argv over as lone surrogates (surrogateescape); SQLite cannot store them."""
+    d = tmp_path / "data"
+    args = [sys.executable, "-m", "geoplan.cli", "corrections", "add", "it-x", "-g", IN_CITY, "--no-check",
+            "--data-dir", str(d), "-n"]
+    run = subprocess.run([os.fsencode(a) for a in args] + [b"bad \xff note"], capture_output=True, timeout=120,
+                         env={**os.environ, "LC_ALL": "C.UTF-8"})
+    err = run.stderr.decode("utf-8", "replace").strip().splitlines()
+    assert run.returncode == 2 and len(err) == 1, err
+    assert err[0] == ("geoplan: error: note is not valid UTF-8 text (character 5 is U+DCFF, "
+                      "a lone surrogate or an undecodable byte)")
+    assert CorrectionStore.in_data_dir(d).history() == []

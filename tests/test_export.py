@@ -10,6 +10,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,18 +20,26 @@ import pyogrio
 import pyogrio.errors
 import pytest
 import shapely
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+from hypothesis.configuration import set_hypothesis_home_dir
 from shapely.geometry import LineString, MultiLineString, MultiPolygon, Point, Polygon, box
 from shapely.geometry.base import BaseGeometry
 
+import geoplan.export
 from conftest import REPORT
 from geoplan.cli import main
 from geoplan.errors import ExportError
 from geoplan.export import (
-    FORMATS, KML_NAME_CHARS, LAYER, SUFFIXES, export_bytes, export_features, filter_features, resolve_format,
+    FORMATS, GPKG_LAYERS, GPKG_UNLOCATED, KML_NAME_CHARS, LAYER, SUFFIXES, export_bytes, export_features,
+    filter_features, resolve_format,
 )
 from geoplan.features import check_rfc7946, features_from_path
 
 TOL = 1e-6
+# Hypothesis keeps caches beside its example database even with database=None: not in the repository.
+set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "geoplan-hypothesis")
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +90,22 @@ def _strings(series: pd.Series) -> list[str | None]:
     return [None if _blank(v) else str(v) for v in series]
 
 
+def _read(path: Path, order: pd.Series | None = None) -> gpd.GeoDataFrame:
+    """Read any export back as one frame; a GeoPackage's layers are joined and put back in ``order`` (fids)."""
+    if path.suffix != ".gpkg":
+        return pyogrio.read_dataframe(path)
+    parts = []
+    for name, _kind in pyogrio.list_layers(path):
+        part = pyogrio.read_dataframe(path, layer=str(name))
+        if not isinstance(part, gpd.GeoDataFrame):
+            part = gpd.GeoDataFrame(part, geometry=gpd.GeoSeries([None] * len(part), crs="EPSG:4326"))
+        parts.append(part)
+    frame = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs="EPSG:4326")
+    if order is not None:
+        frame = frame.set_index("fid").loc[list(order)].reset_index()
+    return frame
+
+
 # --- round trips ----------------------------------------------------------------------------------------
 
 
@@ -103,16 +128,28 @@ def test_geojson_round_trip(gdf: gpd.GeoDataFrame, tmp_path: Path) -> None:
 
 def test_gpkg_round_trip(gdf: gpd.GeoDataFrame, tmp_path: Path) -> None:
     out = export_features(gdf, tmp_path / "out.gpkg", "gpkg")
-    info = pyogrio.read_info(out, layer=LAYER)
-    assert info["geometry_type"] == "Unknown"  # one mixed layer: points, lines, areas and nulls together
-    assert info["crs"] == "EPSG:4326"
-    assert info["ogr_types"][list(info["fields"]).index("precision_code")] in ("OFTInteger", "OFTInteger64")
+    kinds = gdf["geometry_kind"]
+    layers = dict(pyogrio.list_layers(out))
+    expected = [name for kind, name in GPKG_LAYERS.items() if (kinds == kind).any()] + [GPKG_UNLOCATED]
+    assert list(layers) == expected  # one layer per geometry kind present, then the unlocated table
+    assert layers[GPKG_UNLOCATED] is None  # non-spatial
+    for kind, name in GPKG_LAYERS.items():
+        if name not in layers:
+            continue
+        info = pyogrio.read_info(out, layer=name)
+        assert info["features"] == int((kinds == kind).sum())
+        assert info["crs"] == "EPSG:4326"
+        types = set(gdf[kinds == kind].geom_type)
+        assert info["geometry_type"] == (types.pop() if len(types) == 1 else "Unknown")
+        assert info["ogr_types"][list(info["fields"]).index("precision_code")] in ("OFTInteger", "OFTInteger64")
+        part = pyogrio.read_dataframe(out, layer=name)
+        assert list(part["fid"]) == list(gdf[kinds == kind]["fid"])  # report order within a layer
     with sqlite3.connect(out) as con:
-        assert con.execute("select geometry_type_name, srs_id from gpkg_geometry_columns").fetchall() == [
-            ("GEOMETRY", 4326)]
-    read = gpd.read_file(out, layer=LAYER, engine="pyogrio")
+        assert {r[0] for r in con.execute("select srs_id from gpkg_geometry_columns")} == {4326}
+    unlocated = pyogrio.read_dataframe(out, layer=GPKG_UNLOCATED)
+    assert list(unlocated["fid"]) == list(gdf[gdf.geometry.isna()]["fid"])
+    read = _read(out, gdf["fid"])
     assert len(read) == len(gdf)
-    assert list(read["fid"]) == list(gdf["fid"])
     assert list(read["item_id"]) == list(gdf["item_id"])
     assert _strings(read["name"]) == _strings(gdf["name"])
     assert _strings(read["text"]) == _strings(gdf["text"])
@@ -169,7 +206,7 @@ def test_csv_round_trip(gdf: gpd.GeoDataFrame, tmp_path: Path) -> None:
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_every_geometry_type_round_trips(mixed: gpd.GeoDataFrame, fmt: str, tmp_path: Path) -> None:
     out = export_features(mixed, tmp_path / f"mixed{SUFFIXES[fmt]}", fmt)
-    read = pyogrio.read_dataframe(out)
+    read = _read(out, mixed["fid"])
     assert list(read["fid"]) == list(mixed["fid"])
     assert [g.geom_type if g is not None else None for g in read.geometry] == [
         g.geom_type if g is not None else None for g in mixed.geometry]
@@ -184,13 +221,13 @@ def test_empty_selection_writes_a_valid_empty_file(gdf: gpd.GeoDataFrame, fmt: s
         doc = json.loads(out.read_text(encoding="utf-8"))
         assert check_rfc7946(doc) == [] and doc["features"] == []
     else:
-        assert len(pyogrio.read_dataframe(out)) == 0
+        assert len(_read(out)) == 0
 
 
 def test_projected_input_is_written_as_wgs84(mixed: gpd.GeoDataFrame, tmp_path: Path) -> None:
     out = export_features(mixed.to_crs(32649), tmp_path / "utm.gpkg")
-    read = gpd.read_file(out, engine="pyogrio")
-    assert read.crs.to_epsg() == 4326
+    read = _read(out, mixed["fid"])
+    assert {pyogrio.read_info(out, layer=name)["crs"] for name in GPKG_LAYERS.values()} == {"EPSG:4326"}
     _assert_geometries(mixed, read.geometry)
 
 
@@ -279,10 +316,11 @@ def test_query_is_case_insensitive_and_searches_names(mixed: gpd.GeoDataFrame) -
 
 def test_cli_exports_a_domain_from_the_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "minsheng.gpkg"
-    assert main(["export", str(REPORT), "--format", "gpkg", "--domain", "民生", "-o", str(out)]) == 0
+    assert main(["export", str(REPORT), "--format", "gpkg", "--domain", "民生", "--include-unlocated",
+                 "-o", str(out)]) == 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "features written" in err[0] and str(out) in err[0]
-    read = gpd.read_file(out, engine="pyogrio")
+    read = _read(out)
     assert set(read["domain"]) == {"民生"}
     expected = filter_features(features_from_path(REPORT), domains=["民生"])
     assert set(read["item_id"]) == set(expected["item_id"])
@@ -294,7 +332,7 @@ def test_cli_exports_from_a_built_geojson(tmp_path: Path, capsys: pytest.Capture
     assert main(["build", str(REPORT), "-o", str(built)]) == 0
     out = tmp_path / "roads.csv"
     assert main(["export", str(built), "-f", "csv", "--query", "迎泽西大街", "--status", "under_construction",
-                 "--status", "启动", "-o", str(out)]) == 0
+                 "--status", "启动", "--include-unlocated", "-o", str(out)]) == 0
     built_gdf = features_from_path(built)
     expected = filter_features(built_gdf, query="迎泽西大街", statuses=["under_construction", "starting"])
     table = pd.read_csv(out, encoding="utf-8-sig", dtype=str, keep_default_na=False)
@@ -302,7 +340,7 @@ def test_cli_exports_from_a_built_geojson(tmp_path: Path, capsys: pytest.Capture
     assert f"{len(expected)} of {len(built_gdf)} features written" in capsys.readouterr().err
     # no filter: every row of the built file, suffix picks the format
     everything = tmp_path / "all.kml"
-    assert main(["export", str(built), "-o", str(everything)]) == 0
+    assert main(["export", str(built), "--include-unlocated", "-o", str(everything)]) == 0
     assert len(pyogrio.read_dataframe(everything)) == len(built_gdf)
 
 
@@ -410,3 +448,147 @@ def test_kml_description_and_csv_cells_cannot_run(tmp_path):
     assert "<script>" not in desc and "&lt;script&gt;" in desc
     csv = export_features(gdf, tmp_path / "p.csv", "csv").read_text("utf-8-sig")
     assert "'=HYPERLINK" in csv and "\n=HYPERLINK" not in csv and ",=HYPERLINK" not in csv
+
+
+# --- writes that fail without saying so ----------------------------------------------------------------
+
+
+def _truncating(real, path_arg: int = 1):
+    """Wrap a writer so it 'succeeds' but leaves half its file, as GDAL's KML driver does on a full disk."""
+    def write(*args, **kwargs):
+        result = real(*args, **kwargs)
+        path = Path(args[path_arg] if len(args) > path_arg else kwargs["path"])
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+        return result
+    return write
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_silently_truncated_export_is_refused_and_keeps_the_previous_file(
+        mixed: gpd.GeoDataFrame, fmt: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / f"out{SUFFIXES[fmt]}"
+    target.write_bytes(b"previous export")
+    if fmt == "geojson":
+        real_write_text = Path.write_text
+
+        def half(self: Path, data: str, *a, **k) -> int:
+            return real_write_text(self, data[: len(data) // 2], *a, **k)
+        monkeypatch.setattr(Path, "write_text", half)
+    elif fmt == "csv":
+        monkeypatch.setattr(pd.DataFrame, "to_csv", _truncating(pd.DataFrame.to_csv))
+    elif fmt == "kml":
+        monkeypatch.setattr(pyogrio, "write_dataframe", _truncating(pyogrio.write_dataframe))
+    else:  # several layers: truncate after the last one (GDAL notices a damaged file when appending)
+        monkeypatch.setitem(geoplan.export._WRITERS, fmt, _truncating(geoplan.export._WRITERS[fmt]))
+    with pytest.raises(ExportError, match=rf"{target.name}: cannot write {fmt}: .*(read back|holds|empty)"):
+        export_features(mixed, target, fmt)
+    assert target.read_bytes() == b"previous export"
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]
+
+
+def test_cli_kml_to_a_full_disk_fails_instead_of_claiming_success(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "out.kml"
+    target.write_bytes(b"previous export")
+    monkeypatch.setattr(pyogrio, "write_dataframe", _truncating(pyogrio.write_dataframe))
+    assert main(["export", str(REPORT), "-o", str(target)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"geoplan: error: {target}: cannot write kml:"), err
+    assert "features written" not in err[0]
+    assert target.read_bytes() == b"previous export"
+
+
+# --- what is exported, and under which name ------------------------------------------------------------
+
+
+def test_cli_exports_located_rows_unless_asked(gdf: gpd.GeoDataFrame, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    located = int(gdf.geometry.notna().sum())
+    unlocated = len(gdf) - located
+    assert 0 < located < len(gdf)
+    out = tmp_path / "a.geojson"
+    assert main(["export", str(REPORT), "-o", str(out)]) == 0
+    assert len(json.loads(out.read_text("utf-8"))["features"]) == located
+    err = capsys.readouterr().err
+    assert f"{located} of {len(gdf)} features written" in err and f"{unlocated} without geometry left out" in err
+    assert main(["export", str(REPORT), "--include-unlocated", "-o", str(out)]) == 0
+    assert len(json.loads(out.read_text("utf-8"))["features"]) == len(gdf)
+    gpkg = tmp_path / "a.gpkg"
+    assert main(["export", str(REPORT), "-o", str(gpkg)]) == 0
+    assert GPKG_UNLOCATED not in dict(pyogrio.list_layers(gpkg))
+    assert main(["export", str(REPORT), "--include-unlocated", "-o", str(gpkg)]) == 0
+    assert len(pyogrio.read_dataframe(gpkg, layer=GPKG_UNLOCATED)) == unlocated
+
+
+def test_export_filename_says_what_was_filtered() -> None:
+    from geoplan.filters import MAX_NAME_CHARS, Filters, export_filename
+
+    assert export_filename("taiyuan-2025.txt", Filters(domains=("民生",), districts=("小店区",)),
+                           "geojson") == "taiyuan-2025-民生-小店区.geojson"
+    assert export_filename("taiyuan-2025", Filters(), ".csv") == "taiyuan-2025.csv"
+    assert export_filename("taiyuan-2025", None, "kml", include_unlocated=True) == \
+        "taiyuan-2025-with-unlocated.kml"
+    assert export_filename("r.txt", Filters(domains=("民生", "环境"), statuses=("starting",), query="幸福 桥"),
+                           "gpkg") == "r-民生+环境-starting-幸福_桥.gpkg"
+    odd = export_filename("../x/报告.txt", Filters(query='a/b\\c:d*e?"<>|\x00'), "csv")
+    assert odd == "报告-a_b_c_d_e.csv" and "/" not in odd
+    many = [export_filename("r", Filters(sections=tuple(f"板块{i}" for i in range(n))), "csv") for n in (40, 41)]
+    assert all(len(m) <= MAX_NAME_CHARS + 4 for m in many) and many[0] != many[1]
+
+
+def test_cli_names_the_file_when_out_is_a_folder_or_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["export", str(REPORT), "--domain", "民生", "-f", "csv", "-o", str(tmp_path)]) == 0
+    assert [p.name for p in tmp_path.iterdir()] == [f"{REPORT.stem}-民生.csv"]
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", str(REPORT), "--district", "小店区", "--include-unlocated"]) == 0
+    assert (tmp_path / f"{REPORT.stem}-小店区-with-unlocated.geojson").exists()
+
+
+def test_kml_extended_data_is_escaped(mixed: gpd.GeoDataFrame, tmp_path: Path) -> None:
+    rows = mixed.copy()
+    rows["domain"] = "<b onmouseover=alert(1)>民生</b>"
+    rows["section"] = "<script>x</script>&"
+    out = export_features(rows, tmp_path / "x.kml", "kml")
+    back = pyogrio.read_dataframe(out)
+    assert set(back["domain"]) == {"&lt;b onmouseover=alert(1)&gt;民生&lt;/b&gt;"}
+    assert set(back["section"]) == {"&lt;script&gt;x&lt;/script&gt;&amp;"}
+    assert "<script>" not in out.read_text("utf-8").replace("&lt;", "")
+
+
+def test_writes_go_through_symlinks_and_say_what_they_create(mixed: gpd.GeoDataFrame, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    real = tmp_path / "dated" / "2025.geojson"
+    real.parent.mkdir()
+    real.write_text("old", "utf-8")
+    link = tmp_path / "latest.geojson"
+    link.symlink_to(real)
+    assert main(["export", str(REPORT), "-o", str(link)]) == 0
+    assert link.is_symlink() and link.resolve() == real  # the link stays, its target is replaced
+    assert json.loads(real.read_text("utf-8"))["features"]
+    deep = tmp_path / "new" / "sub" / "x.csv"
+    capsys.readouterr()
+    assert main(["export", str(REPORT), "-o", str(deep)]) == 0
+    err = capsys.readouterr().err
+    assert f"created folder {tmp_path / 'new'}\n" in err and f"created folder {tmp_path / 'new' / 'sub'}\n" in err
+    (tmp_path / "afile").write_text("x")
+    bad = tmp_path / "afile" / "sub" / "x.csv"
+    assert main(["export", str(REPORT), "-o", str(bad)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"geoplan: error: {bad}: cannot write csv: {tmp_path / 'afile'} is a file, not a folder"]
+
+
+@given(report=st.text(max_size=60), values=st.lists(st.text(min_size=1, max_size=30), max_size=6),
+       query=st.text(max_size=30))
+@hsettings(max_examples=200, deadline=None, database=None)
+def test_export_filename_is_always_a_safe_single_name(report: str, values: list[str], query: str) -> None:
+    from geoplan.filters import MAX_NAME_CHARS, Filters, export_filename
+
+    filters = Filters(domains=tuple(values[:3]), districts=tuple(values[3:]), query=query)
+    name = export_filename(report, filters, "gpkg")
+    stem = name[: -len(".gpkg")]
+    assert name.endswith(".gpkg") and stem and len(stem) <= MAX_NAME_CHARS
+    assert not any(c in name for c in '/\\:*?"<>|') and all(ord(c) >= 32 and c != "\x7f" for c in name)
+    assert not stem.startswith(".")  # never a hidden file
+    assert name == export_filename(report, filters, "gpkg")  # deterministic

@@ -33,13 +33,31 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+class OutputError(GeoplanError, OSError):
+    """Standard output cannot be written (a full disk, a closed pipe)."""
+
+
+def _out(text: str, *, nl: bool = True) -> None:
+    """Print to stdout; a failed write (``> /dev/full``) is one line naming ``<stdout>``, not a traceback."""
+    try:
+        typer.echo(text, nl=nl)
+        sys.stdout.flush()
+    except OSError as err:
+        raise OutputError(f"<stdout>: cannot write ({err.strerror or err}); the output is incomplete") from err
+
+
+def _created(folder: Path) -> None:
+    """A missing output folder is made, and said so: a typo in a path should not pass unnoticed."""
+    typer.echo(f"geoplan: created folder {folder}", err=True)
+
+
 def _write(out: Path, text: str) -> None:
     """Write ``text`` to ``out`` atomically; a failure is one message and leaves ``out`` as it was."""
     from geoplan._io import write_atomic
     from geoplan.errors import ExportError
 
     try:
-        write_atomic(out, text)
+        write_atomic(out, text, created=_created)
     except OSError as err:
         msg = f"{out}: cannot write ({err.strerror or err}); nothing was written"
         raise ExportError(msg) from err
@@ -81,24 +99,24 @@ def parse_cmd(
 
     rep = report_from_path(report, max_bytes=settings.max_report_bytes, shape=_shape(shape), city=city)
     if fmt is ParseFormat.json:
-        typer.echo(json.dumps(rep.to_dict(), ensure_ascii=False, indent=2))
+        _out(json.dumps(rep.to_dict(), ensure_ascii=False, indent=2))
         return
     by_id = {it.id: it for it in rep.items}
     city_line = f"{rep.city.name} ({rep.city.adcode}, by {rep.city.rule})" if rep.city else "unknown"
-    typer.echo(f"{rep.title or Path(rep.source).name}: {rep.shape}, city {city_line}")
+    _out(f"{rep.title or Path(rep.source).name}: {rep.shape}, city {city_line}")
     for d in rep.dropped:
-        typer.echo(f"  dropped L{d.line}: {d.text}  ({d.reason})")
+        _out(f"  dropped L{d.line}: {d.text}  ({d.reason})")
     for dom in rep.domains:
-        typer.echo(f"{dom.name}  [{dom.part}]  (line {dom.line})")
+        _out(f"{dom.name}  [{dom.part}]  (line {dom.line})")
         for para in dom.paragraphs:
-            typer.echo(f"  {para}")
+            _out(f"  {para}")
         for sec in dom.sections:
-            typer.echo(f"  □ {sec.title or '(no section)'}")
+            _out(f"  □ {sec.title or '(no section)'}")
             for iid in sec.item_ids:
                 it = by_id[iid]
                 lines = ",".join(str(o.line) for o in it.occurrences)
-                typer.echo(f"    {it.id}  [{it.status.label_zh}]  L{lines}  {it.text}")
-    typer.echo(f"{len(rep.items)} items in {len(rep.domains)} domains")
+                _out(f"    {it.id}  [{it.status.label_zh}]  L{lines}  {it.text}")
+    _out(f"{len(rep.items)} items in {len(rep.domains)} domains")
 
 
 class ShapeChoice(StrEnum):
@@ -173,7 +191,7 @@ def build_cmd(
     gdf = _with_corrections(gdf, data_dir)
     text = dumps_geojson(validate_geojson(features_to_geojson(gdf)))
     if out is None:
-        typer.echo(text, nl=False)
+        _out(text, nl=False)
     else:
         _write(out, text)
     counts = gdf["precision"].value_counts().to_dict()
@@ -240,7 +258,7 @@ def corrections_add_cmd(
         gdf, _ = apply_corrections(gdf, store.active_for([item_id]))
         previous = current_geometry(gdf, item_id, place)
     c = store.add(item_id, geometry, note=note, author=author, place=place, previous=previous)
-    typer.echo(_correction_line(c))
+    _out(_correction_line(c))
 
 
 @corrections_app.command("list")
@@ -249,8 +267,9 @@ def corrections_list_cmd(
     data_dir: DataDirOption = None,
 ) -> None:
     """One correction a line: id  item_id  place  geometry-type  author  created_at  note."""
-    for c in _correction_store(data_dir).list(include_undone=all_):
-        typer.echo(_correction_line(c))
+    store = _correction_store(data_dir)
+    for c in store.history() if all_ else store.all():
+        _out(_correction_line(c))
 
 
 @corrections_app.command("undo")
@@ -260,7 +279,7 @@ def corrections_undo_cmd(
 ) -> None:
     """Undo a correction; its row is kept for review (`list --all`)."""
     c = _correction_store(data_dir).undo(correction_id)
-    typer.echo(f"undone: {_correction_line(c)}")
+    _out(f"undone: {_correction_line(c)}")
 
 
 @corrections_app.command("export")
@@ -268,22 +287,37 @@ def corrections_export_cmd(
     out: Annotated[Path, typer.Option("--out", "-o", help="GeoJSON file to write.")],
     data_dir: DataDirOption = None,
 ) -> None:
-    """Write the active corrections to an RFC 7946 GeoJSON FeatureCollection."""
+    """Write every correction, undone ones included (with undone_at), to an RFC 7946 FeatureCollection."""
     store = _correction_store(data_dir)
-    store.export_geojson(out)
-    typer.echo(f"{len(store.list())} corrections -> {out}", err=True)
+    store.export_geojson(out, created=_created)
+    rows = store.history()
+    undone = sum(1 for c in rows if not c.active)
+    typer.echo(f"{len(rows)} corrections ({undone} undone) -> {out}", err=True)
 
 
 @corrections_app.command("import")
 def corrections_import_cmd(
     path: Annotated[Path, typer.Argument(metavar="FILE", help="GeoJSON written by `corrections export`.")],
+    report: Annotated[Optional[Path], typer.Option(help="Report the item ids must come from "
+                                                   "(default: the shipped report).")] = None,
+    no_check: Annotated[bool, typer.Option("--no-check", help="Do not check item ids against the report.")] = False,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Add the corrections of FILE, all or nothing (ones already stored are skipped)."""
+    """Add the corrections of FILE, all or nothing (ones already stored are skipped).
+
+    Item ids the report does not have are refused by name, unless --no-check.
+    """
+    from geoplan import settings
+
     _refuse_large(path)
-    added = _correction_store(data_dir).import_geojson(path)
+    known = None
+    if not no_check:
+        from geoplan.features import features_from_path
+
+        known = set(features_from_path(report or settings.default_report_path())["item_id"])
+    added = _correction_store(data_dir).import_geojson(path, known_items=known)
     for c in added:
-        typer.echo(_correction_line(c))
+        _out(_correction_line(c))
     typer.echo(f"imported {len(added)} corrections from {path}", err=True)
 
 
@@ -300,10 +334,12 @@ def _status_key(value: str) -> str:
 @app.command("export")
 def export_cmd(
     source: Annotated[Path, typer.Argument(help="Report text file, or a GeoJSON from 'geoplan build'.")],
-    out: Annotated[Path, typer.Option(
-        "--out", "-o", help="File to write; replaced atomically, never left half-written.")],
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", "-o", help="File or existing folder to write to; replaced atomically, never left "
+        "half-written. Default (and in a folder): a name saying what was filtered, e.g. "
+        "taiyuan-2025-民生-小店区.geojson.")] = None,
     fmt: Annotated[Optional[str], typer.Option(
-        "--format", "-f", help="geojson, gpkg, kml or csv (default: from OUT's suffix).")] = None,
+        "--format", "-f", help="geojson, gpkg, kml or csv (default: from OUT's suffix, else geojson).")] = None,
     domain: Annotated[Optional[list[str]], typer.Option(
         "--domain", help="Keep only this domain (关键词), e.g. 民生; repeat for several.")] = None,
     status: Annotated[Optional[list[str]], typer.Option(
@@ -315,17 +351,23 @@ def export_cmd(
     query: Annotated[str, typer.Option(
         "--query", "-q", help="Keep rows whose item text, place name, section or unresolved names contain "
         "TEXT (case-insensitive).")] = "",
+    include_unlocated: Annotated[bool, typer.Option(
+        "--include-unlocated", help="Also export rows without geometry (city-wide or unlocated items); "
+        "GeoPackage puts them in the table 'unlocated'.")] = False,
     data_dir: DataDirArg = None,
 ) -> None:
-    """Export SOURCE's features, optionally filtered, as GeoJSON, GeoPackage, KML or CSV.
+    """Export SOURCE's located features, optionally filtered, as GeoJSON, GeoPackage, KML or CSV.
 
-    Rows without geometry (city-wide or unlocated items) are exported too, in every format.
+    Rows without geometry (city-wide or unlocated items) are left out unless --include-unlocated; the
+    summary says how many.
     """
-    from geoplan.export import export_features, filter_features, resolve_format
+    from geoplan.export import SUFFIXES, export_features, filter_features, resolve_format
     from geoplan.features import features_from_path
+    from geoplan.filters import Filters, export_filename
     from geoplan.models import Status
 
-    key = resolve_format(fmt, out)  # an unknown format is an ExportError before any work is done
+    named = out is None or out.is_dir()
+    key = resolve_format(fmt or ("geojson" if named else None), out or Path("."))  # before any work
     gdf = _with_corrections(features_from_path(source), data_dir)
     domains, districts = domain or [], district or []
     statuses = [_status_key(s) for s in status or []]
@@ -338,11 +380,20 @@ def export_cmd(
             typer.echo(f"geoplan: warning: no {label} {', '.join(unknown)} in {source}; "
                        f"valid: {', '.join(valid)}", err=True)
     chosen = filter_features(gdf, domains=domains, statuses=statuses, districts=districts, query=query)
-    export_features(chosen, out, key)
+    if named:
+        filters = Filters(domains=tuple(domains), statuses=tuple(statuses), districts=tuple(districts),
+                          query=query.strip())
+        name = export_filename(source.name, filters, SUFFIXES[key], include_unlocated=include_unlocated)
+        out = (out or Path(".")) / name
     unlocated = int(chosen.geometry.isna().sum())
+    if not include_unlocated:
+        chosen = chosen[chosen.geometry.notna().to_numpy()]
+    export_features(chosen, out, key, created=_created)
     items = chosen["item_id"].nunique()
-    typer.echo(f"{len(chosen)} of {len(gdf)} features written ({items} item{'s' * (items != 1)}, {unlocated} "
-               f"without geometry, 0 skipped) -> {out} [{key}]", err=True)
+    left = "" if include_unlocated else f"; {unlocated} without geometry left out, --include-unlocated adds them"
+    kept = f", {unlocated} without geometry" if include_unlocated else ""
+    typer.echo(f"{len(chosen)} of {len(gdf)} features written ({items} item{'s' * (items != 1)}{kept}{left})"
+               f" -> {out} [{key}]", err=True)
 
 
 class Lang(StrEnum):
@@ -366,18 +417,33 @@ def map_cmd(
 ) -> None:
     """Write the map as one standalone HTML page: every script and style inlined, only tiles remote."""
     from geoplan.features import features_from_path
-    from geoplan.gazetteer import load_gazetteer
+    from geoplan.gazetteer import gazetteer_for
     from geoplan.maps import build_map, map_html
     from geoplan.offline import localize
 
-    gaz = load_gazetteer()
-    gdf = _with_corrections(features_from_path(source, gazetteer=gaz), data_dir, gaz)
+    gdf = features_from_path(source)
+    city = gdf.attrs.get("report", {}).get("city") or {}
+    gaz = gazetteer_for(city.get("adcode") if isinstance(city, dict) else None)  # the report's districts
+    gdf = _with_corrections(gdf, data_dir, gaz)
     m = build_map(gdf, lang=str(lang), basemap=str(basemap), gazetteer=gaz, show_boundaries=True,
                   list_unplaced=True, search=True)
     localize(m, mode="inline")
     html_text = map_html(m)
     _write(out, html_text)
     typer.echo(f"{len(gdf)} features, {len(html_text.encode()):,} bytes -> {out}", err=True)
+
+
+def _silence_stdout() -> None:
+    """After stdout failed, point it at /dev/null so Python's exit-time flush does not print a traceback."""
+    import os
+
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError, AttributeError):
+        return  # not a real file (a test's capture): nothing is flushed at exit
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -390,6 +456,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         command.main(args=argv, prog_name="geoplan", standalone_mode=True)
     except GeoplanError as err:
+        if isinstance(err, OutputError):
+            _silence_stdout()
         typer.echo(f"geoplan: error: {err}", err=True)
         return 2
     except SystemExit as exc:

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import builtins
 import json
+import os
 import sqlite3
 import threading
+import urllib.parse
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,30 +32,35 @@ from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 
 from geoplan import settings
-from geoplan._io import write_atomic
-from geoplan.errors import CorrectionError, GazetteerError, GeometryError
+from geoplan._io import MAX_JSON_DEPTH, json_nesting, write_atomic
+from geoplan.errors import CorrectionError, CorrectionStoreError, GazetteerError, GeometryError
 from geoplan.gazetteer import Gazetteer, load_gazetteer
 from geoplan.geocoders.base import PRECISION
 
 STORE_NAME = "corrections.sqlite"
-SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 30.0
 PLACELESS_PRECISIONS = ("city", "unlocated")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS corrections (
-    id         INTEGER PRIMARY KEY AUTOINCREMENT,
-    item_id    TEXT NOT NULL,
-    place      TEXT,
-    geometry   TEXT NOT NULL,
-    previous   TEXT,
-    note       TEXT NOT NULL CHECK (length(trim(note)) > 0),
-    author     TEXT NOT NULL DEFAULT '',
-    created_at TEXT NOT NULL,
-    undone_at  TEXT
-);
-CREATE INDEX IF NOT EXISTS corrections_item_id ON corrections (item_id);
-"""
+# MIGRATIONS[v] brings a store from ``user_version`` v to v + 1; a new schema appends one step and never
+# edits an old one, so a store of any age walks up to SCHEMA_VERSION in one transaction.
+MIGRATIONS: tuple[str, ...] = (
+    # 0 -> 1: the corrections table.
+    """
+    CREATE TABLE IF NOT EXISTS corrections (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        item_id    TEXT NOT NULL,
+        place      TEXT,
+        geometry   TEXT NOT NULL,
+        previous   TEXT,
+        note       TEXT NOT NULL CHECK (length(trim(note)) > 0),
+        author     TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        undone_at  TEXT
+    );
+    CREATE INDEX IF NOT EXISTS corrections_item_id ON corrections (item_id);
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
 _FIELDS = "id, item_id, place, geometry, previous, note, author, created_at, undone_at"
 
 
@@ -109,14 +116,19 @@ def _now() -> str:
 
 def _utc_iso(value: Any, *, what: str) -> str:
     """``value`` as a UTC ISO 8601 timestamp; naive times are taken as UTC."""
+    if not isinstance(value, str):
+        raise CorrectionError(f"{what} {value!r} is not an ISO 8601 timestamp (a {type(value).__name__})")
     try:
-        dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=UTC)
+        return dt.astimezone(UTC).isoformat(timespec="seconds")
     except ValueError as err:
-        msg = f"{what} {value!r} is not an ISO 8601 timestamp"
+        msg = f"{what} {value[:40]!r} is not an ISO 8601 timestamp"
         raise CorrectionError(msg) from err
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC).isoformat(timespec="seconds")
+    except OverflowError as err:  # 9999-12-31T23:59:59-01:00 is past year 9999 in UTC
+        msg = f"{what} {value[:40]!r} is out of range (year 1..9999 in UTC)"
+        raise CorrectionError(msg) from err
 
 
 def shipped_city_area() -> BaseGeometry | None:
@@ -140,29 +152,15 @@ def _read_geometry_text(text: str) -> BaseGeometry:
     if not stripped:
         raise GeometryError("no geometry given (empty text)")
     if stripped.startswith("{"):
+        depth = json_nesting(stripped)
+        if depth > MAX_JSON_DEPTH:
+            raise GeometryError(f"GeoJSON nested {depth} levels deep (more than {MAX_JSON_DEPTH})")
         try:
             doc = json.loads(stripped)
         except json.JSONDecodeError as err:
             msg = f"not valid GeoJSON: {err.msg} at line {err.lineno} column {err.colno}"
             raise GeometryError(msg) from err
-        if not isinstance(doc, dict):
-            raise GeometryError("not a GeoJSON object")
-        if doc.get("type") == "FeatureCollection":
-            feats = doc.get("features") or []
-            if len(feats) != 1:
-                msg = f"a FeatureCollection must hold exactly one feature (has {len(feats)})"
-                raise GeometryError(msg)
-            doc = feats[0]
-        if isinstance(doc, dict) and doc.get("type") == "Feature":
-            doc = doc.get("geometry")
-            if doc is None:
-                raise GeometryError("the GeoJSON feature has no geometry (geometry: null)")
-        _check_rings_closed(doc)
-        try:
-            return shape(doc)
-        except Exception as err:  # shapely raises several types for malformed GeoJSON
-            msg = f"malformed GeoJSON geometry ({err})"
-            raise GeometryError(msg) from err
+        return _geometry_from_geojson(doc)
     try:
         geom = shapely.from_wkt(stripped)
     except Exception as err:  # shapely.errors.GEOSException and friends
@@ -171,6 +169,29 @@ def _read_geometry_text(text: str) -> BaseGeometry:
     if geom is None:
         raise GeometryError(f"not valid WKT or GeoJSON: {stripped[:60]!r}")
     return geom
+
+
+def _geometry_from_geojson(doc: Any) -> BaseGeometry:
+    """A geometry from parsed GeoJSON: a geometry, a Feature, or a one-feature collection."""
+    if not isinstance(doc, dict):
+        raise GeometryError("not a GeoJSON object")
+    if doc.get("type") == "FeatureCollection":
+        feats = doc.get("features") or []
+        if not isinstance(feats, list) or len(feats) != 1:
+            has = len(feats) if isinstance(feats, list) else "no list of features"
+            msg = f"a FeatureCollection must hold exactly one feature (has {has})"
+            raise GeometryError(msg)
+        doc = feats[0]
+    if isinstance(doc, dict) and doc.get("type") == "Feature":
+        doc = doc.get("geometry")
+        if doc is None:
+            raise GeometryError("the GeoJSON feature has no geometry (geometry: null)")
+    _check_rings_closed(doc)
+    try:
+        return shape(doc)
+    except Exception as err:  # shapely raises several types for malformed GeoJSON
+        msg = f"malformed GeoJSON geometry ({err})"
+        raise GeometryError(msg) from err
 
 
 def _check_rings_closed(geometry: Any) -> None:
@@ -238,8 +259,8 @@ def parse_geometry(text: str, *, city_area: BaseGeometry | None | _Default = SHI
 def _as_geometry(value: str | BaseGeometry | dict[str, Any], city_area: Any) -> BaseGeometry:
     if isinstance(value, BaseGeometry):
         return check_geometry(value, city_area=city_area)
-    if isinstance(value, dict):
-        return parse_geometry(json.dumps(value), city_area=city_area)
+    if isinstance(value, dict):  # already parsed (its file's nesting was checked): no JSON round trip
+        return check_geometry(_geometry_from_geojson(value), city_area=city_area)
     return parse_geometry(value, city_area=city_area)
 
 
@@ -279,57 +300,110 @@ class CorrectionStore:
     def city_area(self) -> BaseGeometry | None:
         if isinstance(self._city_area, _Default):
             self._city_area = shipped_city_area()
+        if self._city_area is not None:
+            shapely.prepare(self._city_area)  # one intersects test per imported row: prepare the area once
         return self._city_area
 
     # -- connections -------------------------------------------------------------------------------
 
-    def _open(self) -> sqlite3.Connection:
+    def writable(self) -> bool:
+        """Whether this process may write the store (and its folder, where SQLite keeps the WAL)."""
+        if self.path.exists():
+            return os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK)
+        parent = self.path.parent
+        while not parent.exists() and parent.parent != parent:
+            parent = parent.parent
+        return parent.is_dir() and os.access(parent, os.W_OK)
+
+    def _fail(self, what: str, err: BaseException | None = None) -> CorrectionStoreError:
+        detail = f" ({err})" if err is not None else ""
+        return CorrectionStoreError(f"{self.path}: {what}{detail}")
+
+    def _open(self, *, read_only: bool = False) -> sqlite3.Connection:
+        """A connection; read-only ones use a ``mode=ro`` URI (a store on a read-only share is still read)."""
         try:
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            if read_only:
+                uri = "file:" + urllib.parse.quote(str(self.path.resolve())) + "?mode=ro"
+                conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+                try:
+                    conn.execute("PRAGMA user_version").fetchone()
+                except sqlite3.OperationalError:
+                    # A WAL store in a folder we cannot write: SQLite cannot make its -shm file. Nobody can
+                    # write there either, so reading it as immutable is safe.
+                    conn.close()
+                    conn = sqlite3.connect(uri + "&immutable=1", uri=True, isolation_level=None)
+            else:
+                conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
             conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         except sqlite3.Error as err:
-            msg = f"{self.path}: cannot open the corrections store ({err})"
-            raise CorrectionError(msg) from err
+            raise self._fail("cannot open the corrections store", err) from err
         return conn
 
+    def _check_version(self, version: int) -> None:
+        if version > SCHEMA_VERSION:
+            msg = (f"schema version {version} is newer than this geoplan understands ({SCHEMA_VERSION}); "
+                   "upgrade geoplan")
+            raise self._fail(msg)
+
     def _ensure_schema(self) -> None:
+        """Create the store or migrate it to ``SCHEMA_VERSION``, one step per version, in one transaction."""
         with self._lock:
             if self._ready and self.path.exists():
                 return
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as err:
-                msg = f"{self.path.parent}: cannot create the data directory ({err.strerror})"
-                raise CorrectionError(msg) from err
+                msg = f"{self.path.parent}: cannot create the data directory ({err.strerror or err})"
+                raise CorrectionStoreError(msg) from err
             conn = self._open()
             try:
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("BEGIN IMMEDIATE")
-                version = conn.execute("PRAGMA user_version").fetchone()[0]
-                if version > SCHEMA_VERSION:
+                version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+                try:
+                    self._check_version(version)
+                except CorrectionStoreError:
                     conn.execute("ROLLBACK")
-                    msg = (f"{self.path}: schema version {version} is newer than this geoplan "
-                           f"understands ({SCHEMA_VERSION}); upgrade geoplan")
-                    raise CorrectionError(msg)
-                for stmt in _SCHEMA.split(";"):
-                    if stmt.strip():
-                        conn.execute(stmt)
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                    raise
+                for step in range(version, SCHEMA_VERSION):
+                    for stmt in MIGRATIONS[step].split(";"):
+                        if stmt.strip():
+                            conn.execute(stmt)
+                    conn.execute(f"PRAGMA user_version = {step + 1}")
                 conn.execute("COMMIT")
             except sqlite3.Error as err:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-                msg = f"{self.path}: not a usable corrections store ({err})"
-                raise CorrectionError(msg) from err
+                raise self._fail("not a usable corrections store", err) from err
             finally:
                 conn.close()
             self._ready = True
 
     @contextmanager
-    def _connect(self, *, write: bool = False) -> Iterator[sqlite3.Connection]:
-        """One connection per operation; writes in one ``BEGIN IMMEDIATE`` transaction."""
-        self._ensure_schema()
-        conn = self._open()
+    def _connect(self, *, write: bool = False) -> Iterator[sqlite3.Connection | None]:
+        """One connection per operation; writes in one ``BEGIN IMMEDIATE`` transaction.
+
+        Reads never create anything: a missing store yields ``None`` (no corrections), and a store this
+        process cannot write is opened read-only.
+        """
+        if write and self.path.exists() and not self.writable():
+            raise self._fail("the corrections store is read-only here (it can be listed and applied, not changed)")
+        if write or (self.path.exists() and self.writable()):
+            self._ensure_schema()
+            conn = self._open()
+        elif not self.path.exists():
+            yield None
+            return
+        else:
+            conn = self._open(read_only=True)
+            try:
+                self._check_version(int(conn.execute("PRAGMA user_version").fetchone()[0]))
+            except sqlite3.Error as err:
+                conn.close()
+                raise self._fail("not a usable corrections store", err) from err
+            except BaseException:
+                conn.close()
+                raise
         try:
             if write:
                 conn.execute("BEGIN IMMEDIATE")
@@ -339,8 +413,7 @@ class CorrectionStore:
         except sqlite3.Error as err:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            msg = f"{self.path}: corrections store failed ({err})"
-            raise CorrectionError(msg) from err
+            raise self._fail("corrections store failed", err) from err
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
@@ -348,43 +421,67 @@ class CorrectionStore:
         finally:
             conn.close()
 
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> builtins.list[Correction]:
+        with self._connect() as conn:
+            if conn is None:
+                return []
+            rows = conn.execute(sql, params).fetchall()
+        return [self._from_row(r) for r in rows]
+
     @property
     def schema_version(self) -> int:
         with self._connect() as conn:
-            return int(conn.execute("PRAGMA user_version").fetchone()[0])
+            return 0 if conn is None else int(conn.execute("PRAGMA user_version").fetchone()[0])
 
     # -- rows --------------------------------------------------------------------------------------
 
-    @staticmethod
-    def _from_row(row: Sequence[Any]) -> Correction:
+    def _from_row(self, row: Sequence[Any]) -> Correction:
+        """A stored row as a ``Correction``; a damaged row (bad WKT, a blob note …) is named, not skipped."""
         id_, item_id, place, geom, previous, note, author, created_at, undone_at = row
+        texts = {"item_id": item_id, "geometry": geom, "note": note, "created_at": created_at}
+        optional = {"place": place, "previous": previous, "author": author, "undone_at": undone_at}
+        bad = next((k for k, v in texts.items() if not isinstance(v, str)), None) or next(
+            (k for k, v in optional.items() if v is not None and not isinstance(v, str)), None)
+        if bad is not None:
+            value = {**texts, **optional}[bad]
+            raise self._fail(f"row {id_}: {bad} is {type(value).__name__}, not text; fix or delete the row")
+        try:
+            geometry = shapely.from_wkt(geom)
+            before = None if previous is None else shapely.from_wkt(previous)
+        except Exception as err:  # shapely.errors.GEOSException and friends
+            raise self._fail(f"row {id_}: geometry is not valid WKT; fix or delete the row", err) from err
+        if geometry is None or geometry.is_empty:
+            raise self._fail(f"row {id_}: geometry is empty; fix or delete the row")
         return Correction(
-            id=int(id_), item_id=item_id, place=place, geometry=shapely.from_wkt(geom),
-            previous=None if previous is None else shapely.from_wkt(previous), note=note,
+            id=int(id_), item_id=item_id, place=place, geometry=geometry, previous=before, note=note,
             author=author or "", created_at=created_at, undone_at=undone_at,
         )
 
-    def _prepare(self, item_id: str, geometry: str | BaseGeometry | dict[str, Any], *, note: str,
-                 author: str, place: str | None, previous: str | BaseGeometry | None,
-                 created_at: str | None = None, undone_at: str | None = None) -> tuple[Any, ...]:
+    def _prepare(self, item_id: Any, geometry: Any, *, note: Any, author: Any, place: Any, previous: Any,
+                 created_at: Any = None, undone_at: Any = None) -> tuple[Any, ...]:
         """Check one correction and return its row values (without id); raise before anything is written."""
-        item_id = str(item_id or "").strip()
+        item_id = _text(item_id, "item_id").strip()
         if not item_id:
             raise CorrectionError("a correction needs an item id")
-        note = str(note or "").strip()
+        note = _text(note, "note").strip()
         if not note:
             msg = "a correction needs a note saying what was wrong and where the fix comes from"
             raise CorrectionError(msg)
-        place = None if place is None or not str(place).strip() else str(place).strip()
+        author = _text(author, "author").strip()
+        place = _text(place, "place").strip() or None if place is not None else None
+        if not isinstance(geometry, str | dict | BaseGeometry):
+            msg = f"the geometry is a {type(geometry).__name__}: give a GeoJSON geometry object or WKT text"
+            raise GeometryError(msg)
         geom = _as_geometry(geometry, self.city_area)
+        if previous is not None and not isinstance(previous, str | BaseGeometry):
+            raise GeometryError(f"previous geometry: a {type(previous).__name__}, not WKT text")
         try:
             prev = _previous_geometry(previous)
         except GeometryError as err:
             msg = f"previous geometry: {err}"
             raise GeometryError(msg) from err
         return (
-            item_id, place, to_wkt(geom), None if prev is None else to_wkt(prev), note,
-            str(author or "").strip(),
+            item_id, place, to_wkt(geom), None if prev is None else to_wkt(prev), note, author,
             _now() if created_at is None else _utc_iso(created_at, what="created_at"),
             None if undone_at is None else _utc_iso(undone_at, what="undone_at"),
         )
@@ -404,27 +501,30 @@ class CorrectionStore:
         """Check and store one correction; on any problem raise and write nothing."""
         values = self._prepare(item_id, geometry, note=note, author=author, place=place, previous=previous)
         with self._connect(write=True) as conn:
+            assert conn is not None
             return self._insert(conn, values)
 
-    def list(self, include_undone: bool = False) -> builtins.list[Correction]:
-        """Corrections oldest first; only active ones unless ``include_undone``."""
-        where = "" if include_undone else " WHERE undone_at IS NULL"
-        with self._connect() as conn:
-            rows = conn.execute(f"SELECT {_FIELDS} FROM corrections{where} ORDER BY id").fetchall()
-        return [self._from_row(r) for r in rows]
+    def all(self) -> builtins.list[Correction]:
+        """Active corrections, oldest first (what a build applies)."""
+        return self._rows(f"SELECT {_FIELDS} FROM corrections WHERE undone_at IS NULL ORDER BY id")
+
+    def history(self) -> builtins.list[Correction]:
+        """Every correction ever stored, undone ones included, oldest first (for review and export)."""
+        return self._rows(f"SELECT {_FIELDS} FROM corrections ORDER BY id")
 
     def get(self, correction_id: int) -> Correction:
         """The correction with this id, active or undone; ``CorrectionError`` if there is none."""
-        with self._connect() as conn:
-            row = conn.execute(f"SELECT {_FIELDS} FROM corrections WHERE id = ?",
-                               (int(correction_id),)).fetchone()
-        if row is None:
+        found = self._rows(f"SELECT {_FIELDS} FROM corrections WHERE id = ?", (int(correction_id),))
+        if not found:
             raise CorrectionError(f"no correction with id {correction_id} in {self.path}")
-        return self._from_row(row)
+        return found[0]
 
     def undo(self, correction_id: int) -> Correction:
         """Mark a correction undone (the row stays for review); refuse unknown or already undone ids."""
+        if not self.path.exists():
+            raise CorrectionError(f"no correction with id {correction_id} in {self.path}")
         with self._connect(write=True) as conn:
+            assert conn is not None
             key = (int(correction_id),)
             row = conn.execute("SELECT undone_at FROM corrections WHERE id = ?", key).fetchone()
             if row is None:
@@ -438,16 +538,16 @@ class CorrectionStore:
     def active_for(self, item_ids: Iterable[str]) -> builtins.list[Correction]:
         """Active corrections of these items, oldest first."""
         ids = json.dumps(sorted({str(i) for i in item_ids}))
-        with self._connect() as conn:
-            rows = conn.execute(
-                f"SELECT {_FIELDS} FROM corrections WHERE undone_at IS NULL"
-                " AND item_id IN (SELECT value FROM json_each(?)) ORDER BY id", (ids,)).fetchall()
-        return [self._from_row(r) for r in rows]
+        return self._rows(f"SELECT {_FIELDS} FROM corrections WHERE undone_at IS NULL"
+                          " AND item_id IN (SELECT value FROM json_each(?)) ORDER BY id", (ids,))
 
     def to_geojson(self) -> dict[str, Any]:
-        """Active corrections as an RFC 7946 FeatureCollection (every field in ``properties``)."""
+        """Every correction, undone ones with their ``undone_at``, as an RFC 7946 FeatureCollection.
+
+        Undone rows are kept so that an export imported elsewhere carries the same history.
+        """
         features = []
-        for c in self.list():
+        for c in self.history():
             geom = c.geometry
             if geom.geom_type in ("Polygon", "MultiPolygon", "GeometryCollection"):
                 geom = shapely.orient_polygons(geom, exterior_cw=False)
@@ -456,42 +556,36 @@ class CorrectionStore:
             features.append({"type": "Feature", "id": c.id, "properties": props, "geometry": mapping(geom)})
         return {"type": "FeatureCollection", "features": features}
 
-    def export_geojson(self, path: str | Path) -> Path:
-        """Write the active corrections to ``path`` atomically; return the path."""
+    def export_geojson(self, path: str | Path, *, created: Any = None) -> Path:
+        """Write every correction (undone ones included) to ``path`` atomically; return the path."""
         doc = self.to_geojson()
         body = ",\n".join(json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in doc["features"])
         text = '{"type":"FeatureCollection","features":[\n' + body + ("\n" if body else "") + "]}\n"
         try:
-            return write_atomic(path, text)
+            return write_atomic(path, text, created=created)
         except OSError as err:
-            msg = f"{path}: cannot write corrections ({err.strerror})"
+            msg = f"{path}: cannot write corrections ({err.strerror or err})"
             raise CorrectionError(msg) from err
 
-    def import_geojson(self, path: str | Path) -> builtins.list[Correction]:
-        """Add every correction of a FeatureCollection, all or nothing; return the ones added.
-
-        Each feature needs ``properties.item_id``, ``properties.note`` and a geometry; ``place``,
-        ``author``, ``previous`` (WKT), ``created_at`` and ``undone_at`` are kept when given, ids are new.
-        A feature identical to a correction already stored is skipped, so importing twice adds nothing.
-        """
+    def read_geojson(self, path: str | Path) -> builtins.list[tuple[Any, ...]]:
+        """Check every correction of a FeatureCollection file; return their row values, or raise naming all problems."""
         p = Path(path)
         try:
-            doc = json.loads(p.read_text(encoding="utf-8"))
+            raw = p.read_bytes()
         except OSError as err:
-            msg = f"{p}: cannot read ({err.strerror})"
+            msg = f"{p}: cannot read ({err.strerror or err})"
             raise CorrectionError(msg) from err
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            msg = f"{p}: not valid JSON ({err})"
-            raise CorrectionError(msg) from err
+        doc = _load_json(raw, p)
         if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection" \
-                or not isinstance(doc.get("features"), list):
+                or not isinstance(doc.get("features"), builtins.list):
             raise CorrectionError(f"{p}: not a GeoJSON FeatureCollection")
         rows: builtins.list[tuple[Any, ...]] = []
         problems: builtins.list[str] = []
         for i, feat in enumerate(doc["features"]):
             props = feat.get("properties") if isinstance(feat, dict) else None
             props = props if isinstance(props, dict) else {}
-            where = f"feature {i}" + (f" (item {props['item_id']})" if props.get("item_id") else "")
+            item = props.get("item_id")
+            where = f"feature {i}" + (f" (item {item})" if isinstance(item, str) and item else "")
             try:
                 if not isinstance(feat, dict) or feat.get("type") != "Feature":
                     raise CorrectionError("not a GeoJSON Feature")
@@ -509,16 +603,82 @@ class CorrectionStore:
             msg = (f"{p}: {len(problems)} bad correction(s), nothing imported: "
                    + "; ".join(problems[:10]) + more)
             raise CorrectionError(msg)
-        added: builtins.list[Correction] = []
+        return rows
+
+    def import_geojson(self, path: str | Path, *, known_items: Iterable[str] | None = None
+                       ) -> builtins.list[Correction]:
+        """Add every correction of a FeatureCollection, all or nothing; return the ones added.
+
+        Each feature needs ``properties.item_id``, ``properties.note`` and a geometry; ``place``,
+        ``author``, ``previous`` (WKT), ``created_at`` and ``undone_at`` are kept when given, ids are new.
+        A feature identical to a correction already stored (or earlier in the file) is skipped, so
+        importing twice adds nothing. With ``known_items``, ids not among them are refused by name.
+        Linear: the stored keys of the file's items are read once, rows go in with one ``executemany``
+        in one transaction.
+        """
+        rows = self.read_geojson(path)
+        if known_items is not None:
+            known = set(known_items)
+            unknown = builtins.list(dict.fromkeys(r[0] for r in rows if r[0] not in known))
+            if unknown:
+                more = f" (and {len(unknown) - 10} more)" if len(unknown) > 10 else ""
+                msg = (f"{path}: {len(unknown)} item id(s) not in the report, nothing imported: "
+                       + ", ".join(unknown[:10]) + more)
+                raise CorrectionError(msg)
         with self._connect(write=True) as conn:
+            assert conn is not None
+            ids = json.dumps(sorted({r[0] for r in rows}))
+            seen = set(conn.execute(
+                "SELECT item_id, place, geometry, note, author, created_at FROM corrections"
+                " WHERE item_id IN (SELECT value FROM json_each(?))", (ids,)).fetchall())
+            fresh = []
             for values in rows:
-                dup = conn.execute(
-                    "SELECT 1 FROM corrections WHERE item_id = ? AND place IS ? AND geometry = ? AND note = ?"
-                    " AND author = ? AND created_at = ?",
-                    (values[0], values[1], values[2], values[4], values[5], values[6])).fetchone()
-                if dup is None:
-                    added.append(self._insert(conn, values))
-        return added
+                key = (values[0], values[1], values[2], values[4], values[5], values[6])
+                if key not in seen:
+                    seen.add(key)
+                    fresh.append(values)
+            last = conn.execute("SELECT coalesce(max(id), 0) FROM corrections").fetchone()[0]
+            conn.executemany(
+                "INSERT INTO corrections (item_id, place, geometry, previous, note, author, created_at,"
+                " undone_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", fresh)
+            added = conn.execute(f"SELECT {_FIELDS} FROM corrections WHERE id > ? ORDER BY id",
+                                 (last,)).fetchall()
+        return [self._from_row(r) for r in added]
+
+
+def _text(value: Any, what: str) -> str:
+    """``value`` as storable text: a string without lone surrogates (argv's undecodable bytes, JSON "\\ud800")."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise CorrectionError(f"{what} is a {type(value).__name__}, not text")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as err:
+        msg = (f"{what} is not valid UTF-8 text (character {err.start + 1} is U+{ord(value[err.start]):04X}, "
+               "a lone surrogate or an undecodable byte)")
+        raise CorrectionError(msg) from err
+    return value
+
+
+def _load_json(raw: bytes, path: Path) -> Any:
+    """Parse a corrections file; undecodable, malformed or absurdly nested JSON is one clear error."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        msg = f"{path}: not UTF-8 (byte {err.start}: {raw[err.start:err.start + 1]!r})"
+        raise CorrectionError(msg) from err
+    depth = json_nesting(text)
+    if depth > MAX_JSON_DEPTH:
+        msg = f"{path}: JSON nested {depth} levels deep (more than {MAX_JSON_DEPTH}); not a corrections file"
+        raise CorrectionError(msg)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        msg = f"{path}: not valid JSON ({err.msg} at line {err.lineno} column {err.colno})"
+        raise CorrectionError(msg) from err
+    except RecursionError as err:  # pragma: no cover - _max_nesting refuses these first
+        raise CorrectionError(f"{path}: JSON nested too deeply") from err
 
 
 # -- applying corrections to built features ---------------------------------------------------------
@@ -658,4 +818,4 @@ def corrected_features(gdf: gpd.GeoDataFrame, *, data_dir: str | Path | None = N
     path = default_store_path(data_dir)
     if not path.exists():
         return gdf, []
-    return apply_corrections(gdf, CorrectionStore(path).list(), gazetteer=gazetteer)
+    return apply_corrections(gdf, CorrectionStore(path).all(), gazetteer=gazetteer)

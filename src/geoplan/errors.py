@@ -38,6 +38,13 @@ class CorrectionError(GeoplanError, ValueError):
     """A correction cannot be stored, found or applied."""
 
 
+class CorrectionStoreError(CorrectionError):
+    """The corrections store itself is unusable (not a database, damaged rows, no folder, locked).
+
+    Its message names the store's path: fine for a planner's shell, never shown to an app visitor.
+    """
+
+
 class ExportError(GeoplanError, ValueError):
     """An export format or target is not supported."""
 

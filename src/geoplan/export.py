@@ -1,32 +1,41 @@
 """Filter features the way the app does and write them as GeoJSON, GeoPackage, KML or CSV.
 
-Every format keeps every row, including those without geometry (city-wide or unlocated items): a
-planner who exports "民生" must get all of its items, not only the ones that could be drawn. Geometries
-are written as WGS84 lon/lat rounded to ``settings.coordinate_decimals``, exactly as in the GeoJSON.
+Every format can keep every row, including those without geometry (city-wide or unlocated items); the
+command line and the app export the located ones unless asked for the rest (``--include-unlocated``, a
+checkbox), and say how many they left out. Geometries are written as WGS84 lon/lat rounded to
+``settings.coordinate_decimals``, exactly as in the GeoJSON.
 
 - **geojson**: the RFC 7946 FeatureCollection ``geoplan build`` writes (validated before writing).
-- **gpkg**: one layer ``features`` of geometry type ``GEOMETRY`` (GDAL "Unknown"), which the GeoPackage
-  spec allows and GDAL, QGIS and geopandas open without complaint, so points, lines, areas and
-  null-geometry rows stay in one table in report order. GDAL's own primary key is named ``ogc_fid``
-  because geoplan's ``fid`` is a text column. ``precision_code`` is an INTEGER column (NULL if unlocated).
+- **gpkg**: one layer per geometry kind — ``points``, ``lines``, ``areas`` (each only when it has rows) —
+  and a non-spatial table ``unlocated`` of the rows without geometry, so QGIS styles each layer by its
+  own type. A layer whose rows share one geometry type declares it (``POINT``, ``MULTIPOLYGON`` …), a
+  mixed one (lines and multi-lines) declares ``GEOMETRY`` and keeps each geometry as it was, so a file
+  read back equals what was written. GDAL's own primary key is named ``ogc_fid`` because geoplan's ``fid``
+  is a text column. ``precision_code`` is an INTEGER column (NULL if unlocated). An empty selection still
+  writes the ``unlocated`` table (empty), so the file opens.
 - **kml**: GDAL's KML driver. ``<name>`` is the matched place name (else the place, else the head of the
   item text), ``<description>`` the report sentence; the other columns go to ExtendedData, with
   ``name`` renamed ``place_name`` because KML field names are case-insensitive and would collide with
-  ``Name``. Rows without geometry stay as placemarks without geometry (valid KML; Google Earth lists
-  them in the Places panel), so no row is skipped.
+  ``Name``. Every text value is XML-escaped by GDAL and HTML-escaped by geoplan first, because Google
+  Earth renders ExtendedData and descriptions as HTML. Rows without geometry stay as placemarks without
+  geometry (valid KML; Google Earth lists them in the Places panel), so no row is skipped.
 - **csv**: UTF-8 with a BOM so Excel shows Chinese correctly, CRLF line ends (RFC 4180), all properties
   plus ``lon``/``lat`` for points (blank otherwise) and ``wkt`` for every geometry (blank when null).
   GDAL's CSV driver reads the ``wkt`` column back as geometry.
 
-Every writer goes through ``geoplan._io.write_atomic``: a failed export leaves the previous file intact
-and no temporary file behind.
+Every writer goes through ``geoplan._io.write_atomic`` and is read back before the file is moved into
+place (GDAL's KML driver does not report a failed write): a failed or truncated export leaves the
+previous file intact and no temporary file behind.
 """
 
 from __future__ import annotations
 
+import csv
+import errno
 import html
-
+import json
 import tempfile
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -38,9 +47,9 @@ import pyogrio.errors
 import shapely
 
 from geoplan import settings
-from geoplan._io import write_atomic
+from geoplan._io import TruncatedWriteError, write_atomic
 from geoplan.errors import ExportError, ValidationError
-from geoplan.features import _clean, dumps_geojson, features_to_geojson, validate_geojson
+from geoplan.features import _clean, dumps_geojson, features_to_geojson, geometry_kind, validate_geojson
 
 FORMATS: tuple[str, ...] = ("geojson", "gpkg", "kml", "csv")
 SUFFIXES: dict[str, str] = {"geojson": ".geojson", "gpkg": ".gpkg", "kml": ".kml", "csv": ".csv"}
@@ -51,7 +60,9 @@ MEDIA_TYPES: dict[str, str] = {
     "csv": "text/csv",
 }
 QUERY_COLUMNS: tuple[str, ...] = ("text", "name", "matched", "section", "unresolved")
-LAYER = "features"
+LAYER = "features"  # the KML folder
+GPKG_LAYERS: dict[str, str] = {"point": "points", "line": "lines", "area": "areas"}
+GPKG_UNLOCATED = "unlocated"
 GPKG_FID = "ogc_fid"
 KML_RENAMES: dict[str, str] = {"name": "place_name"}
 KML_NAME_CHARS = 20
@@ -146,9 +157,30 @@ def _write_geojson(frame: gpd.GeoDataFrame, tmp: Path) -> None:
     tmp.write_text(dumps_geojson(validate_geojson(features_to_geojson(frame))), encoding="utf-8")
 
 
+def _gpkg_layers(frame: gpd.GeoDataFrame) -> list[tuple[str, gpd.GeoDataFrame]]:
+    """(layer name, rows) per geometry kind that has rows, in kind order; rows keep report order."""
+    geom = frame.geometry
+    kinds = geom.map(lambda g: "none" if g is None or g.is_empty else geometry_kind(g))
+    return [(name, frame[(kinds == kind).to_numpy()]) for kind, name in GPKG_LAYERS.items()
+            if (kinds == kind).any()]
+
+
+def _unlocated(frame: gpd.GeoDataFrame) -> pd.DataFrame:
+    geom = frame.geometry
+    empty = geom.isna().to_numpy() | np.asarray(geom.is_empty, dtype=bool)
+    return pd.DataFrame(frame[empty].drop(columns=[geom.name]))
+
+
 def _write_gpkg(frame: gpd.GeoDataFrame, tmp: Path) -> None:
-    pyogrio.write_dataframe(frame, tmp, layer=LAYER, driver="GPKG", geometry_type="Unknown",
-                            layer_options={"FID": GPKG_FID})
+    for name, rows in _gpkg_layers(frame):
+        types = set(rows.geom_type)
+        declared = types.pop() if len(types) == 1 else "Unknown"
+        pyogrio.write_dataframe(rows, tmp, layer=name, driver="GPKG", geometry_type=declared,
+                                layer_options={"FID": GPKG_FID}, promote_to_multi=False, append=tmp.exists())
+    unlocated = _unlocated(frame)
+    if len(unlocated) or not tmp.exists():
+        pyogrio.write_dataframe(unlocated, tmp, layer=GPKG_UNLOCATED, driver="GPKG",
+                                layer_options={"FID": GPKG_FID}, append=tmp.exists())
 
 
 def _filled(series: pd.Series) -> pd.Series:
@@ -164,6 +196,10 @@ def _head(text: object) -> str | None:
     return text if len(text) <= KML_NAME_CHARS else text[:KML_NAME_CHARS] + "…"
 
 
+def _html_text(value: object) -> object:
+    return html.escape(value) if isinstance(value, str) else value
+
+
 def _kml_frame(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Name and Description first, the other properties as ExtendedData, without case clashes."""
     geom = frame.geometry.name
@@ -175,9 +211,12 @@ def _kml_frame(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if "text" in props:
         label = label.fillna(props["text"].map(_head).astype("string"))
     # Google Earth shows a description as HTML; escaped, a report's "<script>" stays text there.
-    description = (props["text"].map(lambda v: html.escape(v) if isinstance(v, str) else v).astype("string")
+    description = (props["text"].map(_html_text).astype("string")
                    if "text" in props else pd.Series(pd.NA, index=frame.index, dtype="string"))
     rest = props.drop(columns=[c for c in ("text",) if c in props]).rename(columns=KML_RENAMES)
+    for column in rest.columns:  # ExtendedData is shown as HTML too: a domain "<b>…" must stay text
+        if rest[column].dtype == object or pd.api.types.is_string_dtype(rest[column]):
+            rest[column] = rest[column].map(_html_text)
     out = pd.concat([pd.DataFrame({"Name": label, "Description": description}), rest], axis=1)
     return gpd.GeoDataFrame(out, geometry=frame.geometry, crs=frame.crs)
 
@@ -227,14 +266,69 @@ _WRITERS: dict[str, Callable[[gpd.GeoDataFrame, Path], None]] = {
 }
 
 
-def export_features(gdf: gpd.GeoDataFrame, path: str | Path, fmt: str | None = None) -> Path:
-    """Write ``gdf`` to ``path`` as ``fmt`` (default: from the suffix), atomically; return the path."""
+def _count_geojson(path: Path) -> int:
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    return len(doc["features"])
+
+
+def _count_gpkg(path: Path) -> int:
+    layers = pyogrio.list_layers(path)
+    return sum(int(pyogrio.read_info(path, layer=str(name), force_feature_count=True)["features"])
+               for name, _kind in layers)
+
+
+def _count_kml(path: Path) -> int:
+    count = 0
+    for _event, elem in ET.iterparse(path):  # a truncated file is a ParseError ("no element found")
+        if elem.tag.rsplit("}", 1)[-1] == "Placemark":
+            count += 1
+            elem.clear()
+    return count
+
+
+def _count_csv(path: Path) -> int:
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        return max(sum(1 for _ in csv.reader(f, strict=True)) - 1, 0)
+
+
+_COUNTERS: dict[str, Callable[[Path], int]] = {
+    "geojson": _count_geojson, "gpkg": _count_gpkg, "kml": _count_kml, "csv": _count_csv,
+}
+
+
+def verify_export(path: Path, fmt: str, expected: int) -> None:
+    """Read a written export back and count its rows; ``TruncatedWriteError`` unless all ``expected`` are there.
+
+    Writers may fail without saying so (GDAL's KML driver on a full disk): reading back is the only proof.
+    """
+    try:
+        if path.stat().st_size == 0:
+            raise TruncatedWriteError(errno.EIO, "the written file is empty (disk full?)")
+        found = _COUNTERS[fmt](path)
+    except TruncatedWriteError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, ET.ParseError, csv.Error,
+            pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as err:
+        msg = f"the written {fmt} does not read back ({err}); disk full?"
+        raise TruncatedWriteError(errno.EIO, msg) from err
+    if found != expected:
+        msg = f"the written {fmt} holds {found} of {expected} rows (disk full?)"
+        raise TruncatedWriteError(errno.EIO, msg)
+
+
+def export_features(gdf: gpd.GeoDataFrame, path: str | Path, fmt: str | None = None, *,
+                    created: Callable[[Path], None] | None = None) -> Path:
+    """Write ``gdf`` to ``path`` as ``fmt`` (default: from the suffix), checked and atomically; return the path.
+
+    ``created`` is told about each missing parent folder made on the way (the CLI says so on stderr).
+    """
     path = Path(path)
     key = resolve_format(fmt, path)
     frame = _prepared(gdf)
     writer = _WRITERS[key]
     try:
-        return write_atomic(path, lambda tmp: writer(frame, tmp))
+        return write_atomic(path, lambda tmp: writer(frame, tmp),
+                            verify=lambda tmp: verify_export(tmp, key, len(frame)), created=created)
     except ValidationError as err:
         raise ValidationError(f"{path}: not written: {err}") from err
     except OSError as err:

@@ -21,9 +21,9 @@ from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 
 from geoplan import settings
-from geoplan.errors import ValidationError
+from geoplan._io import MAX_JSON_DEPTH, json_nesting
 from geoplan.admin import admin_index
-from geoplan.errors import GeoplanError
+from geoplan.errors import GeoplanError, ValidationError
 from geoplan.gazetteer import Gazetteer, gazetteer_for
 from geoplan.geocoders.base import PRECISION, Geocoder
 from geoplan.geocoders.gazetteer import GazetteerGeocoder
@@ -288,6 +288,7 @@ def features_from_geojson(doc: dict[str, Any]) -> gpd.GeoDataFrame:
         if bad is not None:  # geoplan writes scalars only; a list or object would break filters and exports
             msg = f"not a valid geoplan GeoJSON: feature {i} property {bad!r} is not a string, number or null"
             raise ValidationError(msg)
+        _check_text_columns(row, i)
         row["geometry"] = shape(f["geometry"]) if f.get("geometry") else None
         rows.append(row)
     cols = list(dict.fromkeys([*COLUMNS, *(k for r in rows for k in r if k != "geometry")]))
@@ -297,9 +298,66 @@ def features_from_geojson(doc: dict[str, Any]) -> gpd.GeoDataFrame:
         msg = f"not a valid geoplan GeoJSON: precision_code is not an integer ({err})"
         raise ValidationError(msg) from err
     gdf = gpd.GeoDataFrame(frame, geometry="geometry", crs=settings.default_crs)
-    if isinstance(doc.get("report"), dict):
-        gdf.attrs["report"] = doc["report"]
+    if "report" in doc:
+        gdf.attrs["report"] = _checked_report(doc["report"])
     return gdf
+
+
+REQUIRED_TEXT = ("item_id", "domain")
+NUMERIC_COLUMNS = ("precision_code",)
+
+
+def _check_text_columns(row: dict[str, Any], i: int) -> None:
+    """geoplan's own text columns hold text (``item_id`` and ``domain`` never empty): the map, filters and
+    exports treat them as strings, so ``domain: null`` or ``domain: 5`` is refused here by name."""
+    for column in REQUIRED_TEXT:
+        value = row.get(column)
+        if not isinstance(value, str) or not value.strip():
+            what = "missing" if column not in row else "null" if value is None else (
+                "empty" if isinstance(value, str) else f"a number ({value!r})")
+            msg = f"not a valid geoplan GeoJSON: feature {i} property {column!r} is {what}; it must be text"
+            raise ValidationError(msg)
+    for column, value in row.items():  # JSON may spell a lone surrogate ("\\ud800"); no file can hold one
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as err:
+                msg = (f"not a valid geoplan GeoJSON: feature {i} property {column!r} holds a lone surrogate "
+                       f"(U+{ord(value[err.start]):04X} at character {err.start + 1}), not text")
+                raise ValidationError(msg) from err
+    for column in COLUMNS:
+        value = row.get(column)
+        if column not in NUMERIC_COLUMNS and value is not None and not isinstance(value, str):
+            msg = (f"not a valid geoplan GeoJSON: feature {i} property {column!r} is a number ({value!r});"
+                   " it must be text or null")
+            raise ValidationError(msg)
+
+
+def _checked_report(meta: Any) -> dict[str, Any]:
+    """The ``report`` foreign member as ``report_meta`` writes it; anything else is refused by name."""
+
+    def refuse(what: str) -> ValidationError:
+        return ValidationError(f"not a valid geoplan GeoJSON: member 'report' {what}")
+
+    if not isinstance(meta, dict):
+        raise refuse(f"is {type(meta).__name__}, not an object")
+    try:
+        json.dumps(meta, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise refuse("holds a lone surrogate, not text") from err
+    for key in ("source", "byline"):
+        if meta.get(key) is not None and not isinstance(meta[key], str):
+            raise refuse(f"field {key!r} is not text")
+    for key in ("lead", "domains"):
+        value = meta.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise refuse(f"field {key!r} is not a list of text")
+    targets = meta.get("targets", [])
+    if not isinstance(targets, list) or not all(
+            isinstance(t, dict) and isinstance(t.get("name"), str)
+            and all(v is None or isinstance(v, str | int | float) for v in t.values()) for t in targets):
+        raise refuse("field 'targets' is not a list of targets (objects with a text 'name')")
+    return meta
 
 
 def _polygons(geom: dict[str, Any]) -> Iterable[list[list[list[float]]]]:
@@ -408,12 +466,20 @@ def features_from_path(path: str | Path, *, gazetteer: Gazetteer | None = None,
             size = p.stat().st_size
             if size > settings.max_report_bytes:
                 raise too_large(p, size, settings.max_report_bytes)
-            doc = json.loads(p.read_text(encoding="utf-8"))
+            text = p.read_text(encoding="utf-8")
+            depth = json_nesting(text)
+            if depth > MAX_JSON_DEPTH:  # json.loads would recurse until Python gives up
+                msg = f"JSON nested {depth} levels deep (more than {MAX_JSON_DEPTH}); not a geoplan GeoJSON"
+                raise ReportError(msg, source=str(p))
+            doc = json.loads(text)
         except OSError as err:
             raise ReportError(f"cannot read file: {err.strerror}", source=str(p)) from err
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise ReportError(f"not valid JSON ({err})", source=str(p),
                               line=getattr(err, "lineno", None)) from err
+        except RecursionError as err:
+            msg = f"JSON nested more than {MAX_JSON_DEPTH} levels deep; not a geoplan GeoJSON"
+            raise ReportError(msg, source=str(p)) from err
         try:
             return features_from_geojson(doc)
         except ValidationError as err:

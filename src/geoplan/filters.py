@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import PurePath
 from typing import Any
 
 import geopandas as gpd
@@ -112,3 +116,42 @@ class FilterOptions:
     def sections_of(self, domains: tuple[str, ...] | list[str]) -> list[str]:
         """Sections of the chosen domains (all when none is chosen), in report order."""
         return list(dict.fromkeys(s for d in (domains or self.domains) for s in self.sections.get(d, ())))
+
+
+_UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|\s]+')
+MAX_NAME_CHARS = 100
+
+
+def _name_part(value: str) -> str:
+    """A filter value safe in a file name on Windows, macOS and Linux (no separators, no reserved marks)."""
+    return _UNSAFE_NAME.sub("_", unicodedata.normalize("NFC", value)).strip("._") or "_"
+
+
+def export_filename(report_name: str, filters: Filters | None, ext: str, *,
+                    include_unlocated: bool = False) -> str:
+    """A download's file name that says what it holds: ``taiyuan-2025-民生-小店区.geojson``.
+
+    The report's stem, then each filter's values in ``FIELDS`` order (several values of one filter
+    joined by ``+``), then the search text, then ``with-unlocated`` when those rows are included.
+    Characters a file system refuses become ``_``; a name longer than ``MAX_NAME_CHARS`` is cut and
+    ends in a short hash of the whole, so two different selections never share a name.
+    """
+    stem = PurePath(str(report_name)).name
+    for suffix in (".txt", ".geojson", ".json"):
+        if stem.lower().endswith(suffix):
+            stem = stem[: -len(suffix)]
+    parts = [_name_part(stem or "geoplan")]
+    if filters is not None:
+        for name in FIELDS:
+            values = getattr(filters, name)
+            if values:
+                parts.append("+".join(_name_part(v) for v in values))
+        if filters.query:
+            parts.append(_name_part(filters.query))
+    if include_unlocated:
+        parts.append("with-unlocated")
+    name = "-".join(parts)
+    if len(name) > MAX_NAME_CHARS:
+        digest = hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]
+        name = name[: MAX_NAME_CHARS - 9].rstrip("-+_") + "-" + digest
+    return f"{name}.{ext.lstrip('.')}"
