@@ -388,7 +388,9 @@ def main() -> None:
         st.bar_chart(prep.chart)
     with tab_dl:
         st.caption(t["download_hint"])
-        key = hashlib.sha1((name + "|" + ",".join(shown["fid"])).encode()).hexdigest()
+        # The prepared report's key hashes the text and every correction: a correction keeps every fid but
+        # moves a place, so a key of name and fids alone would serve the export from before it.
+        key = hashlib.sha1((prep.key + "|" + ",".join(shown["fid"])).encode()).hexdigest()
         cols = st.columns(len(FORMATS))
         mime = {"geojson": "application/geo+json", "gpkg": "application/geopackage+sqlite3",
                 "kml": "application/vnd.google-earth.kml+xml", "csv": "text/csv"}
