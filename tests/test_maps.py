@@ -39,7 +39,7 @@ def test_one_geojson_layer_per_domain_with_located_features(gdf, gaz):
     domains = [d["features"][0]["properties"]["domain"] for d, _o in layers]
     assert domains == list(dict.fromkeys(located["domain"]))
     assert sorted(_drawn_items(html)) == sorted(located["fid"])
-    assert html.count("L.marker(") <= 2  # inside GEOPLAN_JS only: no Marker per feature
+    assert html.count("L.marker(") <= 2  # inside geoplan.js only: no Marker per feature
     for name in domains:
         assert f'"{name}"' in html or json.dumps(name) in html
 
