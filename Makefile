@@ -8,12 +8,13 @@ STAMP := $(VENV)/.geoplan-installed
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 PORT ?= 8501
 
-.PHONY: run test setup browser build bench clean
+.PHONY: run test setup browser node typecheck lock build bench clean
 
-$(STAMP): pyproject.toml
+# requirements.lock pins what the tests last passed with (`make lock` regenerates it): CI installs that.
+$(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test]' -c requirements.lock
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -23,12 +24,34 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
 		$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; }
 
+# Debian's node runs the map script's tests (tests/js, and the popup checks in test_security/test_maps).
+node:
+	@command -v node >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+		$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs; }
+
 run: $(STAMP)
 	$(VENV)/bin/streamlit run streamlit_app.py --server.port $(PORT) --server.headless true
 
-test: $(STAMP) browser
+test: $(STAMP) browser node
 	$(PY) -m ruff check src tests scripts bench streamlit_app.py
+	$(PY) -m mypy
+	node --test tests/js/*.test.js
 	$(PY) -m pytest
+
+# mypy --strict on the modules listed in pyproject's [tool.mypy] files.
+typecheck: $(STAMP)
+	$(PY) -m mypy
+
+# Pin every dependency of '.[test]' as a fresh venv resolves them today (geoplan and pip left out). Rerun
+# it after adding a dependency to pyproject.toml, then `make test`, and commit requirements.lock with it.
+lock:
+	set -e; venv=$$(mktemp -d); trap 'rm -rf "$$venv"' EXIT; \
+	$(PYTHON) -m venv "$$venv"; \
+	"$$venv/bin/python" -m pip install --quiet --upgrade pip; \
+	"$$venv/bin/python" -m pip install --quiet '.[test]'; \
+	{ echo "# pip freeze of a fresh venv with '.[test]' (make lock); make setup installs with -c requirements.lock"; \
+	  "$$venv/bin/python" -m pip freeze --all --exclude pip --exclude geoplan; } > requirements.lock.tmp; \
+	mv requirements.lock.tmp requirements.lock
 
 build: $(STAMP)
 	$(VENV)/bin/geoplan build geodata/reports/taiyuan-2025.txt -o geodata/taiyuan-2025.geojson

@@ -442,7 +442,9 @@ def main() -> None:
         st.caption(t["download_hint"])
         with_unlocated = st.checkbox(t["with_unlocated"], key="dl_unlocated")
         offered = shown if with_unlocated else shown[shown.geometry.notna().to_numpy()]
-        key = hashlib.sha1((name + "|" + ",".join(offered["fid"])).encode()).hexdigest()
+        # The prepared report's key hashes the text and every correction: a correction keeps every fid but
+        # moves a place, so a key of name and fids alone would serve the export from before it.
+        key = hashlib.sha1((prep.key + "|" + ",".join(offered["fid"])).encode()).hexdigest()
         cols = st.columns(len(FORMATS))
         for col, fmt in zip(cols, FORMATS, strict=True):
             # Built on click, not on every rerun: the four exports cost 1.3 s per filter change at 10k rows.

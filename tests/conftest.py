@@ -1,16 +1,22 @@
-"""Shared fixtures: paths to the shipped data and a guard that fails any test touching the network."""
+"""Shared fixtures: the shipped data (paths, gazetteer, features), node for the map script, and a guard
+that fails any test touching the network."""
 
 from __future__ import annotations
 
 import ipaddress
+import json
+import shutil
 import socket
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 REPORT = ROOT / "geodata" / "reports" / "taiyuan-2025.txt"
+GEOPLAN_JS = ROOT / "src" / "geoplan" / "static" / "geoplan.js"
 
 
 def _is_local(address: object) -> bool:
@@ -54,3 +60,41 @@ def _data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
     path = tmp_path_factory.mktemp("geoplan-data")
     monkeypatch.setenv("GEOPLAN_DATA_DIR", str(path))
     return path
+
+
+@pytest.fixture(scope="session")
+def gaz():
+    """The shipped gazetteer (frozen entries: safe to share across the session)."""
+    from geoplan.gazetteer import load_gazetteer
+
+    return load_gazetteer()
+
+
+@pytest.fixture(scope="session")
+def _shipped_features(gaz):
+    from geoplan.features import features_from_path
+
+    return features_from_path(REPORT, gazetteer=gaz)
+
+
+@pytest.fixture(scope="module")
+def gdf(_shipped_features):
+    """The shipped report's features, built once per session; each test module gets its own copy."""
+    return _shipped_features.copy()
+
+
+def node_binary() -> str:
+    """Debian's node: the map script's tests need it, so its absence fails them (``make test`` installs it)."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is not installed: run `make node` (apt-get install nodejs)")
+    return node
+
+
+def run_node(script: str, payload: object) -> Any:
+    """Run ``script`` in node after ``window.geoplan`` (a fresh static/geoplan.js) and an empty ``L``;
+    ``payload`` arrives as JSON on stdin, the script prints JSON."""
+    prelude = f"var window = {{geoplan: require({json.dumps(str(GEOPLAN_JS))}).create()}}; var L = {{}};\n"
+    res = subprocess.run([node_binary(), "-e", prelude + script], input=json.dumps(payload, ensure_ascii=False),
+                         capture_output=True, text=True, check=True, timeout=30)
+    return json.loads(res.stdout)

@@ -32,6 +32,7 @@ from geoplan.gazetteer import load_gazetteer
 
 from conftest import REPORT
 
+
 # A rough box around Taiyuan, so the checks do not depend on the shipped boundaries.
 CITY = box(111.45, 37.40, 113.21, 38.48)
 IN_CITY = "POINT (112.55 37.87)"
@@ -42,11 +43,6 @@ BOW_TIE = "POLYGON ((112.5 37.8, 112.6 37.9, 112.6 37.8, 112.5 37.9, 112.5 37.8)
 @pytest.fixture
 def store(tmp_path: Path) -> CorrectionStore:
     return CorrectionStore(tmp_path / "data" / "corrections.sqlite", city_area=CITY)
-
-
-@pytest.fixture(scope="module")
-def gdf():
-    return features_from_path(REPORT)
 
 
 def _placeless_item(gdf) -> str:

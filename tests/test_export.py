@@ -43,12 +43,6 @@ set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "geoplan-hypothesis")
 
 
 @pytest.fixture(scope="module")
-def gdf() -> gpd.GeoDataFrame:
-    """The shipped report's features, as whatever the gazetteer locates today."""
-    return features_from_path(REPORT)
-
-
-@pytest.fixture(scope="module")
 def mixed(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Six real rows given every geometry type geoplan produces, one of them null."""
     rows = gdf.head(6).copy()

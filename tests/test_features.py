@@ -21,22 +21,11 @@ from geoplan.features import (
     features_to_geojson,
     validate_geojson,
 )
-from geoplan.gazetteer import load_gazetteer
 from geoplan.parse import report_from_path, report_from_text
 
 from conftest import REPORT, ROOT
 
 SHIPPED = ROOT / "geodata" / "taiyuan-2025.geojson"
-
-
-@pytest.fixture(scope="module")
-def gaz():
-    return load_gazetteer()
-
-
-@pytest.fixture(scope="module")
-def gdf(gaz):
-    return features_from_report(report_from_path(REPORT), gazetteer=gaz)
 
 
 def _row(gdf, name):

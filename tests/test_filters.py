@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
 
-from geoplan.features import features_from_path
 from geoplan.filters import Filters
 
-from conftest import REPORT
-
-
-@pytest.fixture(scope="module")
-def gdf():
-    return features_from_path(REPORT)
 
 
 def test_query_params_round_trip():

@@ -10,7 +10,6 @@ from geopy.geocoders import Nominatim
 from geoplan.datum import convert_coords
 from geoplan.errors import GeocoderError
 from geoplan.features import features_from_report
-from geoplan.gazetteer import load_gazetteer
 from geoplan.geocoders import GazetteerGeocoder, Geocoder
 from geoplan.geocoders.online import OnlineGeocoder, _amap_class
 from geoplan.parse import report_from_text
@@ -18,11 +17,6 @@ from geoplan.parse import report_from_text
 from conftest import DATA
 
 RECORDED = DATA / "recorded"
-
-
-@pytest.fixture(scope="module")
-def gaz():
-    return load_gazetteer()
 
 
 def test_gazetteer_geocoder(gaz):

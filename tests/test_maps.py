@@ -10,21 +10,9 @@ from shapely.geometry import shape
 
 from geoplan.datum import convert_coords
 from geoplan.features import features_from_path, features_from_report
-from geoplan.gazetteer import load_gazetteer
 from geoplan.maps import build_map, map_html
 from geoplan.offline import assert_no_cdn, localize
 
-from conftest import REPORT
-
-
-@pytest.fixture(scope="module")
-def gaz():
-    return load_gazetteer()
-
-
-@pytest.fixture(scope="module")
-def gdf(gaz):
-    return features_from_path(REPORT, gazetteer=gaz)
 
 
 def _layers(html: str) -> list[tuple[dict, dict]]:
@@ -51,7 +39,7 @@ def test_one_geojson_layer_per_domain_with_located_features(gdf, gaz):
     domains = [d["features"][0]["properties"]["domain"] for d, _o in layers]
     assert domains == list(dict.fromkeys(located["domain"]))
     assert sorted(_drawn_items(html)) == sorted(located["fid"])
-    assert html.count("L.marker(") <= 2  # inside GEOPLAN_JS only: no Marker per feature
+    assert html.count("L.marker(") <= 2  # inside geoplan.js only: no Marker per feature
     for name in domains:
         assert f'"{name}"' in html or json.dumps(name) in html
 
@@ -120,7 +108,8 @@ def test_localized_pages_reference_no_cdn(gdf, gaz):
     static = build_map(gdf, gazetteer=gaz)
     localize(static, mode="static")
     srcs = re.findall(r'<script src="([^"]+)"', map_html(static))
-    assert srcs and all("app/static/vendor/" in s for s in srcs)
+    assert srcs.index("../../app/static/geoplan.js") > srcs.index("../../app/static/vendor/leaflet/leaflet.js")
+    assert all(s.startswith("../../app/static/vendor/") for s in srcs if s != "../../app/static/geoplan.js")
 
 
 REPEATS = """关键词:环境
@@ -186,18 +175,9 @@ def test_map_view_sends_only_what_changes(gdf):
 
 
 def _node(script: str, payload: object) -> object:
-    import shutil
-    import subprocess
+    from conftest import run_node
 
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed")
-    from geoplan.maps import GEOPLAN_JS
-
-    res = subprocess.run([node, "-e", "var window = {}; var L = {};\n" + GEOPLAN_JS + script],
-                         input=json.dumps(payload, ensure_ascii=False), capture_output=True, text=True,
-                         check=True, timeout=30)
-    return json.loads(res.stdout)
+    return run_node(script, payload)
 
 
 def test_popup_lists_the_items_of_a_place_selected_first_and_caps_the_list():
@@ -272,3 +252,52 @@ def test_grouping_does_not_depend_on_where_the_frame_came_from(gaz, tmp_path):
         located = frame.geometry[frame.geometry.notna()]
         assert len({id(g) for g in located}) == 5  # every row its own object now
         assert map_data(frame).shapes == 3 and map_data(frame).items == 5
+
+
+def test_the_map_script_and_style_are_files_linked_or_inlined_as_the_vendored_ones(gdf, gaz):
+    """static/geoplan.js and geoplan.css: served as files in the app, inlined in standalone pages."""
+    from geoplan.maps import GeoplanAssets
+    from geoplan.resources import static_dir, static_text
+
+    js, css = static_text("geoplan.js"), static_text("geoplan.css")
+    assert "function create()" in js and ".gp-popup" in css
+    # Not localized (tests, map_html): both inline, the script before the layers that call it.
+    page = map_html(build_map(gdf, gazetteer=gaz))
+    assert page.count("function create()") == 1 and page.index("function create()") < page.index("geoplan.layer(")
+    assert ".gp-pin{" in page
+    # Standalone: inlined like Leaflet, in the header, once.
+    inline = build_map(gdf, gazetteer=gaz)
+    localize(inline, mode="inline")
+    page = map_html(inline)
+    assert page.count("function create()") == 1 and 'data-vendored="../geoplan.js"' in page
+    assert page.index('data-vendored="../geoplan.js"') < page.index("geoplan.layer(")
+    assert page.count(".gp-pin{") == 1 and 'data-vendored="../geoplan.css"' in page
+    # App: links the component page loads before the map's script; the files exist where they point.
+    static = build_map(gdf, gazetteer=gaz)
+    localize(static, mode="static")
+    page = map_html(static)
+    assert "function create()" not in page and ".gp-pin{" not in page
+    (assets,) = [el for el in static._children.values() if isinstance(el, GeoplanAssets)]
+    urls = [u for _n, u in [*assets.default_js, *assets.default_css]]
+    assert urls == ["../../app/static/geoplan.js", "../../app/static/geoplan.css"]  # no "..": servers refuse it
+    for url in urls:
+        assert f'"{url}"' in page
+        assert (static_dir() / url.rsplit("/", 1)[1]).read_text(encoding="utf-8") in (js, css)
+
+
+def test_streamlit_folium_loads_the_map_script_before_the_map(gdf, gaz):
+    """st_folium loads only the default_js of the map's JSCSSMixin elements (streamlit_folium.st_folium's
+    ``walk``): geoplan.js must be among them, after Leaflet, or the app's map never draws."""
+    m = build_map(gdf, gazetteer=gaz)
+    localize(m, mode="static")
+    seen = list(dict.fromkeys(src for el in _mixins(m) for _n, src in el.default_js))
+    assert seen.index("../../app/static/geoplan.js") > seen.index("../../app/static/vendor/leaflet/leaflet.js")
+
+
+def _mixins(el):
+    from folium.elements import JSCSSMixin
+
+    if isinstance(el, JSCSSMixin):
+        yield el
+    for child in el._children.values():
+        yield from _mixins(child)

@@ -408,3 +408,13 @@ def test_streamlit_app_with_st_folium_in_chromium(tmp_path):
     _check_page_state(state)
     assert any("/app/static/vendor/leaflet/leaflet.js" in u for u in requests)
     assert _foreign_requests(requests) == []
+
+
+def test_own_files_sit_beside_the_vendor_folder_in_every_kind_of_static_url():
+    from geoplan.offline import _join
+
+    assert _join("../../app/static/vendor", "../geoplan.js") == "../../app/static/geoplan.js"
+    assert _join("/app/static/vendor", "../geoplan.css") == "/app/static/geoplan.css"
+    assert _join("https://maps.example.org/s/vendor", "../geoplan.js") == "https://maps.example.org/s/geoplan.js"
+    assert _join("../../app/static/vendor", "leaflet/leaflet.js") == "../../app/static/vendor/leaflet/leaflet.js"
+    assert _join("..", "../geoplan.js") == "../../geoplan.js"  # nothing to take off: kept as written

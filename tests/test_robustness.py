@@ -44,11 +44,6 @@ SHIPPED_GEOJSON = (
 )
 
 
-@pytest.fixture(scope="module")
-def gazetteer():
-    return load_gazetteer()
-
-
 def run(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, str]:
     """Run the ``geoplan`` command in this process; return exit code, stdout and stderr."""
     rc = cli.main([str(a) for a in args])
@@ -146,8 +141,8 @@ def test_cli_builds_odd_but_valid_reports(capsys, tmp_path, name):
     assert doc["features"]
 
 
-def test_report_without_places_is_all_city_wide(gazetteer):
-    gdf = features_from_report(report_from_path(BAD / "no-place.txt"), gazetteer=gazetteer)
+def test_report_without_places_is_all_city_wide(gaz):
+    gdf = features_from_report(report_from_path(BAD / "no-place.txt"), gazetteer=gaz)
     assert len(gdf) == 2
     assert gdf.geometry.isna().all()
     assert set(gdf["precision"]) == {"city"}
@@ -253,13 +248,13 @@ def test_a_50_mb_report_parses_in_reasonable_time(tmp_path):
     assert projected < 120, f"parsing 50 MB would take {projected:.0f} s"
 
 
-def test_many_items_build_in_linear_time(gazetteer):
+def test_many_items_build_in_linear_time(gaz):
     """Feature ids were numbered with a rescan of all earlier rows: quadratic in the item count."""
     def build(n: int) -> float:
         lines = ["关键词:交通"] + [f"◆实施迎泽西大街第{i}期改造,推进幸福桥打通工程。" for i in range(n)]
         rep = report_from_bytes("\n".join(lines).encode(), source="many.txt")
         t0 = time.perf_counter()
-        gdf = features_from_report(rep, gazetteer=gazetteer)
+        gdf = features_from_report(rep, gazetteer=gaz)
         assert len(gdf) == 2 * n and gdf["fid"].is_unique
         return time.perf_counter() - t0
 
@@ -365,8 +360,8 @@ def test_shipped_geojson_is_rfc7946(path):
 
 @pytest.mark.parametrize("name", ["small.txt", "small-gb18030.txt", "bad/mixed-markers.txt", "bad/html.txt",
                                   "bad/no-place.txt", "bad/utf16.txt"])
-def test_outputs_of_generated_reports_are_rfc7946(gazetteer, name):
-    gdf = features_from_report(report_from_path(DATA / name), gazetteer=gazetteer)
+def test_outputs_of_generated_reports_are_rfc7946(gaz, name):
+    gdf = features_from_report(report_from_path(DATA / name), gazetteer=gaz)
     assert check_rfc7946(features_to_geojson(gdf)) == []
 
 
@@ -604,14 +599,14 @@ def _check_report_bytes(data: bytes, gaz) -> None:
 
 @HYPOTHESIS
 @given(text=mutated_report(), encoding=encodings)
-def test_mutated_reports_parse_to_valid_output_or_fail_cleanly(gazetteer, text, encoding):
-    _check_report_bytes(_bytes(text, encoding), gazetteer)
+def test_mutated_reports_parse_to_valid_output_or_fail_cleanly(gaz, text, encoding):
+    _check_report_bytes(_bytes(text, encoding), gaz)
 
 
 @HYPOTHESIS
 @given(text=st.one_of(token_soup, st.text(max_size=300)), encoding=encodings)
-def test_random_text_parses_to_valid_output_or_fails_cleanly(gazetteer, text, encoding):
-    _check_report_bytes(_bytes(text, encoding), gazetteer)
+def test_random_text_parses_to_valid_output_or_fails_cleanly(gaz, text, encoding):
+    _check_report_bytes(_bytes(text, encoding), gaz)
 
 
 @st.composite
@@ -627,8 +622,8 @@ def corrupted_bytes(draw: st.DrawFn) -> bytes:
 
 @HYPOTHESIS
 @given(data=st.one_of(st.binary(max_size=2000), corrupted_bytes()))
-def test_random_and_corrupted_bytes_never_crash(gazetteer, data):
-    _check_report_bytes(data, gazetteer)
+def test_random_and_corrupted_bytes_never_crash(gaz, data):
+    _check_report_bytes(data, gaz)
 
 
 # --------------------------------------------------------------------------- the app and a damaged store

@@ -23,8 +23,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import shutil
-import subprocess
 from collections import Counter
 from html.parser import HTMLParser
 from pathlib import Path
@@ -36,10 +34,11 @@ from geoplan import cli, settings
 from geoplan.corrections import Correction, CorrectionStore, apply_corrections
 from geoplan.features import check_rfc7946, features_from_report, features_to_geojson
 from geoplan.gazetteer import load_gazetteer
-from geoplan.maps import GEOPLAN_JS, build_map, map_html, unplaced_html
+from geoplan.maps import build_map, map_html, unplaced_html
 from geoplan.parse import report_from_path, report_from_text
 
 from browser_support import launch, playwright_api
+from conftest import run_node
 
 
 # HTML and JavaScript payloads; none may become markup or run.
@@ -268,21 +267,14 @@ def test_template_injection_cannot_run_code(gazetteer):
 
 
 def _node_popup(props: list[dict], lang: str = "zh") -> list[dict[str, str]]:
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed")
-    script = "var window = {}; var L = {};\n" + GEOPLAN_JS + """
+    from geoplan.maps import LABELS
+
+    return run_node("""
 const {labels, props, lang} = JSON.parse(require("fs").readFileSync(0, "utf8"));
 const o = {labels: labels, lang: lang, status_en: {}, glyphs: {}};
 const entries = props.map(p => ({p: p, o: o, items: [p], shown: [p]}));
 console.log(JSON.stringify(entries.map(e => ({popup: window.geoplan.popup(e), tooltip: window.geoplan.tooltip(e)}))));
-"""
-    from geoplan.maps import LABELS
-
-    res = subprocess.run([node, "-e", script], input=json.dumps({"labels": LABELS[lang], "props": props,
-                                                                  "lang": lang}),
-                         capture_output=True, text=True, check=True, timeout=30)
-    return json.loads(res.stdout)
+""", {"labels": LABELS[lang], "props": props, "lang": lang})
 
 
 def test_popups_and_tooltips_escape_every_field():

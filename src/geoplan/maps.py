@@ -1,8 +1,8 @@
 """Features -> a folium map: one GeoJSON layer per domain, each place drawn once, report text escaped.
 
 Each domain is a single ``L.geoJson`` layer (inside a marker cluster group, so crowded points cluster)
-whose styles, icons, tooltips and popups come from one small script, ``GEOPLAN_JS``, shipped with the
-page. A place that several items name is one shape listing its items: a report names the same district
+whose styles, icons, tooltips and popups come from one small script, ``static/geoplan.js``, shipped with
+the page. A place that several items name is one shape listing its items: a report names the same district
 or road again and again, and thousands of identical SVG paths made 10k features take 1.8 s to toggle
 and 100k never paint (bench/README.md). Escaping stays in one place: folium inserts popup and tooltip
 text as HTML, so every string from a report passes through ``esc()`` here, and the data is written as
@@ -36,6 +36,7 @@ from geoplan import settings
 from geoplan.datum import Datum, convert_geometry
 from geoplan.features import _clean, _json_value
 from geoplan.gazetteer import Gazetteer
+from geoplan.resources import static_text
 
 Lang = Literal["zh", "en"]
 Basemap = Literal["osm", "light", "amap"]
@@ -81,221 +82,9 @@ STATUS_EN = {
     "ongoing_policy": "ongoing policy",
 }
 
-GEOPLAN_CSS = """
-.gp-icon{background:none;border:none}
-.gp-pin{width:26px;height:26px;border-radius:50% 50% 50% 0;transform:rotate(-45deg);border:2px solid #fff;
- box-shadow:0 1px 4px rgba(0,0,0,.5);display:flex;align-items:center;justify-content:center}
-.gp-pin span{transform:rotate(45deg);color:#fff;font:bold 13px/1 sans-serif}
-.gp-approx{width:30px;height:30px;border-radius:50%;border:2px dashed;display:flex;align-items:center;
- justify-content:center;font:bold 12px/1 sans-serif;opacity:.85}
-.gp-popup{max-width:340px;font:13px/1.5 sans-serif}
-.gp-popup p.gp-text{margin:0 0 2px}
-.gp-popup ol.gp-items{margin:4px 0 6px;padding-left:18px;max-height:240px;overflow:auto}
-.gp-popup ol.gp-items li{margin-bottom:6px}
-.gp-popup li.gp-sel{background:#fff6c8}
-.gp-popup .gp-meta{color:#555;font-size:12px}
-.gp-popup .gp-n,.gp-popup .gp-more{color:#555;font-size:12px}
-.gp-popup mark{background:#ffe36e;padding:0 1px}
-.gp-popup table{border-collapse:collapse}
-.gp-popup th{text-align:left;padding-right:8px;color:#555;white-space:nowrap;vertical-align:top}
-.gp-legend,.gp-unplaced{background:rgba(255,255,255,.94);padding:8px 10px;border-radius:6px;
- box-shadow:0 1px 5px rgba(0,0,0,.3);font:12px/1.5 sans-serif;max-width:260px}
-.gp-legend i{display:inline-block;width:14px;height:10px;margin-right:6px;vertical-align:middle}
-.gp-unplaced{max-height:40vh;overflow:auto}
-.gp-search{background:rgba(255,255,255,.94);padding:4px;border-radius:6px;box-shadow:0 1px 5px rgba(0,0,0,.3);
- font:12px/1.5 sans-serif}
-.gp-search input{width:180px;font-size:13px;padding:2px 4px}
-.gp-search-n{margin-left:6px;color:#555}
-.gp-unplaced li{margin-bottom:4px}
-"""
-
-GEOPLAN_JS = r"""
-window.geoplan = window.geoplan || (function () {
-  var ESC = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;", "`": "&#96;"};
-  function esc(s) { return s == null ? "" : String(s).replace(/[&<>"'`]/g, function (c) { return ESC[c]; }); }
-  var APPROX = {near: 1, estimated: 1, district: 1, city: 1}, AREA = {district: 1, city: 1}, MAX_ITEMS = 20;
-  var entries = [], byFid = {}, state = {fids: null, query: "", selected: null, key: undefined};
-  function planned(p) { return p.place_status && p.place_status !== "existing"; }
-  function isSelected(e) { return state.selected != null && e.shown.some(function (it) { return it.fid === state.selected; }); }
-  function style(e) {
-    var p = e.p, c = e.o.color, sel = isSelected(e);
-    if (p.geometry_kind === "line") {
-      return {color: c, weight: sel ? 8 : (p.place_kind === "metro_line" ? 5 : 4), opacity: 0.9,
-              dashArray: planned(p) ? "10 8" : (APPROX[p.precision] ? "2 7" : null)};
-    }
-    if (p.precision === "district" || p.precision === "city") {
-      return {color: c, weight: sel ? 4 : 1.5, dashArray: "4 6", fillColor: c, fillOpacity: 0.06};
-    }
-    return {color: c, weight: sel ? 5 : 2, fillColor: c, fillOpacity: 0.25, dashArray: planned(p) ? "6 6" : null};
-  }
-  function point(p, latlng, o) {
-    var g = esc(o.glyphs[p.place_kind] || "•"), html, size, anchor;
-    if (APPROX[p.precision]) {
-      html = '<div class="gp-approx" style="border-color:' + o.color + ';color:' + o.color +
-             ';background:' + o.color + '22">≈' + g + '</div>';
-      size = [30, 30]; anchor = [15, 15];
-    } else {
-      html = '<div class="gp-pin" style="background:' + o.color + '"><span>' + g + '</span></div>';
-      size = [26, 26]; anchor = [13, 30];
-    }
-    return L.marker(latlng, {icon: L.divIcon({className: "gp-icon", html: html, iconSize: size, iconAnchor: anchor}),
-                             title: p.name || ""});
-  }
-  function highlight(text, name) {
-    text = text || "";
-    var i = name ? text.indexOf(name) : -1;
-    if (i < 0) { return esc(text); }
-    return esc(text.slice(0, i)) + "<mark>" + esc(name) + "</mark>" + esc(text.slice(i + name.length));
-  }
-  function rows(list) {
-    return list.filter(function (r) { return r[1]; }).map(function (r) {
-      return "<tr><th>" + esc(r[0]) + "</th><td>" + r[1] + "</td></tr>"; }).join("");
-  }
-  function itemHtml(it, p, o) {
-    var L_ = o.labels, status = esc(o.lang === "en" ? (o.status_en[it.status] || it.status) : it.status_zh);
-    var meta = [esc(p.domain) + (it.section ? " · " + esc(it.section) : ""),
-                status + (planned(p) ? " (" + esc(L_.planned) + ")" : ""),
-                it.quantities ? esc(L_.quantities) + ": " + esc(it.quantities) : ""];
-    return '<li' + (it.fid === state.selected ? ' class="gp-sel"' : "") + '><p class="gp-text">' +
-           highlight(it.text, it.matched) + '</p><div class="gp-meta">' +
-           meta.filter(Boolean).join(" · ") + "</div></li>";
-  }
-  function popup(e) {
-    var p = e.p, o = e.o, L_ = o.labels, items = e.shown.slice();
-    items.sort(function (a, b) { return (b.fid === state.selected) - (a.fid === state.selected); });
-    var more = items.length - MAX_ITEMS, body = rows([
-      [L_.precision, esc(o.lang === "en" ? p.precision_en : p.precision_zh) +
-                     (p.precision_code != null ? " (IATI " + esc(p.precision_code) + ")" : "")],
-      [L_.district, esc(p.district)],
-      [L_.source, esc(p.source) + (/^https?:\/\//.test(p.source_url || "") ?
-          ' <a href="' + esc(p.source_url) + '" target="_blank" rel="noopener noreferrer">↗</a>' : "")],
-      [L_.confidence, esc(L_[p.confidence] || p.confidence)]
-    ]);
-    return '<div class="gp-popup"><b>' + esc(p.name) + "</b>" +
-           (items.length > 1 ? ' <span class="gp-n">' + esc(L_.n_items.replace("{n}", items.length)) + "</span>" : "") +
-           '<ol class="gp-items">' + items.slice(0, MAX_ITEMS).map(function (it) { return itemHtml(it, p, o); }).join("") +
-           "</ol>" + (more > 0 ? '<p class="gp-more">' + esc(L_.more.replace("{n}", more)) + "</p>" : "") +
-           "<table>" + body + "</table></div>";
-  }
-  function tooltip(e) {
-    return esc(e.p.name || "") + (e.shown.length > 1 ? " (" + e.shown.length + ")" : "");
-  }
-  function layer(data, o) {
-    var group = o.cluster ? L.markerClusterGroup({maxClusterRadius: 40, disableClusteringAtZoom: 15,
-                                                  showCoverageOnHover: false}) : L.featureGroup();
-    var made = [];
-    L.geoJson(data, {
-      style: function (f) { return style({p: f.properties, o: o, shown: []}); },
-      pointToLayer: function (f, latlng) { return point(f.properties, latlng, o); },
-      onEachFeature: function (f, l) {
-        var e = {p: f.properties, o: o, items: f.properties.items || [], layer: l, group: group, on: true};
-        e.shown = e.items;
-        e.items.forEach(function (it) { byFid[it.fid] = e; });
-        l.bindTooltip(function () { return tooltip(e); }, {sticky: true});
-        l.bindPopup(function () { return popup(e); }, {maxWidth: 380});
-        entries.push(e);
-        made.push(l);
-      }
-    });
-    if (o.cluster) { group.addLayers(made); } else { made.forEach(function (l) { group.addLayer(l); }); }
-    return group;
-  }
-  function batch(lists, add) {
-    lists.forEach(function (pair) {
-      var g = pair[0], ls = pair[1];
-      if (g.addLayers) { if (add) { g.addLayers(ls); } else { g.removeLayers(ls); } }
-      else { ls.forEach(function (l) { if (add) { g.addLayer(l); } else { g.removeLayer(l); } }); }
-    });
-  }
-  function restyle(e) { if (e && e.layer.setStyle) { e.layer.setStyle(style(e)); } }
-  function where(l) { return l.getLatLng ? l.getLatLng() : l.getBounds().getCenter(); }
-  // Show only the items whose fid is in v.fids (all when null), highlight v.selected, and fit the map to
-  // what is shown when the set changed. The map and its layers stay; only visibility changes.
-  function matches(e, it, q) {
-    return (e.p.name || "").toLowerCase().indexOf(q) >= 0 || [it.text, it.matched, it.section].some(function (s) {
-      return s && String(s).toLowerCase().indexOf(q) >= 0; });
-  }
-  // Show the items in state.fids (all when null) that match state.query, add and remove layers in
-  // batches, and fit the map to what is shown when ``fit``.
-  function apply(map, fit) {
-    var want = state.fids, q = state.query, adds = new Map(), drops = new Map();
-    entries.forEach(function (e) {
-      e.shown = e.items.filter(function (it) { return (!want || want[it.fid]) && (!q || matches(e, it, q)); });
-      var on = e.shown.length > 0, into = on ? adds : drops;
-      if (on !== e.on) {
-        if (!into.has(e.group)) { into.set(e.group, []); }
-        into.get(e.group).push(e.layer);
-        e.on = on;
-      }
-    });
-    batch(Array.from(drops), false);
-    batch(Array.from(adds), true);
-    if (map && fit) {
-      var sites = L.latLngBounds([]), areas = L.latLngBounds([]);
-      entries.forEach(function (e) {
-        if (e.on) { (AREA[e.p.precision] ? areas : sites).extend(e.layer.getBounds ? e.layer.getBounds() : e.layer.getLatLng()); }
-      });
-      var b = sites.isValid() ? sites : areas;  // as map_data's bounds: county areas do not set the view
-      if (b.isValid()) { map.fitBounds(b, {padding: [40, 40], maxZoom: 15}); }
-    }
-  }
-  // What the app (or a standalone page's ``selected``) wants shown: v.fids (null = all), v.selected.
-  // The map and its layers stay; only visibility changes. The map's own search box narrows it further.
-  function view(map, v) {
-    var before = byFid[state.selected], want = null;
-    if (v.fids) { want = {}; v.fids.forEach(function (f) { want[f] = 1; }); }
-    state.fids = want;
-    state.selected = v.selected == null ? null : v.selected;
-    var sel = byFid[state.selected];
-    apply(map, !sel && v.key !== state.key && (state.key !== undefined || want));
-    restyle(before);
-    restyle(sel);
-    if (sel && sel.on) {
-      var reveal = function () { if (sel.group.zoomToShowLayer) { sel.group.zoomToShowLayer(sel.layer, function () {
-        sel.layer.openPopup(where(sel.layer)); }); } else { sel.layer.openPopup(where(sel.layer)); } };
-      setTimeout(reveal, 50);  // after the app's own setView
-    }
-    state.key = v.key;
-    if (searchBox) { searchBox.update(); }
-    return counts().shapes;
-  }
-  function open(fid) {
-    var e = byFid[fid];
-    if (e && e.on) { e.layer.openPopup(where(e.layer)); }
-  }
-  // The map's own filter, answered in the browser without a round trip: items whose sentence, place or
-  // section holds the words typed, within what the app's sidebar (view) shows.
-  var searchBox = null;
-  function search(map, labels) {
-    var c = L.control({position: "topleft"});
-    c.onAdd = function () {
-      var d = L.DomUtil.create("div", "gp-search"), input = L.DomUtil.create("input", "", d), timer = null;
-      var count = L.DomUtil.create("span", "gp-search-n", d);
-      input.type = "search"; input.placeholder = labels.search; input.setAttribute("aria-label", labels.search);
-      L.DomEvent.disableClickPropagation(d); L.DomEvent.disableScrollPropagation(d);
-      searchBox = {update: function () { count.textContent = state.query ? labels.found.replace("{n}", counts().items) : ""; }};
-      L.DomEvent.on(input, "input", function () {
-        clearTimeout(timer);
-        timer = setTimeout(function () {
-          state.query = input.value.trim().toLowerCase();
-          apply(map, true);
-          searchBox.update();
-        }, 100);
-      });
-      return d;
-    };
-    c.addTo(map);
-    return c;
-  }
-  function counts() {
-    var n = 0, items = 0;
-    entries.forEach(function (e) { if (e.on) { n += 1; items += e.shown.length; } });
-    return {shapes: n, items: items};
-  }
-  return {esc: esc, layer: layer, popup: popup, tooltip: tooltip, view: view, open: open, counts: counts, search: search,
-          entries: entries, byFid: byFid};
-})();
-"""
+# The shared script and style sheet (``static/geoplan.js``, ``static/geoplan.css``), read where they are
+# used: the app serves them as files, standalone pages inline them (geoplan.offline).
+GEOPLAN_ASSETS = ("geoplan.js", "geoplan.css")
 
 
 _SCRIPT_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027"),
@@ -358,23 +147,29 @@ class _RawScriptElement(MacroElement):
             child.render(**kwargs)
 
 
-class GeoplanAssets(_RawScriptElement):
-    """The shared script and styles, once per page."""
+class GeoplanAssets(_RawScriptElement, JSCSSMixin):
+    """The shared script and styles, once per page.
 
-    # streamlit-folium pastes the header into its iframe without running inline scripts, so the script
-    # goes in the page's script block (rendered before the layers that call it); the style may stay.
+    ``geoplan.offline.localize`` links them as the vendored Leaflet (``mode="static"``: listed in
+    ``default_js``/``default_css``, which streamlit-folium loads before the map's script from every element
+    that is a ``JSCSSMixin``) or inlines them (``mode="inline"``). Without ``localize`` the script goes in
+    the page's script block (before the layers that call it) and the style in the header.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self._name = "GeoplanAssets"
-        self.css = GEOPLAN_CSS
+        self.static_files = GEOPLAN_ASSETS
+        self.linked = False  # set by geoplan.offline.localize
 
     @property
     def script_text(self) -> str:
-        return GEOPLAN_JS
+        return "" if self.linked else static_text("geoplan.js")
 
     def render(self, **kwargs: Any) -> None:
-        self.get_root().header.add_child(Element(f"<style>{self.css}</style>"), name=self.get_name())
+        if not self.linked:
+            self.get_root().header.add_child(Element(f"<style>{static_text('geoplan.css')}</style>"),
+                                             name=self.get_name())
         super().render(**kwargs)
 
 

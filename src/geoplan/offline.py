@@ -28,6 +28,9 @@ elements; the images and fonts their CSS refers to become ``data:`` URIs.
 (The elements' ``default_js``/``default_css`` become ``data:`` URLs too, so
 even a consumer that reads those lists, such as streamlit-folium, stays offline.)
 
+geoplan's own script and style sheet (``static/geoplan.js``, ``geoplan.css``; an element lists them
+in ``static_files``) are linked and inlined the same way, from ``static/`` beside ``vendor/``.
+
 Call :func:`localize` last, after every layer and plugin has been added, right
 before rendering or handing the map to ``st_folium``.  Links that plugins add
 to the page later are still rewritten while rendering (the figure's header is
@@ -137,10 +140,15 @@ def _manifest() -> dict[str, Any]:
         ) from None
 
 
+# geoplan's own browser files, in static/ beside vendor/: the map script and style sheet. They are served
+# and inlined exactly as the vendored files, by their path relative to VENDOR_DIR.
+OWN_FILES: tuple[str, ...] = ("../geoplan.js", "../geoplan.css")
+
+
 @functools.lru_cache(maxsize=1)
 def _files() -> dict[str, dict[str, Any]]:
-    """Vendored file path (relative to VENDOR_DIR) -> its manifest record."""
-    out: dict[str, dict[str, Any]] = {}
+    """Vendored file path (relative to VENDOR_DIR) -> its manifest record (geoplan's own files included)."""
+    out: dict[str, dict[str, Any]] = {rel: {"path": rel} for rel in OWN_FILES}
     for pkg in _manifest()["packages"]:
         for rec in pkg["files"]:
             out[rec["path"]] = rec
@@ -289,7 +297,11 @@ class _Localizer:
                     "pin its npm package in scripts/vendor_assets.py and rerun it"
                 )
             return url
-        new = f"{self.base}/{rel}" if self.mode == "static" else _data_uri(rel)
+        return self.own(rel)
+
+    def own(self, rel: str) -> str:
+        """The URL of vendored (or geoplan's own) file ``rel`` in this mode."""
+        new = _join(self.base, rel) if self.mode == "static" else _data_uri(rel)
         _EMITTED[new] = rel
         return new
 
@@ -309,6 +321,13 @@ class _Localizer:
         if new == child.url:
             return child
         return JavascriptLink(new) if isinstance(child, JavascriptLink) else CssLink(new)
+
+
+def _join(base: str, rel: str) -> str:
+    """``base/rel`` with rel's leading ``../`` taken off base: servers refuse ``..`` in a path (Streamlit: 400)."""
+    while rel.startswith("../") and "/" in base and base.rsplit("/", 1)[1] not in ("", ".", ".."):
+        base, rel = base.rsplit("/", 1)[0], rel[3:]
+    return f"{base}/{rel}"
 
 
 def _static_base(static_url: str) -> str:
@@ -427,6 +446,11 @@ def localize(m: folium.Map, *, mode: Mode, static_url: str = "app/static/vendor"
                 "cdnjs.cloudflare.com whatever the map says, and without internet never draws the map; "
                 "draw the legend as HTML instead (inline/standalone maps may keep it)"
             )
+        own = getattr(el, "static_files", None)
+        if own:  # geoplan.maps.GeoplanAssets: its files are linked (or inlined) as the vendored ones
+            el.default_js = [(name, loc.own(f"../{name}")) for name in own if name.endswith(".js")]
+            el.default_css = [(name, loc.own(f"../{name}")) for name in own if name.endswith(".css")]
+            el.linked = True
         for attr in ("default_js", "default_css"):
             links = getattr(el, attr, None)
             if not links:

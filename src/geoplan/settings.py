@@ -1,6 +1,7 @@
 """Typed defaults, read at call time so tests and the CLI can override them.
 
-- ``geodata_dir``: the checked-in gazetteer, boundaries and reports (env ``GEOPLAN_GEODATA_DIR``).
+- ``geodata_dir``: the checked-in gazetteer, boundaries and reports (env ``GEOPLAN_GEODATA_DIR``; else the
+  checkout's ``geodata/``, or the copy an installed wheel carries, see ``geoplan.resources``).
 - ``data_dir``: where planners' corrections and the online geocoder's cache live
   (env ``GEOPLAN_DATA_DIR``, default ``$XDG_DATA_HOME/geoplan`` or ``~/.local/share/geoplan``).
 - ``default_crs``: every coordinate geoplan writes is WGS84 lon/lat.
@@ -15,7 +16,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-_REPO_ROOT = Path(__file__).resolve().parents[2]
+from geoplan.resources import packaged_geodata_dir
 
 default_crs: str = "EPSG:4326"
 coordinate_decimals: int = 6
@@ -29,7 +30,8 @@ default_city_adcode: str = "140100"
 
 
 def geodata_dir() -> Path:
-    return Path(os.environ.get("GEOPLAN_GEODATA_DIR", _REPO_ROOT / "geodata"))
+    env = os.environ.get("GEOPLAN_GEODATA_DIR")
+    return Path(env) if env else packaged_geodata_dir()
 
 
 def gazetteer_paths() -> tuple[Path, ...]:

@@ -1,0 +1,199 @@
+// geoplan's map script: styles, icons, tooltips and popups of the domain layers, the view the app sends
+// (which items to show, which one is selected) and the map's own search box.
+//
+// Loaded before the map's script (served by Streamlit in the app, inlined in standalone pages; see
+// geoplan.offline). Every string from a report passes through esc() before it becomes HTML. Each call of
+// create() has its own state, so node's test runner (tests/js/) can test one map per test.
+/* global L */
+(function () {
+  "use strict";
+  var ESC = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;", "`": "&#96;"};
+  function esc(s) { return s == null ? "" : String(s).replace(/[&<>"'`]/g, function (c) { return ESC[c]; }); }
+
+  function create() {
+    var APPROX = {near: 1, estimated: 1, district: 1, city: 1}, AREA = {district: 1, city: 1}, MAX_ITEMS = 20;
+    var entries = [], byFid = {}, state = {fids: null, query: "", selected: null, key: undefined};
+    function planned(p) { return p.place_status && p.place_status !== "existing"; }
+    function isSelected(e) { return state.selected != null && e.shown.some(function (it) { return it.fid === state.selected; }); }
+    function style(e) {
+      var p = e.p, c = e.o.color, sel = isSelected(e);
+      if (p.geometry_kind === "line") {
+        return {color: c, weight: sel ? 8 : (p.place_kind === "metro_line" ? 5 : 4), opacity: 0.9,
+                dashArray: planned(p) ? "10 8" : (APPROX[p.precision] ? "2 7" : null)};
+      }
+      if (p.precision === "district" || p.precision === "city") {
+        return {color: c, weight: sel ? 4 : 1.5, dashArray: "4 6", fillColor: c, fillOpacity: 0.06};
+      }
+      return {color: c, weight: sel ? 5 : 2, fillColor: c, fillOpacity: 0.25, dashArray: planned(p) ? "6 6" : null};
+    }
+    function point(p, latlng, o) {
+      var g = esc(o.glyphs[p.place_kind] || "•"), html, size, anchor;
+      if (APPROX[p.precision]) {
+        html = '<div class="gp-approx" style="border-color:' + o.color + ';color:' + o.color +
+               ';background:' + o.color + '22">≈' + g + '</div>';
+        size = [30, 30]; anchor = [15, 15];
+      } else {
+        html = '<div class="gp-pin" style="background:' + o.color + '"><span>' + g + '</span></div>';
+        size = [26, 26]; anchor = [13, 30];
+      }
+      return L.marker(latlng, {icon: L.divIcon({className: "gp-icon", html: html, iconSize: size, iconAnchor: anchor}),
+                               title: p.name || ""});
+    }
+    function highlight(text, name) {
+      text = text || "";
+      var i = name ? text.indexOf(name) : -1;
+      if (i < 0) { return esc(text); }
+      return esc(text.slice(0, i)) + "<mark>" + esc(name) + "</mark>" + esc(text.slice(i + name.length));
+    }
+    function rows(list) {
+      return list.filter(function (r) { return r[1]; }).map(function (r) {
+        return "<tr><th>" + esc(r[0]) + "</th><td>" + r[1] + "</td></tr>"; }).join("");
+    }
+    function itemHtml(it, p, o) {
+      var L_ = o.labels, status = esc(o.lang === "en" ? (o.status_en[it.status] || it.status) : it.status_zh);
+      var meta = [esc(p.domain) + (it.section ? " · " + esc(it.section) : ""),
+                  status + (planned(p) ? " (" + esc(L_.planned) + ")" : ""),
+                  it.quantities ? esc(L_.quantities) + ": " + esc(it.quantities) : ""];
+      return '<li' + (it.fid === state.selected ? ' class="gp-sel"' : "") + '><p class="gp-text">' +
+             highlight(it.text, it.matched) + '</p><div class="gp-meta">' +
+             meta.filter(Boolean).join(" · ") + "</div></li>";
+    }
+    function popup(e) {
+      var p = e.p, o = e.o, L_ = o.labels, items = e.shown.slice();
+      items.sort(function (a, b) { return (b.fid === state.selected) - (a.fid === state.selected); });
+      var more = items.length - MAX_ITEMS, body = rows([
+        [L_.precision, esc(o.lang === "en" ? p.precision_en : p.precision_zh) +
+                       (p.precision_code != null ? " (IATI " + esc(p.precision_code) + ")" : "")],
+        [L_.district, esc(p.district)],
+        [L_.source, esc(p.source) + (/^https?:\/\//.test(p.source_url || "") ?
+            ' <a href="' + esc(p.source_url) + '" target="_blank" rel="noopener noreferrer">↗</a>' : "")],
+        [L_.confidence, esc(L_[p.confidence] || p.confidence)]
+      ]);
+      return '<div class="gp-popup"><b>' + esc(p.name) + "</b>" +
+             (items.length > 1 ? ' <span class="gp-n">' + esc(L_.n_items.replace("{n}", items.length)) + "</span>" : "") +
+             '<ol class="gp-items">' + items.slice(0, MAX_ITEMS).map(function (it) { return itemHtml(it, p, o); }).join("") +
+             "</ol>" + (more > 0 ? '<p class="gp-more">' + esc(L_.more.replace("{n}", more)) + "</p>" : "") +
+             "<table>" + body + "</table></div>";
+    }
+    function tooltip(e) {
+      return esc(e.p.name || "") + (e.shown.length > 1 ? " (" + e.shown.length + ")" : "");
+    }
+    function layer(data, o) {
+      var group = o.cluster ? L.markerClusterGroup({maxClusterRadius: 40, disableClusteringAtZoom: 15,
+                                                    showCoverageOnHover: false}) : L.featureGroup();
+      var made = [];
+      L.geoJson(data, {
+        style: function (f) { return style({p: f.properties, o: o, shown: []}); },
+        pointToLayer: function (f, latlng) { return point(f.properties, latlng, o); },
+        onEachFeature: function (f, l) {
+          var e = {p: f.properties, o: o, items: f.properties.items || [], layer: l, group: group, on: true};
+          e.shown = e.items;
+          e.items.forEach(function (it) { byFid[it.fid] = e; });
+          l.bindTooltip(function () { return tooltip(e); }, {sticky: true});
+          l.bindPopup(function () { return popup(e); }, {maxWidth: 380});
+          entries.push(e);
+          made.push(l);
+        }
+      });
+      if (o.cluster) { group.addLayers(made); } else { made.forEach(function (l) { group.addLayer(l); }); }
+      return group;
+    }
+    function batch(lists, add) {
+      lists.forEach(function (pair) {
+        var g = pair[0], ls = pair[1];
+        if (g.addLayers) { if (add) { g.addLayers(ls); } else { g.removeLayers(ls); } }
+        else { ls.forEach(function (l) { if (add) { g.addLayer(l); } else { g.removeLayer(l); } }); }
+      });
+    }
+    function restyle(e) { if (e && e.layer.setStyle) { e.layer.setStyle(style(e)); } }
+    function where(l) { return l.getLatLng ? l.getLatLng() : l.getBounds().getCenter(); }
+    // Show only the items whose fid is in v.fids (all when null), highlight v.selected, and fit the map to
+    // what is shown when the set changed. The map and its layers stay; only visibility changes.
+    function matches(e, it, q) {
+      return (e.p.name || "").toLowerCase().indexOf(q) >= 0 || [it.text, it.matched, it.section].some(function (s) {
+        return s && String(s).toLowerCase().indexOf(q) >= 0; });
+    }
+    // Show the items in state.fids (all when null) that match state.query, add and remove layers in
+    // batches, and fit the map to what is shown when ``fit``.
+    function apply(map, fit) {
+      var want = state.fids, q = state.query, adds = new Map(), drops = new Map();
+      entries.forEach(function (e) {
+        e.shown = e.items.filter(function (it) { return (!want || want[it.fid]) && (!q || matches(e, it, q)); });
+        var on = e.shown.length > 0, into = on ? adds : drops;
+        if (on !== e.on) {
+          if (!into.has(e.group)) { into.set(e.group, []); }
+          into.get(e.group).push(e.layer);
+          e.on = on;
+        }
+      });
+      batch(Array.from(drops), false);
+      batch(Array.from(adds), true);
+      if (map && fit) {
+        var sites = L.latLngBounds([]), areas = L.latLngBounds([]);
+        entries.forEach(function (e) {
+          if (e.on) { (AREA[e.p.precision] ? areas : sites).extend(e.layer.getBounds ? e.layer.getBounds() : e.layer.getLatLng()); }
+        });
+        var b = sites.isValid() ? sites : areas;  // as map_data's bounds: county areas do not set the view
+        if (b.isValid()) { map.fitBounds(b, {padding: [40, 40], maxZoom: 15}); }
+      }
+    }
+    // What the app (or a standalone page's ``selected``) wants shown: v.fids (null = all), v.selected.
+    // The map and its layers stay; only visibility changes. The map's own search box narrows it further.
+    function view(map, v) {
+      var before = byFid[state.selected], want = null;
+      if (v.fids) { want = {}; v.fids.forEach(function (f) { want[f] = 1; }); }
+      state.fids = want;
+      state.selected = v.selected == null ? null : v.selected;
+      var sel = byFid[state.selected];
+      apply(map, !sel && v.key !== state.key && (state.key !== undefined || want));
+      restyle(before);
+      restyle(sel);
+      if (sel && sel.on) {
+        var reveal = function () { if (sel.group.zoomToShowLayer) { sel.group.zoomToShowLayer(sel.layer, function () {
+          sel.layer.openPopup(where(sel.layer)); }); } else { sel.layer.openPopup(where(sel.layer)); } };
+        setTimeout(reveal, 50);  // after the app's own setView
+      }
+      state.key = v.key;
+      if (searchBox) { searchBox.update(); }
+      return counts().shapes;
+    }
+    function open(fid) {
+      var e = byFid[fid];
+      if (e && e.on) { e.layer.openPopup(where(e.layer)); }
+    }
+    // The map's own filter, answered in the browser without a round trip: items whose sentence, place or
+    // section holds the words typed, within what the app's sidebar (view) shows.
+    var searchBox = null;
+    function search(map, labels) {
+      var c = L.control({position: "topleft"});
+      c.onAdd = function () {
+        var d = L.DomUtil.create("div", "gp-search"), input = L.DomUtil.create("input", "", d), timer = null;
+        var count = L.DomUtil.create("span", "gp-search-n", d);
+        input.type = "search"; input.placeholder = labels.search; input.setAttribute("aria-label", labels.search);
+        L.DomEvent.disableClickPropagation(d); L.DomEvent.disableScrollPropagation(d);
+        searchBox = {update: function () { count.textContent = state.query ? labels.found.replace("{n}", counts().items) : ""; }};
+        L.DomEvent.on(input, "input", function () {
+          clearTimeout(timer);
+          timer = setTimeout(function () {
+            state.query = input.value.trim().toLowerCase();
+            apply(map, true);
+            searchBox.update();
+          }, 100);
+        });
+        return d;
+      };
+      c.addTo(map);
+      return c;
+    }
+    function counts() {
+      var n = 0, items = 0;
+      entries.forEach(function (e) { if (e.on) { n += 1; items += e.shown.length; } });
+      return {shapes: n, items: items};
+    }
+    return {esc: esc, layer: layer, popup: popup, tooltip: tooltip, view: view, open: open, counts: counts, search: search,
+            entries: entries, byFid: byFid};
+  }
+
+  if (typeof window !== "undefined") { window.geoplan = window.geoplan || create(); }
+  if (typeof module !== "undefined" && module.exports) { module.exports = {create: create, esc: esc}; }
+})();
