@@ -27,7 +27,7 @@ from geoplan.corrections import (
     parse_geometry,
 )
 from geoplan.errors import CorrectionError, CorrectionStoreError, GeometryError
-from geoplan.features import check_rfc7946, features_from_path, features_to_geojson, validate_geojson
+from geoplan.features import check_rfc7946, features_to_geojson, validate_geojson
 from geoplan.gazetteer import load_gazetteer
 
 from conftest import REPORT
