@@ -45,7 +45,7 @@ PALETTE = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8
 KIND_GLYPHS = {
     "station": "站", "bridge": "桥", "spring": "泉", "school": "校", "university": "学", "hospital": "医",
     "facility": "设", "park": "园", "road": "路", "river": "河", "metro_line": "轨", "area": "区",
-    "district": "区", "county": "县", "county_city": "市", "city": "市",
+    "district": "区", "county": "县", "county_city": "市", "city": "市", "rail_line": "铁", "water": "水",
 }
 # A drawn feature is a place (these properties) carrying the items that name it (ITEM_PROPERTIES).
 PLACE_PROPERTIES = (
