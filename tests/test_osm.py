@@ -24,6 +24,8 @@ from geoplan.maps import build_map, map_html
 from geoplan.osm import (
     ATTRIBUTION,
     LICENCE,
+    OsmData,
+    OsmElement,
     gazetteer_from_osm,
     import_osm,
     kind_of,
@@ -160,7 +162,9 @@ def test_the_same_extract_as_pbf_imports_alike(tmp_path, boundaries):
         for obj in osmium.FileProcessor(str(SMALL)):
             writer.add(obj)
     assert pbf.read_bytes()[:4] != SMALL.read_bytes()[:4]  # really the binary format
-    from_pbf = gazetteer_from_osm(osm_from_path(pbf), curated=boundaries)
+    ticks: list[int] = []
+    from_pbf = gazetteer_from_osm(osm_from_path(pbf, progress=ticks.append), curated=boundaries)
+    assert ticks and ticks[-1] == 7 + 1 + 2  # ends on the tagged objects read: 7 ways, the bench, 2 areas
     from_xml = gazetteer_from_osm(osm_from_path(SMALL), curated=boundaries)
     assert from_pbf.features == from_xml.features
 
@@ -187,6 +191,27 @@ def test_curated_entries_win_unless_replace(tmp_path):
     assert gaz["迎泽西大街"].origin == str(out) and gaz["迎泽西大街"].kind == "road"
     assert gaz["迎泽西大街"].source.startswith("OpenStreetMap way/2001")
     assert any("entry '迎泽西大街' replaced by '迎泽西大街'" in p for p in gaz.problems)
+
+
+def test_roads_are_clipped_to_the_city_and_those_outside_reported(boundaries):
+    road = (("highway", "primary"), ("name", "跨界路"))
+    far = (("highway", "primary"), ("name", "远方路"))
+    data = OsmData(
+        "mem",
+        (
+            OsmElement("way/1", road, LineString([(112.55, 37.85), (113.60, 37.85)])),  # leaves the city eastwards
+            OsmElement("way/2", far, LineString([(116.30, 39.90), (116.40, 39.90)])),  # Beijing
+        ),
+        None,
+    )
+    result = gazetteer_from_osm(data, curated=boundaries)
+    crossing = by_name(result)["跨界路"]
+    assert "clipped to the city boundary" in crossing["properties"]["note"]
+    assert shape(crossing["geometry"]).within(boundaries.city.geometry.buffer(1e-6))
+    assert shape(crossing["geometry"]).bounds[2] < 113.60
+    assert "远方路" not in by_name(result)
+    assert "road 远方路 (way/2): outside the city" in result.report.skipped
+    assert "data as of" not in crossing["properties"]["source"]  # no timestamp in the data: none claimed
 
 
 @hsettings(max_examples=25, deadline=None)

@@ -46,6 +46,26 @@ ROAD_CLASSES = frozenset(
     }
 )
 METRO = frozenset({"subway", "light_rail", "monorail"})
+# Every key kind_of() looks at, and the names: an element without any of them is no place.
+PLACE_KEYS = (
+    "name",
+    "name:zh",
+    "type",
+    "route",
+    "railway",
+    "public_transport",
+    "building",
+    "man_made",
+    "bridge",
+    "amenity",
+    "healthcare",
+    "leisure",
+    "waterway",
+    "natural",
+    "water",
+    "landuse",
+    "highway",
+)
 LINE_KINDS = frozenset({"road", "metro_line", "rail_line", "river"})
 # First claimant of a name wins, so stations and lines (the places reports name most) come first.
 KIND_ORDER = (
@@ -220,7 +240,9 @@ def _from_osmium(path: Path, *, progress: ProgressFn | None) -> OsmData:
                 ways = [m.ref for m in rel.members if m.type == "w"]
                 routes[rel.id] = (tags, ways)
                 member_ways.update(ways)
-        for obj in osmium.FileProcessor(str(path)).with_locations().with_areas():
+        # Untagged nodes (most of an extract) only give locations: the key filter keeps them out of Python.
+        place_keys = osmium.filter.KeyFilter(*PLACE_KEYS)
+        for obj in osmium.FileProcessor(str(path)).with_locations().with_areas().with_filter(place_keys):
             seen += 1
             if progress is not None and seen % 50_000 == 0:
                 progress(seen)
@@ -398,7 +420,7 @@ def _round(geom: BaseGeometry) -> BaseGeometry:
 
 def _lines_only(geom: BaseGeometry) -> BaseGeometry:
     parts = [g for g in getattr(geom, "geoms", [geom]) if g.geom_type in ("LineString", "MultiLineString")]
-    flat = [p for g in parts for p in getattr(g, "geoms", [g])]
+    flat = [p for g in parts for p in getattr(g, "geoms", [g]) if not p.is_empty]
     return MultiLineString(flat) if flat else shapely.LineString()
 
 
@@ -486,7 +508,7 @@ def _entry(
     city: BaseGeometry | None,
     lat0: float,
     subway_tracks: BaseGeometry | None,
-    units: Sequence[GazetteerEntry],
+    units: Sequence[_Unit],
     timestamp: str | None,
     merged: list[str],
     skipped: list[str],
@@ -533,7 +555,7 @@ def _entry(
             if not city.covers(geom):
                 skipped.append(f"{kind} {name} ({_ids_text([e.osm_id for e in els])}): outside the city")
                 return None
-        else:
+        elif not city.contains(geom):  # only what crosses the boundary is clipped (prepared: fast)
             clipped = city.intersection(geom)
             clipped = (
                 _lines_only(clipped)
@@ -604,12 +626,28 @@ def _entry(
     return {"type": "Feature", "properties": props, "geometry": mapping(geom)}
 
 
-def _district(geom: BaseGeometry, units: Sequence[GazetteerEntry], kind: str) -> str | None:
+@dataclass(frozen=True)
+class _Unit:
+    name: str
+    area: BaseGeometry
+    slack: BaseGeometry  # the area grown by ~50 m, for lines drawn along its edge
+
+
+def _units(entries: Sequence[GazetteerEntry]) -> tuple[_Unit, ...]:
+    """Districts and counties with prepared geometries, built once per import (not once per place)."""
+    units = tuple(_Unit(e.name, e.geometry, e.geometry.buffer(0.0005)) for e in entries)
+    for u in units:
+        shapely.prepare(u.area)
+        shapely.prepare(u.slack)
+    return units
+
+
+def _district(geom: BaseGeometry, units: Sequence[_Unit], kind: str) -> str | None:
     """The 区/县 holding the place; a line only gets one if it lies wholly inside it (with ~50 m slack)."""
     if kind in LINE_KINDS:
-        return next((u.name for u in units if u.geometry.buffer(0.0005).covers(geom)), None)
+        return next((u.name for u in units if u.slack.covers(geom)), None)
     pt = geom if geom.geom_type == "Point" else geom.representative_point()
-    return next((u.name for u in units if u.geometry.covers(pt)), None)
+    return next((u.name for u in units if u.area.covers(pt)), None)
 
 
 def city_entry(gazetteer: Gazetteer, city: str) -> GazetteerEntry:
@@ -636,7 +674,9 @@ def gazetteer_from_osm(
     replaced: list[str] = []
     counts: Counter[str] = Counter()
     city_geom = city_entry(curated, city).geometry if curated is not None and city else None
-    units = curated.admin_units if curated is not None else ()
+    units = _units(curated.admin_units) if curated is not None else ()
+    if city_geom is not None:
+        shapely.prepare(city_geom)  # every place is tested against it
     groups = _elements_by_name(data, skipped, counts)
     lat0 = (
         city_geom.centroid.y
