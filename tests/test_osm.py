@@ -169,6 +169,41 @@ def test_the_same_extract_as_pbf_imports_alike(tmp_path, boundaries):
     assert from_pbf.features == from_xml.features
 
 
+ROUTE_OSM = """<?xml version="1.0" encoding="UTF-8"?>
+<osm version="0.6" generator="geoplan test">
+  <node id="1" version="1" lat="37.8570" lon="112.4800"/>
+  <node id="2" version="1" lat="37.8568" lon="112.4950"/>
+  <node id="3" version="1" lat="37.8566" lon="112.5100"/>
+  <way id="11" version="1"><nd ref="1"/><nd ref="2"/><tag k="railway" v="subway"/><tag k="tunnel" v="yes"/></way>
+  <way id="12" version="1"><nd ref="2"/><nd ref="3"/><tag k="railway" v="subway"/><tag k="tunnel" v="yes"/></way>
+  <relation id="21" version="1" timestamp="2025-02-22T02:30:00Z">
+    <member type="way" ref="11" role=""/><member type="way" ref="12" role=""/>
+    <tag k="type" v="route"/><tag k="route" v="subway"/><tag k="ref" v="1"/>
+    <tag k="name" v="太原地铁1号线: 河龙湾 =&gt; 武宿1号2号航站楼"/>
+  </relation>
+  <relation id="22" version="1" timestamp="2025-02-22T02:30:00Z">
+    <member type="way" ref="12" role=""/><member type="way" ref="11" role=""/>
+    <tag k="type" v="route"/><tag k="route" v="subway"/><tag k="ref" v="1"/>
+    <tag k="name" v="太原地铁1号线: 武宿1号2号航站楼 =&gt; 河龙湾"/>
+  </relation>
+</osm>
+"""
+
+
+def test_route_relations_of_both_directions_make_one_line(tmp_path, boundaries):
+    path = tmp_path / "route.osm"
+    path.write_text(ROUTE_OSM, "utf-8")
+    result = gazetteer_from_osm(osm_from_path(path), curated=boundaries)
+    assert [f["properties"]["name"] for f in result.features] == ["太原地铁1号线"]
+    line = by_name(result)["太原地铁1号线"]
+    assert line["properties"]["kind"] == "metro_line" and line["properties"]["osm_ids"] == [
+        "relation/21",
+        "relation/22",
+    ]
+    assert shape(line["geometry"]).equals(LineString([(112.48, 37.857), (112.495, 37.8568), (112.51, 37.8566)]))
+    assert "2 element(s): unnamed metro_line" in result.report.skipped  # its ways, read as ways too
+
+
 def test_curated_entries_win_unless_replace(tmp_path):
     curated = [CURATED, BOUNDARIES]
     kept = import_osm(SMALL, curated_paths=curated)
