@@ -266,6 +266,7 @@ def test_ways_merge_into_one_line_whatever_their_order_and_direction(order, flip
 def test_kinds_and_status_from_tags():
     assert kind_of({"highway": "primary", "name": "x"}, "line") == "road"
     assert kind_of({"highway": "footway", "name": "x"}, "line") is None
+    assert kind_of({"highway": "primary", "route": "bus", "name": "x"}, "line") == "road"  # route=* on a way
     assert kind_of({"highway": "construction", "construction": "primary"}, "line") == "road"
     assert kind_of({"railway": "subway"}, "line") == "metro_line"
     assert kind_of({"railway": "rail"}, "line") == "rail_line"

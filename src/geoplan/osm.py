@@ -321,7 +321,7 @@ def kind_of(tags: Mapping[str, str], geom: str) -> str | None:
     """The gazetteer kind of an OSM element from its tags; ``geom`` is 'point', 'line' or 'area'."""
     railway, route, highway = tags.get("railway"), tags.get("route"), tags.get("highway")
     life = tags.get("construction") or tags.get("proposed") or ""
-    if tags.get("type") == "route" or (route and geom == "line" and "type" not in tags and railway is None):
+    if tags.get("type") == "route":  # a route relation; route=* on a plain way (ferries, hiking) is no line here
         return "metro_line" if route in METRO | {"tram"} else "rail_line" if route in ("train", "railway") else None
     if geom != "line" and (
         railway in ("station", "halt")
@@ -686,8 +686,8 @@ def gazetteer_from_osm(
     tracks = [
         e.geometry
         for e in data.elements
-        if kind_of(e.tag, "line") == "metro_line"
-        and "LineString" in e.geometry.geom_type
+        if "LineString" in e.geometry.geom_type
+        and kind_of(e.tag, "line") == "metro_line"
         and status_of(e.tag) == "existing"
     ]
     subway_tracks = _to_metres(shapely.union_all(tracks), lat0) if tracks else None
