@@ -765,11 +765,6 @@ def import_osm(
     return gazetteer_from_osm(osm_from_path(path, progress=progress), curated=curated, city=city, replace=replace)
 
 
-def mentions_osm(source: object) -> bool:
-    """True when a place's ``source`` says it comes from OpenStreetMap (so maps must credit it)."""
-    return isinstance(source, str) and "openstreetmap" in source.lower()
-
-
 __all__ = [
     "ATTRIBUTION",
     "LICENCE",
@@ -781,7 +776,7 @@ __all__ = [
     "gazetteer_from_osm",
     "import_osm",
     "kind_of",
-    "mentions_osm",
+    "merge_lines",
     "names_of",
     "osm_from_path",
     "status_of",
