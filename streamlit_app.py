@@ -99,6 +99,7 @@ KIND_LABELS = {
     "school": ("学校", "school"), "university": ("高校", "university"), "hospital": ("医院", "hospital"),
     "facility": ("设施", "facility"), "park": ("公园", "park"), "district": ("区", "district"),
     "county": ("县", "county"), "county_city": ("县级市", "county-level city"), "city": ("全市", "city"),
+    "rail_line": ("铁路", "railway"), "water": ("水域", "water"),
 }
 MAX_LISTED = 50
 BASEMAPS = {"osm": "OpenStreetMap", "light": "Light / 浅色", "amap": "高德 AMap (GCJ-02)"}

@@ -1,6 +1,8 @@
 """Assemble, format and validate geodata/gazetteer.geojson (hand-curated Taiyuan gazetteer).
 
-Every coordinate below is copied from a cited source (see geodata/gazetteer-sources.md).
+Every coordinate below is copied from a cited source (see geodata/gazetteer-sources.md). The metro lines, the
+武宿1号2号航站楼 and 太原站东广场 stations and 3号线一期's vertices are read from the OpenStreetMap export in
+../shared/data/osm/ (or $GEOPLAN_OSM_RAIL) when the file is built; those entries are ODbL, and their source says so.
 Source coordinates are kept in the datum the source uses; GCJ-02 ones are converted to WGS84
 with geoplan.datum when the file is built. Nothing here invents a coordinate: lines are
 polylines through cited points (the 汾河 line is a clipped, simplified traced line from a national
@@ -15,6 +17,7 @@ Usage (from the repo root):
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -196,16 +199,66 @@ def fen_line() -> MultiLineString:
 
 # 1号线二期: cited start point, cited direction (T3 is east of T2), cited length.
 LINE1_PHASE2_LENGTH_M = 1850.0   # en.wikipedia Line 1 (Taiyuan Metro): 'The length of phase 2 is 1.85km'
-LINE1_PHASE2_AZIMUTH = 90.0      # 'T3航站楼位于现有T2航站楼东侧' (wsxm.net 2023-05-15; wenxiaobai 2025-01-22)
 
 
-def line1_phase2() -> LineString:
-    """Estimated 1号线二期: from the cited airport point due east for the cited length (WGS84 geodesic)."""
+# OpenStreetMap (ODbL): the overpass-turbo export of Taiyuan's metro (see ../shared/data/osm/README.md). The metro lines,
+# the 武宿1号2号航站楼 station and the 太原站东广场 station below are read from it when the file is built.
+OSM_RAIL = Path(os.environ.get("GEOPLAN_OSM_RAIL", ROOT.parent / "shared" / "data" / "osm" / "taiyuan-rail-2026-01-06.geojson"))
+OSM_LICENCE = "© OpenStreetMap contributors, ODbL 1.0"
+OSM_T1T2_STATION = "node/12600508977"     # 武宿1号2号航站楼 (subway station, wikipedia zh:武宿1号2号航站楼站)
+OSM_EAST_SQUARE_STATION = "node/12603762934"  # 太原站东广场 (Line 1 station under the east square of 太原站)
+OSM_LINE3_PLAN_STATIONS = [  # planned station nodes on 晋阳街 (2017 Line 3 plan order), plus the two served stations
+    ("吴家堡", "node/9527734299"), ("平阳路", "node/9527734300"), ("晋阳街", "node/8221429575"),
+    ("军民南路", "node/9527734301"), ("坞城南路", "node/9527734302"), ("太原南站", "node/12603838360"),
+]
+
+
+def osm_rail():
+    """The OSM export (geoplan.osm.OsmData); stops the build with one line if it is missing."""
+    from geoplan.osm import osm_from_path
+
+    if not OSM_RAIL.is_file():
+        sys.exit(f"{OSM_RAIL}: OSM export not found (set GEOPLAN_OSM_RAIL to its path)")
+    return osm_from_path(OSM_RAIL)
+
+
+def osm_stamp(data) -> str:
+    return f"overpass-turbo export, data as of {data.timestamp}"
+
+
+def osm_point(data, osm_id: str) -> Point:
+    return next(e.geometry for e in data.elements if e.osm_id == osm_id)
+
+
+def osm_line(data, name: str) -> tuple[LineString, list[str]]:
+    """The metro line ``name`` as OSM maps it: its ways merged, the second track folded onto the first."""
+    from geoplan.osm import merge_lines
+
+    els = [e for e in data.elements if e.tag.get("name") == name and e.tag.get("railway") == "subway"]
+    line, _ = merge_lines([e.geometry for e in els], 37.85, fold_parallel=True)
+    assert line.geom_type == "LineString", f"{name}: OSM ways do not merge into one line"
+    return LineString([r6(xy) for xy in line.coords]), sorted(e.osm_id for e in els)
+
+
+def line1_phase2(data) -> tuple[LineString, float]:
+    """Estimated 1号线二期: from the OSM 武宿1号2号航站楼 station along Line 1's tail track, then on in the tail
+    track's direction until the cited 1.85 km are reached (WGS84 geodesic). Returns the line and the bearing."""
     from pyproj import Geod
+    from shapely.ops import substring
 
-    lon, lat, _ = Geod(ellps="WGS84").fwd(WIKI_WUSU_AIRPORT[0], WIKI_WUSU_AIRPORT[1],
-                                          LINE1_PHASE2_AZIMUTH, LINE1_PHASE2_LENGTH_M)
-    return LineString([r6(WIKI_WUSU_AIRPORT), r6((lon, lat))])
+    geod = Geod(ellps="WGS84")
+    line1, _ = osm_line(data, "太原地铁1号线")
+    station = osm_point(data, OSM_T1T2_STATION)
+    at = line1.project(station)
+    east_end_last = line1.coords[-1][0] > line1.coords[0][0]
+    tail = substring(line1, at, line1.length) if east_end_last else substring(line1, at, 0)
+    tail_coords = list(tail.coords)[1:]  # the track beyond the station (its first point is the station's projection)
+    pts = [(station.x, station.y), *tail_coords]
+    done = sum(geod.inv(a[0], a[1], b[0], b[1])[2] for a, b in zip(pts, pts[1:], strict=False))
+    a, b = tail_coords[-2] if len(tail_coords) > 1 else (station.x, station.y), tail_coords[-1]
+    azimuth = geod.inv(a[0], a[1], b[0], b[1])[0]
+    lon, lat, _ = geod.fwd(b[0], b[1], azimuth, LINE1_PHASE2_LENGTH_M - done)
+    return LineString([r6(p) for p in (*pts, (lon, lat))]), azimuth % 360
 
 
 def feature(geom, **props):
@@ -217,9 +270,7 @@ def feature(geom, **props):
 
 
 def build_features() -> list[dict]:
-    line2_wgs = [r6(gcj(lo, la)) for _, lo, la in METROMAN_LINE2_GCJ]
-    dananmen_wgs = line2_wgs[7]
-    jinyangjie_wgs = line2_wgs[14]
+    osm = osm_rail()
     yingxi_wgs = [r6(gcj(*MAPKIT_YINGXI170_GCJ)), r6(gcj(*BANK_YINGXI_GCJ)), r6(gcj(*BANK_QIAOXI_GCJ))]
     feats = []
 
@@ -231,43 +282,48 @@ def build_features() -> list[dict]:
         source_url="https://wiwikim.kfd.me/zh-mo/%E5%A4%AA%E5%8E%9F%E7%AB%99",
         datum="WGS84", converted_from=None,
         note="Wikipedia coordinate of the station (existing west station building side); ja.wikipedia gives 37.859861, 112.581806 (same to ~20 m)."))
+    east_square = osm_point(osm, OSM_EAST_SQUARE_STATION)
     feats.append(feature(
-        Point(WIKI_TAIYUAN_STN), name="太原火车站东站房", aliases=["太原站东站房", "火车站东站房", "太原站新建东站房"],
+        Point(r6((east_square.x, east_square.y))), name="太原火车站东站房", aliases=["太原站东站房", "火车站东站房", "太原站新建东站房"],
         kind="station", status="under_construction", district="迎泽区", precision="near", confidence="medium",
-        source="Wikipedia (zh) 太原站 coordinate; 中新网/新华社 2025-10 reports that the new east station building of 太原站 started construction on 2025-10-15",
-        source_url="http://blog.meiducn.com/article/7760405.shtml",
+        source=f"OpenStreetMap {OSM_EAST_SQUARE_STATION} '太原站东广场' (Line 1 station under the east square of 太原站; {OSM_LICENCE}; {osm_stamp(osm)}); 中新网/新华社 2025-10: the new east station building of 太原站 started construction on 2025-10-15",
+        source_url=f"https://www.openstreetmap.org/{OSM_EAST_SQUARE_STATION}",
         datum="WGS84", converted_from=None,
-        note="No source gives a coordinate for the east building itself; placed at the cited 太原站 point. The building is on the east side of the same station (across the tracks, linked underground to Metro Line 1), i.e. within a few hundred metres. Planned in the 2025 report ('启动…建设'); construction began 2025-10-15, completion planned H1 2027."))
+        note="No source gives a coordinate for the east building itself; it is being built on the east square (东广场) of 太原站, across the tracks from the old west building, linked underground to Metro Line 1. Placed at the OSM node of the 太原站东广场 metro station under that square, hence 'near' (within a few hundred metres). Until 2026-01 the entry used the zh.wikipedia 太原站 point (37.859717, 112.581822), 169 m west of this node on the west side of the tracks. Planned in the 2025 report ('启动…建设'); construction began 2025-10-15 (news reposted at http://blog.meiducn.com/article/7760405.shtml), completion planned H1 2027."))
 
     # ---------------- metro lines ----------------
-    line1 = LineString(yingxi_wgs + [dananmen_wgs, r6(WIKI_TAIYUAN_STN), r6(WIKI_TAIYUAN_SOUTH), r6(WIKI_WUSU_AIRPORT)])
+    line1, line1_ids = osm_line(osm, "太原地铁1号线")
     feats.append(feature(
         line1, name="太原轨道交通1号线", aliases=["太原地铁1号线", "轨道交通1号线", "地铁1号线", "1号线", "1号线一期"],
-        kind="metro_line", status="existing", district=None, precision="estimated", confidence="medium",
-        source="Vertices: 迎泽西大街170号 (MapKit demo) and 晋商银行 迎泽西大街/桥西 branches (GitHub SQL dump), 大南门 (metromancn ty.js) — all GCJ-02→WGS84; Wikipedia 太原站 / 太原南站 / 太原武宿国際空港 (WGS84). Route & opening: 山西省人民政府 2025-02-26 (opened 2025-02-22, 河龙湾—武宿1号2号航站楼, along 西矿街/迎泽大街/东中环/马练营路)",
-        source_url="http://www.copyauthorai.com/llxxgk/zfxxgk/xxgkml/shggsy/ggjt/202502/t20250226_1934940.html",
-        datum="WGS84", converted_from="GCJ-02",
-        note="Polyline through cited points on the streets the line runs under: 迎泽西大街170号 → 迎泽西大街 创升科技大厦 → 晋祠路1号 (迎泽西大街, west of 迎泽大桥) → 大南门 (interchange with Line 2) → 太原站 → 太原南站 → 武宿机场. The first four vertices are GCJ-02 sources converted with geoplan.datum. The westernmost ~4 km (170号→河龙湾 along 迎泽西大街/西矿街) is NOT drawn: no cited station coordinate was found for it. Between 太原站 and 太原南站 the real line follows 东中环, east of the straight segment (up to ~1.5 km off)."))
-    feats.append(feature(
-        line1_phase2(), name="轨道交通1号线二期", aliases=["1号线二期", "太原轨道交通1号线二期", "地铁1号线二期"],
-        kind="metro_line", status="planned", district="小店区", precision="estimated", confidence="low",
-        source="Start: Wikipedia (ja) 太原武宿国際空港 座標 37.74694, 112.62833 (airport reference point at T1/T2, where Line 1 ends at 武宿1号2号航站楼); length 1.85 km: en.wikipedia Line 1 (Taiyuan Metro) ('The length of phase 2 is 1.85km'; Railway Gazette 2025-03-03: 1·9 km); direction: 'T3航站楼位于现有T2航站楼东侧' (wsxm.net 2023-05-15 '太原武宿国际机场T3航站楼项目开建'; wenxiaobai 2025-01-22)",
-        source_url="http://www.wsxm.net/show/9173.html",
+        kind="metro_line", status="existing", district=None, precision="site", confidence="high",
+        source=f"OpenStreetMap {', '.join(line1_ids)} (太原地铁1号线, railway=subway; {OSM_LICENCE}; {osm_stamp(osm)}). Route & opening: 山西省人民政府 2025-02-26 (opened 2025-02-22, 河龙湾—武宿1号2号航站楼, along 西矿街/迎泽大街/东中环/马练营路)",
+        source_url=f"https://www.openstreetmap.org/{line1_ids[0]}",
         datum="WGS84", converted_from=None,
-        note="Derived line, not a surveyed alignment: start = the cited airport point (ja.wikipedia, WGS84; no coordinate of the 武宿1号2号航站楼 station itself was found, the airport reference point stands in for it); direction = due east (azimuth 90°), from the cited 'T3 航站楼位于现有 T2 航站楼东侧'; length = the cited 1.85 km (geodesic on WGS84). The end vertex is therefore an estimate of the new 武宿3号航站楼 station at T3, not a cited coordinate. The real tunnel may curve and start a few hundred metres from the reference point. Other sources: cavac.at copy of en.wikipedia https://cavac.at/cavacopedia/Line%201%20%28Taiyuan%20Metro%29 ; https://blob.wenxiaobai.com/article/181c1807-08c1-473d-6182-030a1b69ee4b ; 太原日报 2020 ('在 T3 航站楼前设置综合交通中心,引入太原轨道交通1号线')."))
+        note=f"The line as OSM maps it, 河龙湾 → 武宿1号2号航站楼 (and the tail track beyond it): the two track ways merged with shapely.line_merge and the second track (within 100 m) folded onto the first, so it is drawn once (geoplan.osm.merge_lines; {len(line1.coords)} vertices, 28.6 km on the WGS84 ellipsoid; official length 28.74 km). Replaces a 7-point chord through cited street addresses and stations (20.7 km, up to 1.1 km off the course, missing the western ~6 km to 河龙湾). Cross-check: the OSM station nodes of Line 1 lie on it."))
+    phase2, phase2_azimuth = line1_phase2(osm)
     feats.append(feature(
-        LineString(line2_wgs), name="太原轨道交通2号线", aliases=["太原地铁2号线", "轨道交通2号线", "地铁2号线", "2号线"],
-        kind="metro_line", status="existing", district=None, precision="estimated", confidence="medium",
-        source="metromancn/MetroMapOpenMiniProgram src/data/ty.js (23 station coordinates, GCJ-02)",
-        source_url=METROMAN_URL, datum="GCJ-02", converted_from="GCJ-02",
-        note="Polyline through all 23 stations 尖草坪→西桥 in order, converted GCJ-02→WGS84 with geoplan.datum. Datum verified: converted 尖草坪/晋阳街/龙兴街/南中环 fall within 2–190 m of their zh.wikipedia (WGS84) station coordinates, unconverted ones are ~550 m off. Opened 2020-12-26."))
+        phase2, name="轨道交通1号线二期", aliases=["1号线二期", "太原轨道交通1号线二期", "地铁1号线二期"],
+        kind="metro_line", status="planned", district="小店区", precision="estimated", confidence="low",
+        source=f"Start and first 190 m: OpenStreetMap {OSM_T1T2_STATION} (武宿1号2号航站楼 station) and the tail track of Line 1 beyond it ({', '.join(line1_ids)}; {OSM_LICENCE}; {osm_stamp(osm)}); length 1.85 km: en.wikipedia Line 1 (Taiyuan Metro) ('The length of phase 2 is 1.85km'; Railway Gazette 2025-03-03: 1·9 km); direction: 'T3航站楼位于现有T2航站楼东侧' (wsxm.net 2023-05-15 '太原武宿国际机场T3航站楼项目开建'; wenxiaobai 2025-01-22)",
+        source_url=f"https://www.openstreetmap.org/{OSM_T1T2_STATION}",
+        datum="WGS84", converted_from=None,
+        note=f"Derived line, not a surveyed alignment. Start = the OSM node of the 武宿1号2号航站楼 station, where phase 1 ends and phase 2 extends the line to the new 武宿3号航站楼 at T3. It follows Line 1's tail track beyond the station as OSM maps it (~190 m), then continues in the tail track's direction (azimuth {phase2_azimuth:.1f}°, east-south-east, consistent with the cited 'T3 east of T2') until the cited 1.85 km are reached (WGS84 geodesic). The end vertex is therefore an estimate of the T3 station, not a cited coordinate; the real tunnel may curve. Until 2026-01 the line started at the airport's reference point (ja.wikipedia 37.74694, 112.62833), ~980 m south of the station, and ran due east. Other sources: cavac.at copy of en.wikipedia https://cavac.at/cavacopedia/Line%201%20%28Taiyuan%20Metro%29 ; https://blob.wenxiaobai.com/article/181c1807-08c1-473d-6182-030a1b69ee4b ; 太原日报 2020 ('在 T3 航站楼前设置综合交通中心,引入太原轨道交通1号线')."))
+    line2, line2_ids = osm_line(osm, "太原轨道交通2号线")
     feats.append(feature(
-        LineString([jinyangjie_wgs, r6(WIKI_TAIYUAN_SOUTH)]), name="轨道交通3号线一期", aliases=["3号线一期", "太原轨道交通3号线一期", "地铁3号线一期"],
+        line2, name="太原轨道交通2号线", aliases=["太原地铁2号线", "轨道交通2号线", "地铁2号线", "2号线"],
+        kind="metro_line", status="existing", district=None, precision="site", confidence="high",
+        source=f"OpenStreetMap {', '.join(line2_ids)} (太原轨道交通2号线, railway=subway, open_date 2020-12-26; {OSM_LICENCE}; {osm_stamp(osm)}); cross-check: metromancn/MetroMapOpenMiniProgram src/data/ty.js (23 station coordinates, GCJ-02)",
+        source_url=f"https://www.openstreetmap.org/{line2_ids[0]}",
+        datum="WGS84", converted_from=None,
+        note=f"The line as OSM maps it, 尖草坪 → 西桥: the six track ways merged with shapely.line_merge and the second track (within 100 m) folded onto the first (geoplan.osm.merge_lines; {len(line2.coords)} vertices, 23.3 km). Cross-check: 22 of the 23 metromancn station coordinates (GCJ-02→WGS84) lie within 35 m of it (median 5 m); their 西桥 lies 333 m south of the line's end, where OSM's own 西桥 station node is. Replaces the earlier polyline through those 23 stations. Opened 2020-12-26."))
+    line3 = LineString([r6((p.x, p.y)) for p in (osm_point(osm, nid) for _, nid in OSM_LINE3_PLAN_STATIONS)])
+    feats.append(feature(
+        line3, name="轨道交通3号线一期", aliases=["3号线一期", "太原轨道交通3号线一期", "地铁3号线一期"],
         kind="metro_line", status="planned", district=None, precision="estimated", confidence="low",
-        source="Route: 360百科 mirror '太原地铁3号线' (2017 plan 柴村—东峰, 25 stations: …平阳路, 晋阳街, 军民南路, 坞城南路, 唐槐路站, 太原南站, 中心街东…; interchange with Line 2 at 晋阳街, text garbled in the mirror: '在晋阳…街站与二号线实现换乘'); vertices: 晋阳街 (Line 2 station, metromancn ty.js, GCJ-02→WGS84) and 太原南站 (Wikipedia, WGS84); status: 网易 2025 (awaiting approval, under re-study)",
+        source=f"Route: 360百科 mirror '太原地铁3号线' (2017 plan 柴村—东峰, 25 stations: …吴家堡, 平阳路, 晋阳街, 军民南路, 坞城南路, 唐槐路站, 太原南站, 中心街东…; interchange with Line 2 at 晋阳街); vertices: OpenStreetMap station nodes {', '.join(f'{n} {i}' for n, i in OSM_LINE3_PLAN_STATIONS)} ({OSM_LICENCE}; {osm_stamp(osm)}; the four not on Line 1/2 are planned stations in OSM); status: 网易 2025 (awaiting approval, under re-study)",
         source_url="http://www.zhfaa.net/c-29-149174-0.html",
-        datum="WGS84", converted_from="GCJ-02",
-        note="Only a partial, indicative segment: the 晋阳街 section of the 2017 plan, from the 晋阳街 interchange with Line 2 east to 太原南站 (both are named stations of that plan with cited coordinates). It is NOT the phase-1 alignment, which is unpublished: the 2017 plan is reported as being re-studied (2025: '等待批复'), and a 2025 proposal to go back to '以前的方案走晋阳街' implies the current draft may not use 晋阳街 at all. The rest of the 2017 route (柴村—和平北/南路—南中环街 and 太原南站—中心街—东峰) has no cited station coordinates and is not drawn."))
+        datum="WGS84", converted_from=None,
+        note="Only a partial, indicative segment of the 2017 plan: its 晋阳街 section, through the planned station nodes OSM has on it (吴家堡, 平阳路, 军民南路, 坞城南路), the Line 2 station 晋阳街 and the 太原南站 metro station, in the plan's order. It is NOT the phase-1 alignment, which is unpublished: the 2017 plan is reported as being re-studied (2025: '等待批复'), and a 2025 proposal to go back to '以前的方案走晋阳街' implies the current draft may not use 晋阳街 at all. OSM's other planned stations north of 吴家堡 (柴村 … 吴家堡北街, see geodata/osm/taiyuan-osm.geojson) are not joined here, because no source gives their order or line. The 唐槐路 station (between 坞城南路 and 太原南站) has no coordinate. Earlier entries drew 晋阳街 → 太原南站 only."))
 
     # ---------------- roads / river / bridge ----------------
     feats.append(feature(

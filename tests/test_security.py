@@ -211,7 +211,7 @@ def test_unplaced_list_escapes_everything():
 
 def test_district_names_are_escaped_in_boundary_tooltips(tmp_path):
     """folium's GeoJsonTooltip writes property values as HTML: maps.py escapes the names first."""
-    doc = json.loads(settings.gazetteer_paths()[1].read_text("utf-8"))
+    doc = json.loads(settings.gazetteer_paths()[-1].read_text("utf-8"))  # the boundaries come last
     hostile = '小店<img src=x onerror="window.__pwned=11">区'
     doc["features"][1]["properties"]["name"] = hostile
     path = tmp_path / "boundaries.geojson"

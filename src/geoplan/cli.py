@@ -324,6 +324,46 @@ def corrections_import_cmd(
 app.add_typer(corrections_app, name="corrections")
 
 
+# ---- gazetteer: build gazetteer files from OpenStreetMap (geoplan.osm) ----
+gazetteer_app = typer.Typer(help="Build gazetteer files from OpenStreetMap data.", no_args_is_help=True)
+
+
+@gazetteer_app.command("import-osm")
+def gazetteer_import_osm_cmd(
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="overpass-turbo GeoJSON export, .osm or .osm.pbf.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Gazetteer GeoJSON to write (replaced atomically).")],
+    city: Annotated[str, typer.Option(help="Clip to this city entry of the gazetteer.")] = "太原市",
+    replace: Annotated[bool, typer.Option("--replace", help="Keep an OSM entry even when a curated entry has "
+                                          "its name or an alias; the curated one is then left out on loading.")] = False,
+    curated: Annotated[Optional[list[Path]], typer.Option(
+        "--curated", help="Curated gazetteer files to check names against (default: geoplan's own, "
+        "except OUT); repeat for several.")] = None,
+) -> None:
+    """Import named roads, lines, stations, bridges, schools, parks and water from OpenStreetMap.
+
+    Prints what was added, merged and skipped (and why). Entries carry "© OpenStreetMap contributors, ODbL".
+    """
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    from geoplan import settings
+    from geoplan.osm import import_osm
+
+    target = out.resolve()
+    paths = curated if curated is not None else [p for p in settings.gazetteer_paths() if p.resolve() != target]
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True,
+                  disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task(f"reading {file.name}", total=None)
+        result = import_osm(file, curated_paths=paths, city=city, replace=replace,
+                            progress=lambda n: bar.update(task, description=f"reading {file.name}: {n:,} objects"))
+    _write(out, result.to_geojson())
+    for line in result.report.lines():
+        typer.echo(line, err=True)
+    typer.echo(f"{len(result.features)} entries -> {out} (© OpenStreetMap contributors, ODbL)", err=True)
+
+
+app.add_typer(gazetteer_app, name="gazetteer")
+
+
 def _status_key(value: str) -> str:
     """Accept a status key (``starting``) or its Chinese label (``启动``)."""
     from geoplan.models import STATUS_LABELS

@@ -22,6 +22,10 @@ class GazetteerError(GeoplanError, ValueError):
     """A gazetteer file holds an entry that cannot be used (bad geometry, missing source …)."""
 
 
+class OsmError(GazetteerError):
+    """An OpenStreetMap file cannot be read or imported into the gazetteer; the message names the file."""
+
+
 class GeometryError(GeoplanError, ValueError):
     """A geometry is malformed, invalid or outside the city; nothing is written."""
 

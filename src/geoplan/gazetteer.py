@@ -25,6 +25,7 @@ from geoplan.errors import GazetteerError
 PLACE_KINDS = (
     "road", "river", "station", "bridge", "metro_line", "area", "spring", "school", "university",
     "hospital", "facility", "park", "district", "county", "county_city", "city", "province",
+    "rail_line", "water",  # from OpenStreetMap imports (geoplan.osm): railways, lakes and reservoirs
 )
 ADMIN_KINDS = ("district", "county", "county_city", "city", "province")
 PRECISIONS = ("site", "near", "estimated", "district", "city")
@@ -55,6 +56,7 @@ class GazetteerEntry:
     #: Names that must stand before this entry's name in the text for it to be linked: a curated Taiyuan
     #: place in a provincial report is 太原地铁1号线, not any 1号线 of the province.
     qualifiers: tuple[str, ...] = ()
+    replaces: tuple[str, ...] = ()  # curated entries this one stands in for (``import-osm --replace``)
 
     @property
     def is_admin(self) -> bool:
@@ -144,13 +146,16 @@ def entry_from_feature(feature: dict[str, Any], *, origin: str, city_area: BaseG
     aliases = props.get("aliases") or []
     if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
         raise GazetteerError(f"{label}: aliases must be a list of names")
+    replaces = props.get("replaces") or []
+    if not isinstance(replaces, list) or not all(isinstance(r, str) and r.strip() for r in replaces):
+        raise GazetteerError(f"{label}: replaces must be a list of entry names")
     return GazetteerEntry(
         name=name, kind=props["kind"], geometry=geom, precision=props["precision"],
         confidence=props["confidence"], source=str(props["source"]), datum=props["datum"],
         aliases=tuple(a.strip() for a in aliases), status=props.get("status") or "existing",
         district=props.get("district"), source_url=props.get("source_url"),
         converted_from=props.get("converted_from"), adcode=props.get("adcode"),
-        note=props.get("note") or "", origin=origin,
+        note=props.get("note") or "", origin=origin, replaces=tuple(r.strip() for r in replaces),
     )
 
 
@@ -256,10 +261,19 @@ def load_gazetteer(paths: Sequence[str | Path] | None = None, *, strict: bool = 
 
 
 def _dedupe(entries: Iterable[GazetteerEntry], problems: list[str], *, strict: bool) -> list[GazetteerEntry]:
-    """Keep the first entry that claims a name or alias; a later claimant is refused by name."""
+    """Keep the first entry that claims a name or alias; a later claimant is refused by name.
+
+    An entry that ``replaces`` others (an OSM import run with ``--replace``) removes them first, and says so.
+    """
+    entries = list(entries)
+    replacers = {r: e for e in entries for r in e.replaces}
     kept: list[GazetteerEntry] = []
     seen: dict[str, str] = {}
     for e in entries:
+        by = replacers.get(e.name)
+        if by is not None and not e.replaces and not e.is_admin:
+            problems.append(f"{e.origin}: entry {e.name!r} replaced by {by.name!r} from {by.origin}")
+            continue
         clash = next((s for s in (e.name, *e.aliases) if s in seen), None)
         if clash is not None:
             msg = f"{e.origin}: entry {e.name!r}: name or alias {clash!r} already used by {seen[clash]!r}"

@@ -46,7 +46,7 @@ PALETTE = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8
 KIND_GLYPHS = {
     "station": "站", "bridge": "桥", "spring": "泉", "school": "校", "university": "学", "hospital": "医",
     "facility": "设", "park": "园", "road": "路", "river": "河", "metro_line": "轨", "area": "区",
-    "district": "区", "county": "县", "county_city": "市", "city": "市",
+    "district": "区", "county": "县", "county_city": "市", "city": "市", "rail_line": "铁", "water": "水",
 }
 # A drawn feature is a place (these properties) carrying the items that name it (ITEM_PROPERTIES).
 PLACE_PROPERTIES = (
@@ -326,6 +326,31 @@ class _Control(_RawScriptElement):
                 f"c.addTo({self._parent.get_name()});}})();")
 
 
+class _Attribution(_RawScriptElement):
+    """A credit in the map's attribution line: OSM-derived places must say "© OpenStreetMap contributors" (ODbL)."""
+
+    def __init__(self, html_text: str) -> None:
+        super().__init__()
+        self._name = "GeoplanAttribution"
+        self.html = html_text
+
+    @property
+    def script_text(self) -> str:
+        return f"{self._parent.get_name()}.attributionControl.addAttribution({js_json(self.html)});"
+
+
+OSM_DATA_ATTRIBUTION = ('Places &copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap contributors</a>'
+                        " (ODbL)")
+
+
+def draws_osm_data(gdf: gpd.GeoDataFrame) -> bool:
+    """Whether a located feature's place comes from OpenStreetMap (its ``source`` says so)."""
+    if "source" not in gdf.columns:
+        return False
+    located = gdf[gdf.geometry.notna()]
+    return bool(located["source"].fillna("").astype(str).str.contains("OpenStreetMap", case=False).any())
+
+
 class _SearchControl(_RawScriptElement):
     """A search box on the map, answered in the browser (within what the app's sidebar shows)."""
 
@@ -408,6 +433,8 @@ def build_map(
                            "rectangle": False, "circlemarker": False},
              edit_options={"edit": False, "remove": True}).add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    if draws_osm_data(gdf):
+        _Attribution(OSM_DATA_ATTRIBUTION).add_to(m)
     _Control(_legend_html({d: c for d, c, _doc in data.layers}, lang), "bottomright").add_to(m)
     if search:
         _SearchControl(lang).add_to(m)

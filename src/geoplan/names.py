@@ -21,7 +21,7 @@ from dataclasses import dataclass
 KIND_WORDS: dict[str, str] = {
     "大街": "road", "大道": "road", "高速公路": "road", "高速": "road", "快速路": "road", "环路": "road",
     "路": "road", "街": "road", "巷": "road",
-    "城际铁路": "railway", "铁路": "railway", "高铁": "railway", "城际": "railway",
+    "城际铁路": "rail_line", "铁路": "rail_line", "高铁": "rail_line", "城际": "rail_line",
     "号线": "metro_line",
     "立交桥": "bridge", "大桥": "bridge", "桥": "bridge",
     "火车站": "station", "高铁站": "station", "东站房": "station", "站房": "station", "车站": "station",
@@ -30,7 +30,7 @@ KIND_WORDS: dict[str, str] = {
     "大学": "university", "学院": "university", "校区": "university", "院区": "hospital",
     "卫生院": "hospital", "医院": "hospital",
     "公园": "park", "广场": "park", "绿道": "park", "植物园": "park", "动物园": "park",
-    "水库": "river", "河": "river", "江": "river", "湖": "river", "渠": "river", "泉": "spring",
+    "水库": "water", "河": "river", "江": "river", "湖": "water", "渠": "river", "泉": "spring",
     "新城": "area", "科学城": "area", "园区": "area", "开发区": "area", "示范区": "area", "片区": "area",
     "新区": "area", "街道": "area", "村": "area", "镇": "area",
     "体育场": "facility", "体育馆": "facility", "博物馆": "facility", "图书馆": "facility", "剧院": "facility",

@@ -35,9 +35,13 @@ def geodata_dir() -> Path:
 
 
 def gazetteer_paths() -> tuple[Path, ...]:
-    """Hand-curated places first, then the generated administrative boundaries."""
+    """Hand-curated places first (they win a name), then those imported from OpenStreetMap, then boundaries.
+
+    The OSM import is optional (a geodata folder for another city may have none); the other two are not.
+    """
     root = geodata_dir()
-    return (root / "gazetteer.geojson", root / "boundaries" / "taiyuan.geojson")
+    osm = root / "osm" / "taiyuan-osm.geojson"
+    return (root / "gazetteer.geojson", *((osm,) if osm.is_file() else ()), root / "boundaries" / "taiyuan.geojson")
 
 
 def city_gazetteers() -> dict[str, tuple[Path, ...]]:
