@@ -164,3 +164,47 @@ def test_geocode_missing_needs_a_key_and_build_takes_no_online_answers(tmp_path,
 def test_cli_help_lists_geocode_missing(monkeypatch, capsys):
     code, out, _ = _run(monkeypatch, capsys, ["geocode-missing", "--help"])
     assert code == 0 and "--yes-first" in out and "--list-only" in out and Path(REPORT).exists()
+
+
+def test_app_panel_lists_candidates_and_accepts_one(monkeypatch, _data_dir, gdf):
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import ROOT
+
+    monkeypatch.setattr(base, "urllib_transport", Router())
+    monkeypatch.setenv("GEOPLAN_AMAP_KEY", "test-key")
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=90).run()
+    located = next(int(m.value) for m in at.metric if m.label == "已定位")
+    at.toggle(key="edit").set_value(True).run()
+    assert not at.exception
+    assert any(e.label == "在线候选 / Online suggestions" for e in at.expander)
+    assert at.selectbox(key="ol_name").options == ["职教园区", ASKED, "安宁疗护中心", "社会康养中心"]
+    at.selectbox(key="ol_name").set_value(ASKED).run()
+    at.button(key="ol_ask").click().run()
+    choices = at.radio(key="ol_choice")
+    assert [o.split(" · ")[0] for o in choices.options] == ["测试中心(北区)", "测试中心", "测试中心停车场"]
+    assert any("AMap" in c.value for c in at.caption)
+    choices.set_value(1)
+    at.text_input(key="ol_author").set_value("王工")
+    at.button(key="ol_accept").click().run()
+    assert not at.exception and any("#1" in s.value for s in at.success)
+    (c,) = CorrectionStore.in_data_dir(_data_dir).list()
+    assert (c.item_id, c.place, c.author) == ("it-b94104b4b3", ASKED, "王工") and "amap candidate '测试中心'" in c.note
+    assert next(int(m.value) for m in at.metric if m.label == "已定位") == located + 1
+    assert ASKED not in at.selectbox(key="ol_name").options  # located now, so no longer missing
+
+
+def test_app_panel_shows_a_service_failure(monkeypatch, _data_dir):
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import ROOT
+
+    monkeypatch.setattr(
+        base, "urllib_transport", lambda u, p, t: (200, (RECORDED / "amap/quota-exceeded.json").read_bytes())
+    )
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=90).run()
+    at.toggle(key="edit").set_value(True).run()
+    at.text_input(key="ol_key").set_value("typed-key").run()
+    at.button(key="ol_ask").click().run()
+    assert any("DAILY_QUERY_OVER_LIMIT" in e.value for e in at.error)
+    assert not CorrectionStore.in_data_dir(_data_dir).list()

@@ -11,7 +11,7 @@ module so that this package never imports streamlit itself.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -131,14 +131,26 @@ PANEL_TEXT = {
 
 
 def online_panel(
-    st: Any, gdf: pd.DataFrame, *, lang: str, city: CityScope, store: CorrectionStore, make_geocoder: Any
+    st: Any,
+    gdf: pd.DataFrame,
+    *,
+    lang: str,
+    city: CityScope,
+    store: CorrectionStore,
+    make_geocoder: Callable[[str, str | None], Geocoder] | None = None,
 ) -> None:
     """Draw the planners' "在线候选 / Online suggestions" expander (collapsed) for ``gdf``'s missing names.
 
-    ``make_geocoder(service, key)`` returns the service's geocoder; the key comes from the sidebar or the
-    environment (``GEOPLAN_<SERVICE>_KEY``). Answers are kept in the session, so a rerun does not ask again.
+    ``make_geocoder(service, key)`` returns the service's geocoder (default: ``geocoder_for`` in ``city``);
+    the key comes from the sidebar or the environment (``GEOPLAN_<SERVICE>_KEY``). Answers are kept in the
+    session, so a rerun does not ask again (and the disk cache spares the service across sessions).
     """
-    from geoplan.geocoders.online import SERVICES, key_from_env
+    from geoplan.geocoders.online import SERVICES, geocoder_for, key_from_env
+
+    if make_geocoder is None:
+
+        def make_geocoder(service: str, key: str | None) -> Geocoder:
+            return geocoder_for(service, key=key, city=city)
 
     t = PANEL_TEXT.get(lang, PANEL_TEXT["en"])
     service = st.sidebar.selectbox(t["service"], list(SERVICES), key="ol_service")
@@ -146,6 +158,8 @@ def online_panel(
     key = typed.strip() or key_from_env(service)
     with st.expander(t["title"], expanded=False):
         st.caption(t["help"])
+        if st.session_state.get("ol_saved"):
+            st.success(st.session_state.pop("ol_saved"))
         names = missing_names(gdf)
         if not names:
             st.caption(t["none"])
@@ -180,5 +194,3 @@ def online_panel(
                 answers.pop((service, chosen), None)
                 st.session_state["ol_saved"] = f"{t['accepted']} " + ", ".join(f"#{c.id}" for c in saved)
                 st.rerun()
-    if st.session_state.get("ol_saved"):
-        st.success(st.session_state.pop("ol_saved"))
