@@ -9,6 +9,8 @@ import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pyproj import Geod
 from shapely.geometry import Point
 
@@ -117,6 +119,7 @@ ERRORS = [
     (AMapGeocoder, "geocode", "amap/invalid-key.json", 200, GeocoderAuthError, "INVALID_USER_KEY (infocode 10001)"),
     (AMapGeocoder, "candidates", "amap/quota-exceeded.json", 200, GeocoderQuotaError, "DAILY_QUERY_OVER_LIMIT"),
     (AMapGeocoder, "geocode", "amap/malformed.json", 200, GeocoderReplyError, "usable location"),
+    (AMapGeocoder, "candidates", "amap/no-places.json", 200, GeocoderReplyError, "no geocodes or pois"),
     (AMapGeocoder, "geocode", "nominatim/blocked.html", 502, GeocoderError, "HTTP 502: <html>"),
     (TiandituGeocoder, "geocode", "tianditu/invalid-key.json", 403, GeocoderAuthError, "HTTP 403: 非法的key"),
     (TiandituGeocoder, "candidates", "tianditu/quota-exceeded.json", 200, GeocoderQuotaError, "访问次数超过限制"),
@@ -296,3 +299,35 @@ def test_online_backend_serves_names_the_gazetteer_lacks(gaz, tmp_path):
     online = gdf[gdf["geocoder"] == "nominatim"]
     assert list(online["name"]) == ["国家区域医疗中心"]
     assert gdf[gdf["name"] == "迎泽西大街"]["geocoder"].item() == "gazetteer"
+
+
+def test_the_network_guard_stops_the_real_transport():
+    """The default transport is what a planner's run uses; under test it cannot leave the machine."""
+    with pytest.raises(AssertionError, match="tried to reach the network"):
+        urllib_transport("http://192.0.2.1/search", {"q": "测试"}, 1.0)  # TEST-NET-1, never routed
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lon=st.floats(112.3, 112.8), lat=st.floats(37.6, 38.1))
+def test_amap_candidates_land_where_the_gcj02_shift_came_from(tmp_path, city, lon, lat):
+    gx, gy = convert_coords(lon, lat, src="WGS84", dst="GCJ-02")
+    body = {
+        "status": "1",
+        "count": "1",
+        "info": "OK",
+        "infocode": "10000",
+        "pois": [{"name": "测试点", "type": "", "address": [], "location": f"{gx:.6f},{gy:.6f}"}],
+    }
+    coder = AMapGeocoder(
+        key="k",
+        city=city,
+        cache=AnswerCache(tmp_path / f"{lon}-{lat}.sqlite"),
+        transport=lambda u, p, t: (200, json.dumps(body).encode()),
+    )
+    found = coder.candidates("测试点")
+    if not city.area.covers(Point(lon, lat)):  # the box reaches past the city's edge: nothing is offered there
+        assert found == ()
+        return
+    (cand,) = found
+    assert (cand.geometry.x, cand.geometry.y) == pytest.approx((lon, lat), abs=2e-6)  # 6 decimals ≈ 0.1 m
+    assert cand.distance_km == pytest.approx(_km(city.centre, Point(lon, lat)), rel=5e-3)

@@ -89,8 +89,11 @@ class AMapGeocoder(OnlineGeocoder):
         raise self._fail(cls, query, said)
 
     def _hits(self, doc: Any, query: str) -> list[Hit]:
-        records = doc.get("geocodes", doc.get("pois", [])) if isinstance(doc, dict) else None
-        if records in (None, []) or records == "":
+        field = next((k for k in ("geocodes", "pois") if k in doc), None) if isinstance(doc, dict) else None
+        if field is None:  # a served request always lists its places, even none
+            raise self._fail(GeocoderReplyError, query, "reply lists no geocodes or pois")
+        records = doc[field]
+        if records in ([], ""):
             return []
         if not isinstance(records, list):
             raise self._fail(GeocoderReplyError, query, f"places are not a list: {str(records)[:120]!r}")
