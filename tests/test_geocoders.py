@@ -331,3 +331,10 @@ def test_amap_candidates_land_where_the_gcj02_shift_came_from(tmp_path, city, lo
     (cand,) = found
     assert (cand.geometry.x, cand.geometry.y) == pytest.approx((lon, lat), abs=2e-6)  # 6 decimals ≈ 0.1 m
     assert cand.distance_km == pytest.approx(_km(city.centre, Point(lon, lat)), rel=5e-3)
+
+
+def test_page_sizes_stay_within_what_each_service_accepts(tmp_path, city):
+    amap, osm = Replay("amap/place-text-empty.json"), Replay("nominatim/search-empty.json")
+    make(AMapGeocoder, amap, tmp_path, city, limit=50).candidates("测试中心")
+    make(NominatimGeocoder, osm, tmp_path, city, limit=50).candidates("测试中心")
+    assert amap.calls[0][1]["offset"] == "25" and osm.calls[0][1]["limit"] == "40"

@@ -23,6 +23,7 @@ from geoplan import settings
 from geoplan.errors import GeocoderError
 
 CACHE_NAME = "geocoder-answers.sqlite"
+_READY: set[Path] = set()  # cache files whose schema this process has made sure of
 BUSY_TIMEOUT_S = 30.0
 
 _SCHEMA = """
@@ -77,8 +78,10 @@ class AnswerCache:
             msg = f"{path}: cannot open the geocoder cache ({err})"
             raise GeocoderError(msg) from err
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(_SCHEMA)
+            if path not in _READY:  # once per file and process: WAL mode persists, the table stays
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.executescript(_SCHEMA)
+                _READY.add(path)
             with conn:
                 yield conn
         except sqlite3.Error as err:

@@ -16,6 +16,7 @@ from geoplan.geocoders.base import CityScope, Hit, OnlineGeocoder, number
 
 GEOCODE_URL = "https://restapi.amap.com/v3/geocode/geo"
 SEARCH_URL = "https://restapi.amap.com/v3/place/text"
+MAX_PAGE = 25  # place/text answers at most 25 places a page
 
 # AMap's infocodes (its "错误码说明" table): the key is refused, or its quota / rate is spent.
 AUTH_CODES = frozenset(
@@ -66,7 +67,7 @@ class AMapGeocoder(OnlineGeocoder):
             "key": self.key or "",
             "keywords": query,
             "output": "JSON",
-            "offset": str(self.limit),
+            "offset": str(min(self.limit, MAX_PAGE)),
             "page": "1",
             "extensions": "base",
             **self._city_param(city),

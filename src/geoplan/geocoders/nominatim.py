@@ -19,6 +19,7 @@ from geoplan.geocoders.base import CityScope, Hit, OnlineGeocoder, _said, number
 
 SEARCH_URL = "https://nominatim.openstreetmap.org/search"
 OSM_LICENCE = "© OpenStreetMap contributors, ODbL 1.0"
+MAX_RESULTS = 40  # the search API's own ceiling for limit
 
 _lock = threading.Lock()
 _last_request = [0.0]
@@ -75,7 +76,7 @@ class NominatimGeocoder(OnlineGeocoder):
         return self._request(query, city, 1)
 
     def _search_request(self, query: str, city: CityScope | None) -> tuple[str, dict[str, str]]:
-        return self._request(query, city, self.limit)
+        return self._request(query, city, min(self.limit, MAX_RESULTS))
 
     def _secret_params(self) -> tuple[str, ...]:
         return ("email",)
