@@ -338,3 +338,11 @@ def test_page_sizes_stay_within_what_each_service_accepts(tmp_path, city):
     make(AMapGeocoder, amap, tmp_path, city, limit=50).candidates("测试中心")
     make(NominatimGeocoder, osm, tmp_path, city, limit=50).candidates("测试中心")
     assert amap.calls[0][1]["offset"] == "25" and osm.calls[0][1]["limit"] == "40"
+
+
+def test_a_deleted_cache_starts_afresh(tmp_path, city):
+    replay = Replay("amap/geocode-empty.json", "amap/geocode-empty.json")
+    coder = make(AMapGeocoder, replay, tmp_path, city)
+    assert coder.geocode("测试中心") is None and len(coder.cache) == 1
+    (tmp_path / "answers.sqlite").unlink()
+    assert coder.geocode("测试中心") is None and len(replay.calls) == 2 and len(coder.cache) == 1

@@ -73,12 +73,13 @@ class AnswerCache:
         path = self._path()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            fresh = not path.exists()  # a file deleted to start afresh needs its table again
             conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S)
         except (OSError, sqlite3.Error) as err:
             msg = f"{path}: cannot open the geocoder cache ({err})"
             raise GeocoderError(msg) from err
         try:
-            if path not in _READY:  # once per file and process: WAL mode persists, the table stays
+            if fresh or path not in _READY:  # once per file and process: WAL mode persists, the table stays
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.executescript(_SCHEMA)
                 _READY.add(path)
