@@ -23,11 +23,13 @@ from geoplan.export import FORMATS, MEDIA_TYPES, SUFFIXES, export_bytes
 from geoplan.features import features_from_report
 from geoplan.filters import FilterOptions, Filters, export_filename
 from geoplan.gazetteer import Gazetteer, gazetteer_for
+from geoplan.geocoders import city_scope
 from geoplan.geocoders.base import PRECISION
 from geoplan.maps import STATUS_EN, MapData, build_map, map_data, map_view
 from geoplan.models import STATUS_LABELS, Status
 from geoplan.offline import localize
 from geoplan.parse import report_from_bytes
+from geoplan.review import online_panel
 
 st.set_page_config(page_title="geoplan", page_icon="🗺️", layout="wide")
 
@@ -411,6 +413,8 @@ def main() -> None:
                         returned_objects=["last_active_drawing"] if editing else [], center=center, zoom=zoom)
         if editing:
             _correction_panel(t, lang, shown, (out or {}).get("last_active_drawing"), corrections)
+            # Online candidates for the names the gazetteer lacks; only an accepted one is stored (a correction).
+            online_panel(st, gdf, lang=lang, city=city_scope(gazetteer(_adcode(meta))), store=store())
     with side_col:
         st.subheader(t["unplaced_title"])
         if unplaced.empty:

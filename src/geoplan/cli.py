@@ -147,12 +147,14 @@ class GeocoderChoice(StrEnum):
 
 
 def _geocoders(choice: GeocoderChoice, amap_key: str | None) -> list:
-    """The online backend, only when asked for: the gazetteer is always first."""
+    """The gazetteer only: online answers reach the map after a planner's review, never straight from a build."""
     if choice is GeocoderChoice.gazetteer:
         return []
-    from geoplan.geocoders.online import OnlineGeocoder
+    from geoplan.errors import GeocoderConfigError
 
-    return [OnlineGeocoder(str(choice), api_key=amap_key)]
+    msg = (f"online answers reach the map only after review: run `geoplan geocode-missing REPORT --geocoder "
+           f"{choice}` and accept candidates; they become corrections that every build applies")
+    raise GeocoderConfigError(msg, service=str(choice))
 
 
 DataDirArg = Annotated[
@@ -484,6 +486,93 @@ def _silence_stdout() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, fd)
     os.close(devnull)
+
+
+# -- geocode-missing: online candidates for the names the gazetteer lacks, reviewed one by one --------
+
+
+class OnlineService(StrEnum):
+    amap = "amap"
+    tianditu = "tianditu"
+    nominatim = "nominatim"
+
+
+def _pick(name: str, count: int) -> int:
+    """Ask which candidate to accept (0 = none) until the answer is one of them; ``typer.Abort`` at EOF."""
+    while True:
+        choice = typer.prompt(f"    accept which for {name}? (0 = none)", default=0, type=int)
+        if 0 <= choice <= count:
+            return choice
+        typer.echo(f"    choose 0 to {count}", err=True)
+
+
+@app.command("geocode-missing")
+def geocode_missing_cmd(
+    report: Annotated[Path, typer.Argument(help="Report text file.")],
+    geocoder: Annotated[OnlineService, typer.Option(help="Online service to ask.")],
+    key: Annotated[Optional[str], typer.Option(help="Your key for the service (default: $GEOPLAN_AMAP_KEY or "
+                                               "$GEOPLAN_TIANDITU_KEY; Nominatim needs none).")] = None,
+    data_dir: DataDirArg = None,
+    yes_first: Annotated[bool, typer.Option("--yes-first", help="Accept the nearest candidate for every name "
+                                            "without asking.")] = False,
+    list_only: Annotated[bool, typer.Option("--list-only", help="Only list the candidates; store nothing.")] = False,
+    author: Annotated[str, typer.Option(help="Who accepts the candidates (kept with each correction).")] = "",
+    limit: Annotated[int, typer.Option(min=1, max=50, help="Candidates to ask for per name.")] = 10,
+) -> None:
+    """Ask an online service about every name the gazetteer lacks; accept one candidate per name.
+
+    Candidates are listed nearest the city centre first, with their kind and distance. An accepted one is
+    stored as a correction (its note names the service and when it was asked) that every build applies;
+    nothing online reaches the map otherwise. With no answer on stdin (not a terminal, nothing piped) the
+    rest is only listed.
+    """
+    from geoplan.features import features_from_path
+    from geoplan.gazetteer import gazetteer_for
+    from geoplan.geocoders.base import city_scope
+    from geoplan.geocoders.online import geocoder_for
+    from geoplan.review import accept, candidate_label, missing_names, suggestions
+
+    if yes_first and list_only:
+        raise typer.BadParameter("choose one of --yes-first and --list-only")
+    gdf = features_from_path(report)
+    where = gdf.attrs.get("report", {}).get("city") or {}
+    gaz = gazetteer_for(where.get("adcode"))  # the report's own city: candidates are looked for there
+    city = city_scope(gaz)
+    coder = geocoder_for(str(geocoder), key=key, city=city, data_dir=data_dir, limit=limit)
+    gdf = _with_corrections(gdf, data_dir, gaz)
+    names = missing_names(gdf)
+    centre = f"{city.centre.x:.4f},{city.centre.y:.4f}" if city.centre else "?"
+    typer.echo(f"{len(names)} names the gazetteer lacks in {report}; asking {geocoder} "
+               f"(within {city.name}, distances from its centre {centre})", err=True)
+    store = None if list_only else _correction_store(data_dir)
+    interactive = not (list_only or yes_first)
+    accepted = empty = 0
+    for n, sug in enumerate(suggestions(names, coder, city=city), start=1):
+        m = sug.missing
+        typer.echo(f"[{n}/{len(names)}] {m.name}  ({len(m.item_ids)} item{'s' * (len(m.item_ids) != 1)}: "
+                   f"{m.text[:40]}…)")
+        if not sug.candidates:
+            empty += 1
+            typer.echo("    no candidate in the city")
+            continue
+        for i, c in enumerate(sug.candidates, start=1):
+            typer.echo(f"    {i}. {candidate_label(c)}")
+        typer.echo(f"    {sug.candidates[0].licence}, asked {sug.candidates[0].asked_at}")
+        choice = 0
+        if yes_first:
+            choice = 1
+        elif interactive:
+            try:
+                choice = _pick(m.name, len(sug.candidates))
+            except typer.Abort:
+                interactive = False  # stdin closed: list the rest without asking
+                typer.echo("    (no answer on stdin: listing only from here on)", err=True)
+        if choice and store is not None:
+            saved = accept(store, m, sug.candidates[choice - 1], author=author)
+            accepted += 1
+            typer.echo(f"    accepted -> correction {', '.join(f'#{c.id}' for c in saved)}")
+    typer.echo(f"{len(names)} names asked, {accepted} accepted, {empty} without candidates"
+               + ("" if store is None else f"; corrections in {store.path}"), err=True)
 
 
 def main(argv: list[str] | None = None) -> int:

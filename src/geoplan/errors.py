@@ -31,7 +31,40 @@ class GeometryError(GeoplanError, ValueError):
 
 
 class GeocoderError(GeoplanError, RuntimeError):
-    """An online geocoding service failed or is misconfigured (never raised for 'not found')."""
+    """An online geocoding service failed or is misconfigured (never raised for 'not found').
+
+    ``service`` names the service and ``service_message`` keeps its own words (``INVALID_USER_KEY``,
+    ``非法的key`` …) so a planner can tell a bad key from a spent quota. Failures are never cached.
+    """
+
+    def __init__(self, message: str, *, service: str = "", service_message: str = "") -> None:
+        super().__init__(message)
+        self.service = service
+        self.service_message = service_message
+
+
+class GeocoderConfigError(GeocoderError, ValueError):
+    """A geocoder is set up wrongly before any request: an unknown service, a missing key or user agent."""
+
+
+class GeocoderAuthError(GeocoderError, PermissionError):
+    """The service refused the key: unknown, wrong platform, IP or domain not allowed, no privilege."""
+
+
+class GeocoderQuotaError(GeocoderError, ConnectionRefusedError):
+    """The service refused because the key's daily quota or request rate is spent; try again later."""
+
+
+class GeocoderTimeoutError(GeocoderError, TimeoutError):
+    """The service did not answer in time."""
+
+
+class GeocoderUnavailableError(GeocoderError, ConnectionError):
+    """The service could not be reached or answered with a server error."""
+
+
+class GeocoderReplyError(GeocoderError, ValueError):
+    """The service answered something that is not the documented reply (not JSON, fields missing)."""
 
 
 class ValidationError(GeoplanError, ValueError):

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from geoplan.geocoders.base import PRECISION, Geocoder, Precision, precision_info
+from geoplan.geocoders.base import (
+    PRECISION,
+    Candidate,
+    CityScope,
+    Geocoder,
+    OnlineGeocoder,
+    Precision,
+    city_scope,
+    precision_info,
+)
 from geoplan.geocoders.gazetteer import GazetteerGeocoder
 
-__all__ = ["PRECISION", "GazetteerGeocoder", "Geocoder", "Precision", "precision_info"]
+__all__ = ["PRECISION", "Candidate", "CityScope", "GazetteerGeocoder", "Geocoder", "OnlineGeocoder", "Precision",
+           "city_scope", "precision_info"]

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shapely.geometry import Point
+
 from geoplan.gazetteer import Gazetteer, GazetteerEntry
+from geoplan.geocoders.base import Candidate, CityScope, distance_km
 from geoplan.models import Location
 
 
@@ -20,6 +23,19 @@ class GazetteerGeocoder:
         if entry is None:
             return None
         return location_from_entry(entry, self.gazetteer)
+
+    def candidates(self, query: str, *, city: CityScope | None = None,
+                   centre: Point | None = None) -> tuple[Candidate, ...]:
+        """The gazetteer's own entry for ``query`` when it has a point or shape there; else nothing."""
+        loc = self.geocode(query)
+        if loc is None or loc.geometry is None or (city is not None and not city.covers(loc.geometry)):
+            return ()
+        point = loc.geometry if isinstance(loc.geometry, Point) else loc.geometry.representative_point()
+        centre = centre if centre is not None else (city.centre if city is not None else None)
+        return (Candidate(name=loc.name, kind=loc.kind, geometry=point, address=loc.district or "",
+                          provider=self.name, raw={"source": loc.source}, datum=loc.datum,
+                          distance_km=None if centre is None else round(distance_km(centre, point), 3),
+                          converted_from=loc.converted_from),)
 
 
 def location_from_entry(entry: GazetteerEntry, gazetteer: Gazetteer) -> Location:
