@@ -23,7 +23,7 @@ from geoplan.review import MissingName, accept, missing_names
 from conftest import DATA, REPORT
 
 RECORDED = DATA / "recorded"
-ASKED = "国家区域医疗中心"  # a name the shipped report uses and the gazetteer lacks
+ASKED = "社会康养中心"  # a name the shipped report uses and the gazetteer lacks
 
 
 @pytest.fixture(scope="module")
@@ -54,9 +54,9 @@ def _run(monkeypatch, capsys, args: list[str], stdin: str = "") -> tuple[int, st
 
 def test_missing_names_of_the_shipped_report(gdf):
     names = missing_names(gdf)
-    assert [m.name for m in names] == ["职教园区", "国家区域医疗中心", "安宁疗护中心", "社会康养中心"]
+    assert [m.name for m in names] == ["职教园区", "安宁疗护中心", "社会康养中心"]
     (medical,) = (m for m in names if m.name == ASKED)
-    assert medical.item_ids == ("it-b94104b4b3",) and ASKED in medical.text
+    assert medical.item_ids == ("it-7a94822206",) and ASKED in medical.text
     unresolved = {n for u in gdf["unresolved"].dropna() for n in u.split("；")}
     assert unresolved == {m.name for m in names}  # every name, none twice
 
@@ -85,7 +85,7 @@ def test_accept_stores_one_correction_per_item_naming_the_service(tmp_path):
     beijing = Candidate("测试中心", "", Point(116.404, 39.915), "", "amap", {}, asked_at="t")
     with pytest.raises(GeometryError):
         accept(store, missing, beijing)
-    assert len(store.list()) == 2  # nothing written for the refused one
+    assert len(store.all()) == 2  # nothing written for the refused one
 
 
 def test_geocode_missing_accepts_a_piped_choice_that_build_then_applies(tmp_path, monkeypatch, capsys):
@@ -95,16 +95,16 @@ def test_geocode_missing_accepts_a_piped_choice_that_build_then_applies(tmp_path
     args = ["geocode-missing", str(REPORT), "--geocoder", "amap", "--key", "test-key", "--data-dir", str(data)]
     code, out, err = _run(monkeypatch, capsys, [*args, "--author", "王工"], stdin="2\n")
     assert code == 0, err
-    assert router.asked == ["职教园区", ASKED, "安宁疗护中心", "社会康养中心"]
+    assert router.asked == ["职教园区", "安宁疗护中心", ASKED]
     # Candidates in the city, nearest the centre first, with kind and distance; the Beijing one is not offered.
     assert (
         "1. 测试中心(北区) · 科教文化服务;科研机构;科研机构 · 14.7 km · 山西省太原市尖草坪区测试路3号 · amap" in out
         and "北京办事处" not in out
     )
     assert "2. 测试中心 · " in out and "accepted -> correction #1" in out
-    assert "4 names asked, 1 accepted, 3 without candidates" in err
-    (c,) = CorrectionStore.in_data_dir(data).list()
-    assert (c.item_id, c.place, c.author) == ("it-b94104b4b3", ASKED, "王工")
+    assert "3 names asked, 1 accepted, 2 without candidates" in err
+    (c,) = CorrectionStore.in_data_dir(data).all()
+    assert (c.item_id, c.place, c.author) == ("it-7a94822206", ASKED, "王工")
     assert "amap candidate '测试中心'" in c.note and "asked 20" in c.note and "GCJ-02" in c.note
     expected = convert_coords(112.5621, 37.8123, src="GCJ-02")
     assert (c.geometry.x, c.geometry.y) == pytest.approx(expected, abs=1e-6)
@@ -112,14 +112,14 @@ def test_geocode_missing_accepts_a_piped_choice_that_build_then_applies(tmp_path
     built = tmp_path / "built.geojson"
     assert main(["build", str(REPORT), "--data-dir", str(data), "-o", str(built)]) == 0
     feats = json.loads(built.read_text("utf-8"))["features"]
-    (row,) = (f for f in feats if f["properties"]["item_id"] == "it-b94104b4b3")
+    (row,) = (f for f in feats if f["properties"]["item_id"] == "it-7a94822206")
     assert row["properties"]["name"] == ASKED and row["properties"]["precision"] == "corrected"
     assert row["geometry"]["coordinates"] == pytest.approx(list(expected), abs=1e-6)
     assert "amap candidate" in row["properties"]["source"] and not row["properties"]["unresolved"]
 
     # Asked again: the corrected name is no longer missing, and the others come from the cache.
     code, out, err = _run(monkeypatch, capsys, [*args, "--list-only"])
-    assert code == 0 and "3 names asked, 0 accepted" in err and len(router.asked) == 4
+    assert code == 0 and "2 names asked, 0 accepted" in err and len(router.asked) == 3
 
 
 def test_geocode_missing_lists_only_without_an_answer_on_stdin(tmp_path, monkeypatch, capsys):
@@ -128,10 +128,10 @@ def test_geocode_missing_lists_only_without_an_answer_on_stdin(tmp_path, monkeyp
     args = ["geocode-missing", str(REPORT), "--geocoder", "amap", "--key", "k", "--data-dir", str(data)]
     code, out, err = _run(monkeypatch, capsys, args, stdin="")
     assert code == 0 and "listing only" in err and "1. 测试中心(北区)" in out
-    assert "4 names asked, 0 accepted" in err and not CorrectionStore.in_data_dir(data).list()
+    assert "3 names asked, 0 accepted" in err and not CorrectionStore.in_data_dir(data).all()
     code, out, err = _run(monkeypatch, capsys, [*args, "--yes-first"])
     assert code == 0 and "1 accepted" in err
-    (c,) = CorrectionStore.in_data_dir(data).list()
+    (c,) = CorrectionStore.in_data_dir(data).all()
     assert "测试中心(北区)" in c.note  # the nearest
 
 
@@ -178,7 +178,7 @@ def test_app_panel_lists_candidates_and_accepts_one(monkeypatch, _data_dir, gdf)
     at.toggle(key="edit").set_value(True).run()
     assert not at.exception
     assert any(e.label == "在线候选 / Online suggestions" for e in at.expander)
-    assert at.selectbox(key="ol_name").options == ["职教园区", ASKED, "安宁疗护中心", "社会康养中心"]
+    assert at.selectbox(key="ol_name").options == ["职教园区", "安宁疗护中心", ASKED]
     at.selectbox(key="ol_name").set_value(ASKED).run()
     at.button(key="ol_ask").click().run()
     choices = at.radio(key="ol_choice")
@@ -188,8 +188,8 @@ def test_app_panel_lists_candidates_and_accepts_one(monkeypatch, _data_dir, gdf)
     at.text_input(key="ol_author").set_value("王工")
     at.button(key="ol_accept").click().run()
     assert not at.exception and any("#1" in s.value for s in at.success)
-    (c,) = CorrectionStore.in_data_dir(_data_dir).list()
-    assert (c.item_id, c.place, c.author) == ("it-b94104b4b3", ASKED, "王工") and "amap candidate '测试中心'" in c.note
+    (c,) = CorrectionStore.in_data_dir(_data_dir).all()
+    assert (c.item_id, c.place, c.author) == ("it-7a94822206", ASKED, "王工") and "amap candidate '测试中心'" in c.note
     assert next(int(m.value) for m in at.metric if m.label == "已定位") == located + 1
     assert ASKED not in at.selectbox(key="ol_name").options  # located now, so no longer missing
 
@@ -207,4 +207,4 @@ def test_app_panel_shows_a_service_failure(monkeypatch, _data_dir):
     at.text_input(key="ol_key").set_value("typed-key").run()
     at.button(key="ol_ask").click().run()
     assert any("DAILY_QUERY_OVER_LIMIT" in e.value for e in at.error)
-    assert not CorrectionStore.in_data_dir(_data_dir).list()
+    assert not CorrectionStore.in_data_dir(_data_dir).all()
