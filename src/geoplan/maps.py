@@ -36,6 +36,8 @@ from geoplan import settings
 from geoplan.datum import Datum, convert_geometry
 from geoplan.features import _clean, _json_value
 from geoplan.gazetteer import Gazetteer
+from geoplan.i18n import STATUS, precision_label, status_label
+from geoplan.vocab import admin_name
 
 Lang = Literal["zh", "en"]
 Basemap = Literal["osm", "light", "amap"]
@@ -152,23 +154,36 @@ window.geoplan = window.geoplan || (function () {
       return "<tr><th>" + esc(r[0]) + "</th><td>" + r[1] + "</td></tr>"; }).join("");
   }
   function itemHtml(it, p, o) {
-    var L_ = o.labels, status = esc(o.lang === "en" ? (o.status_en[it.status] || it.status) : it.status_zh);
-    var meta = [esc(p.domain) + (it.section ? " · " + esc(it.section) : ""),
-                status + (planned(p) ? " (" + esc(L_.planned) + ")" : ""),
+    // The clause's own status only: "建成投用 (规划/在建)" read as a contradiction; dashes show planned places.
+    var L_ = o.labels, status = esc((o.status_labels || {})[it.status] || it.status_zh || it.status);
+    var meta = [esc(p.domain) + (it.section ? " · " + esc(it.section) : ""), status,
                 it.quantities ? esc(L_.quantities) + ": " + esc(it.quantities) : ""];
     return '<li' + (it.fid === state.selected ? ' class="gp-sel"' : "") + '><p class="gp-text">' +
            highlight(it.text, it.matched) + '</p><div class="gp-meta">' +
            meta.filter(Boolean).join(" · ") + "</div></li>";
+  }
+  // Residents get a short link (the site's name); planners the full citation.
+  function source(p, o) {
+    var url = /^https?:\/\//.test(p.source_url || "") ? p.source_url : null, text = p.source || "", host;
+    if (o.planner) {
+      return esc(text) + (url ? ' <a href="' + esc(url) + '" target="_blank" rel="noopener noreferrer">↗</a>' : "");
+    }
+    if (url) {
+      try { host = new URL(url).hostname.replace(/^www\./, ""); } catch (err) { host = url; }
+      return '<a class="gp-src" href="' + esc(url) + '" title="' + esc(text) + '" target="_blank" rel="noopener noreferrer">' +
+             esc(host) + " ↗</a>";
+    }
+    var short = text.split(/[:：;；(（]/)[0].trim();
+    return '<span title="' + esc(text) + '">' + esc(short.length > 32 ? short.slice(0, 31) + "…" : short) + "</span>";
   }
   function popup(e) {
     var p = e.p, o = e.o, L_ = o.labels, items = e.shown.slice();
     items.sort(function (a, b) { return (b.fid === state.selected) - (a.fid === state.selected); });
     var more = items.length - MAX_ITEMS, body = rows([
       [L_.precision, esc(o.lang === "en" ? p.precision_en : p.precision_zh) +
-                     (p.precision_code != null ? " (IATI " + esc(p.precision_code) + ")" : "")],
-      [L_.district, esc(p.district)],
-      [L_.source, esc(p.source) + (/^https?:\/\//.test(p.source_url || "") ?
-          ' <a href="' + esc(p.source_url) + '" target="_blank" rel="noopener noreferrer">↗</a>' : "")],
+                     (o.planner && p.precision_code != null ? " (IATI " + esc(p.precision_code) + ")" : "")],
+      [L_.district, esc(o.lang === "en" ? (p.district_en || p.district) : p.district)],
+      [L_.source, source(p, o)],
       [L_.confidence, esc(L_[p.confidence] || p.confidence)]
     ]);
     return '<div class="gp-popup"><b>' + esc(p.name) + "</b>" +
@@ -477,6 +492,7 @@ def map_data(gdf: gpd.GeoDataFrame, basemap: Basemap = "osm") -> MapData:
                 g = convert_geometry(geom, src=Datum.WGS84, dst=Datum.GCJ02) if shift else geom
                 geometries[digest] = (g, mapping(_clean(g, settings.coordinate_decimals)))
             props = {k: v for k, v in zip(place_cols, map(_json_value, place), strict=True) if v is not None}
+            props.update(_resident_words(props))
             feat = groups[key] = {"type": "Feature", "geometry": geometries[digest][1],
                                   "properties": {**props, "items": []}}
             drawn_as[key] = geometries[digest][0]
@@ -499,6 +515,18 @@ def map_data(gdf: gpd.GeoDataFrame, basemap: Basemap = "osm") -> MapData:
     return MapData(layers=tuple(layers), bounds=bounds, shapes=len(groups), items=len(located))  # type: ignore[arg-type]
 
 
+def _resident_words(props: dict[str, Any]) -> dict[str, str]:
+    """A place's precision and district as residents read them (精确地点, 位于万柏林区; in Wanbailin District).
+
+    The IATI wording ("附近（25公里内）") stays in the data and exports; the popup shows it to planners only.
+    """
+    words = {f"precision_{lang}": precision_label(props.get("precision"), lang, district=props.get("district"),
+                                                  geometry_kind=props.get("geometry_kind")) for lang in ("zh", "en")}
+    if props.get("district"):
+        words["district_en"] = admin_name(props["district"], "en")
+    return {k: v for k, v in words.items() if v}
+
+
 def _legend_html(colors: dict[str, str], lang: Lang) -> str:
     lab = LABELS[lang]
     rows = "".join(f'<div><i style="background:{c}"></i>{html.escape(d)}</div>' for d, c in colors.items())
@@ -511,7 +539,8 @@ def _legend_html(colors: dict[str, str], lang: Lang) -> str:
         f'<div><i style="border-top:3px dashed #555;height:0"></i>{html.escape(lab["planned_line"])}</div>'
         f'<div><i style="border-top:3px dotted #555;height:0"></i>{html.escape(lab["estimated_line"])}</div>'
     )
-    return f'<div class="gp-legend"><b>{html.escape(lab["legend"])}</b>{rows}{marks}</div>'
+    # Folded to one line unless the map is large (map_ui opens it): open, it covered a phone's map.
+    return f'<details class="gp-legend"><summary><b>{html.escape(lab["legend"])}</b></summary>{rows}{marks}</details>'
 
 
 class _Control(_RawScriptElement):
@@ -599,10 +628,13 @@ def build_map(
             name="浅色底图 Light" if lang == "zh" else "Light", subdomains="abcd", max_zoom=20, show=False,
         ).add_to(m)
     m.add_child(GeoplanAssets(), name="geoplan_assets")
+    from geoplan.map_ui import MapUI, layers_collapsed
+
+    m.add_child(MapUI(lang), name="geoplan_ui")  # before Draw: it sets Leaflet.draw's words
 
     data = map_data(gdf, basemap) if data is None else data
-    base_opts = {"glyphs": KIND_GLYPHS, "labels": LABELS[lang], "lang": lang, "status_en": STATUS_EN,
-                 "cluster": cluster}
+    base_opts = {"glyphs": KIND_GLYPHS, "labels": LABELS[lang], "lang": lang, "cluster": cluster,
+                 "status_labels": {k: status_label(k, lang) for k in STATUS}, "planner": draw}
     if show_boundaries and gazetteer is not None and gazetteer.admin_units:
         _boundaries_layer(gazetteer, lang, basemap).add_to(m)
     for domain, color, doc in data.layers:
@@ -612,7 +644,7 @@ def build_map(
              draw_options={"polyline": True, "polygon": True, "marker": True, "circle": False,
                            "rectangle": False, "circlemarker": False},
              edit_options={"edit": False, "remove": True}).add_to(m)
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    folium.LayerControl(collapsed=layers_collapsed(), position="topright").add_to(m)
     _Control(_legend_html({d: c for d, c, _doc in data.layers}, lang), "bottomright").add_to(m)
     if search:
         _SearchControl(lang).add_to(m)
