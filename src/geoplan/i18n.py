@@ -184,6 +184,40 @@ PRECISION: dict[str, tuple[str, str]] = {
 }
 _ESTIMATED = {"line": ("大致走向", "approximate course"), "area": ("大致范围", "approximate area")}
 
+# A target's qualifier and unit (geoplan.parse) in English; the indicator's name stays the report's own.
+QUALIFIERS_EN = {"左右": "about", "以上": "or more", "以下": "or less", "以内": "at most", "上下": "about"}
+UNITS_EN = {
+    "平方公里": "km²",
+    "平方米": "m²",
+    "万亩": "10k mu",
+    "公里": "km",
+    "千米": "km",
+    "万人": "10k people",
+    "万个": "10k",
+    "万户": "10k households",
+    "万套": "10k units",
+    "万张": "10k",
+    "万元": "10k yuan",
+    "亿元": "100 million yuan",
+    "个百分点": "percentage points",
+    "人": "people",
+    "户": "households",
+    "元": "yuan",
+    "米": "m",
+    "亩": "mu",
+    "％": "%",
+}
+
+
+def target_words(unit: str | None, qualifier: str | None, lang: str) -> tuple[str, str]:
+    """A target's unit and qualifier for the page; a counter word (个, 所, 场 …) reads as nothing in English."""
+    unit = unit if isinstance(unit, str) else ""
+    qualifier = qualifier if isinstance(qualifier, str) else ""
+    if lang != "en":
+        return unit, qualifier
+    en_unit = UNITS_EN.get(unit, unit if unit.isascii() else "")
+    return en_unit, QUALIFIERS_EN.get(qualifier, qualifier)
+
 
 def _pick(pair: tuple[str, str], lang: str) -> str:
     return pair[1] if lang == "en" else pair[0]

@@ -20,7 +20,7 @@ from geoplan.maps import _RawScriptElement, js_json
 LAYERS_OPEN = (900, 560)
 # The legend starts open only on a map this large; elsewhere it is one line that opens on a tap.
 LEGEND_OPEN = (1200, 800)
-POPUP_WIDTH = 380  # at most; never wider than the map less 40 px
+POPUP_WIDTH = 380  # content px at most; never wider than the map less 90 px (the frame adds ~46)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 

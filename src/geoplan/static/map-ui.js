@@ -51,7 +51,7 @@ window.geoplanUI = window.geoplanUI || (function () {
     var legend = map.getContainer().querySelector("details.gp-legend");
     if (legend && wide(map, o.legendOpen[0], o.legendOpen[1])) { legend.open = true; }
     map.on("popupopen", function (e) {
-      var p = e.popup, s = map.getSize(), w = Math.max(200, Math.min(o.popupWidth, s.x - 40));
+      var p = e.popup, s = map.getSize(), w = Math.max(180, Math.min(o.popupWidth, s.x - 90));  // content; the frame adds ~46 px
       map.getContainer().classList.add("gp-popup-open");
       p.options.maxWidth = w;
       p.options.minWidth = Math.min(p.options.minWidth || 50, w);
