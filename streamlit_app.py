@@ -176,14 +176,15 @@ def _clear_filters() -> None:
     st.session_state.f_query = ""
 
 
-CORRECTION_KEYS = ("c_target", "c_note", "c_author")
-
-
 def _reset_correction_form() -> None:
-    """Runs before the form's widgets exist (a callback or the top of a rerun), so their values may change."""
+    """Empty the target and note after a save (the author stays: the same planner goes on correcting).
+
+    Runs before the form's widgets exist in this run, so their values may still be set; setting them
+    (rather than deleting the keys) makes the browser show the new values.
+    """
     if st.session_state.pop("_c_reset", False):
-        for key in CORRECTION_KEYS:
-            st.session_state.pop(key, None)
+        st.session_state.c_target = None
+        st.session_state.c_note = ""
 
 
 def _correction_panel(lang: str, shown: pd.DataFrame, gdf: pd.DataFrame, drawing: dict | None,
@@ -419,15 +420,12 @@ def main() -> None:
                     feature_group_to_add=[map_view(shown, gdf, selected=selected_fid)],
                     returned_objects=["last_active_drawing"] if editing else [], center=center, zoom=zoom)
 
-    names = [t(lang, "tab_list", n=unplaced["item_id"].nunique()), t(lang, "tab_table"), t(lang, "tab_targets"),
-             t(lang, "tab_downloads"), t(lang, "tab_missing")]
-    if editing:
-        names.insert(0, t(lang, "tab_correct"))
-    tabs = list(st.tabs(names, default=names[0]))
-    if editing:
-        with tabs.pop(0):
-            _correction_panel(lang, shown, gdf, (out or {}).get("last_active_drawing"), corrections)
-    tab_list, tab_table, tab_targets, tab_dl, tab_missing = tabs
+    if editing:  # right under the map, not in a tab: the planner draws and saves in one place
+        st.subheader(t(lang, "tab_correct"))
+        _correction_panel(lang, shown, gdf, (out or {}).get("last_active_drawing"), corrections)
+    tab_list, tab_table, tab_targets, tab_dl, tab_missing = st.tabs([
+        t(lang, "tab_list", n=unplaced["item_id"].nunique()), t(lang, "tab_table"), t(lang, "tab_targets"),
+        t(lang, "tab_downloads"), t(lang, "tab_missing")])
     with tab_list:
         _unplaced_list(lang, unplaced)
     with tab_table:

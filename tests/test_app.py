@@ -222,7 +222,7 @@ def test_corrections_are_applied_and_listed(features, _data_dir):
     assert _counts(at)["located"] == features.loc[features.geometry.notna(), "item_id"].nunique() + 1
     at.toggle(key="edit").set_value(True).run()
     assert not at.exception
-    assert at.tabs[0].label == "校正位置"
+    assert "校正位置" in [h.value for h in at.subheader]
     listed = [t.value for t in at.text if "市政府所在地" in t.value]
     assert listed and item["item_id"] not in listed[0] and item["text"][:10] in listed[0]  # text, not ids
     # Nothing is preselected: saving without a choice, then without a drawing, is refused with a message.
