@@ -98,6 +98,13 @@ def test_report_errors_lead_with_file_and_line_in_chinese():
     err = ReportError("item before any domain", source="bad.txt", line=2)
     assert i18n.error_text(err, "zh") == "bad.txt:2：报告无法读取（item before any domain）"
     assert i18n.error_text(err, "en") == "bad.txt:2: item before any domain"
+    from geoplan.errors import GeometryError
+
+    assert (
+        i18n.error_text(GeometryError("self-intersection at (1, 2)"), "zh")
+        == "画出的位置无效（self-intersection at (1, 2)）"
+    )
+    assert i18n.error_text(GeometryError("x"), "en") == "x"
 
 
 def test_item_counts_add_up_on_the_shipped_report(features):

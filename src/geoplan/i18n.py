@@ -295,6 +295,10 @@ def district_label(district: str | None, lang: str) -> str:
     return admin_name(district, lang)
 
 
+# What went wrong, in Chinese, before the error's own (English) detail; the file and line lead for reports.
+_ERROR_LEADS = {"GeometryError": "画出的位置无效", "CorrectionError": "校正无法保存"}
+
+
 def error_text(err: Exception, lang: str) -> str:
     """A geoplan error for the page: ``file:line``, then what is wrong in the page's language (the
     parser's own detail stays, in English, in brackets: it quotes the offending text)."""
@@ -303,4 +307,7 @@ def error_text(err: Exception, lang: str) -> str:
     if lang != "en" and isinstance(err, ReportError):
         where = f"{err.source}:{err.line}" if err.line is not None else err.source
         return f"{where}：{t(lang, 'error_report')}（{err.reason}）"
+    lead = next((v for k, v in _ERROR_LEADS.items() if any(c.__name__ == k for c in type(err).__mro__)), None)
+    if lang != "en" and lead:
+        return f"{lead}（{err}）"
     return str(err)
