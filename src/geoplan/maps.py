@@ -162,10 +162,11 @@ window.geoplan = window.geoplan || (function () {
            highlight(it.text, it.matched) + '</p><div class="gp-meta">' +
            meta.filter(Boolean).join(" · ") + "</div></li>";
   }
-  // Residents get a short link (the site's name); planners the full citation.
+  // Residents get a short link (the site's name); planners the full citation. A planner's correction
+  // keeps its whole note: it is the only account of where the place is.
   function source(p, o) {
     var url = /^https?:\/\//.test(p.source_url || "") ? p.source_url : null, text = p.source || "", host;
-    if (o.planner) {
+    if (o.planner || p.precision === "corrected") {
       return esc(text) + (url ? ' <a href="' + esc(url) + '" target="_blank" rel="noopener noreferrer">↗</a>' : "");
     }
     if (url) {
