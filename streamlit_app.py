@@ -433,6 +433,8 @@ def main() -> None:
         st.dataframe(_table(lang, shown), key="table", on_select="rerun", selection_mode="single-row",
                      hide_index=True, width="stretch")
     with tab_targets:
+        byline = " ".join(x for x in (name, meta.get("byline") or "") if x)
+        st.caption(f"{t(lang, 'source')}: " + _md(" · ".join([byline, *meta.get("lead", [])[:1]])))
         targets = _targets(lang, meta)
         if targets.empty:
             st.caption(t(lang, "no_targets"))

@@ -16,7 +16,6 @@ LANGS: tuple[Lang, ...] = ("zh", "en")
 
 MESSAGES: dict[str, dict[str, str]] = {
     "zh": {
-        "title": "城市规划项目地图",
         "lang": "语言 Language",
         "filters": "筛选",
         "domain": "领域",
@@ -74,11 +73,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "corrections": "已保存的校正",
         "undo": "撤销",
         "not_applied": "以下校正未能应用（事项已不在本报告中或有多个地点）：",
-        "osm": "地图数据 © OpenStreetMap contributors",
         "error_report": "报告无法读取",
     },
     "en": {
-        "title": "Map of a city's planned projects",
         "lang": "语言 Language",
         "filters": "Filters",
         "domain": "Domain",
@@ -136,7 +133,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "corrections": "Saved corrections",
         "undo": "Undo",
         "not_applied": "These corrections were not applied (their item is not in this report or has several places):",
-        "osm": "Map data © OpenStreetMap contributors",
         "error_report": "The report cannot be read",
     },
 }
