@@ -269,7 +269,7 @@ def _table(lang: str, shown: pd.DataFrame) -> pd.DataFrame:
         t(lang, "section"): rows["section"],
         t(lang, "status"): [status_label(s, lang) for s in rows["status"]],
         t(lang, "place"): rows["matched"],
-        t(lang, "gazetteer_name"): rows["name"],
+        t(lang, "gazetteer_name"): [admin_name(n, lang) for n in rows["name"]],  # 太原市 -> Taiyuan
         t(lang, "precision"): [precision_label(p, lang, district=d, geometry_kind=g) for p, d, g in
                                 zip(rows["precision"], rows["district"], rows["geometry_kind"], strict=True)],
         t(lang, "district"): [district_label(d, lang) for d in rows["district"]],

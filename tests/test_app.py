@@ -130,6 +130,7 @@ def test_english_page_translates_columns_vocabulary_and_districts(features):
     for col in ("Status", "Precision", "District", "IATI precision code"):
         assert not any(CJK.search(str(v)) for v in table[col]), col
     assert "Wanbailin District" in set(table["District"])
+    assert "Taiyuan" in set(table["Gazetteer name"]) and "太原市" not in set(table["Gazetteer name"])
     assert any(v.startswith("in ") and v.endswith("District") for v in table["Precision"])
     assert "None" not in table.astype(str).to_numpy() and not table.isna().any().any()
     targets = at.dataframe[1].value
