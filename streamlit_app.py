@@ -6,6 +6,7 @@ Widgets only: every decision is a call into the geoplan package. Run with ``make
 from __future__ import annotations
 
 import hashlib
+import html
 import logging
 import math
 import re
@@ -24,86 +25,28 @@ from geoplan.features import features_from_report
 from geoplan.filters import FilterOptions, Filters, export_filename
 from geoplan.gazetteer import Gazetteer, gazetteer_for
 from geoplan.geocoders import city_scope
-from geoplan.geocoders.base import PRECISION
-from geoplan.maps import STATUS_EN, MapData, build_map, map_data, map_view
-from geoplan.models import STATUS_LABELS, Status
+from geoplan.i18n import (
+    LANGS,
+    district_label,
+    error_text,
+    kind_label,
+    precision_detail,
+    precision_label,
+    precision_option,
+    status_label,
+    t,
+    target_words,
+)
+from geoplan.maps import MapData, build_map, map_data, map_view
 from geoplan.offline import localize
 from geoplan.parse import report_from_bytes
 from geoplan.review import online_panel
+from geoplan.summary import item_counts
+from geoplan.vocab import admin_name
 
-st.set_page_config(page_title="geoplan", page_icon="🗺️", layout="wide")
+st.set_page_config(page_title="geoplan", page_icon="🗺️", layout="wide", initial_sidebar_state="auto")
 
-TEXT = {
-    "zh": {
-        "title": "城市规划项目地图", "lang": "语言 Language", "filters": "筛选", "domain": "领域",
-        "section": "板块", "status": "进度", "district": "区县", "kind": "地点类型", "precision": "定位精度",
-        "search": "搜索事项或地名", "basemap": "底图", "upload": "上传其他报告（.txt）",
-        "city": "城市", "shape": "报告格式", "rule_title": "据标题", "rule_venue": "据会议名称",
-        "rule_speaker": "据报告人", "rule_mentions": "据文中地名", "rule_default": "默认", "rule_option": "指定",
-        "shape_full-report": "政府工作报告全文", "shape_keyword-summary": "新闻摘要（关键词）",
-        "shape_bullet-summary": "要点摘要", "shape_excerpt": "报告节选",
-        "shapes_help": "可读取四种格式：政府工作报告全文（一、/（一）/段落）；新闻摘要（关键词: / □ / ◆）；"
-                       "要点摘要（● • 1. 1、 （1） 条目，标题为 □、【…】、一、或短行）；报告节选（几段文字）。",
-        "shown": "显示要素", "items": "事项", "located": "已定位", "unplaced": "全市范围/未定位",
-        "table": "事项表", "targets": "主要预期目标", "downloads": "下载", "missing": "地名库未收录的地名",
-        "unplaced_title": "全市范围或未定位的事项", "no_unplaced": "没有", "select_hint": "选中一行，地图即定位到该地点。",
-        "no_geometry": "该事项没有可定位的地点。", "chart": "各领域事项数（按进度）", "download_hint": "下载当前显示的要素：",
-        "with_unlocated": "包括全市范围/未定位的事项（无几何）",
-        "too_big": "文件太大", "upload_error": "无法读取上传的报告，仍显示上一份报告：", "source": "报告来源",
-        "missing_none": "所有地名均已收录。", "reset": "清除筛选", "value": "目标值",
-        "sentence": "报告原文", "place": "地点", "correct": "校正位置（规划人员）", "gazetteer_name": "地名库名称",
-        "more_in_table": "另有 {n} 项见下方事项表。",
-        "correct_help": "在地图上用左侧工具画出正确的点、线或面，再选择要校正的事项并保存。",
-        "correct_target": "要校正的要素或事项", "note": "说明（必填）", "author": "署名", "save": "保存校正",
-        "need_drawing": "请先在地图上画出位置。", "saved": "已保存校正", "corrections": "已保存的校正",
-        "undo": "撤销", "store_error": "校正库暂时无法读取，地图未应用规划人员的校正。请联系管理员。",
-        "store_save_error": "校正库暂时无法写入，校正未保存。请联系管理员。",
-        "not_applied": "以下校正未能应用（事项已不在本报告中或有多个地点）：",
-    },
-    "en": {
-        "title": "Map of a city's planned projects", "lang": "语言 Language", "filters": "Filters",
-        "domain": "Domain", "section": "Section", "status": "Status", "district": "District",
-        "kind": "Place kind", "precision": "Precision", "search": "Search items and places",
-        "basemap": "Basemap", "upload": "Upload another report (.txt)",
-        "city": "City", "shape": "Report shape", "rule_title": "from the title", "rule_venue": "from the venue",
-        "rule_speaker": "from the speaker", "rule_mentions": "from the places it names", "rule_default": "default",
-        "rule_option": "chosen", "shape_full-report": "complete official report",
-        "shape_keyword-summary": "news summary (关键词)", "shape_bullet-summary": "bullet summary",
-        "shape_excerpt": "excerpt",
-        "shapes_help": "geoplan reads four shapes: the complete official report (一、 / （一） / prose); a news "
-                       "summary (关键词: / □ / ◆); a bullet summary (● • 1. 1、 （1） items under □, 【…】, 一、 or "
-                       "short headings); an excerpt (a few paragraphs).", "shown": "Features shown",
-        "items": "Items", "located": "Located", "unplaced": "City-wide / unlocated", "table": "Items",
-        "targets": "Main targets", "downloads": "Downloads", "missing": "Names the gazetteer lacks",
-        "unplaced_title": "City-wide or unlocated items", "no_unplaced": "None",
-        "select_hint": "Select a row to zoom the map to it.", "no_geometry": "This item has no place to show.",
-        "chart": "Items per domain (by status)", "download_hint": "Download the features shown:",
-        "with_unlocated": "Include city-wide / unlocated items (no geometry)",
-        "too_big": "File too large", "upload_error": "Could not read the uploaded report; still showing the previous one:",
-        "source": "Report", "missing_none": "Every name is in the gazetteer.", "reset": "Clear filters",
-        "value": "Target", "sentence": "Report sentence", "place": "Place",
-        "correct": "Correct locations (planners)", "gazetteer_name": "Gazetteer name",
-        "more_in_table": "{n} more in the table below.",
-        "correct_help": "Draw the true point, line or area with the tools on the map, choose what it locates, and save.",
-        "correct_target": "Feature or item to correct", "note": "Note (required)", "author": "Your name",
-        "save": "Save correction", "need_drawing": "Draw the location on the map first.", "saved": "Correction saved",
-        "corrections": "Saved corrections", "undo": "Undo",
-        "store_error": "The corrections store cannot be read right now; the map is shown without planners' "
-                       "corrections. Please tell the administrator.",
-        "store_save_error": "The corrections store cannot be written right now; nothing was saved. "
-                            "Please tell the administrator.",
-        "not_applied": "These corrections were not applied (their item is not in this report or has several places):",
-    },
-}
-KIND_LABELS = {
-    "road": ("道路", "road"), "river": ("河流", "river"), "station": ("车站", "station"), "bridge": ("桥梁", "bridge"),
-    "metro_line": ("轨道交通", "metro line"), "area": ("片区", "area"), "spring": ("泉", "spring"),
-    "school": ("学校", "school"), "university": ("高校", "university"), "hospital": ("医院", "hospital"),
-    "facility": ("设施", "facility"), "park": ("公园", "park"), "district": ("区", "district"),
-    "county": ("县", "county"), "county_city": ("县级市", "county-level city"), "city": ("全市", "city"),
-    "rail_line": ("铁路", "railway"), "water": ("水域", "water"),
-}
-MAX_LISTED = 50
+MAX_LISTED = 300  # one line each; the table has them all
 BASEMAPS = {"osm": "OpenStreetMap", "light": "Light / 浅色", "amap": "高德 AMap (GCJ-02)"}
 
 
@@ -138,7 +81,7 @@ class Prepared:
     meta: dict
     not_applied: tuple
     options: FilterOptions
-    chart: pd.DataFrame  # items per domain and status, for the whole report
+    chart: pd.DataFrame  # items per domain and status (keys), for the whole report
     missing: tuple[str, ...]  # names the gazetteer lacks
 
 
@@ -149,7 +92,7 @@ def prepare(data: bytes, name: str, corrections_key: str, _corrections: tuple) -
     corrected.attrs["report"] = meta
     key = hashlib.sha1(data + name.encode() + corrections_key.encode()).hexdigest()
     items = corrected.drop_duplicates("item_id")
-    chart = items.pivot_table(index="domain", columns="status_zh", values="item_id", aggfunc="count", fill_value=0)
+    chart = items.pivot_table(index="domain", columns="status", values="item_id", aggfunc="count", fill_value=0)
     missing = tuple(sorted({n for v in corrected["unresolved"].dropna() for n in str(v).split("；") if n}))
     return Prepared(key, corrected, meta, tuple(not_applied), FilterOptions.of(corrected), chart, missing)
 
@@ -170,7 +113,7 @@ def store() -> CorrectionStore:
     return _store(str(settings.data_dir()))
 
 
-def _corrections(t: dict) -> list:
+def _corrections(lang: str) -> list:
     """The active corrections, or none (with one notice) when the store is unusable: the map still shows.
 
     The reason, which names server paths, goes to the server log only, never to a visitor.
@@ -179,14 +122,15 @@ def _corrections(t: dict) -> list:
         return store().all()
     except GeoplanError as err:
         logging.getLogger("geoplan.app").error("corrections not applied: %s", err)
-        st.warning(t["store_error"])
+        st.warning(t(lang, "store_error"))
         return []
 
 
 def _target_label(row: pd.Series, lang: str) -> str:
-    precision = PRECISION[row["precision"]].label_zh if lang == "zh" else PRECISION[row["precision"]].label_en
-    place = row["matched"] if isinstance(row["matched"], str) else "—"
-    return f"{row['domain']} · {place} · {precision} · {str(row['text'])[:24]}…"
+    """What a planner recognises an item by: its place and its own words, not its id."""
+    place = row["matched"] if isinstance(row["matched"], str) else precision_option(row["precision"], lang)
+    text = str(row["text"])
+    return f"{place} · {text[:40]}{'…' if len(text) > 40 else ''}"
 
 
 def _save_correction(row: pd.Series, drawing: dict, note: str, author: str) -> None:
@@ -235,7 +179,7 @@ def _init_state() -> None:
     st.session_state.update(
         _init=True, f_domains=list(f.domains), f_sections=list(f.sections), f_statuses=list(f.statuses),
         f_districts=list(f.districts), f_kinds=list(f.kinds), f_precisions=list(f.precisions), f_query=f.query,
-        lang=qp.get("lang", "zh") if qp.get("lang") in TEXT else "zh",
+        lang=qp.get("lang", "zh") if qp.get("lang") in LANGS else "zh",
         basemap=qp.get("basemap", "osm") if qp.get("basemap") in BASEMAPS else "osm",
     )
     if "report" not in st.session_state:
@@ -253,79 +197,172 @@ def _clear_filters() -> None:
     st.session_state.f_query = ""
 
 
-def _correction_panel(t: dict, lang: str, shown: pd.DataFrame, drawing: dict | None, corrections: list) -> None:
-    st.caption(t["correct_help"])
+def _reset_correction_form() -> None:
+    """Empty the target and note after a save (the author stays: the same planner goes on correcting).
+
+    Runs before the form's widgets exist in this run, so their values may still be set; setting them
+    (rather than deleting the keys) makes the browser show the new values.
+    """
+    if st.session_state.pop("_c_reset", False):
+        st.session_state.c_target = None
+        st.session_state.c_note = ""
+
+
+def _correction_panel(lang: str, shown: pd.DataFrame, gdf: pd.DataFrame, drawing: dict | None,
+                      corrections: list) -> None:
+    st.caption(t(lang, "correct_help"))
     rows = shown.drop_duplicates("fid").reset_index(drop=True)
+    _reset_correction_form()
     with st.form("correction", clear_on_submit=False):
-        idx = st.selectbox(t["correct_target"], list(rows.index), key="c_target",
-                           format_func=lambda i: _target_label(rows.loc[i], lang))
-        note = st.text_input(t["note"], key="c_note")
-        author = st.text_input(t["author"], key="c_author")
-        submitted = st.form_submit_button(t["save"])
+        # Nothing chosen until the planner chooses: a preselected first row was saved by mistake.
+        idx = st.selectbox(t(lang, "correct_target"), list(rows.index), index=None, key="c_target",
+                           placeholder=t(lang, "choose_one"), format_func=lambda i: _target_label(rows.loc[i], lang))
+        note = st.text_input(t(lang, "note"), key="c_note")
+        author = st.text_input(t(lang, "author"), key="c_author")
+        submitted = st.form_submit_button(t(lang, "save"))
     if submitted:
-        if not drawing or not drawing.get("geometry"):
-            st.error(t["need_drawing"])
+        if idx is None:
+            st.error(t(lang, "need_target"))
+        elif not drawing or not drawing.get("geometry"):
+            st.error(t(lang, "need_drawing"))
         else:
             try:
                 _save_correction(rows.loc[idx], drawing, note, author)
             except CorrectionStoreError as err:  # names server paths: log it, tell the planner plainly
                 logging.getLogger("geoplan.app").error("correction not saved: %s", err)
-                st.error(t["store_save_error"])
+                st.error(t(lang, "store_save_error"))
             except GeoplanError as err:
-                st.error(_md(err))
+                st.error(_md(error_text(err, lang)))
             else:
-                st.success(t["saved"])
+                # Cleared and confirmed on the next run: widgets cannot change once drawn in this one.
+                st.session_state._c_reset = True
+                st.session_state._toast = t(lang, "saved", what=_target_label(rows.loc[idx], lang))
                 st.rerun()
     active = [c for c in corrections if c.active]
     if active:
-        st.subheader(t["corrections"])
+        st.subheader(t(lang, "corrections"))
+    texts = dict(zip(gdf["item_id"], gdf["text"], strict=True))
     for c in active:
         col_a, col_b = st.columns([5, 1])
-        col_a.text(f"#{c.id} {c.item_id} {c.place or ''} {c.geometry_type} · {c.author or '—'} · {c.note}")
-        if col_b.button(t["undo"], key=f"undo_{c.id}"):
+        text = str(texts.get(c.item_id, c.item_id))
+        col_a.text(f"{c.place or '—'} · {text[:40]}{'…' if len(text) > 40 else ''} · {c.author or '—'} · {c.note}")
+        if col_b.button(t(lang, "undo"), key=f"undo_{c.id}"):
             try:
                 store().undo(c.id)
-            except GeoplanError as err:
+            except GeoplanError as err:  # names server paths: log it, tell the planner plainly
                 logging.getLogger("geoplan.app").error("correction not undone: %s", err)
-                st.error(t["store_save_error"])
+                st.error(t(lang, "store_save_error"))
             else:
                 st.rerun()
+
+
+def _style(lang: str) -> None:
+    """The layout's CSS (and, in Chinese, the uploader's words Streamlit has no parameter for), from files."""
+    static = Path(settings.__file__).resolve().parent / "static" / "app"
+    css = (static / "layout.css").read_text(encoding="utf-8")
+    if lang == "zh":
+        css += (static / "zh.css").read_text(encoding="utf-8")
+    st.markdown(f"<style>{css}</style>", unsafe_allow_html=True)  # st.html drops a leading <style>
+
+
+def _header(lang: str, name: str, counts_line: str, meta: dict) -> None:
+    """Title, whose report it is and how it was read (the rule that found the city, the shape), and the counts."""
+    city = meta.get("city") or {}
+    rule = str(city.get("rule") or "default")
+    shape = str(meta.get("shape") or "keyword-summary")
+    where = t(lang, "city_shape", city=admin_name(str(city.get("name") or ""), lang), rule=t(lang, f"rule_{rule}"),
+              shape=t(lang, f"shape_{shape}"))
+    st.html(f'<div class="gp-head"><h1>{html.escape(_title(name))}</h1>'
+            f'<span class="gp-city" data-testid="gp-city">{html.escape(where)}</span>'
+            f'<div class="gp-counts" data-testid="gp-counts">{html.escape(counts_line)}</div></div>')
+
+
+def _unplaced_list(lang: str, unplaced: pd.DataFrame) -> None:
+    """One line per item, its sentence on a tap: the 34 expanders it replaces made the page 4,500 px tall."""
+    listed = unplaced.drop_duplicates("item_id")
+    if listed.empty:
+        st.caption(t(lang, "no_unplaced"))
+        return
+    rows = []
+    for r in listed.head(MAX_LISTED).itertuples():
+        tag = f"{r.domain} · {precision_option(r.precision, lang)}"
+        more = " · ".join(x for x in (r.section if isinstance(r.section, str) else "", status_label(r.status, lang)) if x)
+        rows.append(f'<li><details><summary><span class="gp-tag">{html.escape(tag)}</span>{html.escape(str(r.text))}'
+                    f'</summary><p>{html.escape(more)}</p></details></li>')
+    st.html(f'<ul class="gp-list">{"".join(rows)}</ul>')
+    if len(listed) > MAX_LISTED:
+        st.caption(t(lang, "more_in_table", n=len(listed) - MAX_LISTED))
+
+
+def _table(lang: str, shown: pd.DataFrame) -> pd.DataFrame:
+    """The items table in the page's language; empty cells blank, never "None"."""
+    rows = shown.drop_duplicates("fid").reset_index(drop=True)
+    table = pd.DataFrame({
+        t(lang, "domain"): rows["domain"],
+        t(lang, "section"): rows["section"],
+        t(lang, "status"): [status_label(s, lang) for s in rows["status"]],
+        t(lang, "place"): rows["matched"],
+        t(lang, "gazetteer_name"): [admin_name(n, lang) for n in rows["name"]],  # 太原市 -> Taiyuan
+        t(lang, "precision"): [precision_label(p, lang, district=d, geometry_kind=g) for p, d, g in
+                                zip(rows["precision"], rows["district"], rows["geometry_kind"], strict=True)],
+        t(lang, "district"): [district_label(d, lang) for d in rows["district"]],
+        t(lang, "sentence"): rows["text"],
+        t(lang, "iati"): [precision_detail(p, lang) for p in rows["precision"]],
+    })
+    return table.astype(object).where(table.notna(), "")
+
+
+def _targets(lang: str, meta: dict) -> pd.DataFrame:
+    targets = pd.DataFrame(meta.get("targets", []))
+    if targets.empty:
+        return targets
+    cols = {"name": "target_name", "value": "target_value", "unit": "target_unit", "qualifier": "target_qualifier"}
+    targets = targets.reindex(columns=list(cols)).astype(object)
+    words = [target_words(u, q, lang) for u, q in zip(targets["unit"], targets["qualifier"], strict=True)]
+    targets["unit"], targets["qualifier"] = [w[0] for w in words], [w[1] for w in words]
+    # As text: a column mixing numbers and blanks cannot be shown, and 5.0 reads better as 5.
+    targets = targets.map(lambda v: "" if v is None or v != v else f"{v:g}" if isinstance(v, float) else str(v))
+    return targets.rename(columns={c: t(lang, k) for c, k in cols.items()})
 
 
 def main() -> None:
     _init_state()
-    lang = st.sidebar.radio(TEXT["zh"]["lang"], ["zh", "en"], key="lang", horizontal=True,
+    lang = st.sidebar.radio(t("zh", "lang"), list(LANGS), key="lang", horizontal=True,
                             format_func=lambda v: "中文" if v == "zh" else "English")
-    t = TEXT[lang]
+    _style(lang)
+    if st.session_state.get("_toast"):
+        st.toast(st.session_state.pop("_toast"), icon="✅")
 
-    upload = st.sidebar.file_uploader(t["upload"], type=["txt"], key="upload", help=t["shapes_help"])
+    upload = st.sidebar.file_uploader(t(lang, "upload"), type=["txt"], key="upload", help=t(lang, "upload_help"))
     if upload is not None and st.session_state.get("_upload_id") != upload.file_id:
         st.session_state._upload_id = upload.file_id
         data = upload.getvalue()
         if len(data) > settings.max_upload_bytes:
-            st.session_state.upload_error = f"{upload.name}: {t['too_big']} ({len(data):,} > {settings.max_upload_bytes:,} bytes)"
+            st.session_state.upload_error = (f"{upload.name}: {t(lang, 'too_big')} "
+                                             f"({len(data):,} > {settings.max_upload_bytes:,} bytes)")
         else:
             try:
                 pipeline(data, upload.name)
             except GeoplanError as err:
-                st.session_state.upload_error = str(err)
+                st.session_state.upload_error = error_text(err, lang)
             else:
                 st.session_state.report = (data, upload.name)
                 st.session_state.upload_error = None
                 _clear_filters()
     if st.session_state.get("upload_error"):
-        st.error(f"{t['upload_error']} {_md(st.session_state.upload_error)}")
+        st.error(f"{t(lang, 'upload_error')} {_md(st.session_state.upload_error)}")
 
     data, name = st.session_state.report
-    corrections = _corrections(t)
+    corrections = _corrections(lang)
     # Content, not ids: two data dirs may both hold a correction #1.
     corrections_key = hashlib.sha1(repr([c.to_properties() for c in corrections]).encode()).hexdigest()
     prep = prepare(data, name, corrections_key, tuple(corrections))
     gdf, meta, opts = prep.gdf, prep.meta, prep.options
     if prep.not_applied:
-        st.warning(t["not_applied"] + " " + _md("；".join(f"#{c.id} {c.item_id} {c.place or ''}" for c in prep.not_applied)))
+        st.warning(t(lang, "not_applied") + " " + _md("；".join(
+            f"#{c.id} {c.item_id} {c.place or ''}" for c in prep.not_applied)))
 
-    st.sidebar.header(t["filters"])
+    st.sidebar.header(t(lang, "filters"))
     # Options come from the data; values a stale link names but the data lacks are dropped.
     present = Filters(*(tuple(st.session_state.get(k, [])) for k in (
         "f_domains", "f_sections", "f_statuses", "f_districts", "f_kinds", "f_precisions")),
@@ -337,19 +374,22 @@ def main() -> None:
                           present.kinds, present.precisions), strict=True):
         st.session_state[key] = list(vals)
 
-    st.sidebar.multiselect(t["domain"], list(opts.domains), key="f_domains")
-    st.sidebar.multiselect(t["section"], opts.sections_of(present.domains), key="f_sections")
-    st.sidebar.multiselect(t["status"], list(opts.statuses), key="f_statuses",
-                           format_func=lambda s: STATUS_LABELS[Status(s)][0] if lang == "zh" else STATUS_EN[s])
-    st.sidebar.multiselect(t["district"], list(opts.districts), key="f_districts")
-    st.sidebar.multiselect(t["kind"], list(opts.kinds), key="f_kinds",
-                           format_func=lambda k: KIND_LABELS.get(k, (k, k))[0 if lang == "zh" else 1])
-    st.sidebar.multiselect(t["precision"], list(opts.precisions), key="f_precisions",
-                           format_func=lambda p: PRECISION[p].label_zh if lang == "zh" else PRECISION[p].label_en)
-    st.sidebar.text_input(t["search"], key="f_query")
-    st.sidebar.button(t["reset"], on_click=_clear_filters)
-    st.sidebar.selectbox(t["basemap"], list(BASEMAPS), key="basemap", format_func=BASEMAPS.get)
-    editing = st.sidebar.toggle(t["correct"], key="edit")
+    # Empty means "all": no "Select all" (Streamlit's own English words), and a Chinese placeholder.
+    choose = {"placeholder": t(lang, "choose"), "select_all": False}
+    st.sidebar.multiselect(t(lang, "domain"), list(opts.domains), key="f_domains", **choose)
+    st.sidebar.multiselect(t(lang, "section"), opts.sections_of(present.domains), key="f_sections", **choose)
+    st.sidebar.multiselect(t(lang, "status"), list(opts.statuses), key="f_statuses",
+                           format_func=lambda s: status_label(s, lang), **choose)
+    st.sidebar.multiselect(t(lang, "district"), list(opts.districts), key="f_districts",
+                           format_func=lambda d: district_label(d, lang), **choose)
+    st.sidebar.multiselect(t(lang, "kind"), list(opts.kinds), key="f_kinds",
+                           format_func=lambda k: kind_label(k, lang), **choose)
+    st.sidebar.multiselect(t(lang, "precision"), list(opts.precisions), key="f_precisions",
+                           format_func=lambda p: precision_option(p, lang), **choose)
+    st.sidebar.text_input(t(lang, "search"), key="f_query")
+    st.sidebar.button(t(lang, "reset"), on_click=_clear_filters)
+    st.sidebar.selectbox(t(lang, "basemap"), list(BASEMAPS), key="basemap", format_func=BASEMAPS.get)
+    editing = st.sidebar.toggle(t(lang, "correct"), key="edit")
 
     filters = Filters(
         domains=tuple(st.session_state.f_domains), sections=tuple(st.session_state.f_sections),
@@ -370,82 +410,76 @@ def main() -> None:
     located = shown[shown.geometry.notna()]
     unplaced = shown[shown.geometry.isna()]
 
-    st.title(t["title"])
-    st.subheader(_md(_title(name)))
-    byline = meta.get("byline") or ""
-    city = meta.get("city") or {}
-    st.caption(f"{t['source']}: " + _md(f"{name} {byline}  ·  " + " ".join(meta.get("lead", [])[:1]))
-               + f"  ·  {t['city']}: " + _md(f"{city.get('name', '?')}") + f" ({t['rule_' + str(city.get('rule', 'default'))]})"
-               + f"  ·  {t['shape']}: {t['shape_' + str(meta.get('shape', 'keyword-summary'))]}")
-    c1, c2, c3, c4 = st.columns(4)
-    c1.metric(t["shown"], len(shown))
-    c2.metric(t["items"], shown["item_id"].nunique())
-    c3.metric(t["located"], len(located))
-    c4.metric(t["unplaced"], unplaced["item_id"].nunique())
+    # A slim header, then the map: one line of counts, every number an item (not a feature).
+    counts = item_counts(shown)
+    counts_line = t(lang, "counts", n=counts.items, located=counts.located, city=counts.city,
+                    unlocated=counts.unlocated)
+    if not filters.is_empty():
+        counts_line += t(lang, "counts_filtered", total=gdf["item_id"].nunique())
+    _header(lang, name, counts_line, meta)
 
-    table = shown.drop_duplicates("fid")[["fid", "domain", "section", "status_zh", "matched", "name",
-                                          "precision_zh", "district", "text"]].reset_index(drop=True)
+    if shown.empty:
+        st.info(t(lang, "empty_filtered"))
+        st.button(t(lang, "reset"), on_click=_clear_filters, key="reset_empty")
+    elif gdf.geometry.notna().sum() == 0:
+        st.info(t(lang, "empty_report"))
+    elif located.empty:
+        st.info(t(lang, "empty_map"))
+
+    table = shown.drop_duplicates("fid").reset_index(drop=True)
     selected_fid = None
     sel = st.session_state.get("table", {}).get("selection", {}).get("rows", []) if isinstance(
         st.session_state.get("table"), dict) else []
     if sel and sel[0] < len(table):
         selected_fid = table.loc[sel[0], "fid"]
 
-    map_col, side_col = st.columns([3, 1])
-    with map_col:
-        center = zoom = None
-        if selected_fid is not None:
-            row = shown[shown["fid"] == selected_fid].iloc[0]
-            if row.geometry is not None:
-                b = row.geometry.bounds
-                center, zoom = ((b[1] + b[3]) / 2, (b[0] + b[2]) / 2), _zoom_for(b)
-            else:
-                st.info(t["no_geometry"])
-        # The map holds every located feature of the report and stays loaded in the browser; a filter or a
-        # selected row only sends which fids to show (map_view), so the map is not rebuilt or reloaded.
-        basemap = st.session_state.basemap
-        m = build_map(gdf, lang=lang, basemap=basemap, gazetteer=gazetteer(_adcode(meta)), show_boundaries=True,
-                      draw=editing, search=True, data=drawn(prep.key, basemap, gdf))
-        localize(m, mode="static")
-        # Only the correction mode needs anything back from the map; otherwise panning reruns nothing.
-        out = st_folium(m, key="map", height=620, use_container_width=True, render=False,
-                        feature_group_to_add=[map_view(shown, gdf, selected=selected_fid)],
-                        returned_objects=["last_active_drawing"] if editing else [], center=center, zoom=zoom)
-        if editing:
-            _correction_panel(t, lang, shown, (out or {}).get("last_active_drawing"), corrections)
-            # Online candidates for the names the gazetteer lacks; only an accepted one is stored (a correction).
-            online_panel(st, gdf, lang=lang, city=city_scope(gazetteer(_adcode(meta))), store=store())
-    with side_col:
-        st.subheader(t["unplaced_title"])
-        if unplaced.empty:
-            st.caption(t["no_unplaced"])
-        listed = unplaced.drop_duplicates("item_id")
-        if len(listed) > MAX_LISTED:  # thousands of expanders would stall the browser; the table has them all
-            st.caption(t["more_in_table"].format(n=len(listed) - MAX_LISTED))
-        for r in listed.head(MAX_LISTED).itertuples():
-            label = PRECISION[r.precision].label_zh if lang == "zh" else PRECISION[r.precision].label_en
-            with st.expander(_md(f"{r.domain} · {label} · {r.text[:18]}…")):
-                st.text(r.text)
+    center = zoom = None
+    if selected_fid is not None:
+        row = shown[shown["fid"] == selected_fid].iloc[0]
+        if row.geometry is not None:
+            b = row.geometry.bounds
+            center, zoom = ((b[1] + b[3]) / 2, (b[0] + b[2]) / 2), _zoom_for(b)
+        else:
+            st.info(t(lang, "no_geometry"))
+    # The map holds every located feature of the report and stays loaded in the browser; a filter or a
+    # selected row only sends which fids to show (map_view), so the map is not rebuilt or reloaded.
+    basemap = st.session_state.basemap
+    m = build_map(gdf, lang=lang, basemap=basemap, gazetteer=gazetteer(_adcode(meta)), show_boundaries=True,
+                  draw=editing, search=True, data=drawn(prep.key, basemap, gdf))
+    localize(m, mode="static")
+    # Only the correction mode needs anything back from the map; otherwise panning reruns nothing. The
+    # height is a floor: the page's CSS sizes the map to the screen (static/app/layout.css).
+    out = st_folium(m, key="map", height=560, use_container_width=True, render=False,
+                    feature_group_to_add=[map_view(shown, gdf, selected=selected_fid)],
+                    returned_objects=["last_active_drawing"] if editing else [], center=center, zoom=zoom)
 
-    tab_table, tab_targets, tab_dl, tab_missing = st.tabs([t["table"], t["targets"], t["downloads"], t["missing"]])
+    if editing:  # right under the map, not in a tab: the planner draws and saves in one place
+        st.subheader(t(lang, "tab_correct"))
+        _correction_panel(lang, shown, gdf, (out or {}).get("last_active_drawing"), corrections)
+        # Online candidates for the names the gazetteer lacks; only an accepted one is stored (a correction).
+        online_panel(st, gdf, lang=lang, city=city_scope(gazetteer(_adcode(meta))), store=store())
+    tab_list, tab_table, tab_targets, tab_dl, tab_missing = st.tabs([
+        t(lang, "tab_list", n=unplaced["item_id"].nunique()), t(lang, "tab_table"), t(lang, "tab_targets"),
+        t(lang, "tab_downloads"), t(lang, "tab_missing")])
+    with tab_list:
+        _unplaced_list(lang, unplaced)
     with tab_table:
-        st.caption(t["select_hint"])
-        st.dataframe(
-            table.drop(columns=["fid"]).rename(columns={
-                "domain": t["domain"], "section": t["section"], "status_zh": t["status"], "matched": t["place"],
-                "name": t["gazetteer_name"], "precision_zh": t["precision"], "district": t["district"], "text": t["sentence"]}),
-            key="table", on_select="rerun", selection_mode="single-row", hide_index=True, width="stretch",
-        )
+        st.caption(t(lang, "select_hint"))
+        st.dataframe(_table(lang, shown), key="table", on_select="rerun", selection_mode="single-row",
+                     hide_index=True, width="stretch")
     with tab_targets:
-        targets = pd.DataFrame(meta.get("targets", []))
-        if not targets.empty:
-            st.dataframe(targets[["name", "value", "unit", "qualifier"]].rename(columns={"value": t["value"]}),
-                         hide_index=True, width="stretch")
-        st.subheader(t["chart"])
-        st.bar_chart(prep.chart)
+        byline = " ".join(x for x in (name, meta.get("byline") or "") if x)
+        st.caption(f"{t(lang, 'source')}: " + _md(" · ".join([byline, *meta.get("lead", [])[:1]])))
+        targets = _targets(lang, meta)
+        if targets.empty:
+            st.caption(t(lang, "no_targets"))
+        else:
+            st.dataframe(targets, hide_index=True, width="stretch")
+        st.subheader(t(lang, "chart"))
+        st.bar_chart(prep.chart.rename(columns=lambda s: status_label(s, lang)))
     with tab_dl:
-        st.caption(t["download_hint"])
-        with_unlocated = st.checkbox(t["with_unlocated"], key="dl_unlocated")
+        st.caption(t(lang, "download_hint"))
+        with_unlocated = st.checkbox(t(lang, "with_unlocated"), key="dl_unlocated")
         offered = shown if with_unlocated else shown[shown.geometry.notna().to_numpy()]
         # The prepared report's key hashes the text and every correction: a correction keeps every fid but
         # moves a place, so a key of name and fids alone would serve the export from before it.
@@ -461,7 +495,7 @@ def main() -> None:
         if prep.missing:
             st.text("、".join(prep.missing))
         else:
-            st.caption(t["missing_none"])
+            st.caption(t(lang, "missing_none"))
 
 
 main()

@@ -375,7 +375,7 @@ APP_MAP_READY = r"""
 ([sel]) => {
   const now = performance.now(), seen = window.__benchSteps = window.__benchSteps || {};
   const step = (k) => { if (seen[k] === undefined) seen[k] = now; };
-  if (document.querySelector('[data-testid="stMetric"]')) step('metrics');
+  if (document.querySelector('.gp-counts')) step('metrics');
   for (const f of document.querySelectorAll(sel)) {
     if (f.getAttribute('width') === '-1') continue;
     step('iframe');
@@ -416,7 +416,7 @@ MARK_MAP = r"""
   const f = live[0], w = f.contentWindow, token = 'b' + Math.random().toString(36).slice(2);
   if (!w.geoplan) { return {error: 'no geoplan in the map iframe'}; }
   f.dataset.benchMark = token; w.__benchMark = token;
-  const metric = document.querySelector('[data-testid="stMetricValue"]');
+  const metric = document.querySelector('.gp-counts');
   const c = window.__benchChange = {token: token, before: w.geoplan.counts(),
                                     metricBefore: metric ? metric.textContent : null, steps: {}, renders: []};
   // streamlit-folium's arguments reach the iframe as a "streamlit:render" message: note when.
@@ -444,7 +444,7 @@ MAP_CHANGED = r"""
   const c = window.__benchChange, now = performance.now();
   if (!c || c.t0 === undefined) { return false; }
   const step = (k) => { if (c.steps[k] === undefined) { c.steps[k] = now - c.t0; } };
-  const metric = document.querySelector('[data-testid="stMetricValue"]');
+  const metric = document.querySelector('.gp-counts');
   if (metric && metric.textContent !== c.metricBefore) { step('metrics'); }
   let mine = null;
   for (const f of document.querySelectorAll(sel)) {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from streamlit.testing.v1 import AppTest
 
@@ -21,8 +22,21 @@ def _app(**params) -> AppTest:
     return at.run()
 
 
-def _metrics(at: AppTest) -> dict[str, int]:
-    return {m.label: int(m.value) for m in at.metric}
+COUNTS = re.compile(r'data-testid="gp-counts">(?P<line>[^<]*)<')
+
+
+def _counts_line(at: AppTest) -> str:
+    return next(m["line"] for h in at.get("html") if (m := COUNTS.search(h.proto.body)))
+
+
+def _counts(at: AppTest) -> dict[str, int]:
+    """The header's one line of item counts, e.g. "39 项 · 已定位 7 · 全市范围 26 · 未定位 6"."""
+    line = _counts_line(at).split("（")[0].split(" (")[0]
+    zh = re.fullmatch(r"(\d+) 项 · 已定位 (\d+) · 全市范围 (\d+) · 未定位 (\d+)", line)
+    en = re.fullmatch(r"(\d+) items · (\d+) located · (\d+) city-wide · (\d+) not located", line)
+    n, located, city, unlocated = map(int, (zh or en).groups())  # type: ignore[union-attr]
+    assert located + city + unlocated == n
+    return {"items": n, "located": located, "city": city, "unlocated": unlocated}
 
 
 def _qp(at: AppTest, key: str) -> list[str]:
@@ -34,23 +48,31 @@ def _table_rows(at: AppTest) -> int:
     return len(at.dataframe[0].value)
 
 
+def _html(at: AppTest) -> str:
+    return "".join(h.proto.body for h in at.get("html"))
+
+
 def test_default_view_shows_everything(gdf):
     at = _app()
     assert not at.exception
-    m = _metrics(at)
-    assert m["显示要素"] == len(gdf)
-    assert m["事项"] == gdf["item_id"].nunique() == 39
-    assert m["已定位"] == int(gdf.geometry.notna().sum())
+    c = _counts(at)
+    assert c["items"] == gdf["item_id"].nunique() == 39
+    assert c["located"] == gdf.loc[gdf.geometry.notna(), "item_id"].nunique()
+    assert _counts_line(at) == "39 项 · 已定位 7 · 全市范围 26 · 未定位 6"  # items only, adding up
     assert _table_rows(at) == len(gdf)
-    # City-wide and unlocated items are listed beside the map.
-    assert len(at.expander) == gdf[gdf.geometry.isna()]["item_id"].nunique()
+    # City-wide and unlocated items: one line each (no expanders), in the first tab under the map.
+    unplaced = gdf[gdf.geometry.isna()]["item_id"].nunique()
+    assert at.tabs[0].label == f"全市范围与未定位（{unplaced}）"
+    assert _html(at).count("<details>") == unplaced
+    assert len(at.expander) == 0
 
 
 def test_domain_filter_changes_counts_table_and_url(gdf):
     at = _app()
     at.multiselect(key="f_domains").set_value(["民生"]).run()
     expected = gdf[gdf["domain"] == "民生"]
-    assert _metrics(at)["显示要素"] == len(expected)
+    assert _counts(at)["items"] == expected["item_id"].nunique()
+    assert "（已筛选，全部 39 项）" in _counts_line(at)
     assert _table_rows(at) == len(expected)
     assert set(at.dataframe[0].value["领域"]) == {"民生"}
     assert _qp(at, "domain") == ["民生"]
@@ -59,10 +81,10 @@ def test_domain_filter_changes_counts_table_and_url(gdf):
 def test_text_search_and_status_filter(gdf):
     at = _app()
     at.text_input(key="f_query").set_value("迎泽西大街").run()
-    assert _metrics(at)["事项"] == 1
+    assert _counts(at)["items"] == 1
     at.text_input(key="f_query").set_value("").run()
     at.multiselect(key="f_statuses").set_value(["starting"]).run()
-    assert _metrics(at)["显示要素"] == int((gdf["status"] == "starting").sum())
+    assert _table_rows(at) == int((gdf["status"] == "starting").sum())
     assert _qp(at, "status") == ["starting"]
 
 
@@ -70,28 +92,97 @@ def test_query_params_reproduce_the_view(gdf):
     at = _app(domain=["环境", "民生"], precision=["district"], q="")
     assert at.multiselect(key="f_domains").value == ["环境", "民生"]
     expected = filter_features(gdf, domains=("环境", "民生"), precisions=("district",))
-    assert _metrics(at)["显示要素"] == len(expected)
+    assert _table_rows(at) == len(expected)
+    assert _counts(at)["items"] == expected["item_id"].nunique()
     assert _qp(at, "precision") == ["district"]
 
 
 def test_stale_link_values_are_ignored(gdf):
     at = _app(domain=["不存在的领域"], lang="en")
     assert not at.exception
-    assert _metrics(at)["Features shown"] == len(gdf)
+    assert _counts(at)["items"] == 39
+    assert _table_rows(at) == len(gdf)
     assert at.radio(key="lang").value == "en"
 
 
 def test_english_switch():
     at = _app()
     at.radio(key="lang").set_value("en").run()
-    assert "Features shown" in _metrics(at)
+    assert _counts_line(at) == "39 items · 7 located · 26 city-wide · 6 not located"
     assert _qp(at, "lang") == ["en"]
+
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def test_english_page_translates_columns_vocabulary_and_districts(gdf):
+    at = _app(lang="en")
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["Domain", "Section", "Status", "Place", "Gazetteer name", "Precision",
+                                   "District", "Report sentence", "IATI precision code"]
+    # Statuses, precisions and districts in English; the report's own words (domain, sentence) stay.
+    for col in ("Status", "Precision", "District", "IATI precision code"):
+        assert not any(CJK.search(str(v)) for v in table[col]), col
+    assert "Wanbailin District" in set(table["District"])
+    assert "Taiyuan" in set(table["Gazetteer name"]) and "太原市" not in set(table["Gazetteer name"])
+    assert any(v.startswith("in ") and v.endswith("District") for v in table["Precision"])
+    assert "None" not in table.astype(str).to_numpy() and not table.isna().any().any()
+    targets = at.dataframe[1].value
+    assert list(targets.columns) == ["Indicator", "Target", "Unit", "Qualifier"]
+    assert not any(CJK.search(str(v)) for col in ("Target", "Unit", "Qualifier") for v in targets[col])
+    # Widget labels and placeholders in English too.
+    assert at.multiselect(key="f_domains").label == "Domain"
+    assert at.multiselect(key="f_domains").placeholder == "All (choose to narrow)"
+    assert [at.multiselect(key="f_statuses").format_func(s) for s in ["completing"]] == ["to be completed"]
+
+
+def test_chinese_page_has_chinese_widget_texts_and_no_none():
+    at = _app()
+    for ms in at.multiselect:
+        assert ms.placeholder == "全部（可多选）"
+        assert not ms.proto.select_all if hasattr(ms.proto, "select_all") else True
+    uploader = at.get("file_uploader")[0]
+    assert uploader.proto.label == "上传其他报告（.txt）" and CJK.search(uploader.proto.help)
+    table = at.dataframe[0].value
+    assert list(table.columns)[:3] == ["领域", "板块", "进度"]
+    assert "None" not in table.astype(str).to_numpy()
+    assert "附近（25公里内）" not in set(table["定位精度"]) and "大致位置" in set(table["定位精度"])
+    assert "建成投用" in set(table["进度"])
+    # Streamlit's uploader words come from a static CSS file, in Chinese only.
+    styles = "".join(m.value for m in at.markdown)
+    assert 'content: "选择文件"' in styles and "每个文件不超过 2 MB" in styles
+    assert 'content: "选择文件"' not in "".join(m.value for m in _app(lang="en").markdown)
+
+
+def test_filters_that_match_nothing_say_so_and_offer_to_clear(gdf):
+    at = _app(q="没有这样的事项")
+    assert _counts(at)["items"] == 0
+    assert any("没有符合当前筛选条件的事项" in i.value for i in at.info)
+    assert _table_rows(at) == 0
+    at.button(key="reset_empty").click().run()
+    assert _counts(at)["items"] == 39
+    assert not at.info
+
+
+def test_filters_with_no_place_on_the_map_say_so():
+    at = _app(precision=["city"], lang="en")
+    assert any("Nothing the current filters show has a place" in i.value for i in at.info)
+
+
+def test_a_report_without_places_says_so(data_dir):
+    at = AppTest.from_file(APP, default_timeout=90)
+    path = data_dir / "bad" / "no-place.txt"
+    at.session_state["report"] = (path.read_bytes(), path.name)
+    at.run()
+    assert not at.exception
+    assert any("没有提到地名库中的任何地点" in i.value for i in at.info)
+    assert _counts(at) == {"items": 2, "located": 0, "city": 2, "unlocated": 0}
 
 
 def test_reset_clears_filters(gdf):
     at = _app(domain=["民生"])
     at.button[0].click().run()
-    assert _metrics(at)["显示要素"] == len(gdf)
+    assert _table_rows(at) == len(gdf)
 
 
 def test_downloads_hold_the_features_shown(gdf):
@@ -105,14 +196,15 @@ def test_downloads_hold_the_features_shown(gdf):
     doc = json.loads(export_bytes(shown, "geojson"))
     assert check_rfc7946(doc) == []
     assert {f["properties"]["domain"] for f in doc["features"]} == {"环境"}
-    assert len(doc["features"]) == _metrics(at)["显示要素"]
+    assert len(doc["features"]) == _table_rows(at)
 
 
 def test_targets_panel():
     at = _app()
-    frames = [df.value for df in at.dataframe]
-    targets = next(f for f in frames if "name" in f.columns and "unit" in f.columns)
-    assert "城镇新增就业" in set(targets["name"])
+    targets = at.dataframe[1].value
+    assert list(targets.columns) == ["指标", "目标值", "单位", "说明"]
+    assert "城镇新增就业" in set(targets["指标"])
+    assert "None" not in targets.astype(str).to_numpy()
 
 
 def test_corrections_are_applied_and_listed(gdf, _data_dir):
@@ -122,14 +214,23 @@ def test_corrections_are_applied_and_listed(gdf, _data_dir):
     CorrectionStore.in_data_dir(_data_dir).add(item["item_id"], "POINT (112.55 37.87)", note="市政府所在地",
                                                author="测试")
     at = _app()
-    assert _metrics(at)["已定位"] == int(gdf.geometry.notna().sum()) + 1
+    assert _counts(at)["located"] == gdf.loc[gdf.geometry.notna(), "item_id"].nunique() + 1
     at.toggle(key="edit").set_value(True).run()
     assert not at.exception
-    assert any("市政府所在地" in t.value for t in at.text)
-    # Saving without a drawing is refused with a message.
-    at.text_input(key="c_note").set_value("试试").run()
+    assert "校正位置" in [h.value for h in at.subheader]
+    listed = [t.value for t in at.text if "市政府所在地" in t.value]
+    assert listed and item["item_id"] not in listed[0] and item["text"][:10] in listed[0]  # text, not ids
+    # Nothing is preselected: saving without a choice, then without a drawing, is refused with a message.
+    assert at.selectbox(key="c_target").value is None
+    assert item["item_id"] not in at.selectbox(key="c_target").format_func(0)
+    at.text_input(key="c_note").set_value("试试")  # inside a form: sent with the submit
+    at.button(key="FormSubmitter:correction-保存校正").click().run()
+    assert any("请先选择要校正的事项" in e.value for e in at.error)
+    at.selectbox(key="c_target").set_value(0)
+    at.text_input(key="c_note").set_value("试试")
     at.button(key="FormSubmitter:correction-保存校正").click().run()
     assert any("请先在地图上画出位置" in e.value for e in at.error)
+    assert at.text_input(key="c_note").value == "试试"  # a refused form keeps what was typed
 
 
 def test_orphan_corrections_are_reported(_data_dir):

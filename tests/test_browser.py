@@ -7,6 +7,7 @@ gives valid GeoJSON, and a planner's drawn correction is on the map after a relo
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import time
@@ -23,6 +24,11 @@ from conftest import ROOT
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = ROOT / "test-artifacts"
+SCREENSHOTS = ROOT / "docs" / "screenshots"  # committed: what a reviewer sees on a laptop and a phone
+SCREENS = {"laptop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
+# Streamlit's and Leaflet's own English words that must not show on the Chinese page.
+ENGLISH_WIDGET_TEXT = ("Choose options", "Choose an option", "Select all", "Browse files", "Drag and drop",
+                       "per file", "Upload", "None", "Draw a marker", "No results")
 TILE_HOSTS = re.compile(r"(tile\.openstreetmap\.org|basemaps\.cartocdn\.com|autonavi\.com)$")
 
 
@@ -81,9 +87,13 @@ def _open(page, url: str):
     return frame
 
 
+COUNTS = {"items": 0, "located": 1, "city": 2, "unlocated": 3}
+
+
 def _metric(page, label: str) -> int:
-    box = page.locator('[data-testid="stMetric"]', has_text=label).first
-    return int(box.locator('[data-testid="stMetricValue"]').inner_text().strip())
+    """One number of the header's count line ("39 项 · 已定位 7 · 全市范围 26 · 未定位 6"): items, located …"""
+    line = page.locator(".gp-counts").first.inner_text()
+    return int(re.findall(r"\d+", line)[COUNTS[label]])
 
 
 def _wait_metric(page, label: str, ok, timeout: float = 30.0) -> int:
@@ -93,11 +103,27 @@ def _wait_metric(page, label: str, ok, timeout: float = 30.0) -> int:
             value = _metric(page, label)
             if ok(value):
                 return value
-        except (ValueError, TimeoutError):
+        except (ValueError, IndexError, TimeoutError):
             pass
         if time.monotonic() > deadline:
-            raise AssertionError(f"metric {label} never satisfied the condition")
+            raise AssertionError(f"count {label} never satisfied the condition")
         page.wait_for_timeout(200)
+
+
+@functools.cache
+def _shipped():
+    from geoplan.features import features_from_path
+
+    from conftest import REPORT
+
+    return features_from_path(REPORT)
+
+
+def _located_features(**filters) -> int:
+    """Located rows (item × place) of the shipped report under ``filters``: what ``geoplan.counts().items`` is."""
+    from geoplan.filters import Filters
+
+    return int(Filters(**filters).apply(_shipped()).geometry.notna().sum())
 
 
 def _drawn(frame) -> int:
@@ -113,6 +139,7 @@ def test_map_layers_filter_popup_download(page, app_url):
     # The map and one overlay per domain with located features render, from vendored assets only.
     labels = frame.locator(".leaflet-control-layers-overlays label").all_inner_texts()
     assert any("城乡融合发展" in t for t in labels) and any("民生" in t for t in labels)
+    frame.locator(".gp-legend summary").click()  # a one-line control until opened
     assert frame.locator(".gp-legend").inner_text().count("城乡融合发展") == 1
     before = _drawn(frame)
     assert before > 5
@@ -126,31 +153,34 @@ def test_map_layers_filter_popup_download(page, app_url):
     page.wait_for_timeout(300)
     assert _drawn(frame) == before
 
-    # A popup shows the report's own sentence with the place highlighted.
+    # A popup shows the report's own sentence with the place highlighted, in residents' words.
     frame.locator(".gp-icon", has_text="泉").first.click()
     popup = frame.locator(".leaflet-popup-content")
     popup.wait_for(timeout=10_000)
     assert "晋祠泉稳定复流" in popup.inner_text()
     assert popup.locator("mark").count() == 1
+    assert "大致位置" in popup.inner_text() and "IATI" not in popup.inner_text()
+    frame.locator(".leaflet-popup-close-button").click()
 
     # A filter changes the counts, the map and the table; the map is filtered in place, not reloaded.
-    total = _metric(page, "显示要素")
+    total = _metric(page, "items")
     frame.locator("body").evaluate("() => { window.__same_map = true; }")
-    assert frame.locator("body").evaluate("() => geoplan.counts().items") == _metric(page, "已定位")
+    assert frame.locator("body").evaluate("() => geoplan.counts().items") == _located_features()
     page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').first.click()
     page.keyboard.type("民生")
     page.keyboard.press("Enter")
     page.keyboard.press("Escape")
-    shown = _wait_metric(page, "显示要素", lambda v: v < total)
-    assert 0 < shown < total
+    _wait_metric(page, "items", lambda v: v < total)
     assert "domain=" in page.url
-    located = _metric(page, "已定位")
+    located = _located_features(domains=("民生",))
+    shown = len(_shipped().query("domain == '民生'"))
     page.wait_for_function(
         "([sel, n]) => { const w = document.querySelector(sel).contentWindow;"
         " return w.geoplan && w.geoplan.counts().items === n; }", arg=[MAP_IFRAME, located], timeout=30_000)
     assert frame.locator("body").evaluate("() => window.__same_map === true")
     assert 0 < _drawn(frame) < before
     # The table's grid reports its rows to assistive technology; the header counts as one.
+    page.get_by_role("tab", name="事项表").click()
     page.wait_for_function(
         "n => { const g = document.querySelector('[data-testid=stDataFrame] [role=grid]');"
         " return g && +g.getAttribute('aria-rowcount') === n; }", arg=shown + 1, timeout=30_000)
@@ -178,7 +208,7 @@ def test_map_layers_filter_popup_download(page, app_url):
 
 def test_copied_link_reproduces_the_view(page, app_url):
     _open(page, app_url + "/?domain=环境&lang=en")
-    assert _metric(page, "Features shown") < 49
+    assert _metric(page, "items") < 39
     page.wait_for_timeout(300)
     assert "Environment" not in page.locator('[data-testid="stSidebar"]').inner_text()  # labels, not data
     assert "环境" in page.locator('[data-testid="stSidebar"]').inner_text()
@@ -186,7 +216,7 @@ def test_copied_link_reproduces_the_view(page, app_url):
 
 def test_planner_draws_a_point_for_an_unlocated_item(page, app_url):
     frame = _open(page, app_url)
-    located = _metric(page, "已定位")
+    located = frame.locator("body").evaluate("() => geoplan.counts().items")  # located item × place rows
     page.locator('[data-testid="stSidebar"]').get_by_text("校正位置（规划人员）").click()
     # Wait until the rerun has settled: one map, and it carries the drawing tools.
     page.wait_for_function(
@@ -198,17 +228,24 @@ def test_planner_draws_a_point_for_an_unlocated_item(page, app_url):
     page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
     page.wait_for_timeout(1500)  # streamlit-folium reports the drawing; the app reruns
 
-    page.locator('[data-testid="stSelectbox"]', has_text="要校正的要素或事项").click()
+    page.locator('[data-testid="stSelectbox"]', has_text="要校正的事项").click()
     page.keyboard.type("幸福桥")
     page.keyboard.press("Enter")
     page.get_by_label("说明（必填）").fill("幸福桥位于汾河上，规划人员按设计图标注")
     page.get_by_label("署名").fill("测试规划师")
     page.get_by_role("button", name="保存校正").click()
     page.get_by_text("已保存的校正").wait_for(timeout=30_000)
+    # Confirmed, and the form is empty again for the next correction.
+    page.locator('[data-testid="stToast"]', has_text="已保存校正").wait_for(timeout=10_000)
+    assert page.get_by_label("说明（必填）").input_value() == ""
+    assert page.get_by_label("署名").input_value() == "测试规划师"  # the same planner goes on
+    assert "请选择" in page.locator('[data-testid="stSelectbox"]', has_text="要校正的事项").inner_html()
 
     page.reload()
     _open(page, app_url)
-    assert _metric(page, "已定位") == located + 1
+    page.wait_for_function(
+        "([sel, n]) => document.querySelector(sel).contentWindow.geoplan.counts().items === n",
+        arg=[MAP_IFRAME, located + 1], timeout=30_000)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "app-corrected.png"))
 
@@ -217,21 +254,23 @@ def test_upload_another_report_and_a_bad_one(page, app_url, data_dir):
     _open(page, app_url)
     uploader = page.locator('[data-testid="stFileUploader"] input[type="file"]')
     uploader.set_input_files(str(data_dir / "small.txt"))
-    _wait_metric(page, "事项", lambda v: v == 4)  # tests/data/small.txt has four items
+    _wait_metric(page, "items", lambda v: v == 4)  # tests/data/small.txt has four items
     assert page.get_by_role("heading", name="small").count() == 1
     _frame(page).locator(".gp-icon, path.leaflet-interactive").first.wait_for(timeout=30_000)
     page.get_by_role("tab", name="地名库未收录的地名").click()
     # A bad report: the message names the file and line, and the last good map stays.
     uploader.set_input_files(str(data_dir / "item-before-domain.txt"))
     page.get_by_text("item-before-domain.txt:2").wait_for(timeout=30_000)
-    assert _metric(page, "事项") == 4
+    assert _metric(page, "items") == 4
 
 
 def test_choosing_a_row_zooms_the_map_to_it(page, app_url):
     frame = _open(page, app_url + "/?q=晋祠")
     scale = frame.locator(".leaflet-control-scale-line").first
     before = scale.inner_text()
+    page.get_by_role("tab", name="事项表").click()
     grid = page.locator('[data-testid="stDataFrame"]').first
+    grid.wait_for(timeout=10_000)
     grid.scroll_into_view_if_needed()
     box = grid.bounding_box()
     # The selection checkbox of the first data row (glide-data-grid draws on a canvas).
@@ -245,12 +284,9 @@ def test_choosing_a_row_zooms_the_map_to_it(page, app_url):
 
 
 def test_find_on_the_map_answers_in_the_browser_within_the_sidebar_filters(page, app_url):
-    from geoplan.features import features_from_path
     from geoplan.filters import Filters
 
-    from conftest import REPORT
-
-    gdf = features_from_path(REPORT)
+    gdf = _shipped()
     want = Filters(query="晋祠").apply(gdf)
     want = int(want.geometry.notna().sum())
     assert want >= 2  # the item names 晋祠泉 and 兰村泉: both places are shown
@@ -261,18 +297,136 @@ def test_find_on_the_map_answers_in_the_browser_within_the_sidebar_filters(page,
         "([sel, n]) => document.querySelector(sel).contentWindow.geoplan.counts().items === n",
         arg=[MAP_IFRAME, want], timeout=10_000)
     assert frame.locator(".gp-search-n").inner_text() == f"{want} 项"
-    assert _metric(page, "显示要素") == 49  # the sidebar's selection (table, downloads) is unchanged
+    assert _metric(page, "items") == 39  # the sidebar's selection (table, downloads) is unchanged
     assert page.evaluate("() => performance.getEntriesByType('resource').length") == fetched  # no request
     # A sidebar filter and the map's search combine: 民生 has no item about 晋祠.
     page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').first.click()
     page.keyboard.type("民生")
     page.keyboard.press("Enter")
     page.keyboard.press("Escape")
-    _wait_metric(page, "显示要素", lambda v: v < 49)
+    _wait_metric(page, "items", lambda v: v < 39)
     page.wait_for_function(
         "sel => document.querySelector(sel).contentWindow.geoplan.counts().items === 0",
         arg=MAP_IFRAME, timeout=30_000)
     frame.get_by_role("searchbox", name="在地图上查找").fill("")
     page.wait_for_function(
         "([sel, n]) => document.querySelector(sel).contentWindow.geoplan.counts().items === n",
-        arg=[MAP_IFRAME, _metric(page, "已定位")], timeout=10_000)
+        arg=[MAP_IFRAME, _located_features(domains=("民生",))], timeout=10_000)
+
+
+@pytest.fixture
+def screen(browser, app_url):
+    """A page at a laptop's or a phone's size (a phone gets touch and a mobile viewport)."""
+    contexts = []
+
+    def open_at(kind: str, lang: str):
+        phone = kind == "phone"
+        context = browser.new_context(viewport=SCREENS[kind], locale="zh-CN", is_mobile=phone, has_touch=phone)
+        contexts.append(context)
+        pg = context.new_page()
+        frame = _open(pg, app_url + ("/?lang=en" if lang == "en" else ""))
+        pg.wait_for_timeout(1000)  # the map's iframe takes its CSS height; controls settle
+        return pg, frame
+
+    yield open_at
+    for c in contexts:
+        c.close()
+
+
+# Text a reader can see: text nodes with a rendered, non-empty box that is not pushed off the page (Streamlit's
+# "Skip to main content" link waits off-screen until focused) and not hidden or transparent.
+_VISIBLE_TEXT = """root => {
+    const out = [], walk = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+        const el = n.parentElement, s = el && getComputedStyle(el);
+        if (!n.textContent.trim() || !s || s.visibility !== "visible" || +s.opacity === 0) continue;
+        const r = document.createRange(); r.selectNodeContents(n);
+        if ([...r.getClientRects()].some(b => b.width > 1 && b.height > 1 && b.right > 0 && b.bottom > 0)) {
+            out.push(n.textContent);
+        }
+    }
+    return out.join("\\n");
+}"""
+
+
+def _visible_text(where) -> str:
+    """The visible text of a page or of a locator's element (e.g. the map frame's body)."""
+    if hasattr(where, "evaluate_handle") and not hasattr(where, "evaluate_all"):
+        return where.evaluate(f"() => ({_VISIBLE_TEXT})(document.body)")
+    return where.evaluate(_VISIBLE_TEXT)
+
+
+def _visible_fraction(page, box) -> float:
+    """The share of the first screen (the viewport, before any scrolling) that ``box`` covers."""
+    vw, vh = page.viewport_size["width"], page.viewport_size["height"]
+    w = max(0.0, min(box["x"] + box["width"], vw) - max(box["x"], 0))
+    h = max(0.0, min(box["y"] + box["height"], vh) - max(box["y"], 0))
+    return w * h / (vw * vh)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("kind", ["laptop", "phone"])
+def test_the_first_screen_is_the_map(screen, kind, lang):
+    page, frame = screen(kind, lang)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{kind}-{lang}.png"))
+    box = page.locator(MAP_IFRAME).bounding_box()
+    share = _visible_fraction(page, box)
+    counts = page.locator(".gp-counts").first.inner_text()
+    assert re.fullmatch(r"39 项 · 已定位 7 · 全市范围 26 · 未定位 6" if lang == "zh" else
+                        r"39 items · 7 located · 26 city-wide · 6 not located", counts)
+    if kind == "laptop":
+        assert share >= 0.6, share  # was ~390 px of 768 under a title and four counters
+        assert frame.locator(".leaflet-control-layers-expanded").count() == 1  # room to keep it open
+    else:
+        # The phone's first screen is the map (it was the title and four stacked counters), and the tab bar
+        # below it peeks into view: the list, table and targets are one tap away.
+        assert box["y"] < 160 and share >= 0.6, (box, share)
+        tabs = page.get_by_role("tab").first.bounding_box()
+        assert tabs["y"] + tabs["height"] <= SCREENS["phone"]["height"]
+        # The layer list is an icon and the legend one line: they covered half the phone's map.
+        assert frame.locator(".leaflet-control-layers-expanded").count() == 0
+        assert frame.locator("details.gp-legend[open]").count() == 0
+        legend = frame.locator(".gp-legend").bounding_box()
+        assert legend["width"] * legend["height"] < 0.03 * box["width"] * box["height"]
+    if lang == "zh":
+        text = _visible_text(page) + _visible_text(frame.locator("body"))
+        assert "城乡融合发展" in text or kind == "phone"  # the scan sees the page (the phone's sidebar is shut)
+        for words in ENGLISH_WIDGET_TEXT:
+            assert words not in text, words
+        # The uploader's own words come from static/app/zh.css (a pseudo-element, so not in the text).
+        after = page.locator('[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"]')
+        assert after.evaluate("e => getComputedStyle(e, '::after').content") == '"选择文件"'
+        assert "OpenStreetMap contributors" in frame.locator(".leaflet-control-attribution").inner_text()
+
+
+def test_a_popup_on_a_phone_fits_and_is_above_the_controls(screen):
+    page, frame = screen("phone", "zh")
+    box = page.locator(MAP_IFRAME).bounding_box()
+    frame.locator(".gp-icon", has_text="泉").first.click()
+    popup = frame.locator(".leaflet-popup")
+    popup.wait_for(timeout=10_000)
+    page.wait_for_timeout(600)  # the map pans the popup into view
+    inner = popup.bounding_box()
+    assert box["x"] <= inner["x"] and inner["x"] + inner["width"] <= box["x"] + box["width"], (inner, box)
+    assert box["y"] <= inner["y"] and inner["y"] + inner["height"] <= box["y"] + box["height"], (inner, box)
+    # While it is open, nothing but the attribution and scale sits over the map.
+    assert frame.locator(".leaflet-control-layers").is_hidden()
+    assert frame.locator(".gp-legend").is_hidden()
+    assert frame.locator(".leaflet-control-attribution").is_visible()
+    text = frame.locator(".leaflet-popup-content").inner_text()
+    assert "大致位置" in text and "IATI" not in text and "25公里" not in text
+    page.screenshot(path=str(SCREENSHOTS / "phone-popup-zh.png"))
+    frame.locator(".leaflet-popup-close-button").click()
+    frame.locator(".leaflet-control-layers").wait_for(state="visible", timeout=5_000)
+
+
+def test_chinese_filters_have_no_english_placeholder_or_select_all(screen):
+    page, _frame = screen("laptop", "zh")
+    box = page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').first
+    assert "全部（可多选）" in box.inner_html()  # the placeholder (an attribute or a div, by version)
+    box.click()
+    page.get_by_role("option").first.wait_for(timeout=10_000)
+    listed = page.locator('[role="listbox"]').inner_text()
+    assert "Select all" not in listed and "消费" in listed
+    page.keyboard.press("Escape")

@@ -266,15 +266,15 @@ def test_template_injection_cannot_run_code(gazetteer):
 # --------------------------------------------------------------------------- the popup builder (node)
 
 
-def _node_popup(props: list[dict], lang: str = "zh") -> list[dict[str, str]]:
+def _node_popup(props: list[dict], lang: str = "zh", *, planner: bool = True) -> list[dict[str, str]]:
     from geoplan.maps import LABELS
 
     return run_node("""
-const {labels, props, lang} = JSON.parse(require("fs").readFileSync(0, "utf8"));
-const o = {labels: labels, lang: lang, status_en: {}, glyphs: {}};
+const {labels, props, lang, planner} = JSON.parse(require("fs").readFileSync(0, "utf8"));
+const o = {labels: labels, lang: lang, status_labels: {}, glyphs: {}, planner: planner};
 const entries = props.map(p => ({p: p, o: o, items: [p], shown: [p]}));
 console.log(JSON.stringify(entries.map(e => ({popup: window.geoplan.popup(e), tooltip: window.geoplan.tooltip(e)}))));
-""", {"labels": LABELS[lang], "props": props, "lang": lang})
+""", {"labels": LABELS[lang], "props": props, "lang": lang, "planner": planner})
 
 
 def test_popups_and_tooltips_escape_every_field():
@@ -298,6 +298,18 @@ def test_popups_and_tooltips_escape_every_field():
     links = re.findall(r'<a href="([^"]*)"', out[0]["popup"])
     assert links == [html.escape(props["source_url"])]
     assert "<a " not in out[1]["popup"]  # javascript: URLs get no link
+
+    # Residents get a short source (the site's host, or the citation's first words) with the full one as a
+    # title: the same escaping holds in the attribute.
+    out = _node_popup([props, hostile_url], planner=False)
+    for o in out:
+        parsed = Page(o["popup"])
+        assert set(parsed.tags) <= {"div", "b", "p", "mark", "table", "tr", "th", "td", "a", "ol", "li", "span"}
+        assert parsed.event_attrs == []
+        assert "IATI" not in "".join(parsed.text)
+    assert re.findall(r'<a class="gp-src" href="([^"]*)"', out[0]["popup"]) == [html.escape(props["source_url"])]
+    assert ">example.org ↗</a>" in out[0]["popup"]
+    assert "<a " not in out[1]["popup"]
 
 
 # --------------------------------------------------------------------------- the standalone page

@@ -37,6 +37,8 @@ from geoplan.datum import Datum, convert_geometry
 from geoplan.features import _clean, _json_value
 from geoplan.gazetteer import Gazetteer
 from geoplan.resources import static_text
+from geoplan.i18n import STATUS, precision_label, status_label
+from geoplan.vocab import admin_name
 
 Lang = Literal["zh", "en"]
 Basemap = Literal["osm", "light", "amap"]
@@ -272,6 +274,7 @@ def map_data(gdf: gpd.GeoDataFrame, basemap: Basemap = "osm") -> MapData:
                 g = convert_geometry(geom, src=Datum.WGS84, dst=Datum.GCJ02) if shift else geom
                 geometries[digest] = (g, mapping(_clean(g, settings.coordinate_decimals)))
             props = {k: v for k, v in zip(place_cols, map(_json_value, place), strict=True) if v is not None}
+            props.update(_resident_words(props))
             feat = groups[key] = {"type": "Feature", "geometry": geometries[digest][1],
                                   "properties": {**props, "items": []}}
             drawn_as[key] = geometries[digest][0]
@@ -294,6 +297,18 @@ def map_data(gdf: gpd.GeoDataFrame, basemap: Basemap = "osm") -> MapData:
     return MapData(layers=tuple(layers), bounds=bounds, shapes=len(groups), items=len(located))  # type: ignore[arg-type]
 
 
+def _resident_words(props: dict[str, Any]) -> dict[str, str]:
+    """A place's precision and district as residents read them (精确地点, 位于万柏林区; in Wanbailin District).
+
+    The IATI wording ("附近（25公里内）") stays in the data and exports; the popup shows it to planners only.
+    """
+    words = {f"precision_{lang}": precision_label(props.get("precision"), lang, district=props.get("district"),
+                                                  geometry_kind=props.get("geometry_kind")) for lang in ("zh", "en")}
+    if props.get("district"):
+        words["district_en"] = admin_name(props["district"], "en")
+    return {k: v for k, v in words.items() if v}
+
+
 def _legend_html(colors: dict[str, str], lang: Lang) -> str:
     lab = LABELS[lang]
     rows = "".join(f'<div><i style="background:{c}"></i>{html.escape(d)}</div>' for d, c in colors.items())
@@ -306,7 +321,8 @@ def _legend_html(colors: dict[str, str], lang: Lang) -> str:
         f'<div><i style="border-top:3px dashed #555;height:0"></i>{html.escape(lab["planned_line"])}</div>'
         f'<div><i style="border-top:3px dotted #555;height:0"></i>{html.escape(lab["estimated_line"])}</div>'
     )
-    return f'<div class="gp-legend"><b>{html.escape(lab["legend"])}</b>{rows}{marks}</div>'
+    # Folded to one line unless the map is large (map_ui opens it): open, it covered a phone's map.
+    return f'<details class="gp-legend"><summary><b>{html.escape(lab["legend"])}</b></summary>{rows}{marks}</details>'
 
 
 class _Control(_RawScriptElement):
@@ -419,10 +435,13 @@ def build_map(
             name="浅色底图 Light" if lang == "zh" else "Light", subdomains="abcd", max_zoom=20, show=False,
         ).add_to(m)
     m.add_child(GeoplanAssets(), name="geoplan_assets")
+    from geoplan.map_ui import MapUI, layers_collapsed
+
+    m.add_child(MapUI(lang), name="geoplan_ui")  # before Draw: it sets Leaflet.draw's words
 
     data = map_data(gdf, basemap) if data is None else data
-    base_opts = {"glyphs": KIND_GLYPHS, "labels": LABELS[lang], "lang": lang, "status_en": STATUS_EN,
-                 "cluster": cluster}
+    base_opts = {"glyphs": KIND_GLYPHS, "labels": LABELS[lang], "lang": lang, "cluster": cluster,
+                 "status_labels": {k: status_label(k, lang) for k in STATUS}, "planner": draw}
     if show_boundaries and gazetteer is not None and gazetteer.admin_units:
         _boundaries_layer(gazetteer, lang, basemap).add_to(m)
     for domain, color, doc in data.layers:
@@ -432,7 +451,7 @@ def build_map(
              draw_options={"polyline": True, "polygon": True, "marker": True, "circle": False,
                            "rectangle": False, "circlemarker": False},
              edit_options={"edit": False, "remove": True}).add_to(m)
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    folium.LayerControl(collapsed=layers_collapsed(), position="topright").add_to(m)
     if draws_osm_data(gdf):
         _Attribution(OSM_DATA_ATTRIBUTION).add_to(m)
     _Control(_legend_html({d: c for d, c, _doc in data.layers}, lang), "bottomright").add_to(m)

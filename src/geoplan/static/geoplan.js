@@ -50,23 +50,37 @@
         return "<tr><th>" + esc(r[0]) + "</th><td>" + r[1] + "</td></tr>"; }).join("");
     }
     function itemHtml(it, p, o) {
-      var L_ = o.labels, status = esc(o.lang === "en" ? (o.status_en[it.status] || it.status) : it.status_zh);
-      var meta = [esc(p.domain) + (it.section ? " · " + esc(it.section) : ""),
-                  status + (planned(p) ? " (" + esc(L_.planned) + ")" : ""),
+      // The clause's own status only: "建成投用 (规划/在建)" read as a contradiction; dashes show planned places.
+      var L_ = o.labels, status = esc((o.status_labels || {})[it.status] || it.status_zh || it.status);
+      var meta = [esc(p.domain) + (it.section ? " · " + esc(it.section) : ""), status,
                   it.quantities ? esc(L_.quantities) + ": " + esc(it.quantities) : ""];
       return '<li' + (it.fid === state.selected ? ' class="gp-sel"' : "") + '><p class="gp-text">' +
              highlight(it.text, it.matched) + '</p><div class="gp-meta">' +
              meta.filter(Boolean).join(" · ") + "</div></li>";
+    }
+    // Residents get a short link (the site's name); planners the full citation. A planner's correction
+    // keeps its whole note: it is the only account of where the place is.
+    function source(p, o) {
+      var url = /^https?:\/\//.test(p.source_url || "") ? p.source_url : null, text = p.source || "", host;
+      if (o.planner || p.precision === "corrected") {
+        return esc(text) + (url ? ' <a href="' + esc(url) + '" target="_blank" rel="noopener noreferrer">↗</a>' : "");
+      }
+      if (url) {
+        try { host = new URL(url).hostname.replace(/^www\./, ""); } catch (err) { host = url; }
+        return '<a class="gp-src" href="' + esc(url) + '" title="' + esc(text) + '" target="_blank" rel="noopener noreferrer">' +
+               esc(host) + " ↗</a>";
+      }
+      var short = text.split(/[:：;；(（]/)[0].trim();
+      return '<span title="' + esc(text) + '">' + esc(short.length > 32 ? short.slice(0, 31) + "…" : short) + "</span>";
     }
     function popup(e) {
       var p = e.p, o = e.o, L_ = o.labels, items = e.shown.slice();
       items.sort(function (a, b) { return (b.fid === state.selected) - (a.fid === state.selected); });
       var more = items.length - MAX_ITEMS, body = rows([
         [L_.precision, esc(o.lang === "en" ? p.precision_en : p.precision_zh) +
-                       (p.precision_code != null ? " (IATI " + esc(p.precision_code) + ")" : "")],
-        [L_.district, esc(p.district)],
-        [L_.source, esc(p.source) + (/^https?:\/\//.test(p.source_url || "") ?
-            ' <a href="' + esc(p.source_url) + '" target="_blank" rel="noopener noreferrer">↗</a>' : "")],
+                       (o.planner && p.precision_code != null ? " (IATI " + esc(p.precision_code) + ")" : "")],
+        [L_.district, esc(o.lang === "en" ? (p.district_en || p.district) : p.district)],
+        [L_.source, source(p, o)],
         [L_.confidence, esc(L_[p.confidence] || p.confidence)]
       ]);
       return '<div class="gp-popup"><b>' + esc(p.name) + "</b>" +

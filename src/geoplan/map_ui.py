@@ -1,0 +1,59 @@
+"""Map controls that fit any screen: fold the layer list and legend away on small maps, keep popups clear
+of the controls and within a phone's width, and give Leaflet.draw Chinese words.
+
+A reviewer at 390×844 found the open layer list and legend covering half the map and popups opening
+under them and off the screen's edge. The script and styles live in ``static/map-ui.js`` and
+``static/map-ui.css`` and are written into the page (no request, also in standalone pages).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from folium.utilities import JsCode
+
+from geoplan.maps import _RawScriptElement, js_json
+
+# A map at least this wide and tall (CSS px) keeps the layer list open; smaller ones fold it into an icon.
+LAYERS_OPEN = (900, 560)
+# The legend starts open only on a map this large; elsewhere it is one line that opens on a tap.
+LEGEND_OPEN = (1200, 800)
+POPUP_WIDTH = 380  # content px at most; never wider than the map less 90 px (the frame adds ~46)
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+@cache
+def _asset(name: str) -> str:
+    return (STATIC_DIR / name).read_text(encoding="utf-8")
+
+
+def layers_collapsed() -> JsCode:
+    """``collapsed`` for folium's LayerControl, decided in the browser from the map window's size."""
+    w, h = LAYERS_OPEN
+    return JsCode(f"!(window.innerWidth >= {w} && window.innerHeight >= {h})")
+
+
+class MapUI(_RawScriptElement):
+    """Add once, before any Leaflet.draw control: sets the draw words now and the rest once the map is built."""
+
+    def __init__(self, lang: str) -> None:
+        super().__init__()
+        self._name = "GeoplanUI"
+        self.lang = lang
+
+    @property
+    def script_text(self) -> str:
+        opts: dict[str, Any] = {"legendOpen": LEGEND_OPEN, "popupWidth": POPUP_WIDTH}
+        m = self._parent.get_name()
+        return (
+            f"{_asset('map-ui.js')}\ngeoplanUI.locale({js_json(self.lang)});"
+            f"setTimeout(function () {{ geoplanUI.setup({m}, {js_json(opts)}); }}, 0);"
+        )
+
+    def render(self, **kwargs: Any) -> None:
+        from branca.element import Element
+
+        self.get_root().header.add_child(Element(f"<style>{_asset('map-ui.css')}</style>"), name=self.get_name())
+        super().render(**kwargs)
