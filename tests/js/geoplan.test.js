@@ -74,7 +74,10 @@ test("popups escape report text and link only http(s) sources", () => {
   assert.ok(html.includes("<mark>火车站东站房</mark>"));
   assert.ok(!html.includes("<a "), "javascript: URLs get no link");
   e.p = Object.assign({}, p, {source_url: 'https://example.org/"><b>'});
-  assert.match(g.popup(e), /<a href="https:\/\/example\.org\/&quot;&gt;&lt;b&gt;" target="_blank" rel="noopener noreferrer">/);
+  // Residents get a short link named by the site; planners the full citation with a ↗ link.
+  assert.match(g.popup(e), /<a class="gp-src" href="https:\/\/example\.org\/&quot;&gt;&lt;b&gt;" title="&lt;script&gt;/);
+  const planner = {p: e.p, o: Object.assign({}, OPTS, {planner: true}), items: e.items, shown: e.items};
+  assert.match(g.popup(planner), /&lt;script&gt;alert\(1\)&lt;\/script&gt; <a href="https:\/\/example\.org\/&quot;&gt;&lt;b&gt;" target="_blank" rel="noopener noreferrer">/);
   assert.equal(g.tooltip(e), esc(p.name));
 });
 
