@@ -30,7 +30,7 @@ def _counts_line(at: AppTest) -> str:
 
 
 def _counts(at: AppTest) -> dict[str, int]:
-    """The header's one line of item counts, e.g. "39 项 · 已定位 7 · 全市范围 26 · 未定位 6"."""
+    """The header's one line of item counts, e.g. "39 项 · 已定位 7 · 全市范围 27 · 未定位 5"."""
     line = _counts_line(at).split("（")[0].split(" (")[0]
     zh = re.fullmatch(r"(\d+) 项 · 已定位 (\d+) · 全市范围 (\d+) · 未定位 (\d+)", line)
     en = re.fullmatch(r"(\d+) items · (\d+) located · (\d+) city-wide · (\d+) not located", line)
@@ -58,7 +58,7 @@ def test_default_view_shows_everything(gdf):
     c = _counts(at)
     assert c["items"] == gdf["item_id"].nunique() == 39
     assert c["located"] == gdf.loc[gdf.geometry.notna(), "item_id"].nunique()
-    assert _counts_line(at) == "39 项 · 已定位 7 · 全市范围 26 · 未定位 6"  # items only, adding up
+    assert _counts_line(at) == "39 项 · 已定位 7 · 全市范围 27 · 未定位 5"  # items only, adding up
     assert _table_rows(at) == len(gdf)
     # City-wide and unlocated items: one line each (no expanders), in the first tab under the map.
     unplaced = gdf[gdf.geometry.isna()]["item_id"].nunique()
@@ -108,7 +108,7 @@ def test_stale_link_values_are_ignored(gdf):
 def test_english_switch():
     at = _app()
     at.radio(key="lang").set_value("en").run()
-    assert _counts_line(at) == "39 items · 7 located · 26 city-wide · 6 not located"
+    assert _counts_line(at) == "39 items · 7 located · 27 city-wide · 5 not located"
     assert _qp(at, "lang") == ["en"]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -174,7 +175,10 @@ def test_app_panel_lists_candidates_and_accepts_one(monkeypatch, _data_dir, gdf)
     monkeypatch.setattr(base, "urllib_transport", Router())
     monkeypatch.setenv("GEOPLAN_AMAP_KEY", "test-key")
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=90).run()
-    located = next(int(m.value) for m in at.metric if m.label == "已定位")
+    def located_items() -> int:  # the header's counts line: "39 项 · 已定位 7 · …"
+        return int(re.search(r"已定位 (\d+)", "".join(h.proto.body for h in at.get("html")))[1])
+
+    located = located_items()
     at.toggle(key="edit").set_value(True).run()
     assert not at.exception
     assert any(e.label == "在线候选 / Online suggestions" for e in at.expander)
@@ -190,7 +194,7 @@ def test_app_panel_lists_candidates_and_accepts_one(monkeypatch, _data_dir, gdf)
     assert not at.exception and any("#1" in s.value for s in at.success)
     (c,) = CorrectionStore.in_data_dir(_data_dir).all()
     assert (c.item_id, c.place, c.author) == ("it-7a94822206", ASKED, "王工") and "amap candidate '测试中心'" in c.note
-    assert next(int(m.value) for m in at.metric if m.label == "已定位") == located + 1
+    assert located_items() == located + 1
     assert ASKED not in at.selectbox(key="ol_name").options  # located now, so no longer missing
 
 

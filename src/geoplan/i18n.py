@@ -100,13 +100,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "choose_one": "Choose one",
         "upload": "Upload another report (.txt)",
         "upload_help": "A government work report as plain text, UTF-8 or GB18030, at most 2 MB, in one of four "
-                       "shapes: the complete official report (一、 / （一） / prose); a news summary (关键词: / □ / ◆); "
-                       "a bullet summary (● • 1. 1、 （1） items under □, 【…】, 一、 or short headings); an excerpt "
-                       "(a few paragraphs).",
+                       "shapes: the complete official report (chapters, sections, prose); a news summary (keyword "
+                       "blocks, □ headings, ◆ items); a bullet summary (● • 1. (1) items under short headings); an "
+                       "excerpt (a few paragraphs).",
         "city_shape": "{city} ({rule}) · {shape}",
         "rule_title": "from the title", "rule_venue": "from the venue", "rule_speaker": "from the speaker",
         "rule_mentions": "from the places it names", "rule_default": "default city", "rule_option": "chosen",
-        "shape_full-report": "complete official report", "shape_keyword-summary": "news summary (关键词)",
+        "shape_full-report": "complete official report", "shape_keyword-summary": "news summary (keywords)",
         "shape_bullet-summary": "bullet summary", "shape_excerpt": "excerpt",
         "with_unlocated": "Include city-wide / unlocated items (no geometry)",
         "store_error": "The corrections store cannot be read right now; the map is shown without planners' "
