@@ -91,7 +91,7 @@ COUNTS = {"items": 0, "located": 1, "city": 2, "unlocated": 3}
 
 
 def _metric(page, label: str) -> int:
-    """One number of the header's count line ("39 项 · 已定位 7 · 全市范围 26 · 未定位 6"): items, located …"""
+    """One number of the header's count line ("39 项 · 已定位 7 · 全市范围 27 · 未定位 5"): items, located …"""
     line = page.locator(".gp-counts").first.inner_text()
     return int(re.findall(r"\d+", line)[COUNTS[label]])
 
@@ -234,7 +234,7 @@ def test_planner_draws_a_point_for_an_unlocated_item(page, app_url):
     page.get_by_label("说明（必填）").fill("幸福桥位于汾河上，规划人员按设计图标注")
     page.get_by_label("署名").fill("测试规划师")
     page.get_by_role("button", name="保存校正").click()
-    page.get_by_text("已保存的校正").wait_for(timeout=30_000)
+    page.get_by_text("已保存的校正", exact=True).wait_for(timeout=30_000)
     # Confirmed, and the form is empty again for the next correction.
     page.locator('[data-testid="stToast"]', has_text="已保存校正").wait_for(timeout=10_000)
     assert page.get_by_label("说明（必填）").input_value() == ""
@@ -373,8 +373,8 @@ def test_the_first_screen_is_the_map(screen, kind, lang):
     box = page.locator(MAP_IFRAME).bounding_box()
     share = _visible_fraction(page, box)
     counts = page.locator(".gp-counts").first.inner_text()
-    assert re.fullmatch(r"39 项 · 已定位 7 · 全市范围 26 · 未定位 6" if lang == "zh" else
-                        r"39 items · 7 located · 26 city-wide · 6 not located", counts)
+    assert re.fullmatch(r"39 项 · 已定位 7 · 全市范围 27 · 未定位 5" if lang == "zh" else
+                        r"39 items · 7 located · 27 city-wide · 5 not located", counts)
     if kind == "laptop":
         assert share >= 0.6, share  # was ~390 px of 768 under a title and four counters
         assert frame.locator(".leaflet-control-layers-expanded").count() == 1  # room to keep it open

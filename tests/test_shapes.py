@@ -9,6 +9,7 @@ that city and list the rest.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -248,3 +249,19 @@ def test_geojson_carries_shape_and_city():
     doc = features_to_geojson(gdf)
     assert doc["report"]["shape"] == "excerpt"
     assert doc["report"]["city"]["adcode"] == "110000"
+
+
+@needs_shared
+@pytest.mark.parametrize(("name", "city", "shape"), [("beijing-2026.txt", "北京市", "政府工作报告全文"),
+                                                     ("shanxi-2026.txt", "山西省", "政府工作报告全文")])
+def test_the_app_maps_an_uploaded_full_report(name, city, shape):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    at.session_state["report"] = ((SHARED / name).read_bytes(), name)
+    at.run()
+    assert not at.exception
+    head = "".join(h.proto.body for h in at.get("html"))
+    assert f"{city}（据标题）· {shape}" in head
+    located = int(re.search(r"已定位 (\d+)", head)[1])
+    assert located >= 8
