@@ -208,21 +208,22 @@ def _unclosed_rings(raw: dict[str, Any]) -> int:
         return 0  # malformed: shapely has refused it already
 
 
-def _read_features(path: Path) -> list[Any]:
+def read_feature_collection(path: Path, *, error: type[GazetteerError] = GazetteerError,
+                            what: str = "gazetteer file") -> dict[str, Any]:
+    """A GeoJSON FeatureCollection file's document; ``error`` (naming the file and line) if it is none."""
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except OSError as err:
-        raise GazetteerError(f"{path}: cannot read gazetteer file ({err.strerror})") from err
+        raise error(f"{path}: cannot read {what} ({err.strerror})") from err
     except UnicodeDecodeError as err:
-        raise GazetteerError(f"{path}: not UTF-8 text (byte {err.start}); GeoJSON must be UTF-8") from err
+        raise error(f"{path}: not UTF-8 text (byte {err.start}); GeoJSON must be UTF-8") from err
     except json.JSONDecodeError as err:
-        raise GazetteerError(f"{path}:{err.lineno}: not valid JSON ({err.msg})") from err
+        raise error(f"{path}:{err.lineno}: not valid JSON ({err.msg})") from err
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
-        raise GazetteerError(f"{path}: not a GeoJSON FeatureCollection")
-    features = doc.get("features")
-    if not isinstance(features, list):
-        raise GazetteerError(f"{path}: 'features' is not a list")
-    return features
+        raise error(f"{path}: not a GeoJSON FeatureCollection")
+    if not isinstance(doc.get("features"), list):
+        raise error(f"{path}: 'features' is not a list")
+    return doc
 
 
 def _load_order(feature: Any) -> int:
@@ -240,7 +241,7 @@ def load_gazetteer(paths: Sequence[str | Path] | None = None, *, strict: bool = 
     paths = [Path(p) for p in (paths if paths is not None else settings.gazetteer_paths())]
     raw: list[tuple[str, Any]] = []
     for path in paths:
-        raw.extend((str(path), f) for f in _read_features(path))
+        raw.extend((str(path), f) for f in read_feature_collection(path)["features"])
     problems: list[str] = []
     entries: list[GazetteerEntry] = []
     ordered = sorted(raw, key=lambda r: _load_order(r[1]))  # stable: file order within each rank

@@ -25,7 +25,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geoplan import settings
 from geoplan.errors import GazetteerError, OsmError
-from geoplan.gazetteer import Gazetteer, GazetteerEntry, load_gazetteer
+from geoplan.gazetteer import Gazetteer, GazetteerEntry, load_gazetteer, read_feature_collection
 
 ATTRIBUTION = "© OpenStreetMap contributors, ODbL"
 LICENCE = "ODbL-1.0"
@@ -174,16 +174,7 @@ def osm_from_path(path: str | Path, *, progress: ProgressFn | None = None) -> Os
 
 
 def _from_geojson(path: Path) -> OsmData:
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise OsmError(f"{path}: cannot read ({err.strerror})") from err
-    except UnicodeDecodeError as err:
-        raise OsmError(f"{path}: not UTF-8 text (byte {err.start})") from err
-    except json.JSONDecodeError as err:
-        raise OsmError(f"{path}:{err.lineno}: not valid JSON ({err.msg})") from err
-    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection" or not isinstance(doc.get("features"), list):
-        raise OsmError(f"{path}: not a GeoJSON FeatureCollection")
+    doc = read_feature_collection(path, error=OsmError, what="OSM export")
     elements: list[OsmElement] = []
     for i, feature in enumerate(doc["features"]):
         props = feature.get("properties") if isinstance(feature, dict) else None
