@@ -347,7 +347,7 @@ def detect_shape(lines: list[str]) -> str | None:
     """Which of the shapes the (stripped, non-empty) lines are; ``None`` for text with no sentence structure."""
     if any(DOMAIN_RE.match(ln) for ln in lines):
         return "keyword-summary"
-    chapters = sum(1 for ln in lines if CHAPTER_RE.match(ln) and _is_heading(CHAPTER_RE.match(ln)["title"]))
+    chapters = sum(1 for ln in lines if _chapter_title(ln) is not None)
     long_paras = sum(1 for ln in lines if len(ln) >= 120)
     if chapters >= 2 and (long_paras >= 2 or any(ln.startswith("各位代表") for ln in lines)):
         return "full-report"
@@ -573,8 +573,9 @@ def _bullet_summary(numbered: list[tuple[int, str]], b: _Builder, lead: list[str
                 domain_style = style
                 b.domain(title, lineno, part_of(title))
             continue
-        if b.current is not None and b.last_item is None and TARGETS_RE.search(line):
-            targets.extend(targets_from_text(line[TARGETS_RE.search(line).end():]))  # type: ignore[union-attr]
+        tm = TARGETS_RE.search(line) if b.current is not None and b.last_item is None else None
+        if tm is not None and b.current is not None:
+            targets.extend(targets_from_text(line[tm.end():]))
             b.current.paragraphs.append(normalize_text(line))
             continue
         _plain_line(b, lead, lineno, line)
@@ -587,15 +588,21 @@ def _heading(line: str, following: str) -> tuple[str | None, str]:
     m = BRACKET_HEADING_RE.match(line)
     if m:
         return "bracket", normalize_text(m["title"])
-    m = CHAPTER_RE.match(line)
-    if m and _is_heading(m["title"]):
-        return "chapter", normalize_text(m["title"]).rstrip("。．.")
+    chapter = _chapter_title(line)
+    if chapter is not None:
+        return "chapter", chapter
     m = PAREN_SECTION_RE.match(line)
     if m and _is_heading(m["title"]):
         return "paren", normalize_text(m["title"]).rstrip("。．.")
     if len(line) <= 12 and _is_heading(line) and following and BULLET_ITEM_RE.match(following):
         return "bare", normalize_text(line).rstrip("。．.")
     return None, ""
+
+
+def _chapter_title(line: str) -> str | None:
+    """The title of a chapter heading line (``一、2025年工作回顾``), or None."""
+    m = CHAPTER_RE.match(line)
+    return normalize_text(m["title"]).rstrip("。．.") if m and _is_heading(m["title"]) else None
 
 
 def _full_report(numbered: list[tuple[int, str]], b: _Builder, lead: list[str], targets: list[Target], *,
@@ -608,21 +615,21 @@ def _full_report(numbered: list[tuple[int, str]], b: _Builder, lead: list[str], 
             if ln.startswith("各位代表"):
                 start = i + 1
                 break
-            if CHAPTER_RE.match(ln) and _is_heading(CHAPTER_RE.match(ln)["title"]):  # type: ignore[index]
+            if _chapter_title(ln) is not None:
                 start = i
                 break
         lead.extend(normalize_text(ln) for _, ln in numbered[:start])
     part = "plan"
     for lineno, line in numbered[start:]:
-        m = CHAPTER_RE.match(line)
-        if m and _is_heading(m["title"]):
-            title = normalize_text(m["title"]).rstrip("。．.")
-            part = part_of(title)
-            b.domain(title, lineno, part)
+        chapter = _chapter_title(line)
+        if chapter is not None:
+            part = part_of(chapter)
+            b.domain(chapter, lineno, part)
             continue
         m = PAREN_SECTION_RE.match(line) or ORDINAL_RUNIN_RE.match(line)
         if m:
-            body = m["title"] + (m.groupdict().get("rest") and "。" + m["rest"] or "")
+            rest = m.groupdict().get("rest")
+            body = m["title"] + ("。" + rest if rest else "")
             if _is_heading(body):
                 b.section(normalize_text(body).rstrip("。．."), lineno, part)
                 continue
@@ -820,7 +827,6 @@ def _city_from_mentions(lines: Sequence[str], index: AdminIndex) -> AdminUnit | 
     ranked = sorted(scores.items(), key=lambda kv: -kv[1])
     best, score = ranked[0]
     runner = ranked[1][1] if len(ranked) > 1 else 0.0
-    # A province's own name counts for the province only when nothing inside it is named more.
     if score >= 2 and score >= 1.5 * runner:
         return index.units[best]
     return None
