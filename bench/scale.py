@@ -39,8 +39,8 @@ def _to_size(text: str, kb: int) -> str:
     i = 0
     while size < target:
         line = lines[i % len(lines)]
-        if i >= len(lines):  # a repeat: make it a distinct item so the parser cannot merge it away
-            line = line.replace("。", f"（第{i // len(lines)}遍）。", 1)
+        if i >= len(lines):  # a repeat: make every sentence distinct so the parser cannot merge it away
+            line = line.replace("。", f"（第{i // len(lines)}遍）。")
         out.append(line)
         size += len(line.encode("utf-8"))
         i += 1
@@ -103,13 +103,14 @@ def main(argv: list[str] | None = None) -> int:
                          f"{total / t_floor:,.0f}×", "yes" if kb < 2000 or total <= 5 else "NO"])
     table(["input", "size", "items", "parse", "build", "parse+build", "floor (decode+split)",
            "ratio", "≤ 5 s at 2 MB"], rows)
-    twenty = report_from_text((SHARED / "beijing-2026.txt").read_text(encoding="utf-8")[:20_000]) \
-        if (SHARED / "beijing-2026.txt").exists() else None
-    if twenty is not None:
-        text = (SHARED / "beijing-2026.txt").read_text(encoding="utf-8")[:20_000]
+    if (SHARED / "shanxi-2026.txt").exists():
+        # Shanxi's report is 18,808 characters: with the start of Beijing's it makes one of 20,000.
+        text = ((SHARED / "shanxi-2026.txt").read_text(encoding="utf-8")
+                + (SHARED / "beijing-2026.txt").read_text(encoding="utf-8"))[:20_000]
+        twenty = report_from_text(text)
         t = best(lambda: features_from_report(report_from_text(text)), 5)
-        print(f"\nA 20,000-character full report (the first 20,000 characters of Beijing 2026): parse + build "
-              f"{t:.2f} s, {len(twenty.items)} items.")
+        print(f"\nA 20,000-character full report (Shanxi 2026 and the start of Beijing 2026): parse + build "
+              f"{t:.2f} s, {len(twenty.items)} items, {len(text):,} characters.")
     return 0
 
 
