@@ -6,24 +6,8 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
-
-from geoplan.features import features_from_path
-from geoplan.gazetteer import load_gazetteer
 from geoplan.map_ui import LAYERS_OPEN, MapUI
 from geoplan.maps import build_map, map_data, map_html
-
-from conftest import REPORT
-
-
-@pytest.fixture(scope="module")
-def gaz():
-    return load_gazetteer()
-
-
-@pytest.fixture(scope="module")
-def gdf(gaz):
-    return features_from_path(REPORT, gazetteer=gaz)
 
 
 def _places(gdf) -> list[dict]:
