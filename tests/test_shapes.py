@@ -265,3 +265,17 @@ def test_the_app_maps_an_uploaded_full_report(name, city, shape):
     assert f"{city}（据标题）· {shape}" in head
     located = int(re.search(r"已定位 (\d+)", head)[1])
     assert located >= 8
+
+
+@needs_shared
+def test_a_planner_exports_this_years_plan_only(tmp_path):
+    from geoplan.cli import main
+
+    assert main(["export", str(SHARED / "shanxi-2026.txt"), "--part", "plan", "--include-unlocated",
+                 "-o", str(tmp_path)]) == 0
+    (out,) = tmp_path.iterdir()
+    assert out.name == "shanxi-2026-plan-with-unlocated.geojson"
+    parts = {f["properties"]["part"] for f in json.loads(out.read_text("utf-8"))["features"]}
+    assert parts == {"plan"}
+    gdf = features_from_report(report_from_path(SHARED / "shanxi-2026.txt"))
+    assert {"review", "plan", "government"} <= set(gdf["part"])

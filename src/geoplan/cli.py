@@ -387,6 +387,9 @@ def export_cmd(
     status: Annotated[Optional[list[str]], typer.Option(
         "--status", help="Keep only this status: a key (starting, under_construction …) or its Chinese "
         "label (启动, 在建 …); repeat for several.")] = None,
+    part: Annotated[Optional[list[str]], typer.Option(
+        "--part", help="Keep only this part of the report: review, plan, targets or government; "
+        "repeat for several (--part plan: this year's plan only).")] = None,
     district: Annotated[Optional[list[str]], typer.Option(
         "--district", help="Keep only places in this district or county, e.g. 小店区; "
         "repeat for several.")] = None,
@@ -406,25 +409,27 @@ def export_cmd(
     from geoplan.export import SUFFIXES, export_features, filter_features, resolve_format
     from geoplan.features import features_from_path
     from geoplan.filters import Filters, export_filename
-    from geoplan.models import Status
+    from geoplan.models import PARTS, Status
 
     named = out is None or out.is_dir()
     key = resolve_format(fmt or ("geojson" if named else None), out or Path("."))  # before any work
     gdf = _with_corrections(features_from_path(source), data_dir)
-    domains, districts = domain or [], district or []
+    domains, districts, parts = domain or [], district or [], part or []
     statuses = [_status_key(s) for s in status or []]
     checks = (("domain", domains, list(dict.fromkeys(gdf["domain"].dropna()))),
               ("status", statuses, [str(s) for s in Status]),
+              ("part", parts, list(PARTS)),
               ("district", districts, sorted(set(gdf["district"].dropna()))))
     for label, wanted, valid in checks:
         unknown = [w for w in wanted if w not in valid]
         if unknown:
             typer.echo(f"geoplan: warning: no {label} {', '.join(unknown)} in {source}; "
                        f"valid: {', '.join(valid)}", err=True)
-    chosen = filter_features(gdf, domains=domains, statuses=statuses, districts=districts, query=query)
+    chosen = filter_features(gdf, domains=domains, statuses=statuses, districts=districts, parts=parts,
+                             query=query)
     if named:
         filters = Filters(domains=tuple(domains), statuses=tuple(statuses), districts=tuple(districts),
-                          query=query.strip())
+                          parts=tuple(parts), query=query.strip())
         name = export_filename(source.name, filters, SUFFIXES[key], include_unlocated=include_unlocated)
         out = (out or Path(".")) / name
     unlocated = int(chosen.geometry.isna().sum())

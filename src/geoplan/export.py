@@ -86,6 +86,7 @@ def filter_features(
     districts: str | Iterable[str] = (),
     kinds: str | Iterable[str] = (),
     precisions: str | Iterable[str] = (),
+    parts: str | Iterable[str] = (),
     query: str = "",
 ) -> gpd.GeoDataFrame:
     """Rows matching every non-empty filter, in their order, null geometries included.
@@ -97,7 +98,7 @@ def filter_features(
     """
     mask = pd.Series(True, index=gdf.index)
     for column, wanted in (("domain", domains), ("status", statuses), ("district", districts),
-                           ("place_kind", kinds), ("precision", precisions)):
+                           ("place_kind", kinds), ("precision", precisions), ("part", parts)):
         accepted = _values(wanted)
         if accepted:
             mask &= gdf[column].isin(accepted) if column in gdf else False

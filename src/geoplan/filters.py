@@ -20,6 +20,7 @@ FIELDS: dict[str, tuple[str, str]] = {
     "districts": ("district", "district"),
     "kinds": ("kind", "place_kind"),
     "precisions": ("precision", "precision"),
+    "parts": ("part", "part"),  # review / plan / targets / government: a planner shows this year's plan only
 }
 
 
@@ -33,6 +34,7 @@ class Filters:
     districts: tuple[str, ...] = ()
     kinds: tuple[str, ...] = ()
     precisions: tuple[str, ...] = ()
+    parts: tuple[str, ...] = ()
     query: str = ""
 
     @classmethod
@@ -87,12 +89,13 @@ class FilterOptions:
     districts: tuple[str, ...]
     kinds: tuple[str, ...]
     precisions: tuple[str, ...]
+    parts: tuple[str, ...]
     present: dict[str, frozenset[str]] = field(repr=False)
 
     @classmethod
     def of(cls, gdf: gpd.GeoDataFrame) -> FilterOptions:
         from geoplan.geocoders.base import PRECISION
-        from geoplan.models import Status
+        from geoplan.models import PARTS, Status
 
         def uniq(col: str) -> list[str]:
             return [str(v) for v in gdf[col].dropna().unique()] if col in gdf else []
@@ -110,6 +113,7 @@ class FilterOptions:
             statuses=tuple(s.value for s in Status if s.value in present["statuses"]),
             districts=tuple(sorted(present["districts"])), kinds=tuple(sorted(present["kinds"])),
             precisions=tuple(p for p in PRECISION if p in present["precisions"]),
+            parts=tuple(p for p in PARTS if p in present["parts"]),
             present=present,
         )
 
