@@ -104,13 +104,14 @@ def drawn(key: str, basemap: str, _gdf: pd.DataFrame) -> MapData:
 
 
 @st.cache_resource(show_spinner=False)
-def _store(data_dir: str) -> CorrectionStore:
-    return CorrectionStore.in_data_dir(data_dir)
+def _store(data_dir: str, adcode: str | None) -> CorrectionStore:
+    return CorrectionStore.in_data_dir(data_dir, city_area=gazetteer(adcode).city_area)
 
 
-def store() -> CorrectionStore:
-    """One store per data dir; it opens a connection per call, so sessions can share it."""
-    return _store(str(settings.data_dir()))
+def store(adcode: str | None = None) -> CorrectionStore:
+    """One store per data dir (and report city, whose area new geometries must lie in); it opens a
+    connection per call, so sessions can share it."""
+    return _store(str(settings.data_dir()), adcode)
 
 
 def _corrections(lang: str) -> list:
@@ -133,11 +134,11 @@ def _target_label(row: pd.Series, lang: str) -> str:
     return f"{place} · {text[:40]}{'…' if len(text) > 40 else ''}"
 
 
-def _save_correction(row: pd.Series, drawing: dict, note: str, author: str) -> None:
+def _save_correction(row: pd.Series, drawing: dict, note: str, author: str, adcode: str | None) -> None:
     import json
 
     placeless = row["precision"] == "city" or not isinstance(row["name"], str)
-    store().add(row["item_id"], json.dumps(drawing["geometry"]), note=note, author=author,
+    store(adcode).add(row["item_id"], json.dumps(drawing["geometry"]), note=note, author=author,
                 place=None if placeless else row["name"], previous=row.geometry)
 
 
@@ -227,7 +228,7 @@ def _correction_panel(lang: str, shown: pd.DataFrame, gdf: pd.DataFrame, drawing
             st.error(t(lang, "need_drawing"))
         else:
             try:
-                _save_correction(rows.loc[idx], drawing, note, author)
+                _save_correction(rows.loc[idx], drawing, note, author, _adcode(gdf.attrs.get("report", {})))
             except CorrectionStoreError as err:  # names server paths: log it, tell the planner plainly
                 logging.getLogger("geoplan.app").error("correction not saved: %s", err)
                 st.error(t(lang, "store_save_error"))
@@ -457,7 +458,7 @@ def main() -> None:
         st.subheader(t(lang, "tab_correct"))
         _correction_panel(lang, shown, gdf, (out or {}).get("last_active_drawing"), corrections)
         # Online candidates for the names the gazetteer lacks; only an accepted one is stored (a correction).
-        online_panel(st, gdf, lang=lang, city=city_scope(gazetteer(_adcode(meta))), store=store())
+        online_panel(st, gdf, lang=lang, city=city_scope(gazetteer(_adcode(meta))), store=store(_adcode(meta)))
     tab_list, tab_table, tab_targets, tab_dl, tab_missing = st.tabs([
         t(lang, "tab_list", n=unplaced["item_id"].nunique()), t(lang, "tab_table"), t(lang, "tab_targets"),
         t(lang, "tab_downloads"), t(lang, "tab_missing")])

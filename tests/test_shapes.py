@@ -279,3 +279,17 @@ def test_a_planner_exports_this_years_plan_only(tmp_path):
     assert parts == {"plan"}
     gdf = features_from_report(report_from_path(SHARED / "shanxi-2026.txt"))
     assert {"review", "plan", "government"} <= set(gdf["part"])
+
+
+@needs_shared
+def test_corrections_of_another_citys_report_are_checked_against_that_city(tmp_path):
+    from geoplan.cli import main
+    from geoplan.corrections import CorrectionStore
+
+    report = report_from_path(SHARED / "beijing-2026.txt")
+    item = next(it for it in report.items if "温榆河公园" in it.text)
+    args = ["corrections", "add", item.id, "--note", "温榆河公园, 朝阳区", "--report", str(SHARED / "beijing-2026.txt"),
+            "--place", "温榆河公园", "--data-dir", str(tmp_path)]
+    assert main([*args[:3], "--geometry", "POINT (116.55 40.02)", *args[3:]]) == 0  # in Beijing
+    assert main([*args[:3], "--geometry", "POINT (112.55 37.87)", *args[3:]]) == 2  # Taiyuan: outside Beijing
+    assert len(CorrectionStore.in_data_dir(tmp_path).all()) == 1

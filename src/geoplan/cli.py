@@ -254,9 +254,14 @@ def corrections_add_cmd(
     store = _correction_store(data_dir)
     previous = None
     if not no_check:
+        from geoplan.corrections import CorrectionStore
         from geoplan.features import features_from_path
+        from geoplan.gazetteer import gazetteer_for
 
         gdf = features_from_path(report or settings.default_report_path())
+        city = gdf.attrs.get("report", {}).get("city") or {}
+        # New geometries must lie in the report's own city (or province), not in the shipped one.
+        store = CorrectionStore(store.path, city_area=gazetteer_for(city.get("adcode")).city_area)
         gdf, _ = apply_corrections(gdf, store.active_for([item_id]))
         previous = current_geometry(gdf, item_id, place)
     c = store.add(item_id, geometry, note=note, author=author, place=place, previous=previous)
