@@ -31,7 +31,7 @@ ADMIN_FOLLOWED_BY_PLACE_RE = re.compile(
     r"图书馆|博物馆|新城|港|水库|山)"
 )
 # Verbs and fillers cut a clause into noun phrases (推进幸福桥 → 幸福桥, 国家区域医疗中心 stays whole).
-_SPLIT_WORDS = sorted(
+_SPLIT_WORDS = tuple(sorted(
     {
         *ACTIONS,
         "建设", "打造", "完成", "支持", "全面", "深入", "持续", "继续", "加力", "大力", "高标准", "一批", "构建",
@@ -40,7 +40,7 @@ _SPLIT_WORDS = sorted(
     },
     key=len,
     reverse=True,
-)
+))
 _CLAUSE_RE = re.compile(r"[^，,；;。！!？?]+")
 
 

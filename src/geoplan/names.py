@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 
 #: Kind words, longest first, and the gazetteer kind each one names.
 KIND_WORDS: dict[str, str] = {
@@ -164,7 +165,16 @@ def _up_to_kind(phrase: str) -> str:
     return phrase[: last.end()]
 
 
-def candidates_from_text(text: str, *, split_words: Iterable[str] = (),
+@cache
+def _splitter(split_words: tuple[str, ...]) -> re.Pattern[str]:
+    """The phrase splitter with ``split_words`` besides the fillers, compiled once per word list."""
+    extra = sorted(set(split_words) - set(_FILLERS), key=len, reverse=True)
+    if not extra:
+        return _SPLIT_RE
+    return re.compile("|".join(re.escape(w) for w in extra) + "|" + _SPLIT_RE.pattern)
+
+
+def candidates_from_text(text: str, *, split_words: tuple[str, ...] = (),
                          city_names: Iterable[str] = ()) -> tuple[Candidate, ...]:
     """Place names in ``text`` by their kind words, in text order, each once.
 
@@ -187,9 +197,7 @@ def candidates_from_text(text: str, *, split_words: Iterable[str] = (),
             for n in names:
                 found.setdefault(n, Candidate(n, kind_of(n), m.start()))
             shared_spans.append((m.start() - len(listed), m.end()))
-    extra = sorted(set(split_words) - set(_FILLERS), key=len, reverse=True)
-    splitter = _SPLIT_RE if not extra else re.compile(
-        "|".join(re.escape(w) for w in extra) + "|" + _SPLIT_RE.pattern)
+    splitter = _splitter(tuple(split_words))
     pos = 0
     for piece in splitter.split(text):
         start = text.find(piece, pos) if piece else pos
