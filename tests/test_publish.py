@@ -12,11 +12,13 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from geoplan.cli import app, main
 from geoplan.features import COLUMNS, dumps_geojson, features_from_path, features_to_geojson, validate_geojson
-from geoplan.publish import FIELDS, report_slug
+from geoplan.publish import FIELDS, data_page, report_slug
 
 from browser_support import free_port, launch, require_chromium
 from conftest import DATA, REPORT, ROOT
@@ -87,6 +89,31 @@ def test_two_reports_with_one_file_name_are_refused(tmp_path: Path, capsys: pyte
     err = capsys.readouterr().err
     assert err.startswith("geoplan: error: ") and str(other) in err and "Traceback" not in err
     assert not (tmp_path / "site").exists()
+
+
+def test_an_output_path_that_is_a_file_is_one_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "site"
+    blocker.write_text("not a folder", encoding="utf-8")
+    assert main(["publish", str(GUJIAO), "-o", str(blocker / "sub")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(blocker / "sub") in err and "Traceback" not in err
+    assert blocker.read_text(encoding="utf-8") == "not a folder"
+
+
+@given(st.text(max_size=40))
+def test_a_report_file_name_becomes_a_safe_relative_url_part(stem: str) -> None:
+    slug = report_slug(Path(f"{stem}.txt"))
+    assert slug and re.fullmatch(r"[\w-]+", slug)
+    assert not slug.startswith("-") and ".." not in slug and "/" not in slug
+
+
+def test_the_data_page_escapes_what_a_report_says(tmp_path: Path) -> None:
+    gdf = features_from_path(GUJIAO)
+    gdf.attrs["report"] = {**gdf.attrs["report"], "title": '<script>alert("x")</script>'}
+    doc = features_to_geojson(gdf)
+    page = data_page(gdf, "gujiao", {"report": "<b>bold</b>", "reported_on": "2025-01-01"}, doc)
+    assert "<script>" not in page and "<b>bold</b>" not in page
+    assert "&lt;script&gt;" in page and "2025-01-01" in page
 
 
 # -- in a browser, served as plain files -----------------------------------------------------------

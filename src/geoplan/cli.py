@@ -503,9 +503,10 @@ def publish_cmd(
         g = gazetteer_for(city.get("adcode") if isinstance(city, dict) else None)
         gaz = gaz or g
         built.append((report, _with_corrections(gdf, data_dir, g)))
-    if not out.exists():
-        _created(out)
+    made = not out.exists()
     done = publish_site(built, out, gazetteer=gaz)
+    if made:
+        _created(out)
     for r in done:
         typer.echo(f"{r.source}: {r.features} features ({r.located} located) -> {out}/data/{r.slug}.geojson",
                    err=True)

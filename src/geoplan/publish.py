@@ -292,7 +292,10 @@ def publish_site(
     slugs = site_slugs([p for p, _g in reports])
     from geoplan.export import export_features
 
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ExportError(f"{out}: cannot make the site's folder ({err.strerror or err})") from err
     _copy_assets(out)
     combined = gpd.GeoDataFrame(pd.concat([g for _p, g in reports], ignore_index=True), crs=reports[0][1].crs)
     combined.attrs["report"] = {
@@ -311,7 +314,9 @@ def publish_site(
         except OSError as err:
             raise ExportError(f"{data / f'{slug}.csv'}: cannot write ({err})") from err
         _write(data / f"{slug}.html", data_page(gdf, slug, _source_info(path), doc))
-        titles[slug] = str(gdf.attrs.get("report", {}).get("title") or slug)
+        meta = gdf.attrs.get("report", {})
+        city = (meta.get("city") or {}).get("name", "")
+        titles[slug] = str(meta.get("title") or " ".join(filter(None, (city, slug))))
         done.append(
             PublishedReport(slug=slug, source=str(path), features=len(gdf), located=int(gdf.geometry.notna().sum()))
         )
