@@ -211,14 +211,19 @@ def test_the_site_draws_filters_and_opens_a_popup_from_files(browser, site_url: 
         assert "domain=" in page.url
         if size["width"] > 1000:
             page.screenshot(path=str(ROOT / "docs" / "screenshots" / "site-laptop-zh.png"))
+        page.wait_for_timeout(600)  # the fit to the filtered places is animated (250 ms); its end sets the hash
+        link = page.url
         again = context.new_page()
-        again.goto(page.url)
+        again.bring_to_front()  # a background tab gets no animation frames
+        again.goto(link)
         again.wait_for_function(
             "document.body && document.body.getAttribute('data-geoplan-ready') === '1'", timeout=30_000
         )
         assert _drawn(again) == narrowed
+        assert re.search(r"&map=\d+/[\d.]+/[\d.]+$", again.url)  # the view is in the hash too
         assert again.locator('select[data-key="domain"]').input_value() == domain
         again.close()
+        page.bring_to_front()
 
         # The English page keeps the filters; a popup opens on a drawn place.
         page.locator(".gp-site-lang").click()

@@ -57,7 +57,8 @@ window.geoplanSite = (function () {
       if (location.hash !== h) { history.replaceState(null, "", h); }
       langLink.setAttribute("href", cfg.other + h);
     }
-    function apply() {
+    // keepView: a link's own view, so no fit to what the filters show (geoplan.view fits when the key changes).
+    function apply(keepView) {
       var any = KEYS.some(function (k) { return f[k]; }), fids = any ? [] : null, q = (f.q || "").toLowerCase();
       if (any) {
         geoplan.entries.forEach(function (e) {
@@ -71,7 +72,9 @@ window.geoplanSite = (function () {
           });
         });
       }
-      geoplan.view(map, {fids: fids, selected: null, key: KEYS.map(function (k) { return f[k] || ""; }).join("\u0001")});
+      var key = KEYS.map(function (k) { return f[k] || ""; }).join("\u0001");
+      if (keepView) { geoplan.view(map, {fids: null, selected: null, key: key}); }
+      geoplan.view(map, {fids: fids, selected: null, key: key});
       var n = geoplan.counts();
       root.querySelector(".gp-site-n").textContent = W.shown.replace("{s}", n.shapes).replace("{i}", n.items);
       writeHash();
@@ -118,9 +121,10 @@ window.geoplanSite = (function () {
       if (KEYS.some(function (k) { return f[k]; })) { root.querySelector("details").open = true; }
       status.textContent = "";
       status.style.display = "none";
-      apply();
+      // A link's view wins over the fit to what the filters show.
       var v = /^(\d+)\/(-?[\d.]+)\/(-?[\d.]+)$/.exec(h.map || "");
-      if (v) { map.setView([+v[2], +v[3]], +v[1]); }
+      if (v) { map.setView([+v[2], +v[3]], +v[1], {animate: false}); }
+      apply(Boolean(v));
       ready = true;
       document.body.setAttribute("data-geoplan-ready", "1");
     }).catch(function (err) {
@@ -133,12 +137,12 @@ window.geoplanSite = (function () {
     KEYS.forEach(function (k) {
       L.DomEvent.on(els[k], k === "q" ? "input" : "change", function () {
         clearTimeout(timer);
-        timer = setTimeout(function () { f[k] = els[k].value.trim(); apply(); }, k === "q" ? 150 : 0);
+        timer = setTimeout(function () { f[k] = els[k].value.trim(); apply(false); }, k === "q" ? 150 : 0);
       });
     });
     L.DomEvent.on(root.querySelector(".gp-site-reset"), "click", function () {
       KEYS.forEach(function (k) { f[k] = ""; els[k].value = ""; });
-      apply();
+      apply(false);
     });
     map.on("moveend", function () { if (ready) { writeHash(); } });
   }
