@@ -123,10 +123,20 @@ window.geoplanSite = (function () {
       status.style.display = "none";
       // A link's view wins over the fit to what the filters show.
       var v = /^(\d+)\/(-?[\d.]+)\/(-?[\d.]+)$/.exec(h.map || "");
-      if (v) { map.setView([+v[2], +v[3]], +v[1], {animate: false}); }
       apply(Boolean(v));
-      ready = true;
-      document.body.setAttribute("data-geoplan-ready", "1");
+      var finish = function () {
+        ready = true;
+        writeHash();
+        document.body.setAttribute("data-geoplan-ready", "1");
+      };
+      // Leaflet ignores setView while a zoom animation runs (the page's own first fit may still be running
+      // when cached data arrives): set the view once it has ended.
+      var goTo = function () {
+        if (map._animatingZoom) { map.once("zoomend", goTo); return; }
+        map.setView([+v[2], +v[3]], +v[1], {animate: false});
+        finish();
+      };
+      if (v) { goTo(); } else { finish(); }
     }).catch(function (err) {
       status.textContent = W.failed + (err.message || err);
       status.className += " gp-site-error";
