@@ -176,7 +176,7 @@ def over_limit(tmp_path) -> Path:
 
 
 @pytest.mark.parametrize("command", [["parse"], ["build"], ["map", "-o", "{tmp}/m.html"],
-                                     ["export", "-o", "{tmp}/e.csv"]])
+                                     ["export", "-o", "{tmp}/e.csv"], ["publish", "-o", "{tmp}/site"]])
 def test_every_cli_entry_refuses_over_limit_reports(capsys, tmp_path, over_limit, command):
     args = [a.format(tmp=tmp_path) for a in command]
     t0 = time.perf_counter()

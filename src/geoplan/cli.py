@@ -485,6 +485,44 @@ def map_cmd(
     typer.echo(f"{len(gdf)} features, {len(html_text.encode()):,} bytes -> {out}", err=True)
 
 
+# -- publish: a static site for a city's residents ------------------------------------------------
+
+
+@app.command("publish")
+def publish_cmd(
+    reports: Annotated[list[Path], typer.Argument(help="Report text files (or GeoJSONs built by `geoplan build`).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the site into.")] = Path("site"),
+    data_dir: DataDirArg = None,
+) -> None:
+    """Write a static site (map, filters, data pages, downloads) that any web server can serve.
+
+    Residents open ``index.html``; no Python runs at view time. Every script and style is a local file;
+    only the basemap tiles are remote.
+    """
+    from geoplan.features import features_from_path
+    from geoplan.gazetteer import gazetteer_for
+    from geoplan.publish import publish_site, site_slugs
+
+    site_slugs(reports)  # two reports named alike are refused before any is built
+    built = []
+    gaz = None
+    for report in reports:
+        _refuse_large(report)
+        gdf = features_from_path(report)
+        city = gdf.attrs.get("report", {}).get("city") or {}
+        g = gazetteer_for(city.get("adcode") if isinstance(city, dict) else None)
+        gaz = gaz or g
+        built.append((report, _with_corrections(gdf, data_dir, g)))
+    made = not out.exists()
+    done = publish_site(built, out, gazetteer=gaz)
+    if made:
+        _created(out)
+    for r in done:
+        typer.echo(f"{r.source}: {r.features} features ({r.located} located) -> {out}/data/{r.slug}.geojson",
+                   err=True)
+    typer.echo(f"site -> {out}/index.html", err=True)
+
+
 def _silence_stdout() -> None:
     """After stdout failed, point it at /dev/null so Python's exit-time flush does not print a traceback."""
     import os
