@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -249,17 +250,38 @@ def _clean_array(geoms: np.ndarray, decimals: int) -> np.ndarray:
 
 
 def geometries_to_geojson(geoms: np.ndarray) -> list[dict[str, Any] | None]:
-    """GeoJSON geometry dicts of shapely geometries: one ``to_geojson`` call and one JSON parse for all.
+    """GeoJSON geometry dicts of shapely geometries, equal to ``mapping()`` of each (lists for tuples).
 
-    Equal to ``mapping()`` per geometry (lists for tuples), which was a third of writing 10k distinct places.
+    One ``to_ragged_array`` per geometry type and one ``tolist`` of its coordinates, then slices by the
+    ring and part offsets: ``mapping()`` one by one was a third of writing 10k distinct places.
+    Collections and empty geometries go through ``to_geojson``.
     """
+    geoms = np.asarray(geoms, dtype=object)
     out: list[dict[str, Any] | None] = [None] * len(geoms)
-    have = np.flatnonzero(~shapely.is_missing(geoms))
-    if len(have):
-        parsed = json.loads("[" + ",".join(shapely.to_geojson(geoms[have]).tolist()) + "]")
-        for i, g in zip(have.tolist(), parsed, strict=True):
-            out[i] = g
+    types = shapely.get_type_id(geoms)
+    types[shapely.is_empty(geoms) & (types >= 0)] = -2
+    types[shapely.has_z(geoms)] += 100  # 2D and 3D apart: to_ragged_array would give 2D ones a NaN z
+    for t in np.unique(types).tolist():
+        where = np.flatnonzero(types == t)
+        if t == -1:
+            continue
+        name = _RAGGED_NAMES.get(t % 100)
+        if name is None:  # collections, linear rings, empty geometries
+            parsed = json.loads("[" + ",".join(shapely.to_geojson(geoms[where]).tolist()) + "]")
+            for i, g in zip(where.tolist(), parsed, strict=True):
+                out[i] = g
+            continue
+        _kind, coords, offsets = shapely.to_ragged_array(geoms[where])
+        nested: list[Any] = coords.tolist()
+        for off in offsets:
+            o = off.tolist()
+            nested = [nested[a:b] for a, b in zip(o[:-1], o[1:], strict=True)]
+        for i, c in zip(where.tolist(), nested, strict=True):
+            out[i] = {"type": name, "coordinates": c}
     return out
+
+
+_RAGGED_NAMES = {0: "Point", 1: "LineString", 3: "Polygon", 4: "MultiPoint", 5: "MultiLineString", 6: "MultiPolygon"}
 
 
 def _json_value(v: Any) -> Any:
@@ -413,41 +435,81 @@ def _signed_area(ring: list[list[float]]) -> float:
     return 0.5 * float(np.sum(x[:-1] * y[1:] - x[1:] * y[:-1]))
 
 
-def _geometry_from_dict(g: Any) -> BaseGeometry:
-    """One GeoJSON geometry member as ``shape()`` reads it (the slow path, and its error messages)."""
-    return shape(g)
-
-
 def geometries_from_geojson(members: Sequence[Any]) -> tuple[np.ndarray, dict[int, str]]:
-    """Shapely geometries of GeoJSON geometry members, read by GEOS in one vectorised call.
+    """Shapely geometries of GeoJSON geometry members, built per geometry type in one vectorised call.
 
-    ``shape()`` per member was most of reading a file of distinct places (17 s at 10k). A member GEOS
-    refuses, or reads as another type, is read again by ``shape()`` (which closes open rings and names
-    what is wrong), so the result and every message are what ``shape()`` gives. Returns the geometries
-    (``None`` where a member is malformed) and the error message of each malformed member by position.
+    ``shape()`` per member was most of reading a file of distinct places. The members' coordinates are
+    gathered into one array per type (with the ragged offsets of rings and parts) and built by
+    ``shapely.from_ragged_array``. A type whose members do not all build that way (open or short rings,
+    ragged or missing coordinates, collections) is read member by member with ``shape()``, so the
+    result and every message are what ``shape()`` gives. Returns the geometries (``None`` where a member
+    is malformed) and the error message of each malformed member by position.
     """
-    texts = np.empty(len(members), dtype=object)
+    geoms = np.full(len(members), None, dtype=object)
+    by_type: dict[str, list[int]] = {}
     for i, g in enumerate(members):
-        try:
-            texts[i] = json.dumps(g, allow_nan=False)
-        except (TypeError, ValueError):
-            texts[i] = None
-    geoms = shapely.from_geojson(texts, on_invalid="ignore") if len(texts) else np.empty(0, dtype=object)
-    types = shapely.get_type_id(geoms)
+        t = g.get("type") if isinstance(g, dict) else None
+        by_type.setdefault(t if t in _RAGGED_DEPTH else "", []).append(i)
+    slow: list[int] = by_type.pop("", [])
+    for t, where in by_type.items():
+        built = _from_ragged([members[i]["coordinates"] for i in where], t) if all(
+            "coordinates" in members[i] for i in where) else None
+        if built is None:
+            slow.extend(where)
+        else:
+            geoms[where] = built
     errors: dict[int, str] = {}
-    for i in np.flatnonzero(types < 0).tolist() + [  # not read, or read as another type: shape() decides
-            i for i in np.flatnonzero(types >= 0).tolist()
-            if not isinstance(members[i], dict) or _TYPE_IDS.get(members[i].get("type")) != types[i]]:
+    for i in slow:
         try:
-            geoms[i] = _geometry_from_dict(members[i])
+            geoms[i] = shape(members[i])
         except Exception as err:  # shapely raises several types for malformed input
-            geoms[i] = None
             errors[i] = str(err)
     return geoms, errors
 
 
-_TYPE_IDS = {"Point": 0, "LineString": 1, "Polygon": 3, "MultiPoint": 4, "MultiLineString": 5,
-             "MultiPolygon": 6, "GeometryCollection": 7}
+# Nesting of each type's coordinates below the coordinate pairs (rings, parts), as from_ragged_array takes them.
+_RAGGED_DEPTH = {"Point": 0, "LineString": 1, "MultiPoint": 1, "Polygon": 2, "MultiLineString": 2,
+                 "MultiPolygon": 3}
+
+
+def _from_ragged(coordinates: list[Any], geom_type: str) -> np.ndarray | None:
+    """Geometries of one type from their GeoJSON coordinates, or ``None`` when any does not build."""
+    depth = _RAGGED_DEPTH[geom_type]
+    flat: list[Any] = []
+    offsets: list[list[int]] = [[0] for _ in range(depth)]  # innermost first, as from_ragged_array wants
+    try:
+        if depth == 0:
+            flat = coordinates
+        else:
+            for c in coordinates:
+                _flatten(c, depth, flat, offsets)
+        coords = np.asarray(flat, dtype=float)
+        if coords.ndim != 2 or coords.shape[1] not in (2, 3) or (depth == 0 and not len(coords)):
+            return None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return shapely.from_ragged_array(
+                shapely.GeometryType[_TYPE_NAMES[geom_type]], coords,
+                tuple(np.asarray(o, dtype=np.int64) for o in offsets) or None)
+    except Exception:  # anything odd: the member-by-member path names it
+        return None
+
+
+_TYPE_NAMES = {"Point": "POINT", "LineString": "LINESTRING", "MultiPoint": "MULTIPOINT", "Polygon": "POLYGON",
+               "MultiLineString": "MULTILINESTRING", "MultiPolygon": "MULTIPOLYGON"}
+
+
+def _flatten(c: Any, depth: int, flat: list[Any], offsets: list[list[int]]) -> None:
+    """Append one member's coordinate pairs to ``flat`` and its ring/part ends to ``offsets``."""
+    if not isinstance(c, list):
+        raise TypeError("coordinates are not a list")
+    if depth == 1:
+        flat.extend(c)
+        offsets[0].append(len(flat))
+        return
+    for part in c:
+        _flatten(part, depth - 1, flat, offsets)
+    offsets[depth - 1].append(len(offsets[depth - 2]) - 1)
 
 
 def _ring_problems(where: str, g: dict[str, Any]) -> tuple[list[str], int, bool]:
