@@ -89,6 +89,11 @@ window.geoplanUI = window.geoplanUI || (function () {
       if (on && !map.hasLayer(group)) { group.addTo(map); } else if (!on && map.hasLayer(group)) { map.removeLayer(group); }
     }
     map.on("zoomend overlayadd overlayremove", sync);
+    // Placed again after the map is resized or moved: in the app the iframe resizes the map after the labels
+    // were placed, which left them hundreds of pixels off their districts.
+    map.on("resize moveend viewreset", function () {
+      if (map.hasLayer(group)) { group.eachLayer(function (t) { t.update(); }); }
+    });
     map.whenReady(sync);
     return group;
   }
