@@ -478,12 +478,19 @@ def test_near_me_district_names_and_finding_a_district(browser, app_url, kind):
         assert "迎泽西大街" in shown and want >= 1
         page.screenshot(path=str(SCREENSHOTS / f"{kind}-find-district-zh.png"))
         frame.get_by_role("searchbox", name="在地图上查找").fill("")
+        page.wait_for_function(
+            "([sel, n]) => document.querySelector(sel).contentWindow.geoplan.counts().items === n",
+            arg=[MAP_IFRAME, _located_features()], timeout=10_000)
+        page.wait_for_timeout(500)  # the map's fit to everything, animated
         # Near me: the button asks the browser, which gives the fixed position; a dot and its accuracy show.
         frame.get_by_role("button", name="显示我的位置").click()
         frame.locator("path.gp-me").wait_for(timeout=15_000)
         assert frame.locator("path.gp-me-accuracy").count() == 1
-        centre = frame.locator("body").evaluate("() => map_div.getCenter()")
-        assert abs(centre["lat"] - HERE["latitude"]) < 0.01 and abs(centre["lng"] - HERE["longitude"]) < 0.01
+        # The map moves there (once its own animations, such as the find box's fit, are over).
+        page.wait_for_function(
+            "([sel, lat, lon]) => { const c = document.querySelector(sel).contentWindow.map_div.getCenter();"
+            " return Math.abs(c.lat - lat) < 0.01 && Math.abs(c.lng - lon) < 0.01; }",
+            arg=[MAP_IFRAME, HERE["latitude"], HERE["longitude"]], timeout=10_000)
         page.wait_for_timeout(500)
         page.screenshot(path=str(SCREENSHOTS / f"{kind}-near-me-zh.png"))
     finally:
