@@ -319,6 +319,23 @@ def test_an_upload_is_kept_by_hash_and_a_link_reopens_it(_data_dir, data_dir, mo
     assert _qp(shared, "report") == [sha]
 
 
+def test_an_upload_the_server_cannot_keep_is_shown_with_a_notice(tmp_path, data_dir, monkeypatch):
+    from streamlit.delta_generator import DeltaGenerator
+
+    blocked = tmp_path / "file"
+    blocked.write_text("a file where the data dir should be")
+    monkeypatch.setenv("GEOPLAN_DATA_DIR", str(blocked))
+    upload = _Upload(data_dir / "shapes" / "gujiao.txt")
+    real = DeltaGenerator.file_uploader
+    monkeypatch.setattr(DeltaGenerator, "file_uploader",
+                        lambda self, *a, **k: upload if k.get("key") == "upload" else real(self, *a, **k))
+    at = _app()
+    assert not at.exception
+    assert "<h1>gujiao</h1>" in _html(at) and "report" not in at.query_params
+    notices = " ".join(w.value for w in at.warning)
+    assert "无法保存在服务器上" in notices and str(blocked) not in notices  # no server path for a visitor
+
+
 def test_a_bad_or_missing_report_hash_falls_back_to_the_default_with_a_notice(_data_dir):
     for sha, notice in (("../../etc/passwd", "链接中的报告编号无效"), ("ABC", "链接中的报告编号无效"),
                         ("0" * 40, "链接中的报告已不在本服务器上")):
