@@ -488,9 +488,11 @@ def main() -> None:
     elif st.query_params.get("sel") in set(table["fid"]):  # a shared link's (or the map's) open popup
         selected_fid = st.query_params["sel"]
 
-    # A link's view is applied once, when the session opens it; afterwards the map keeps its own.
+    # A link's view is applied once, when the session opens it; afterwards the map keeps its own. A link
+    # with an open popup opens that popup instead: the map shows its feature (setting the link's view as
+    # well raced the popup's reveal, and a marker taken back into its cluster closed the popup).
     linked = st.session_state.pop("view", {}) or {}
-    center, zoom = linked.get("center"), linked.get("zoom")
+    center, zoom = (None, None) if selected_fid is not None else (linked.get("center"), linked.get("zoom"))
     if rows and selected_fid is not None:
         row = shown[shown["fid"] == selected_fid].iloc[0]
         if row.geometry is not None:

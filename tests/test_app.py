@@ -352,11 +352,14 @@ def _map_args(at: AppTest) -> dict:
 
 def test_a_linked_view_opens_at_its_centre_zoom_and_popup(gdf):
     fid = gdf.loc[gdf["name"] == "迎泽西大街", "fid"].iloc[0]
+    view = _app(lat="37.8601", lon="112.5102", z="14")
+    assert not view.exception
+    assert _map_args(view)["center"] == [37.8601, 112.5102] and _map_args(view)["zoom"] == 14
     at = _app(lat="37.8601", lon="112.5102", z="14", sel=fid)
     assert not at.exception
     args = _map_args(at)
-    assert args["center"] == [37.8601, 112.5102] and args["zoom"] == 14
-    assert f'"selected":"{fid}"' in args["feature_group"]  # the map opens that feature's popup
+    assert f'"selected":"{fid}"' in args["feature_group"]  # the map opens that feature's popup, and shows it
+    assert args["center"] is None
     at.multiselect(key="f_domains").set_value([gdf.loc[gdf["fid"] == fid, "domain"].iloc[0]]).run()
     assert [_qp(at, k) for k in ("lat", "lon", "z", "sel")] == [["37.8601"], ["112.5102"], ["14"], [fid]]
     assert f'"selected":"{fid}"' in _map_args(at)["feature_group"]
