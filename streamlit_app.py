@@ -19,7 +19,7 @@ from streamlit_folium import st_folium
 
 from geoplan import settings
 from geoplan.corrections import CorrectionStore, apply_corrections
-from geoplan.errors import CorrectionStoreError, GeoplanError
+from geoplan.errors import CorrectionStoreError, GeoplanError, StoredReportError
 from geoplan.export import FORMATS, MEDIA_TYPES, SUFFIXES, export_bytes
 from geoplan.features import features_from_report
 from geoplan.filters import FilterOptions, Filters, export_filename
@@ -41,6 +41,7 @@ from geoplan.maps import MapData, build_map, map_data, map_view
 from geoplan.offline import localize
 from geoplan.parse import report_from_bytes
 from geoplan.review import online_panel
+from geoplan.stored_reports import REPORT_HASH, load_report, save_report
 from geoplan.summary import item_counts
 from geoplan.vocab import admin_name
 
@@ -183,8 +184,44 @@ def _init_state() -> None:
         lang=qp.get("lang", "zh") if qp.get("lang") in LANGS else "zh",
         basemap=qp.get("basemap", "osm") if qp.get("basemap") in BASEMAPS else "osm",
     )
+    st.session_state.view = _view_from(qp)
     if "report" not in st.session_state:
-        st.session_state.report = _default_report()
+        st.session_state.report, st.session_state.report_hash = _linked_report(qp.get("report"))
+
+
+def _linked_report(sha: str | None) -> tuple[tuple[bytes, str], str | None]:
+    """The report a link names by hash, or the default one (with a notice saying why) when it cannot be had."""
+    if sha:
+        try:
+            data, name = load_report(sha, settings.data_dir())
+            pipeline(data, name)
+        except StoredReportError as err:
+            logging.getLogger("geoplan.app").warning("linked report not shown: %s", err)
+            bad = not REPORT_HASH.fullmatch(sha)
+            st.session_state._report_notice = "report_bad_link" if bad else "report_missing"
+        except GeoplanError as err:
+            logging.getLogger("geoplan.app").warning("linked report not shown: %s", err)
+            st.session_state._report_notice = "report_missing"
+        else:
+            return (data, name), sha
+    return _default_report(), None
+
+VIEW_KEYS = ("lat", "lon", "z", "sel")
+
+
+def _view_from(qp: dict) -> dict:
+    """The map view a link names (centre, zoom, selected feature); values out of range are left out."""
+    view: dict = {}
+    try:
+        lat, lon, z = float(qp["lat"]), float(qp["lon"]), int(qp["z"])
+        if -90 <= lat <= 90 and -180 <= lon <= 180 and 1 <= z <= 19:
+            view.update(center=(lat, lon), zoom=z)
+    except (KeyError, ValueError, TypeError):
+        pass
+    sel = qp.get("sel")
+    if isinstance(sel, str) and 0 < len(sel) <= 80:
+        view["sel"] = sel
+    return view
 
 
 def _zoom_for(bounds: tuple[float, float, float, float]) -> int:
@@ -349,7 +386,16 @@ def main() -> None:
             else:
                 st.session_state.report = (data, upload.name)
                 st.session_state.upload_error = None
+                try:  # kept by content hash, so a reload or a shared link shows it (?report=<sha1>)
+                    st.session_state.report_hash = save_report(data, upload.name, settings.data_dir())
+                except StoredReportError as err:  # names server paths: log it, tell the visitor plainly
+                    logging.getLogger("geoplan.app").error("upload not kept: %s", err)
+                    st.session_state.report_hash = None
+                    st.session_state._report_notice = "report_not_kept"
+                st.session_state.view = {}
                 _clear_filters()
+    if st.session_state.get("_report_notice"):
+        st.warning(t(lang, st.session_state.pop("_report_notice")))
     if st.session_state.get("upload_error"):
         st.error(f"{t(lang, 'upload_error')} {_md(st.session_state.upload_error)}")
 
@@ -403,11 +449,21 @@ def main() -> None:
         wanted["lang"] = lang
     if st.session_state.basemap != "osm":
         wanted["basemap"] = st.session_state.basemap
+    if st.session_state.get("report_hash"):
+        wanted["report"] = st.session_state.report_hash
+    # The map's script writes the view (lat, lon, z) and the open popup (sel) into the URL as it changes;
+    # they are kept here, so rewriting the filters does not drop them.
+    wanted.update({k: st.query_params[k] for k in VIEW_KEYS if st.query_params.get(k)})
+    shown = filters.apply(gdf)
+    table = shown.drop_duplicates("fid").reset_index(drop=True)
+    rows = st.session_state.get("table", {}).get("selection", {}).get("rows", []) if isinstance(
+        st.session_state.get("table"), dict) else []
+    if rows and rows[0] < len(table):  # a row chosen in the table is the selected feature
+        wanted["sel"] = str(table.loc[rows[0], "fid"])
     if {k: st.query_params.get_all(k) for k in st.query_params} != {
             k: (v if isinstance(v, list) else [v]) for k, v in wanted.items()}:
         st.query_params.from_dict(wanted)
 
-    shown = filters.apply(gdf)
     located = shown[shown.geometry.notna()]
     unplaced = shown[shown.geometry.isna()]
 
@@ -427,26 +483,31 @@ def main() -> None:
     elif located.empty:
         st.info(t(lang, "empty_map"))
 
-    table = shown.drop_duplicates("fid").reset_index(drop=True)
     selected_fid = None
-    sel = st.session_state.get("table", {}).get("selection", {}).get("rows", []) if isinstance(
-        st.session_state.get("table"), dict) else []
-    if sel and sel[0] < len(table):
-        selected_fid = table.loc[sel[0], "fid"]
+    if rows and rows[0] < len(table):
+        selected_fid = table.loc[rows[0], "fid"]
+    elif st.query_params.get("sel") in set(table["fid"]):  # a shared link's (or the map's) open popup
+        selected_fid = st.query_params["sel"]
 
-    center = zoom = None
-    if selected_fid is not None:
+    # A link's view is applied once, when the session opens it; afterwards the map keeps its own. A link
+    # with an open popup opens that popup instead: the map shows its feature (setting the link's view as
+    # well raced the popup's reveal, and a marker taken back into its cluster closed the popup).
+    linked = st.session_state.pop("view", {}) or {}
+    center, zoom = (None, None) if selected_fid is not None else (linked.get("center"), linked.get("zoom"))
+    if rows and selected_fid is not None:
         row = shown[shown["fid"] == selected_fid].iloc[0]
         if row.geometry is not None:
             b = row.geometry.bounds
             center, zoom = ((b[1] + b[3]) / 2, (b[0] + b[2]) / 2), _zoom_for(b)
         else:
             st.info(t(lang, "no_geometry"))
+    # Domains are chosen in the sidebar only: st_folium returns no overlay state, so a domain unticked in the
+    # map's layer control could not update the sidebar, the counts or the URL (two filters that disagree).
     # The map holds every located feature of the report and stays loaded in the browser; a filter or a
     # selected row only sends which fids to show (map_view), so the map is not rebuilt or reloaded.
     basemap = st.session_state.basemap
     m = build_map(gdf, lang=lang, basemap=basemap, gazetteer=gazetteer(_adcode(meta)), show_boundaries=True,
-                  draw=editing, search=True, data=drawn(prep.key, basemap, gdf))
+                  draw=editing, search=True, data=drawn(prep.key, basemap, gdf), domain_control=False)
     localize(m, mode="static")
     # Only the correction mode needs anything back from the map; otherwise panning reruns nothing. The
     # height is a floor: the page's CSS sizes the map to the screen (static/app/layout.css).

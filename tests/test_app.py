@@ -282,3 +282,97 @@ def test_download_after_a_correction_holds_the_corrected_place(gdf, _data_dir, m
     after = drawn(row["name"])
     assert set(after) == set(before)  # the same fids ...
     assert shapely.geometry.shape(after[row["fid"]]).equals_exact(moved, 1e-6)  # ... at the corrected place
+
+
+class _Upload:
+    """What ``st.file_uploader`` returns for one file (AppTest cannot upload one)."""
+
+    def __init__(self, path) -> None:
+        self.name, self.file_id, self._data = path.name, f"test-{path.name}", path.read_bytes()
+
+    def getvalue(self) -> bytes:
+        return self._data
+
+
+def test_an_upload_is_kept_by_hash_and_a_link_reopens_it(_data_dir, data_dir, monkeypatch):
+    import hashlib
+
+    from streamlit.delta_generator import DeltaGenerator
+
+    path = data_dir / "shapes" / "gujiao.txt"
+    upload = _Upload(path)
+    real = DeltaGenerator.file_uploader
+    monkeypatch.setattr(DeltaGenerator, "file_uploader",
+                        lambda self, *a, **k: upload if k.get("key") == "upload" else real(self, *a, **k))
+    at = _app()
+    assert not at.exception
+    sha = hashlib.sha1(path.read_bytes()).hexdigest()
+    assert _qp(at, "report") == [sha]
+    assert (_data_dir / "reports" / f"{sha}.txt").read_bytes() == path.read_bytes()
+    line, head = _counts_line(at), _html(at)
+    assert "<h1>gujiao</h1>" in head and _counts(at)["items"] != 39  # the upload, not the default report
+    monkeypatch.setattr(DeltaGenerator, "file_uploader", real)
+
+    shared = _app(report=sha, domain=_qp(at, "domain"))  # a fresh session opening the shared link
+    assert not shared.exception and not shared.warning
+    assert _counts_line(shared) == line and "<h1>gujiao</h1>" in _html(shared)
+    assert _qp(shared, "report") == [sha]
+
+
+def test_an_upload_the_server_cannot_keep_is_shown_with_a_notice(tmp_path, data_dir, monkeypatch):
+    from streamlit.delta_generator import DeltaGenerator
+
+    blocked = tmp_path / "file"
+    blocked.write_text("a file where the data dir should be")
+    monkeypatch.setenv("GEOPLAN_DATA_DIR", str(blocked))
+    upload = _Upload(data_dir / "shapes" / "gujiao.txt")
+    real = DeltaGenerator.file_uploader
+    monkeypatch.setattr(DeltaGenerator, "file_uploader",
+                        lambda self, *a, **k: upload if k.get("key") == "upload" else real(self, *a, **k))
+    at = _app()
+    assert not at.exception
+    assert "<h1>gujiao</h1>" in _html(at) and "report" not in at.query_params
+    notices = " ".join(w.value for w in at.warning)
+    assert "无法保存在服务器上" in notices and str(blocked) not in notices  # no server path for a visitor
+
+
+def test_a_bad_or_missing_report_hash_falls_back_to_the_default_with_a_notice(_data_dir):
+    for sha, notice in (("../../etc/passwd", "链接中的报告编号无效"), ("ABC", "链接中的报告编号无效"),
+                        ("0" * 40, "链接中的报告已不在本服务器上")):
+        at = _app(report=sha)
+        assert not at.exception
+        assert [w.value for w in at.warning if notice in w.value], sha
+        assert _counts(at)["items"] == 39
+        assert _qp(at, "report") == [[]] or "report" not in at.query_params  # the bad id is dropped
+
+
+def _map_args(at: AppTest) -> dict:
+    return json.loads(at.get("component_instance")[0].proto.json_args)
+
+
+def test_a_linked_view_opens_at_its_centre_zoom_and_popup(gdf):
+    fid = gdf.loc[gdf["name"] == "迎泽西大街", "fid"].iloc[0]
+    view = _app(lat="37.8601", lon="112.5102", z="14")
+    assert not view.exception
+    assert _map_args(view)["center"] == [37.8601, 112.5102] and _map_args(view)["zoom"] == 14
+    at = _app(lat="37.8601", lon="112.5102", z="14", sel=fid)
+    assert not at.exception
+    args = _map_args(at)
+    assert f'"selected":"{fid}"' in args["feature_group"]  # the map opens that feature's popup, and shows it
+    assert args["center"] is None
+    at.multiselect(key="f_domains").set_value([gdf.loc[gdf["fid"] == fid, "domain"].iloc[0]]).run()
+    assert [_qp(at, k) for k in ("lat", "lon", "z", "sel")] == [["37.8601"], ["112.5102"], ["14"], [fid]]
+    assert f'"selected":"{fid}"' in _map_args(at)["feature_group"]
+    # A view out of range, and a feature the report lacks, are ignored.
+    bad = _app(lat="137", lon="112.5", z="14", sel="no-such-fid")
+    assert not bad.exception
+    assert _map_args(bad)["center"] is None and '"selected":null' in _map_args(bad)["feature_group"]
+
+
+def test_domains_are_chosen_in_the_sidebar_only():
+    """st_folium returns no overlay state: a domain unticked on the map could not reach the sidebar."""
+    from test_maps import overlay_names
+
+    at = _app()
+    overlays = overlay_names(_map_args(at)["script"])
+    assert "区县边界" in overlays and not {"城乡融合发展", "环境", "民生"} & set(overlays)

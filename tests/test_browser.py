@@ -136,22 +136,23 @@ def test_map_layers_filter_popup_download(page, app_url):
     page.wait_for_timeout(800)
     page.screenshot(path=str(ARTIFACTS / "app.png"), full_page=False)
 
-    # The map and one overlay per domain with located features render, from vendored assets only.
+    # The map renders from vendored assets only. Domains are chosen in the sidebar, the one filter state
+    # (st_folium returns no overlay state): the layer control holds the basemaps and the boundaries.
     labels = frame.locator(".leaflet-control-layers-overlays label").all_inner_texts()
-    assert any("城乡融合发展" in t for t in labels) and any("民生" in t for t in labels)
+    assert [t.strip() for t in labels] == ["区县边界"]
     frame.locator(".gp-legend summary").click()  # a one-line control until opened
     assert frame.locator(".gp-legend").inner_text().count("城乡融合发展") == 1
     before = _drawn(frame)
     assert before > 5
 
-    # Unticking a domain in the layer control hides its features.
-    frame.locator(".leaflet-control-layers-overlays label", has_text="城乡融合发展").locator("input").uncheck()
+    # Unticking the boundaries hides them and their names.
+    named = frame.locator(".gp-district-label").count()
+    frame.locator(".leaflet-control-layers-overlays label", has_text="区县边界").locator("input").uncheck()
     page.wait_for_timeout(300)
-    hidden = _drawn(frame)
-    assert hidden < before
-    frame.locator(".leaflet-control-layers-overlays label", has_text="城乡融合发展").locator("input").check()
+    assert _drawn(frame) < before and frame.locator(".gp-district-label").count() == 0
+    frame.locator(".leaflet-control-layers-overlays label", has_text="区县边界").locator("input").check()
     page.wait_for_timeout(300)
-    assert _drawn(frame) == before
+    assert _drawn(frame) == before and frame.locator(".gp-district-label").count() == named
 
     # A popup shows the report's own sentence with the place highlighted, in residents' words.
     frame.locator(".gp-icon", has_text="泉").first.click()
@@ -430,3 +431,101 @@ def test_chinese_filters_have_no_english_placeholder_or_select_all(screen):
     listed = page.locator('[role="listbox"]').inner_text()
     assert "Select all" not in listed and "消费" in listed
     page.keyboard.press("Escape")
+
+
+def _units() -> list[str]:
+    from geoplan.gazetteer import gazetteer_for
+
+    return [u.name for u in gazetteer_for(None).admin_units]
+
+
+HERE = {"latitude": 37.8575, "longitude": 112.5253, "accuracy": 40}  # 迎泽公园, Taiyuan
+
+
+@pytest.mark.parametrize("kind", ["laptop", "phone"])
+def test_near_me_district_names_and_finding_a_district(browser, app_url, kind):
+    """A resident finds themself on the map, reads the district names, and finds their district's projects."""
+    phone = kind == "phone"
+    context = browser.new_context(viewport=SCREENS[kind], locale="zh-CN", is_mobile=phone, has_touch=phone,
+                                  geolocation=HERE, permissions=["geolocation"])
+    try:
+        page = context.new_page()
+        frame = _open(page, app_url)
+        # Boundaries show by default, each unit named once (from zoom 10: the map opens on the city centre).
+        page.wait_for_function(
+            "([sel, n]) => { const w = document.querySelector(sel).contentWindow;"
+            " return w.map_div.getZoom() >= 10 && w.document.querySelectorAll('.gp-district-label').length === n; }",
+            arg=[MAP_IFRAME, len(_units())], timeout=15_000)
+        names = frame.locator(".gp-district-label").all_inner_texts()
+        assert sorted(names) == sorted(_units()) and "万柏林区" in names
+        # Each name sits on its unit's point (they were once hundreds of pixels off after the iframe resized).
+        off = frame.locator("body").evaluate("""() => { const out = []; map_div.eachLayer(l => {
+            if (l instanceof L.Tooltip && l.options.permanent) {
+                const r = l.getElement().getBoundingClientRect(), c = map_div.latLngToContainerPoint(l.getLatLng());
+                out.push(Math.hypot(r.x + r.width / 2 - c.x, r.y + r.height / 2 - c.y)); } }); return out; }""")
+        assert len(off) == len(names) and max(off) < 4, off
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{kind}-districts-zh.png"))
+        # The map's find box matches a district by its short form: every place in 万柏林区, 迎泽西大街 among them.
+        gdf = _shipped()
+        want = int(gdf[gdf["district"] == "万柏林区"].geometry.notna().sum())
+        everything = frame.locator("body").evaluate("() => geoplan.counts().items")  # a planner may have added one
+        frame.get_by_role("searchbox", name="在地图上查找").fill("万柏林")
+        page.wait_for_function(
+            "([sel, n]) => document.querySelector(sel).contentWindow.geoplan.counts().items === n",
+            arg=[MAP_IFRAME, want], timeout=10_000)
+        shown = frame.locator("body").evaluate(
+            "() => geoplan.entries.filter(e => e.on).map(e => e.p.name)")
+        assert "迎泽西大街" in shown and want >= 1
+        page.screenshot(path=str(SCREENSHOTS / f"{kind}-find-district-zh.png"))
+        frame.get_by_role("searchbox", name="在地图上查找").fill("")
+        page.wait_for_function(
+            "([sel, n]) => document.querySelector(sel).contentWindow.geoplan.counts().items === n",
+            arg=[MAP_IFRAME, everything], timeout=10_000)
+        page.wait_for_timeout(500)  # the map's fit to everything, animated
+        # Near me: the button asks the browser, which gives the fixed position; a dot and its accuracy show.
+        frame.get_by_role("button", name="显示我的位置").click()
+        frame.locator("path.gp-me").wait_for(timeout=15_000)
+        assert frame.locator("path.gp-me-accuracy").count() == 1
+        # The map moves there (once its own animations, such as the find box's fit, are over).
+        page.wait_for_function(
+            "([sel, lat, lon]) => { const c = document.querySelector(sel).contentWindow.map_div.getCenter();"
+            " return Math.abs(c.lat - lat) < 0.01 && Math.abs(c.lng - lon) < 0.01; }",
+            arg=[MAP_IFRAME, HERE["latitude"], HERE["longitude"]], timeout=10_000)
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(SCREENSHOTS / f"{kind}-near-me-zh.png"))
+    finally:
+        context.close()
+
+
+def test_near_me_refused_says_so_politely(browser, app_url):
+    context = browser.new_context(viewport=SCREENS["laptop"], locale="zh-CN")  # no permission given
+    try:
+        page = context.new_page()
+        frame = _open(page, app_url)
+        frame.get_by_role("button", name="显示我的位置").click()
+        note = frame.locator(".gp-locate-note")
+        note.wait_for(state="visible", timeout=15_000)
+        assert "未获得位置权限" in note.inner_text() and frame.locator("path.gp-me").count() == 0
+    finally:
+        context.close()
+
+
+def test_a_shared_link_opens_the_same_view_and_popup(browser, app_url):
+    context = browser.new_context(viewport=SCREENS["laptop"], locale="zh-CN")
+    try:
+        page = context.new_page()
+        frame = _open(page, app_url)
+        frame.locator(".gp-icon", has_text="泉").first.click()
+        text = frame.locator(".leaflet-popup-content").inner_text()
+        page.wait_for_function("() => /[?&]sel=/.test(location.search) && /[?&]z=/.test(location.search)",
+                               timeout=10_000)
+        link = page.url
+        zoom = frame.locator("body").evaluate("() => map_div.getZoom()")
+        shared = context.new_page()
+        again = _open(shared, link)
+        again.locator(".leaflet-popup-content").wait_for(timeout=15_000)
+        assert again.locator(".leaflet-popup-content").inner_text() == text
+        assert abs(again.locator("body").evaluate("() => map_div.getZoom()") - zoom) <= 1
+    finally:
+        context.close()

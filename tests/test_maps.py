@@ -301,3 +301,37 @@ def _mixins(el):
         yield el
     for child in el._children.values():
         yield from _mixins(child)
+
+
+def overlay_names(html: str) -> list[str]:
+    """The overlays of the page's layer control (folium writes their names as JSON strings)."""
+    block = re.search(r"overlays :\s*\{(.*?)\}", html, re.S)[1]
+    return [json.loads(f'"{k}"') for k in re.findall(r'"((?:[^"\\]|\\.)*)" :', block)]
+
+
+def _district_labels(html: str) -> list[list]:
+    call = re.search(r"geoplanUI\.districtLabels\(\w+, \w+, (\[\[.*?\]\]), 10\);", html)
+    assert call, "no district labels"
+    return json.loads(call[1])
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_district_names_sit_inside_their_units(gdf, lang):
+    from shapely.geometry import Point
+
+    from geoplan.gazetteer import gazetteer_for
+    from geoplan.vocab import admin_name
+
+    gaz = gazetteer_for(None)
+    units = {admin_name(u.name, lang): u.geometry for u in gaz.admin_units}
+    points = _district_labels(map_html(build_map(gdf, lang=lang, gazetteer=gaz, show_boundaries=True)))
+    assert sorted(p[2] for p in points) == sorted(units) and len(units) >= 10
+    for lon, lat, name in points:
+        assert units[name].buffer(1e-4).contains(Point(lon, lat)), name  # a representative point, not a centroid
+    assert "区县边界" in map_html(build_map(gdf, gazetteer=gaz, show_boundaries=True))
+
+
+def test_the_app_leaves_domains_out_of_the_layer_control(gdf):
+    standalone, app = (overlay_names(map_html(build_map(gdf, domain_control=c))) for c in (True, False))
+    assert {"城乡融合发展", "环境", "民生"} <= set(standalone)  # a standalone map keeps its domain checkboxes
+    assert not {"城乡融合发展", "环境", "民生"} & set(app)

@@ -372,6 +372,9 @@ def _settled_position(page, map_name: str, text: str) -> dict:
     return pos
 
 
+HOVER_TIP = ".leaflet-tooltip:not(.gp-district-label):not(.foliumtooltip)"  # not the district names (shown by default)
+
+
 def _hover(page, pos: dict) -> str:
     """Move onto the feature (again, if a pan swallowed the first mouseover); return the tooltip's text."""
     sync_api = pytest.importorskip("playwright.sync_api")
@@ -379,10 +382,10 @@ def _hover(page, pos: dict) -> str:
         page.mouse.move(2, 790)
         page.mouse.move(pos["x"], pos["y"], steps=4)
         try:
-            page.wait_for_selector(".leaflet-tooltip", timeout=2_000)
+            page.wait_for_selector(HOVER_TIP, timeout=2_000)
         except sync_api.TimeoutError:
             continue
-        return page.inner_text(".leaflet-tooltip")
+        return page.inner_text(HOVER_TIP)
     pytest.fail(f"no tooltip at {pos}")
 
 
@@ -396,7 +399,7 @@ def _click_and_hover(page, map_name: str, drawn: str, marker: str) -> dict:
         out[f"{key}_popup"] = page.evaluate("document.querySelector('.leaflet-popup-content').textContent")
         page.evaluate("() => { for (const m in window) if (/^map_/.test(m)) window[m].closePopup(); }")
         page.mouse.move(2, 790)  # off the feature: its tooltip closes
-        page.wait_for_selector(".leaflet-tooltip", state="detached", timeout=5_000)
+        page.wait_for_selector(HOVER_TIP, state="detached", timeout=5_000)
     page.evaluate("document.querySelector('.gp-unplaced').open = true")  # long layer names may cover it
     out["unplaced"] = page.evaluate("document.querySelector('.gp-unplaced').textContent")
     out["legend"] = page.evaluate("document.querySelector('.gp-legend').textContent")

@@ -88,3 +88,7 @@ class ExportError(GeoplanError, ValueError):
 
 class OfflineAssetError(GeoplanError, LookupError):
     """A map needs a script/style/font that geoplan has not vendored, or the vendor folder is damaged."""
+
+
+class StoredReportError(GeoplanError, LookupError):
+    """A report named by its content hash (``?report=<sha1>``) is not a hash, or is not in the data dir."""

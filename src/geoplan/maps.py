@@ -185,8 +185,9 @@ class DomainLayer(_RawScriptElement, JSCSSMixin, folium.map.Layer):
     default_js = MarkerCluster.default_js
     default_css = MarkerCluster.default_css
 
-    def __init__(self, data_json: str, *, name: str, options: dict[str, Any], show: bool = True) -> None:
-        folium.map.Layer.__init__(self, name=name, overlay=True, control=True, show=show)
+    def __init__(self, data_json: str, *, name: str, options: dict[str, Any], show: bool = True,
+                 control: bool = True) -> None:
+        folium.map.Layer.__init__(self, name=name, overlay=True, control=control, show=show)
         self._name = "DomainLayer"
         self.data_json = data_json
         self.options = options
@@ -414,12 +415,14 @@ def build_map(
     search: bool = False,
     height: str | int = "100%",
     data: MapData | None = None,
+    domain_control: bool = True,
 ) -> folium.Map:
     """The map of ``gdf``: a layer per domain, basemaps, legend, optional district boundaries.
 
     ``data`` is ``map_data(gdf, basemap)`` when the caller has it cached (the app does: it is most of the
     work). ``selected`` opens that feature's popup and highlights its item; ``search`` adds a search box
-    that filters in the browser, with no round trip to a server.
+    that filters in the browser, with no round trip to a server. ``domain_control=False`` leaves the domains
+    out of the layer control: the app's sidebar is then the one place to choose them (see the app).
     """
     m = folium.Map(location=[37.87, 112.55], zoom_start=10, tiles=None, control_scale=True, height=height,
                    prefer_canvas=False)
@@ -449,9 +452,11 @@ def build_map(
     base_opts = {"glyphs": KIND_GLYPHS, "labels": LABELS[lang], "lang": lang, "cluster": cluster,
                  "status_labels": {k: status_label(k, lang) for k in STATUS}, "planner": draw}
     if show_boundaries and gazetteer is not None and gazetteer.admin_units:
-        _boundaries_layer(gazetteer, lang, basemap).add_to(m)
+        boundaries = _boundaries_layer(gazetteer, lang, basemap).add_to(m)
+        _DistrictLabels(boundaries, gazetteer, lang, basemap).add_to(m)
     for domain, color, doc in data.layers:
-        DomainLayer(doc, name=html_label(domain), options={**base_opts, "color": color}).add_to(m)
+        DomainLayer(doc, name=html_label(domain), options={**base_opts, "color": color},
+                    control=domain_control).add_to(m)
     if draw:  # planners draw a corrected point, line or area
         Draw(export=False, position="topleft",
              draw_options={"polyline": True, "polygon": True, "marker": True, "circle": False,
@@ -484,10 +489,35 @@ def _boundaries_layer(gazetteer: Gazetteer, lang: Lang, basemap: Basemap) -> fol
         units["geometry"] = [convert_geometry(g, src=Datum.WGS84, dst=Datum.GCJ02) for g in units.geometry]
     units["name"] = units["name"].map(html_label)
     return folium.GeoJson(
-        units.to_json(drop_id=True), name=LABELS[lang]["boundaries"], show=False, control=True,
+        units.to_json(drop_id=True), name=LABELS[lang]["boundaries"], show=True, control=True,
         style_function=lambda _f: {"color": "#444", "weight": 1.2, "fillOpacity": 0, "dashArray": "3 4"},
         tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
     )
+
+
+DISTRICT_LABEL_ZOOM = 10  # below it the names of a municipality's units crowd each other
+
+
+class _DistrictLabels(_RawScriptElement):
+    """Each unit's name at its representative point (inside it, unlike a centroid), shown with the boundaries
+    from zoom 10 on: residents find their district by name, not by its outline."""
+
+    def __init__(self, layer: folium.GeoJson, gazetteer: Gazetteer, lang: Lang, basemap: Basemap) -> None:
+        super().__init__()
+        self._name = "GeoplanDistrictLabels"
+        self.layer = layer
+        points = []
+        for u in gazetteer.admin_units:
+            p = u.geometry.representative_point()
+            if basemap == "amap":
+                p = convert_geometry(p, src=Datum.WGS84, dst=Datum.GCJ02)
+            points.append([round(p.x, 5), round(p.y, 5), html_label(admin_name(u.name, lang))])
+        self.points = points
+
+    @property
+    def script_text(self) -> str:
+        return (f"geoplanUI.districtLabels({self._parent.get_name()}, {self.layer.get_name()}, "
+                f"{js_json(self.points)}, {DISTRICT_LABEL_ZOOM});")
 
 
 def map_html(m: folium.Map) -> str:

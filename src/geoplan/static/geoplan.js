@@ -124,7 +124,9 @@
     // Show only the items whose fid is in v.fids (all when null), highlight v.selected, and fit the map to
     // what is shown when the set changed. The map and its layers stay; only visibility changes.
     function matches(e, it, q) {
-      return (e.p.name || "").toLowerCase().indexOf(q) >= 0 || [it.text, it.matched, it.section].some(function (s) {
+      // The district too (万柏林 finds every place in 万柏林区): residents look for their own.
+      return (e.p.name || "").toLowerCase().indexOf(q) >= 0 ||
+             [it.text, it.matched, it.section, e.p.district, e.p.district_en].some(function (s) {
         return s && String(s).toLowerCase().indexOf(q) >= 0; });
     }
     // Show the items in state.fids (all when null) that match state.query, add and remove layers in

@@ -42,12 +42,95 @@ window.geoplanUI = window.geoplanUI || (function () {
   function locale(lang) {
     if (lang === "zh" && L.drawLocal) { merge(L.drawLocal, ZH_DRAW); }
   }
+  // "Near me": the browser's position and its accuracy circle; a refusal is answered politely, in words.
+  function locate(map, words) {
+    var c = L.control({position: "topleft"}), me = null, ring = null, button, note;
+    c.onAdd = function () {
+      var d = L.DomUtil.create("div", "leaflet-bar gp-locate");
+      button = L.DomUtil.create("a", "", d);
+      button.href = "#"; button.title = words.locate; button.textContent = "◎";
+      button.setAttribute("role", "button"); button.setAttribute("aria-label", words.locate);
+      note = L.DomUtil.create("div", "gp-locate-note", d); note.hidden = true;
+      L.DomEvent.disableClickPropagation(d);
+      L.DomEvent.on(button, "click", function (e) {
+        L.DomEvent.preventDefault(e);
+        note.hidden = true; button.classList.add("gp-busy");
+        map.locate({setView: true, maxZoom: 15, enableHighAccuracy: true, timeout: 15000});
+      });
+      return d;
+    };
+    c.addTo(map);
+    map.on("locationfound", function (e) {
+      button.classList.remove("gp-busy");
+      if (!me) {
+        ring = L.circle(e.latlng, {radius: e.accuracy, color: "#1a73e8", weight: 1, fillOpacity: 0.1, interactive: false,
+                                   className: "gp-me-accuracy"}).addTo(map);
+        me = L.circleMarker(e.latlng, {radius: 7, color: "#fff", weight: 2, fillColor: "#1a73e8", fillOpacity: 1,
+                                       className: "gp-me"}).addTo(map);
+      }
+      ring.setLatLng(e.latlng).setRadius(e.accuracy);
+      me.setLatLng(e.latlng).bindTooltip(words.here.replace("{m}", Math.round(e.accuracy)));
+    });
+    map.on("locationerror", function (e) {
+      button.classList.remove("gp-busy");
+      note.textContent = e.code === 1 ? words.denied : words.failed;
+      note.hidden = false;
+    });
+    return c;
+  }
+  // District names at each unit's representative point, from zoom ``minZoom`` on, while the boundaries show.
+  function districtLabels(map, layer, points, minZoom) {
+    var group = L.layerGroup(points.map(function (p) {
+      return L.tooltip({permanent: true, direction: "center", className: "gp-district-label", interactive: false})
+        .setLatLng([p[1], p[0]]).setContent(p[2]);  // p[2] is escaped HTML (maps.html_label)
+    }));
+    function sync() {
+      var on = map.hasLayer(layer) && map.getZoom() >= minZoom;
+      if (on && !map.hasLayer(group)) { group.addTo(map); } else if (!on && map.hasLayer(group)) { map.removeLayer(group); }
+    }
+    map.on("zoomend overlayadd overlayremove", sync);
+    // Placed again after the map is resized or moved: in the app the iframe resizes the map after the labels
+    // were placed, which left them hundreds of pixels off their districts.
+    map.on("resize moveend viewreset", function () {
+      if (map.hasLayer(group)) { group.eachLayer(function (t) { t.update(); }); }
+    });
+    map.whenReady(sync);
+    return group;
+  }
+  // Inside the app: the view (lat, lon, z) and the open popup's item (sel) go into the page's URL as they
+  // change, so a copied link opens the same view; no rerun (the app reads them on its next one).
+  function shareView(map) {
+    var top = window.parent;
+    try { if (top === window || !top.history || !top.location.href) { return; } } catch (err) { return; }
+    function write(changes) {
+      try {
+        var u = new URL(top.location.href);
+        Object.keys(changes).forEach(function (k) {
+          if (changes[k] == null) { u.searchParams.delete(k); } else { u.searchParams.set(k, changes[k]); }
+        });
+        if (u.href !== top.location.href) { top.history.replaceState(top.history.state, "", u.href); }
+      } catch (err) { /* another origin: the link keeps the filters only */ }
+    }
+    map.on("moveend", function () {
+      var c = map.getCenter();
+      write({lat: c.lat.toFixed(5), lon: c.lng.toFixed(5), z: String(map.getZoom())});
+    });
+    map.on("popupopen", function (e) {
+      var f = e.popup._source && e.popup._source.feature, items = f && f.properties && f.properties.items;
+      if (items && items.length) { write({sel: items[0].fid}); }
+    });
+    map.on("popupclose", function (e) {
+      if (e.popup._source && e.popup._source.feature) { write({sel: null}); }
+    });
+  }
   function wide(map, w, h) { var s = map.getSize(); return s.x >= w && s.y >= h; }
   function setup(map, o) {
     if (document.getElementById("map_div") && map.getContainer().id === "map_div") {
       document.body.classList.add("gp-fill");  // inside streamlit-folium: the iframe sets the size
       map.invalidateSize();
+      shareView(map);
     }
+    if (o.locate) { locate(map, o.locate); }
     var legend = map.getContainer().querySelector("details.gp-legend");
     if (legend && wide(map, o.legendOpen[0], o.legendOpen[1])) { legend.open = true; }
     map.on("popupopen", function (e) {
@@ -63,5 +146,5 @@ window.geoplanUI = window.geoplanUI || (function () {
     });
     map.on("popupclose", function () { map.getContainer().classList.remove("gp-popup-open"); });
   }
-  return {locale: locale, setup: setup};
+  return {locale: locale, setup: setup, districtLabels: districtLabels};
 })();
