@@ -22,7 +22,7 @@ from geoplan.corrections import CorrectionStore, apply_corrections
 from geoplan.errors import CorrectionStoreError, GeoplanError, StoredReportError
 from geoplan.export import FORMATS, MEDIA_TYPES, SUFFIXES, export_bytes
 from geoplan.features import features_from_report
-from geoplan.filters import FilterOptions, Filters, export_filename
+from geoplan.filters import FIELDS, FilterOptions, Filters, export_filename
 from geoplan.gazetteer import Gazetteer, gazetteer_for
 from geoplan.geocoders import city_scope
 from geoplan.i18n import (
@@ -47,6 +47,8 @@ from geoplan.vocab import admin_name
 
 st.set_page_config(page_title="geoplan", page_icon="🗺️", layout="wide", initial_sidebar_state="auto")
 
+#: The sidebar's widget key of each filter (geoplan.filters.FIELDS names them once for URL, frame and app).
+FILTER_KEYS = {name: f"f_{name}" for name in FIELDS}
 MAX_LISTED = 300  # one line each; the table has them all
 BASEMAPS = {"osm": "OpenStreetMap", "light": "Light / 浅色", "amap": "高德 AMap (GCJ-02)"}
 
@@ -179,8 +181,7 @@ def _init_state() -> None:
     multi = {k: st.query_params.get_all(k) for k in qp}
     f = Filters.from_query_params(multi)
     st.session_state.update(
-        _init=True, f_domains=list(f.domains), f_sections=list(f.sections), f_statuses=list(f.statuses),
-        f_districts=list(f.districts), f_kinds=list(f.kinds), f_precisions=list(f.precisions), f_query=f.query,
+        _init=True, **{key: list(getattr(f, name)) for name, key in FILTER_KEYS.items()}, f_query=f.query,
         lang=qp.get("lang", "zh") if qp.get("lang") in LANGS else "zh",
         basemap=qp.get("basemap", "osm") if qp.get("basemap") in BASEMAPS else "osm",
     )
@@ -230,7 +231,7 @@ def _zoom_for(bounds: tuple[float, float, float, float]) -> int:
 
 
 def _clear_filters() -> None:
-    for key in ("f_domains", "f_sections", "f_statuses", "f_districts", "f_kinds", "f_precisions"):
+    for key in FILTER_KEYS.values():
         st.session_state[key] = []
     st.session_state.f_query = ""
 
@@ -411,15 +412,12 @@ def main() -> None:
 
     st.sidebar.header(t(lang, "filters"))
     # Options come from the data; values a stale link names but the data lacks are dropped.
-    present = Filters(*(tuple(st.session_state.get(k, [])) for k in (
-        "f_domains", "f_sections", "f_statuses", "f_districts", "f_kinds", "f_precisions")),
-        query=st.session_state.get("f_query", "")).restricted_to(opts)
+    present = Filters(**{name: tuple(st.session_state.get(key, [])) for name, key in FILTER_KEYS.items()},
+                      query=st.session_state.get("f_query", "")).restricted_to(opts)
     in_domains = set(opts.sections_of(present.domains))  # a section of a domain no longer chosen is dropped
     present = replace(present, sections=tuple(s for s in present.sections if s in in_domains))
-    for key, vals in zip(("f_domains", "f_sections", "f_statuses", "f_districts", "f_kinds", "f_precisions"),
-                         (present.domains, present.sections, present.statuses, present.districts,
-                          present.kinds, present.precisions), strict=True):
-        st.session_state[key] = list(vals)
+    for name, key in FILTER_KEYS.items():
+        st.session_state[key] = list(getattr(present, name))
 
     # Empty means "all": no "Select all" (Streamlit's own English words), and a Chinese placeholder.
     choose = {"placeholder": t(lang, "choose"), "select_all": False}
@@ -433,17 +431,16 @@ def main() -> None:
                            format_func=lambda k: kind_label(k, lang), **choose)
     st.sidebar.multiselect(t(lang, "precision"), list(opts.precisions), key="f_precisions",
                            format_func=lambda p: precision_option(p, lang), **choose)
+    if len(opts.parts) > 1:  # a full report: last year's review, this year's plan, targets, the government
+        st.sidebar.multiselect(t(lang, "part"), list(opts.parts), key="f_parts",
+                               format_func=lambda p: t(lang, f"part_{p}"), **choose)
     st.sidebar.text_input(t(lang, "search"), key="f_query")
     st.sidebar.button(t(lang, "reset"), on_click=_clear_filters)
     st.sidebar.selectbox(t(lang, "basemap"), list(BASEMAPS), key="basemap", format_func=BASEMAPS.get)
     editing = st.sidebar.toggle(t(lang, "correct"), key="edit")
 
-    filters = Filters(
-        domains=tuple(st.session_state.f_domains), sections=tuple(st.session_state.f_sections),
-        statuses=tuple(st.session_state.f_statuses), districts=tuple(st.session_state.f_districts),
-        kinds=tuple(st.session_state.f_kinds), precisions=tuple(st.session_state.f_precisions),
-        query=st.session_state.f_query.strip(),
-    )
+    filters = Filters(**{name: tuple(st.session_state[key]) for name, key in FILTER_KEYS.items()},
+                      query=st.session_state.f_query.strip())
     wanted = filters.to_query_params()
     if lang != "zh":
         wanted["lang"] = lang

@@ -293,3 +293,21 @@ def test_corrections_of_another_citys_report_are_checked_against_that_city(tmp_p
     assert main([*args[:3], "--geometry", "POINT (116.55 40.02)", *args[3:]]) == 0  # in Beijing
     assert main([*args[:3], "--geometry", "POINT (112.55 37.87)", *args[3:]]) == 2  # Taiyuan: outside Beijing
     assert len(CorrectionStore.in_data_dir(tmp_path).all()) == 1
+
+
+@needs_shared
+def test_a_planner_shows_this_years_plan_only_in_the_app():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    at.session_state["report"] = ((SHARED / "shanxi-2026.txt").read_bytes(), "shanxi-2026.txt")
+    at.run()
+    parts = at.multiselect(key="f_parts")
+    assert parts.options == ["工作回顾", "今年工作安排", "主要目标", "政府自身建设"]  # the report's parts, in order
+    all_items = int(re.search(r"(\d+) 项", "".join(h.proto.body for h in at.get("html")))[1])
+    parts.set_value(["plan"]).run()
+    assert not at.exception
+    head = "".join(h.proto.body for h in at.get("html"))
+    plan_items = int(re.search(r"(\d+) 项", head)[1])
+    assert 0 < plan_items < all_items
+    assert "plan" in str(at.query_params.get("part"))  # in the URL: a shared link shows the plan only

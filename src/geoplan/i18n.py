@@ -38,6 +38,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "shape_full-report": "政府工作报告全文", "shape_keyword-summary": "新闻摘要（关键词）",
         "shape_bullet-summary": "要点摘要", "shape_excerpt": "报告节选",
         "with_unlocated": "包括全市范围/未定位的事项（无几何）",
+        "part": "报告部分", "part_review": "工作回顾", "part_plan": "今年工作安排", "part_targets": "主要目标",
+        "part_government": "政府自身建设",
         "store_error": "校正库暂时无法读取，地图未应用规划人员的校正。请联系管理员。",
         "store_save_error": "校正库暂时无法写入，校正未保存。请联系管理员。",
         "counts": "{n} 项 · 已定位 {located} · 全市范围 {city} · 未定位 {unlocated}",
@@ -112,6 +114,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "shape_full-report": "complete official report", "shape_keyword-summary": "news summary (keywords)",
         "shape_bullet-summary": "bullet summary", "shape_excerpt": "excerpt",
         "with_unlocated": "Include city-wide / unlocated items (no geometry)",
+        "part": "Part of the report", "part_review": "review of past work", "part_plan": "this year's plan",
+        "part_targets": "targets", "part_government": "the government's own work",
         "store_error": "The corrections store cannot be read right now; the map is shown without planners' "
                        "corrections. Please tell the administrator.",
         "store_save_error": "The corrections store cannot be written right now; nothing was saved. "
