@@ -412,12 +412,12 @@ def main() -> None:
 
     st.sidebar.header(t(lang, "filters"))
     # Options come from the data; values a stale link names but the data lacks are dropped.
-    present = Filters(**{name: tuple(st.session_state.get(key, [])) for name, key in FILTER_KEYS.items()},
+    present = Filters(**{f: tuple(st.session_state.get(key, [])) for f, key in FILTER_KEYS.items()},
                       query=st.session_state.get("f_query", "")).restricted_to(opts)
     in_domains = set(opts.sections_of(present.domains))  # a section of a domain no longer chosen is dropped
     present = replace(present, sections=tuple(s for s in present.sections if s in in_domains))
-    for name, key in FILTER_KEYS.items():
-        st.session_state[key] = list(getattr(present, name))
+    for f, key in FILTER_KEYS.items():
+        st.session_state[key] = list(getattr(present, f))
 
     # Empty means "all": no "Select all" (Streamlit's own English words), and a Chinese placeholder.
     choose = {"placeholder": t(lang, "choose"), "select_all": False}
@@ -439,7 +439,7 @@ def main() -> None:
     st.sidebar.selectbox(t(lang, "basemap"), list(BASEMAPS), key="basemap", format_func=BASEMAPS.get)
     editing = st.sidebar.toggle(t(lang, "correct"), key="edit")
 
-    filters = Filters(**{name: tuple(st.session_state[key]) for name, key in FILTER_KEYS.items()},
+    filters = Filters(**{f: tuple(st.session_state[key]) for f, key in FILTER_KEYS.items()},
                       query=st.session_state.f_query.strip())
     wanted = filters.to_query_params()
     if lang != "zh":
