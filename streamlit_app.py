@@ -163,14 +163,15 @@ def _default_report() -> tuple[bytes, str]:
     return path.read_bytes(), path.name
 
 
-def _title(name: str) -> str:
-    """The shipped report's title from its source sidecar; an upload's file name otherwise."""
+def _title(name: str, meta: dict | None = None) -> str:
+    """The shipped report's title from its source sidecar, else the report's own title line
+    (``2026年北京市政府工作报告``), else the upload's file name."""
     sidecar = settings.default_report_path().with_suffix(".source.json")
     if name == settings.default_report_path().name and sidecar.exists():
         import json
 
         return json.loads(sidecar.read_text(encoding="utf-8")).get("title", name)
-    return Path(name).stem
+    return str((meta or {}).get("title") or Path(name).stem)
 
 
 def _init_state() -> None:
@@ -311,7 +312,7 @@ def _header(lang: str, name: str, counts_line: str, meta: dict) -> None:
     shape = str(meta.get("shape") or "keyword-summary")
     where = t(lang, "city_shape", city=admin_name(str(city.get("name") or ""), lang), rule=t(lang, f"rule_{rule}"),
               shape=t(lang, f"shape_{shape}"))
-    st.html(f'<div class="gp-head"><h1>{html.escape(_title(name))}</h1>'
+    st.html(f'<div class="gp-head"><h1>{html.escape(_title(name, meta))}</h1>'
             f'<span class="gp-city" data-testid="gp-city">{html.escape(where)}</span>'
             f'<div class="gp-counts" data-testid="gp-counts">{html.escape(counts_line)}</div></div>')
 

@@ -263,6 +263,7 @@ def test_the_app_maps_an_uploaded_full_report(name, city, shape):
     assert not at.exception
     head = "".join(h.proto.body for h in at.get("html"))
     assert f"{city}（据标题）· {shape}" in head
+    assert f"<h1>2026年{city}政府工作报告</h1>" in head  # the report's own title, not its file name
     located = int(re.search(r"已定位 (\d+)", head)[1])
     assert located >= 8
 
