@@ -130,16 +130,18 @@ class AdminIndex:
         leaves = _province_leaves(self.root, unit.province)
         if adcode in leaves:
             return leaves[adcode]
-        parts = [leaves[u.adcode] for u in self.descendants(adcode) if u.adcode in leaves]
-        if not parts:
+        codes = tuple(u.adcode for u in self.descendants(adcode) if u.adcode in leaves)
+        if not codes:
             msg = f"{self.root}: no boundary for {unit.name} ({adcode})"
             raise GazetteerError(msg)
-        return _union(tuple(sorted(parts, key=lambda g: g.wkb)), adcode)
+        return _union(self.root, unit.province, codes)
 
 
 @cache
-def _union(parts: tuple[BaseGeometry, ...], key: str) -> BaseGeometry:
-    return shapely.union_all(parts, grid_size=1e-4)
+def _union(root: Path, province: str, codes: tuple[str, ...]) -> BaseGeometry:
+    """A city or province outline: the union of its county-level units, built once per unit."""
+    leaves = _province_leaves(root, province)
+    return shapely.union_all([leaves[c] for c in codes], grid_size=1e-4)
 
 
 @cache

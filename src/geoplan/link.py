@@ -168,12 +168,3 @@ class _Clauses:
             actions = actions_from_text(self.text[self.spans[i][0] : self.spans[i][1]])
             self.memo[i] = status_from_actions(actions) if actions else self.default
         return self.memo[i]
-
-
-def clause_status(text: str, pos: int, *, default: Status) -> Status:
-    """The status of the clause around ``pos`` (``启动太原火车站东站房建设`` is starting)."""
-    for m in _CLAUSE_RE.finditer(text):
-        if m.start() <= pos < m.end():
-            actions = actions_from_text(m.group(0))
-            return status_from_actions(actions) if actions else default
-    return default
