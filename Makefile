@@ -34,6 +34,7 @@ run: $(STAMP)
 
 test: $(STAMP) browser node
 	$(PY) -m ruff check src tests scripts bench streamlit_app.py
+	$(PY) -m ruff format --check src tests scripts bench streamlit_app.py
 	$(PY) -m mypy
 	node --test tests/js/*.test.js
 	$(PY) -m pytest

@@ -141,8 +141,14 @@ def _save_correction(row: pd.Series, drawing: dict, note: str, author: str, adco
     import json
 
     placeless = row["precision"] == "city" or not isinstance(row["name"], str)
-    store(adcode).add(row["item_id"], json.dumps(drawing["geometry"]), note=note, author=author,
-                place=None if placeless else row["name"], previous=row.geometry)
+    store(adcode).add(
+        row["item_id"],
+        json.dumps(drawing["geometry"]),
+        note=note,
+        author=author,
+        place=None if placeless else row["name"],
+        previous=row.geometry,
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -182,7 +188,9 @@ def _init_state() -> None:
     multi = {k: st.query_params.get_all(k) for k in qp}
     f = Filters.from_query_params(multi)
     st.session_state.update(
-        _init=True, **{key: list(getattr(f, name)) for name, key in FILTER_KEYS.items()}, f_query=f.query,
+        _init=True,
+        **{key: list(getattr(f, name)) for name, key in FILTER_KEYS.items()},
+        f_query=f.query,
         lang=qp.get("lang", "zh") if qp.get("lang") in LANGS else "zh",
         basemap=qp.get("basemap", "osm") if qp.get("basemap") in BASEMAPS else "osm",
     )
@@ -207,6 +215,7 @@ def _linked_report(sha: str | None) -> tuple[tuple[bytes, str], str | None]:
         else:
             return (data, name), sha
     return _default_report(), None
+
 
 VIEW_KEYS = ("lat", "lon", "z", "sel")
 
@@ -248,15 +257,22 @@ def _reset_correction_form() -> None:
         st.session_state.c_note = ""
 
 
-def _correction_panel(lang: str, shown: pd.DataFrame, gdf: pd.DataFrame, drawing: dict | None,
-                      corrections: list) -> None:
+def _correction_panel(
+    lang: str, shown: pd.DataFrame, gdf: pd.DataFrame, drawing: dict | None, corrections: list
+) -> None:
     st.caption(t(lang, "correct_help"))
     rows = shown.drop_duplicates("fid").reset_index(drop=True)
     _reset_correction_form()
     with st.form("correction", clear_on_submit=False):
         # Nothing chosen until the planner chooses: a preselected first row was saved by mistake.
-        idx = st.selectbox(t(lang, "correct_target"), list(rows.index), index=None, key="c_target",
-                           placeholder=t(lang, "choose_one"), format_func=lambda i: _target_label(rows.loc[i], lang))
+        idx = st.selectbox(
+            t(lang, "correct_target"),
+            list(rows.index),
+            index=None,
+            key="c_target",
+            placeholder=t(lang, "choose_one"),
+            format_func=lambda i: _target_label(rows.loc[i], lang),
+        )
         note = st.text_input(t(lang, "note"), key="c_note")
         author = st.text_input(t(lang, "author"), key="c_author")
         submitted = st.form_submit_button(t(lang, "save"))
@@ -310,11 +326,18 @@ def _header(lang: str, name: str, counts_line: str, meta: dict) -> None:
     city = meta.get("city") or {}
     rule = str(city.get("rule") or "default")
     shape = str(meta.get("shape") or "keyword-summary")
-    where = t(lang, "city_shape", city=admin_name(str(city.get("name") or ""), lang), rule=t(lang, f"rule_{rule}"),
-              shape=t(lang, f"shape_{shape}"))
-    st.html(f'<div class="gp-head"><h1>{html.escape(_title(name, meta))}</h1>'
-            f'<span class="gp-city" data-testid="gp-city">{html.escape(where)}</span>'
-            f'<div class="gp-counts" data-testid="gp-counts">{html.escape(counts_line)}</div></div>')
+    where = t(
+        lang,
+        "city_shape",
+        city=admin_name(str(city.get("name") or ""), lang),
+        rule=t(lang, f"rule_{rule}"),
+        shape=t(lang, f"shape_{shape}"),
+    )
+    st.html(
+        f'<div class="gp-head"><h1>{html.escape(_title(name, meta))}</h1>'
+        f'<span class="gp-city" data-testid="gp-city">{html.escape(where)}</span>'
+        f'<div class="gp-counts" data-testid="gp-counts">{html.escape(counts_line)}</div></div>'
+    )
 
 
 def _unplaced_list(lang: str, unplaced: pd.DataFrame) -> None:
@@ -326,9 +349,13 @@ def _unplaced_list(lang: str, unplaced: pd.DataFrame) -> None:
     rows = []
     for r in listed.head(MAX_LISTED).itertuples():
         tag = f"{r.domain} · {precision_option(r.precision, lang)}"
-        more = " · ".join(x for x in (r.section if isinstance(r.section, str) else "", status_label(r.status, lang)) if x)
-        rows.append(f'<li><details><summary><span class="gp-tag">{html.escape(tag)}</span>{html.escape(str(r.text))}'
-                    f'</summary><p>{html.escape(more)}</p></details></li>')
+        more = " · ".join(
+            x for x in (r.section if isinstance(r.section, str) else "", status_label(r.status, lang)) if x
+        )
+        rows.append(
+            f'<li><details><summary><span class="gp-tag">{html.escape(tag)}</span>{html.escape(str(r.text))}'
+            f"</summary><p>{html.escape(more)}</p></details></li>"
+        )
     st.html(f'<ul class="gp-list">{"".join(rows)}</ul>')
     if len(listed) > MAX_LISTED:
         st.caption(t(lang, "more_in_table", n=len(listed) - MAX_LISTED))
@@ -337,18 +364,22 @@ def _unplaced_list(lang: str, unplaced: pd.DataFrame) -> None:
 def _table(lang: str, shown: pd.DataFrame) -> pd.DataFrame:
     """The items table in the page's language; empty cells blank, never "None"."""
     rows = shown.drop_duplicates("fid").reset_index(drop=True)
-    table = pd.DataFrame({
-        t(lang, "domain"): rows["domain"],
-        t(lang, "section"): rows["section"],
-        t(lang, "status"): [status_label(s, lang) for s in rows["status"]],
-        t(lang, "place"): rows["matched"],
-        t(lang, "gazetteer_name"): [admin_name(n, lang) for n in rows["name"]],  # 太原市 -> Taiyuan
-        t(lang, "precision"): [precision_label(p, lang, district=d, geometry_kind=g) for p, d, g in
-                                zip(rows["precision"], rows["district"], rows["geometry_kind"], strict=True)],
-        t(lang, "district"): [district_label(d, lang) for d in rows["district"]],
-        t(lang, "sentence"): rows["text"],
-        t(lang, "iati"): [precision_detail(p, lang) for p in rows["precision"]],
-    })
+    table = pd.DataFrame(
+        {
+            t(lang, "domain"): rows["domain"],
+            t(lang, "section"): rows["section"],
+            t(lang, "status"): [status_label(s, lang) for s in rows["status"]],
+            t(lang, "place"): rows["matched"],
+            t(lang, "gazetteer_name"): [admin_name(n, lang) for n in rows["name"]],  # 太原市 -> Taiyuan
+            t(lang, "precision"): [
+                precision_label(p, lang, district=d, geometry_kind=g)
+                for p, d, g in zip(rows["precision"], rows["district"], rows["geometry_kind"], strict=True)
+            ],
+            t(lang, "district"): [district_label(d, lang) for d in rows["district"]],
+            t(lang, "sentence"): rows["text"],
+            t(lang, "iati"): [precision_detail(p, lang) for p in rows["precision"]],
+        }
+    )
     return table.astype(object).where(table.notna(), "")
 
 
@@ -367,8 +398,13 @@ def _targets(lang: str, meta: dict) -> pd.DataFrame:
 
 def main() -> None:
     _init_state()
-    lang = st.sidebar.radio(t("zh", "lang"), list(LANGS), key="lang", horizontal=True,
-                            format_func=lambda v: "中文" if v == "zh" else "English")
+    lang = st.sidebar.radio(
+        t("zh", "lang"),
+        list(LANGS),
+        key="lang",
+        horizontal=True,
+        format_func=lambda v: "中文" if v == "zh" else "English",
+    )
     _style(lang)
     if st.session_state.get("_toast"):
         st.toast(st.session_state.pop("_toast"), icon="✅")
@@ -378,8 +414,9 @@ def main() -> None:
         st.session_state._upload_id = upload.file_id
         data = upload.getvalue()
         if len(data) > settings.max_upload_bytes:
-            st.session_state.upload_error = (f"{upload.name}: {t(lang, 'too_big')} "
-                                             f"({len(data):,} > {settings.max_upload_bytes:,} bytes)")
+            st.session_state.upload_error = (
+                f"{upload.name}: {t(lang, 'too_big')} ({len(data):,} > {settings.max_upload_bytes:,} bytes)"
+            )
         else:
             try:
                 pipeline(data, upload.name)
@@ -408,13 +445,18 @@ def main() -> None:
     prep = prepare(data, name, corrections_key, tuple(corrections))
     gdf, meta, opts = prep.gdf, prep.meta, prep.options
     if prep.not_applied:
-        st.warning(t(lang, "not_applied") + " " + _md("；".join(
-            f"#{c.id} {c.item_id} {c.place or ''}" for c in prep.not_applied)))
+        st.warning(
+            t(lang, "not_applied")
+            + " "
+            + _md("；".join(f"#{c.id} {c.item_id} {c.place or ''}" for c in prep.not_applied))
+        )
 
     st.sidebar.header(t(lang, "filters"))
     # Options come from the data; values a stale link names but the data lacks are dropped.
-    present = Filters(**{f: tuple(st.session_state.get(key, [])) for f, key in FILTER_KEYS.items()},
-                      query=st.session_state.get("f_query", "")).restricted_to(opts)
+    present = Filters(
+        **{f: tuple(st.session_state.get(key, [])) for f, key in FILTER_KEYS.items()},
+        query=st.session_state.get("f_query", ""),
+    ).restricted_to(opts)
     in_domains = set(opts.sections_of(present.domains))  # a section of a domain no longer chosen is dropped
     present = replace(present, sections=tuple(s for s in present.sections if s in in_domains))
     for f, key in FILTER_KEYS.items():
@@ -424,24 +466,38 @@ def main() -> None:
     choose = {"placeholder": t(lang, "choose"), "select_all": False}
     st.sidebar.multiselect(t(lang, "domain"), list(opts.domains), key="f_domains", **choose)
     st.sidebar.multiselect(t(lang, "section"), opts.sections_of(present.domains), key="f_sections", **choose)
-    st.sidebar.multiselect(t(lang, "status"), list(opts.statuses), key="f_statuses",
-                           format_func=lambda s: status_label(s, lang), **choose)
-    st.sidebar.multiselect(t(lang, "district"), list(opts.districts), key="f_districts",
-                           format_func=lambda d: district_label(d, lang), **choose)
-    st.sidebar.multiselect(t(lang, "kind"), list(opts.kinds), key="f_kinds",
-                           format_func=lambda k: kind_label(k, lang), **choose)
-    st.sidebar.multiselect(t(lang, "precision"), list(opts.precisions), key="f_precisions",
-                           format_func=lambda p: precision_option(p, lang), **choose)
+    st.sidebar.multiselect(
+        t(lang, "status"), list(opts.statuses), key="f_statuses", format_func=lambda s: status_label(s, lang), **choose
+    )
+    st.sidebar.multiselect(
+        t(lang, "district"),
+        list(opts.districts),
+        key="f_districts",
+        format_func=lambda d: district_label(d, lang),
+        **choose,
+    )
+    st.sidebar.multiselect(
+        t(lang, "kind"), list(opts.kinds), key="f_kinds", format_func=lambda k: kind_label(k, lang), **choose
+    )
+    st.sidebar.multiselect(
+        t(lang, "precision"),
+        list(opts.precisions),
+        key="f_precisions",
+        format_func=lambda p: precision_option(p, lang),
+        **choose,
+    )
     if len(opts.parts) > 1:  # a full report: last year's review, this year's plan, targets, the government
-        st.sidebar.multiselect(t(lang, "part"), list(opts.parts), key="f_parts",
-                               format_func=lambda p: t(lang, f"part_{p}"), **choose)
+        st.sidebar.multiselect(
+            t(lang, "part"), list(opts.parts), key="f_parts", format_func=lambda p: t(lang, f"part_{p}"), **choose
+        )
     st.sidebar.text_input(t(lang, "search"), key="f_query")
     st.sidebar.button(t(lang, "reset"), on_click=_clear_filters)
     st.sidebar.selectbox(t(lang, "basemap"), list(BASEMAPS), key="basemap", format_func=BASEMAPS.get)
     editing = st.sidebar.toggle(t(lang, "correct"), key="edit")
 
-    filters = Filters(**{f: tuple(st.session_state[key]) for f, key in FILTER_KEYS.items()},
-                      query=st.session_state.f_query.strip())
+    filters = Filters(
+        **{f: tuple(st.session_state[key]) for f, key in FILTER_KEYS.items()}, query=st.session_state.f_query.strip()
+    )
     wanted = filters.to_query_params()
     if lang != "zh":
         wanted["lang"] = lang
@@ -454,12 +510,16 @@ def main() -> None:
     wanted.update({k: st.query_params[k] for k in VIEW_KEYS if st.query_params.get(k)})
     shown = filters.apply(gdf)
     table = shown.drop_duplicates("fid").reset_index(drop=True)
-    rows = st.session_state.get("table", {}).get("selection", {}).get("rows", []) if isinstance(
-        st.session_state.get("table"), dict) else []
+    rows = (
+        st.session_state.get("table", {}).get("selection", {}).get("rows", [])
+        if isinstance(st.session_state.get("table"), dict)
+        else []
+    )
     if rows and rows[0] < len(table):  # a row chosen in the table is the selected feature
         wanted["sel"] = str(table.loc[rows[0], "fid"])
     if {k: st.query_params.get_all(k) for k in st.query_params} != {
-            k: (v if isinstance(v, list) else [v]) for k, v in wanted.items()}:
+        k: (v if isinstance(v, list) else [v]) for k, v in wanted.items()
+    }:
         st.query_params.from_dict(wanted)
 
     located = shown[shown.geometry.notna()]
@@ -467,8 +527,9 @@ def main() -> None:
 
     # A slim header, then the map: one line of counts, every number an item (not a feature).
     counts = item_counts(shown)
-    counts_line = t(lang, "counts", n=counts.items, located=counts.located, city=counts.city,
-                    unlocated=counts.unlocated)
+    counts_line = t(
+        lang, "counts", n=counts.items, located=counts.located, city=counts.city, unlocated=counts.unlocated
+    )
     if not filters.is_empty():
         counts_line += t(lang, "counts_filtered", total=gdf["item_id"].nunique())
     _header(lang, name, counts_line, meta)
@@ -504,29 +565,58 @@ def main() -> None:
     # The map holds every located feature of the report and stays loaded in the browser; a filter or a
     # selected row only sends which fids to show (map_view), so the map is not rebuilt or reloaded.
     basemap = st.session_state.basemap
-    m = build_map(gdf, lang=lang, basemap=basemap, gazetteer=gazetteer(_adcode(meta)), show_boundaries=True,
-                  draw=editing, search=True, data=drawn(prep.key, basemap, gdf), domain_control=False)
+    m = build_map(
+        gdf,
+        lang=lang,
+        basemap=basemap,
+        gazetteer=gazetteer(_adcode(meta)),
+        show_boundaries=True,
+        draw=editing,
+        search=True,
+        data=drawn(prep.key, basemap, gdf),
+        domain_control=False,
+    )
     localize(m, mode="static")
     # Only the correction mode needs anything back from the map; otherwise panning reruns nothing. The
     # height is a floor: the page's CSS sizes the map to the screen (static/app/layout.css).
-    out = st_folium(m, key="map", height=560, use_container_width=True, render=False,
-                    feature_group_to_add=[map_view(shown, gdf, selected=selected_fid)],
-                    returned_objects=["last_active_drawing"] if editing else [], center=center, zoom=zoom)
+    out = st_folium(
+        m,
+        key="map",
+        height=560,
+        use_container_width=True,
+        render=False,
+        feature_group_to_add=[map_view(shown, gdf, selected=selected_fid)],
+        returned_objects=["last_active_drawing"] if editing else [],
+        center=center,
+        zoom=zoom,
+    )
 
     if editing:  # right under the map, not in a tab: the planner draws and saves in one place
         st.subheader(t(lang, "tab_correct"))
         _correction_panel(lang, shown, gdf, (out or {}).get("last_active_drawing"), corrections)
         # Online candidates for the names the gazetteer lacks; only an accepted one is stored (a correction).
         online_panel(st, gdf, lang=lang, city=city_scope(gazetteer(_adcode(meta))), store=store(_adcode(meta)))
-    tab_list, tab_table, tab_targets, tab_dl, tab_missing = st.tabs([
-        t(lang, "tab_list", n=unplaced["item_id"].nunique()), t(lang, "tab_table"), t(lang, "tab_targets"),
-        t(lang, "tab_downloads"), t(lang, "tab_missing")])
+    tab_list, tab_table, tab_targets, tab_dl, tab_missing = st.tabs(
+        [
+            t(lang, "tab_list", n=unplaced["item_id"].nunique()),
+            t(lang, "tab_table"),
+            t(lang, "tab_targets"),
+            t(lang, "tab_downloads"),
+            t(lang, "tab_missing"),
+        ]
+    )
     with tab_list:
         _unplaced_list(lang, unplaced)
     with tab_table:
         st.caption(t(lang, "select_hint"))
-        st.dataframe(_table(lang, shown), key="table", on_select="rerun", selection_mode="single-row",
-                     hide_index=True, width="stretch")
+        st.dataframe(
+            _table(lang, shown),
+            key="table",
+            on_select="rerun",
+            selection_mode="single-row",
+            hide_index=True,
+            width="stretch",
+        )
     with tab_targets:
         byline = " ".join(x for x in (name, meta.get("byline") or "") if x)
         st.caption(f"{t(lang, 'source')}: " + _md(" · ".join([byline, *meta.get("lead", [])[:1]])))
@@ -547,10 +637,15 @@ def main() -> None:
         cols = st.columns(len(FORMATS))
         for col, fmt in zip(cols, FORMATS, strict=True):
             # Built on click, not on every rerun: the four exports cost 1.3 s per filter change at 10k rows.
-            col.download_button(fmt.upper(), data=lambda fmt=fmt: download(offered, key, fmt),
-                                file_name=export_filename(name, filters, SUFFIXES[fmt],
-                                                          include_unlocated=with_unlocated),
-                                mime=MEDIA_TYPES[fmt], key=f"dl_{fmt}", width="stretch", on_click="ignore")
+            col.download_button(
+                fmt.upper(),
+                data=lambda fmt=fmt: download(offered, key, fmt),
+                file_name=export_filename(name, filters, SUFFIXES[fmt], include_unlocated=with_unlocated),
+                mime=MEDIA_TYPES[fmt],
+                key=f"dl_{fmt}",
+                width="stretch",
+                on_click="ignore",
+            )
     with tab_missing:
         if prep.missing:
             st.text("、".join(prep.missing))

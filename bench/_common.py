@@ -29,8 +29,15 @@ SIZES = (1_000, 10_000, 100_000)
 QUICK_SIZES = (1_000, 10_000)
 SEED = 20250225
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 CACHE_DIR = Path(os.environ.get("GEOPLAN_BENCH_CACHE", Path(tempfile.gettempdir()) / "geoplan-bench"))
 
 T = TypeVar("T")
@@ -90,8 +97,10 @@ def machine() -> dict[str, str]:
 
 def print_machine() -> None:
     m = machine()
-    print(f"machine: {m['cpu']}, {m['nproc']} cores, {m['ram']} RAM; Python {m['python']}; {m['chromium']}; "
-          f"folium {m['folium']}; shapely {m['shapely']}")
+    print(
+        f"machine: {m['cpu']}, {m['nproc']} cores, {m['ram']} RAM; Python {m['python']}; {m['chromium']}; "
+        f"folium {m['folium']}; shapely {m['shapely']}"
+    )
     print(f"code: {m['commit']}; date: {m['date']}")
 
 
@@ -187,7 +196,9 @@ def located_features(n: int, seed: int = SEED):
     their geometry object as in the pipeline's output."""
     from generate import generate_features
 
-    return shared_geometries(cached(f"features-{n}", lambda: generate_features(n, seed, gazetteer=gazetteer()), n, seed))
+    return shared_geometries(
+        cached(f"features-{n}", lambda: generate_features(n, seed, gazetteer=gazetteer()), n, seed)
+    )
 
 
 def report_for_features(n: int, seed: int = SEED) -> str:

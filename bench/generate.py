@@ -25,8 +25,12 @@ from geoplan.gazetteer import Gazetteer, load_gazetteer
 # Domain -> its sections, as a city's work report words them.
 DOMAINS: dict[str, tuple[str, ...]] = {
     "消费": ("让更多消费者有钱花", "让更多消费者有钱愿意花", "让更多消费者花钱花得值"),
-    "城乡融合发展": ("谋深虑远城市更新大文章", "打好品质提升攻坚战", "大力推进县域提能和乡村振兴",
-                  "坚持“体检、更新”一体化推进"),
+    "城乡融合发展": (
+        "谋深虑远城市更新大文章",
+        "打好品质提升攻坚战",
+        "大力推进县域提能和乡村振兴",
+        "坚持“体检、更新”一体化推进",
+    ),
     "环境": ("持续打好“三大保卫战”", "强化生态治理", "推动绿色转型"),
     "民生": ("推进“学有优教”", "推进“病有良医”", "推进“老有厚养”", "推进“住有宜居”", "推进“弱有众扶”"),
     "科技创新": ("建设区域科技创新中心", "培育壮大创新主体", "优化创新生态"),
@@ -92,7 +96,12 @@ PLACE_TEMPLATES: dict[str, tuple[str, ...]] = {
 # A second clause after an item (reports give investment and beneficiaries), so that two items of
 # the same template and place rarely coincide by chance: repeats come from ``p_repeat`` only.
 CLAUSES: tuple[str, ...] = (
-    ",总投资{x}亿元", ",带动就业{m}人", ",惠及群众{m}人", ",年内投资{x}亿元", ",涉及{n}个社区", "",
+    ",总投资{x}亿元",
+    ",带动就业{m}人",
+    ",惠及群众{m}人",
+    ",年内投资{x}亿元",
+    ",涉及{n}个社区",
+    "",
 )
 # Items that name no place: city-wide policy, as most of the shipped report's items are.
 NO_PLACE_TEMPLATES: tuple[str, ...] = (
@@ -111,8 +120,18 @@ NO_PLACE_TEMPLATES: tuple[str, ...] = (
 )
 # Places the gazetteer lacks (real Taiyuan names): the linker reports them unresolved, unlocated.
 UNKNOWN_PLACES: tuple[str, ...] = (
-    "滨河东路", "长风大街", "龙城大街", "太原南站", "晋阳湖公园", "太原植物园", "山西大学", "汾东商务区",
-    "太原武宿国际机场", "柳巷步行街", "钟楼街", "双塔寺公园",
+    "滨河东路",
+    "长风大街",
+    "龙城大街",
+    "太原南站",
+    "晋阳湖公园",
+    "太原植物园",
+    "山西大学",
+    "汾东商务区",
+    "太原武宿国际机场",
+    "柳巷步行街",
+    "钟楼街",
+    "双塔寺公园",
 )
 UNKNOWN_TEMPLATES: tuple[str, ...] = (
     "加快{u}提质改造,新增停车泊位{m}个。",
@@ -123,8 +142,10 @@ LEAD = (
     "2月25日,太原市第十五届人民代表大会第五次会议开幕,代市长作政府工作报告。",
     "今年是“十四五”规划收官之年。太原市的重点工作有很多,我们挑出一些大家可能关心的,一起来看看。",
 )
-TARGETS = ("地区生产总值增长5%左右,固定资产投资增长6%以上,社会消费品零售总额增长5%以上,"
-           "城镇新增就业8万人,居民消费价格涨幅2%左右。")
+TARGETS = (
+    "地区生产总值增长5%左右,固定资产投资增长6%以上,社会消费品零售总额增长5%以上,"
+    "城镇新增就业8万人,居民消费价格涨幅2%左右。"
+)
 BYLINE = " 记者 梁耀华"
 KIND_GROUPS = {"county": "district", "county_city": "district"}
 
@@ -153,6 +174,7 @@ def _place_item(rng: random.Random, names: dict[str, tuple[tuple[str, ...], ...]
     i = rng.randrange(len(places))
     j = (i + 1 + rng.randrange(len(places) - 1)) % len(places) if len(places) > 1 else i  # another place
     p, q = places[i], places[j]
+
     # Reports use the canonical name most of the time and an alias now and then.
     def pick(forms: tuple[str, ...]) -> str:
         return forms[0] if rng.random() < 0.7 else rng.choice(forms)
@@ -207,7 +229,9 @@ def generate_report(
                 elif r < p_repeat + p_no_place:
                     text = _with_clause(rng, rng.choice(NO_PLACE_TEMPLATES).format(**_numbers(rng)))
                 elif r < p_repeat + p_no_place + p_unknown:
-                    text = _with_clause(rng, rng.choice(UNKNOWN_TEMPLATES).format(u=rng.choice(UNKNOWN_PLACES), **_numbers(rng)))
+                    text = _with_clause(
+                        rng, rng.choice(UNKNOWN_TEMPLATES).format(u=rng.choice(UNKNOWN_PLACES), **_numbers(rng))
+                    )
                 else:
                     text = _place_item(rng, names)
                 emitted.append(text)
@@ -222,8 +246,13 @@ def generate_report(
 LOCATED_PER_ITEM = 0.47
 
 
-def generate_features(n_features: int, seed: int = 0, *, gazetteer: Gazetteer | None = None,
-                      build: Callable[..., gpd.GeoDataFrame] | None = None) -> gpd.GeoDataFrame:
+def generate_features(
+    n_features: int,
+    seed: int = 0,
+    *,
+    gazetteer: Gazetteer | None = None,
+    build: Callable[..., gpd.GeoDataFrame] | None = None,
+) -> gpd.GeoDataFrame:
     """Exactly ``n_features`` located features (the rows a map draws) from one generated report.
 
     ``build(report, gazetteer=...)`` turns a parsed report into features (default
@@ -253,8 +282,13 @@ def generate_features(n_features: int, seed: int = 0, *, gazetteer: Gazetteer | 
 DISTINCT_SIZE = (0.004, 0.03)
 
 
-def distinct_features(n_features: int, seed: int = 0, *, gazetteer: Gazetteer | None = None,
-                      build: Callable[..., gpd.GeoDataFrame] | None = None) -> gpd.GeoDataFrame:
+def distinct_features(
+    n_features: int,
+    seed: int = 0,
+    *,
+    gazetteer: Gazetteer | None = None,
+    build: Callable[..., gpd.GeoDataFrame] | None = None,
+) -> gpd.GeoDataFrame:
     """``generate_features(n, seed)`` with every row at its own place: no two rows share a geometry.
 
     Each row keeps its kind of geometry (point, line or polygon, so the seed's proportions) and its

@@ -62,8 +62,12 @@ from _common import (
 
 MAX_MESSAGE_BYTES = 200 * 10**6  # streamlit: server.maxMessageSize (default 200) × 1e6
 PEERS = ("marker", "geojson", "fastmc", "domainlayer")
-PEER_LABELS = {"marker": "folium.Marker per feature", "geojson": "one folium.GeoJson (per-row properties)",
-               "fastmc": "FastMarkerCluster (points only)", "domainlayer": "geoplan DomainLayer (shipped)"}
+PEER_LABELS = {
+    "marker": "folium.Marker per feature",
+    "geojson": "one folium.GeoJson (per-row properties)",
+    "fastmc": "FastMarkerCluster (points only)",
+    "domainlayer": "geoplan DomainLayer (shipped)",
+}
 
 
 def _features(n: int | None):
@@ -141,12 +145,21 @@ def app_rerun(gdf: Any, shown: Any, data: Any, gaz: Any) -> None:
     from geoplan.maps import build_map, map_view
     from geoplan.offline import localize
 
-    m = build_map(gdf, lang="zh", basemap="osm", gazetteer=gaz, show_boundaries=True, draw=False, search=True,
-                  data=data)
+    m = build_map(
+        gdf, lang="zh", basemap="osm", gazetteer=gaz, show_boundaries=True, draw=False, search=True, data=data
+    )
     localize(m, mode="static")
-    streamlit_folium.st_folium(m, key="map", height=620, use_container_width=True, render=False,
-                               feature_group_to_add=[map_view(shown, gdf, selected=None)],
-                               returned_objects=[], center=None, zoom=None)
+    streamlit_folium.st_folium(
+        m,
+        key="map",
+        height=620,
+        use_container_width=True,
+        render=False,
+        feature_group_to_add=[map_view(shown, gdf, selected=None)],
+        returned_objects=[],
+        center=None,
+        zoom=None,
+    )
 
 
 def app_map(variant_name: str, gdf: Any, gaz: Any, runs: int) -> dict[str, Any]:
@@ -158,8 +171,7 @@ def app_map(variant_name: str, gdf: Any, gaz: Any, runs: int) -> dict[str, Any]:
     with _Intercepted() as comp:
         t, message = best_of(lambda: (app_rerun(gdf, gdf, data, gaz), comp.message())[1], runs)
         script = len(comp.args["script"].encode("utf-8"))
-    return {"s": t, "data_s": t_data, "bytes": len(message.encode("utf-8")), "script": script,
-            "shapes": data.shapes}
+    return {"s": t, "data_s": t_data, "bytes": len(message.encode("utf-8")), "script": script, "shapes": data.shapes}
 
 
 def view_messages(gdf: Any, gaz: Any, runs: int) -> dict[str, Any]:
@@ -172,11 +184,18 @@ def view_messages(gdf: Any, gaz: Any, runs: int) -> dict[str, Any]:
     with _Intercepted() as comp:
         app_rerun(gdf, gdf, data, gaz)
         script_all = comp.args["script"]
-        for what, shown in ((f"largest domain ({largest})", gdf[gdf["domain"] == largest]),
-                            ("every other domain", gdf[gdf["domain"] != largest])):
+        for what, shown in (
+            (f"largest domain ({largest})", gdf[gdf["domain"] == largest]),
+            ("every other domain", gdf[gdf["domain"] != largest]),
+        ):
             t, message = best_of(lambda shown=shown: (app_rerun(gdf, shown, data, gaz), comp.message())[1], runs)
-            out[what] = {"rows": len(shown), "s": t, "view": len(comp.args["feature_group"].encode("utf-8")),
-                         "bytes": len(message.encode("utf-8")), "same_script": comp.args["script"] == script_all}
+            out[what] = {
+                "rows": len(shown),
+                "s": t,
+                "view": len(comp.args["feature_group"].encode("utf-8")),
+                "bytes": len(message.encode("utf-8")),
+                "same_script": comp.args["script"] == script_all,
+            }
     return out
 
 
@@ -191,25 +210,31 @@ def peer(kind: str, gdf: Any, gaz: Any, runs: int) -> tuple[float, int]:
     from geoplan.offline import localize
 
     if kind == "domainlayer":
+
         def run() -> str:
             m = build_map(gdf, gazetteer=gaz)
             localize(m, mode="inline")
             return m.get_root().render()
     else:
+
         def run() -> str:
             m = folium.Map(location=[37.87, 112.55], zoom_start=10)
             if kind == "marker":
                 pts = shapely.point_on_surface(gdf.geometry.values)
                 for p, text, name in zip(pts, gdf["text"], gdf["matched"], strict=True):
-                    folium.Marker([p.y, p.x], popup=folium.Popup(html.escape(str(text)), max_width=340),
-                                  tooltip=html.escape(str(name))).add_to(m)
+                    folium.Marker(
+                        [p.y, p.x],
+                        popup=folium.Popup(html.escape(str(text)), max_width=340),
+                        tooltip=html.escape(str(name)),
+                    ).add_to(m)
             elif kind == "geojson":
                 cols = [c for c in (*PLACE_PROPERTIES, *ITEM_PROPERTIES) if c in gdf.columns]
                 data = features_to_geojson(gdf[[*dict.fromkeys(cols), gdf.geometry.name]])
                 domains = list(dict.fromkeys(gdf["domain"]))
                 colors = {d: PALETTE[i % len(PALETTE)] for i, d in enumerate(domains)}
                 folium.GeoJson(
-                    data, name="features",
+                    data,
+                    name="features",
                     style_function=lambda f: {"color": colors[f["properties"]["domain"]], "weight": 2},
                     popup=folium.GeoJsonPopup(fields=["text"], labels=False),
                     tooltip=folium.GeoJsonTooltip(fields=["matched"], labels=False),
@@ -313,21 +338,64 @@ def main(argv: list[str] | None = None) -> int:
         for where in ("standalone", "app"):
             for v, m in r[where].items():
                 shapes = f", {m['shapes']:,} shapes" if "shapes" in m else ""
-                rows.append([label(r["n"]), f"{r['features']:,}", fmt_bytes(gj), where, v + shapes,
-                             fmt_s(m["s"]) + (f" (+ map data {fmt_s(m['data_s'])} once)" if "data_s" in m else ""),
-                             fmt_bytes(m["bytes"]), fmt_ratio(_ratio(m["bytes"], gj)),
-                             fmt_bytes(m["fixed"]), fmt_ratio(_ratio(m["bytes"] - m["fixed"], gj))])
-    table(["features", "located", "GeoJSON shown", "page", "variant", "build+render (app: per rerun)", "payload",
-           "ratio", "fixed part", "data ratio"], rows, title="Payload against the GeoJSON shown")
+                rows.append(
+                    [
+                        label(r["n"]),
+                        f"{r['features']:,}",
+                        fmt_bytes(gj),
+                        where,
+                        v + shapes,
+                        fmt_s(m["s"]) + (f" (+ map data {fmt_s(m['data_s'])} once)" if "data_s" in m else ""),
+                        fmt_bytes(m["bytes"]),
+                        fmt_ratio(_ratio(m["bytes"], gj)),
+                        fmt_bytes(m["fixed"]),
+                        fmt_ratio(_ratio(m["bytes"] - m["fixed"], gj)),
+                    ]
+                )
+    table(
+        [
+            "features",
+            "located",
+            "GeoJSON shown",
+            "page",
+            "variant",
+            "build+render (app: per rerun)",
+            "payload",
+            "ratio",
+            "fixed part",
+            "data ratio",
+        ],
+        rows,
+        title="Payload against the GeoJSON shown",
+    )
 
     rows = []
     for r in results:
         for what, m in r["views"].items():
-            rows.append([label(r["n"]), what, f"{m['rows']:,}", fmt_bytes(m["view"]), fmt_s(m["s"]),
-                         fmt_bytes(m["bytes"]), "yes" if m["same_script"] else "NO (new iframe)"])
-    table(["features", "filter (from all)", "rows shown", "view message (feature_group)", "server: map part of the rerun",
-           "whole component message", "map script unchanged"], rows,
-          title="App filter change: what streamlit-folium gets (shipped)")
+            rows.append(
+                [
+                    label(r["n"]),
+                    what,
+                    f"{m['rows']:,}",
+                    fmt_bytes(m["view"]),
+                    fmt_s(m["s"]),
+                    fmt_bytes(m["bytes"]),
+                    "yes" if m["same_script"] else "NO (new iframe)",
+                ]
+            )
+    table(
+        [
+            "features",
+            "filter (from all)",
+            "rows shown",
+            "view message (feature_group)",
+            "server: map part of the rerun",
+            "whole component message",
+            "map script unchanged",
+        ],
+        rows,
+        title="App filter change: what streamlit-folium gets (shipped)",
+    )
 
     rows = []
     for r in results:
@@ -336,18 +404,46 @@ def main(argv: list[str] | None = None) -> int:
             m = r["peers"].get(kind)
             if m is None:
                 # Scaled from the largest size measured below this one (10k for 100k).
-                q = max((q for q in results if q["n"] and kind in q["peers"] and q["n"] < (r["n"] or 0)),
-                        key=lambda q: q["n"], default=None)
+                q = max(
+                    (q for q in results if q["n"] and kind in q["peers"] and q["n"] < (r["n"] or 0)),
+                    key=lambda q: q["n"],
+                    default=None,
+                )
                 est = None if q is None else q["peers"][kind]["s"] * r["features"] / q["features"]
                 how = "" if q is None else f" by {label(q['n'])} × {r['features'] / q['features']:g}"
-                rows.append([label(r["n"]), PEER_LABELS[kind], f"skipped (≈{fmt_s(est)}{how})" if est else
-                             "skipped", "—", "—", "—"])
+                rows.append(
+                    [
+                        label(r["n"]),
+                        PEER_LABELS[kind],
+                        f"skipped (≈{fmt_s(est)}{how})" if est else "skipped",
+                        "—",
+                        "—",
+                        "—",
+                    ]
+                )
                 continue
-            rows.append([label(r["n"]), PEER_LABELS[kind], fmt_s(m["s"]), fmt_bytes(m["bytes"]),
-                         fmt_ratio(_ratio(m["s"], base["s"])) if base else "—",
-                         fmt_ratio(_ratio(m["bytes"] - m["fixed"], base["bytes"] - base["fixed"])) if base else "—"])
-    table(["features", "peer (standalone inline page)", "build+render", "page bytes", "time / DomainLayer",
-           "data bytes / DomainLayer"], rows, title="Peers in the same run")
+            rows.append(
+                [
+                    label(r["n"]),
+                    PEER_LABELS[kind],
+                    fmt_s(m["s"]),
+                    fmt_bytes(m["bytes"]),
+                    fmt_ratio(_ratio(m["s"], base["s"])) if base else "—",
+                    fmt_ratio(_ratio(m["bytes"] - m["fixed"], base["bytes"] - base["fixed"])) if base else "—",
+                ]
+            )
+    table(
+        [
+            "features",
+            "peer (standalone inline page)",
+            "build+render",
+            "page bytes",
+            "time / DomainLayer",
+            "data bytes / DomainLayer",
+        ],
+        rows,
+        title="Peers in the same run",
+    )
 
     print()
     for r in results:
@@ -356,22 +452,31 @@ def main(argv: list[str] | None = None) -> int:
         gj = r["geojson_bytes"]
         for where in ("standalone", "app"):
             m = r[where]["shipped"]
-            target(f"payload ≤ 2 × GeoJSON shown, {where}, {label(r['n'])}", m["bytes"] <= 2 * gj,
-                   f"{fmt_bytes(m['bytes'])} for {fmt_bytes(gj)} of GeoJSON ({fmt_ratio(m['bytes'] / gj)})")
+            target(
+                f"payload ≤ 2 × GeoJSON shown, {where}, {label(r['n'])}",
+                m["bytes"] <= 2 * gj,
+                f"{fmt_bytes(m['bytes'])} for {fmt_bytes(gj)} of GeoJSON ({fmt_ratio(m['bytes'] / gj)})",
+            )
     shipped = next((r for r in results if r["n"] is None), None)
     if shipped:
         gj = shipped["geojson_bytes"]
         for where in ("standalone", "app"):
             m = shipped[where]["shipped"]
-            target(f"payload ≤ 2 × GeoJSON shown, {where}, shipped report", m["bytes"] <= 2 * gj,
-                   f"{fmt_bytes(m['bytes'])} for {fmt_bytes(gj)} of GeoJSON ({fmt_ratio(m['bytes'] / gj)}); the fixed "
-                   f"page is {fmt_bytes(m['fixed'])}, data ratio {fmt_ratio((m['bytes'] - m['fixed']) / gj)}")
+            target(
+                f"payload ≤ 2 × GeoJSON shown, {where}, shipped report",
+                m["bytes"] <= 2 * gj,
+                f"{fmt_bytes(m['bytes'])} for {fmt_bytes(gj)} of GeoJSON ({fmt_ratio(m['bytes'] / gj)}); the fixed "
+                f"page is {fmt_bytes(m['fixed'])}, data ratio {fmt_ratio((m['bytes'] - m['fixed']) / gj)}",
+            )
     big = max((r for r in results if r["n"]), key=lambda r: r["n"], default=None)
     if big:
         m = big["app"]["shipped"]
-        target(f"{label(big['n'])} features fit one Streamlit message", m["bytes"] < MAX_MESSAGE_BYTES,
-               f"{fmt_bytes(m['bytes'])} against server.maxMessageSize {fmt_bytes(MAX_MESSAGE_BYTES)}; "
-               f"the server spends {fmt_s(m['s'])} per rerun on the map (+ {fmt_s(m['data_s'])} once for its data)")
+        target(
+            f"{label(big['n'])} features fit one Streamlit message",
+            m["bytes"] < MAX_MESSAGE_BYTES,
+            f"{fmt_bytes(m['bytes'])} against server.maxMessageSize {fmt_bytes(MAX_MESSAGE_BYTES)}; "
+            f"the server spends {fmt_s(m['s'])} per rerun on the map (+ {fmt_s(m['data_s'])} once for its data)",
+        )
     return 0
 
 

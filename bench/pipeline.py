@@ -150,16 +150,23 @@ def measure_distinct(n: int) -> dict[str, object]:
     t["map_data"], drawn = best_of(lambda: map_data(read, "osm"), runs)
 
     def page() -> str:
-        m = build_map(read, lang="zh", basemap="osm", gazetteer=gaz, show_boundaries=True,
-                      list_unplaced=True, search=True)
+        m = build_map(
+            read, lang="zh", basemap="osm", gazetteer=gaz, show_boundaries=True, list_unplaced=True, search=True
+        )
         localize(m, mode="inline")
         return map_html(m)
 
     t["page"], html_text = best_of(page, runs)
-    out.update(features=len(gdf), vertices=int(__import__("shapely").get_num_coordinates(gdf.geometry.values).sum()),
-               geojson_bytes=len(body.encode("utf-8")), page_bytes=len(html_text.encode("utf-8")),
-               map_shapes=drawn.shapes, times=t, rss_peak_mib=peak_rss_mib(),
-               cpu=dict(zip(DISTINCT_STAGES, cpu.values(), strict=True)))
+    out.update(
+        features=len(gdf),
+        vertices=int(__import__("shapely").get_num_coordinates(gdf.geometry.values).sum()),
+        geojson_bytes=len(body.encode("utf-8")),
+        page_bytes=len(html_text.encode("utf-8")),
+        map_shapes=drawn.shapes,
+        times=t,
+        rss_peak_mib=peak_rss_mib(),
+        cpu=dict(zip(DISTINCT_STAGES, cpu.values(), strict=True)),
+    )
     return out
 
 
@@ -209,14 +216,36 @@ def main(argv: list[str] | None = None) -> int:
         t = r["times"]
         lines = r["lines"]
         build = sum(t[s] for s in BUILD)
-        rows.append([
-            label(r["n"]), f"{lines:,}", f"{r['items']:,}", f"{r['features']:,} ({r['located']:,})",
-            *(fmt_s(t[s]) for s in STAGES), fmt_s(build), f"{lines / build:,.0f}",
-            fmt_bytes(r["geojson_bytes"]), f"{r['map_shapes']:,} / {fmt_bytes(r['map_data_bytes'])}",
-            f"{r['rss_peak_mib']:.0f} MiB (+{r['rss_peak_mib'] - r['rss_base_mib']:.0f})",
-        ])
-    table(["report", "◆ lines", "items", "features (located)", *STAGES, "parse→JSON", "lines/s", "GeoJSON",
-           "map shapes / map data", "peak RSS (+ over base)"], rows, title="Stage times (best of N; 100k: one run)")
+        rows.append(
+            [
+                label(r["n"]),
+                f"{lines:,}",
+                f"{r['items']:,}",
+                f"{r['features']:,} ({r['located']:,})",
+                *(fmt_s(t[s]) for s in STAGES),
+                fmt_s(build),
+                f"{lines / build:,.0f}",
+                fmt_bytes(r["geojson_bytes"]),
+                f"{r['map_shapes']:,} / {fmt_bytes(r['map_data_bytes'])}",
+                f"{r['rss_peak_mib']:.0f} MiB (+{r['rss_peak_mib'] - r['rss_base_mib']:.0f})",
+            ]
+        )
+    table(
+        [
+            "report",
+            "◆ lines",
+            "items",
+            "features (located)",
+            *STAGES,
+            "parse→JSON",
+            "lines/s",
+            "GeoJSON",
+            "map shapes / map data",
+            "peak RSS (+ over base)",
+        ],
+        rows,
+        title="Stage times (best of N; 100k: one run)",
+    )
 
     rows = []
     for r in results:
@@ -236,16 +265,32 @@ def main(argv: list[str] | None = None) -> int:
         rows = []
         for r in distinct:
             t = r["times"]
-            rows.append([
-                f"{label(r['n'])} distinct", f"{r['features']:,} / {r['vertices']:,}",
-                *(f"{fmt_s(t[s])} ({fmt_s(r['cpu'][s])})" for s in DISTINCT_STAGES),
-                fmt_s(sum(t[s] for s in DISTINCT_BUILD)), fmt_s(sum(t[s] for s in DISTINCT_MAP)),
-                fmt_bytes(r["geojson_bytes"]), f"{r['map_shapes']:,} / {fmt_bytes(r['page_bytes'])}",
-                f"{r['rss_peak_mib']:.0f} MiB (+{r['rss_peak_mib'] - r['rss_base_mib']:.0f})",
-            ])
-        table(["features", "features / vertices", *DISTINCT_STAGES, "build (after features)", "map (file→page)",
-               "GeoJSON", "map shapes / page", "peak RSS (+ over base)"], rows,
-              title="Distinct places: wall (CPU) per stage, best of 3 at 1k, one run at 10k/100k")
+            rows.append(
+                [
+                    f"{label(r['n'])} distinct",
+                    f"{r['features']:,} / {r['vertices']:,}",
+                    *(f"{fmt_s(t[s])} ({fmt_s(r['cpu'][s])})" for s in DISTINCT_STAGES),
+                    fmt_s(sum(t[s] for s in DISTINCT_BUILD)),
+                    fmt_s(sum(t[s] for s in DISTINCT_MAP)),
+                    fmt_bytes(r["geojson_bytes"]),
+                    f"{r['map_shapes']:,} / {fmt_bytes(r['page_bytes'])}",
+                    f"{r['rss_peak_mib']:.0f} MiB (+{r['rss_peak_mib'] - r['rss_base_mib']:.0f})",
+                ]
+            )
+        table(
+            [
+                "features",
+                "features / vertices",
+                *DISTINCT_STAGES,
+                "build (after features)",
+                "map (file→page)",
+                "GeoJSON",
+                "map shapes / page",
+                "peak RSS (+ over base)",
+            ],
+            rows,
+            title="Distinct places: wall (CPU) per stage, best of 3 at 1k, one run at 10k/100k",
+        )
 
     print()
     shipped = next((r for r in results if r["n"] is None), None)
@@ -253,14 +298,20 @@ def main(argv: list[str] | None = None) -> int:
         t = shipped["times"]
         warm = sum(t[s] for s in BUILD)
         cold = warm + t["gazetteer"]
-        target("shipped report parsed + linked + built well under a second", cold < 0.5,
-               f"{fmt_s(warm)} with the gazetteer loaded, {fmt_s(cold)} including loading it (limit taken: 0.5 s)")
+        target(
+            "shipped report parsed + linked + built well under a second",
+            cold < 0.5,
+            f"{fmt_s(warm)} with the gazetteer loaded, {fmt_s(cold)} including loading it (limit taken: 0.5 s)",
+        )
     big = max((r for r in results if r["n"]), key=lambda r: r["n"], default=None)
     if big:
         t = big["times"]
         total = sum(t[s] for s in STAGES if s != "map_data")
-        target(f"{label(big['n'])}-item report built in reasonable time", total < 120,
-               f"{fmt_s(total)} for all stages, peak RSS {big['rss_peak_mib']:.0f} MiB (limit taken: 2 min)")
+        target(
+            f"{label(big['n'])}-item report built in reasonable time",
+            total < 120,
+            f"{fmt_s(total)} for all stages, peak RSS {big['rss_peak_mib']:.0f} MiB (limit taken: 2 min)",
+        )
     return 0
 
 

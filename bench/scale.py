@@ -59,8 +59,9 @@ def inputs(kb: int) -> dict[str, str]:
             # Without the page's "相关报道：" tail: the parser drops everything after it, repeats included.
             body = path.read_text(encoding="utf-8").split("\n相关报道")[0] + "\n"
             out[f"full-report ({name})"] = _to_size(body, kb)
-    bullets = "".join(f"● 推进第{i}号道路改造，新建学校{i % 9 + 1}所。\n" if i % 12 else f"【领域{i}】\n"
-                      for i in range(200_000))
+    bullets = "".join(
+        f"● 推进第{i}号道路改造，新建学校{i % 9 + 1}所。\n" if i % 12 else f"【领域{i}】\n" for i in range(200_000)
+    )
     out["bullet-summary"] = _to_size(bullets, kb)
     chars = kb * 1000 // 3
     out["hostile: one char line"] = "关键词:交通\n◆" + "路" * chars + "\n"
@@ -103,19 +104,35 @@ def main(argv: list[str] | None = None) -> int:
             t_build = best(lambda report=report: features_from_report(report), runs)
             t_floor = best(lambda data=data: re.split(r"[。！？；\n]", data.decode("utf-8")), runs)
             total = t_parse + t_build
-            rows.append([name, f"{len(data) / 1e3:,.0f} kB", f"{len(report.items):,}", f"{t_parse:.2f} s",
-                         f"{t_build:.2f} s", f"{total:.2f} s", f"{t_floor * 1e3:.1f} ms",
-                         f"{total / t_floor:,.0f}×", "yes" if kb < 2000 or total <= 5 else "NO"])
-    table(["input", "size", "items", "parse", "build", "parse+build", "floor (decode+split)",
-           "ratio", "≤ 5 s at 2 MB"], rows)
+            rows.append(
+                [
+                    name,
+                    f"{len(data) / 1e3:,.0f} kB",
+                    f"{len(report.items):,}",
+                    f"{t_parse:.2f} s",
+                    f"{t_build:.2f} s",
+                    f"{total:.2f} s",
+                    f"{t_floor * 1e3:.1f} ms",
+                    f"{total / t_floor:,.0f}×",
+                    "yes" if kb < 2000 or total <= 5 else "NO",
+                ]
+            )
+    table(
+        ["input", "size", "items", "parse", "build", "parse+build", "floor (decode+split)", "ratio", "≤ 5 s at 2 MB"],
+        rows,
+    )
     if (SHARED / "shanxi-2026.txt").exists():
         # Shanxi's report is 18,808 characters: with the start of Beijing's it makes one of 20,000.
-        text = "".join((SHARED / f"{n}.txt").read_text(encoding="utf-8").split("\n相关报道")[0] + "\n"
-                       for n in ("shanxi-2026", "beijing-2026"))[:20_000]
+        text = "".join(
+            (SHARED / f"{n}.txt").read_text(encoding="utf-8").split("\n相关报道")[0] + "\n"
+            for n in ("shanxi-2026", "beijing-2026")
+        )[:20_000]
         twenty = report_from_text(text)
         t = best(lambda: features_from_report(report_from_text(text)), 5)
-        print(f"\nA 20,000-character full report (Shanxi 2026 and the start of Beijing 2026): parse + build "
-              f"{t:.2f} s, {len(twenty.items)} items, {len(text):,} characters.")
+        print(
+            f"\nA 20,000-character full report (Shanxi 2026 and the start of Beijing 2026): parse + build "
+            f"{t:.2f} s, {len(twenty.items)} items, {len(text):,} characters."
+        )
     return 0
 
 

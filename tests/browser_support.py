@@ -53,16 +53,39 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(app: Path, *, cwd: Path, env: dict[str, str] | None = None, log: Path,
-                     args: Sequence[str] = (), timeout: float = 60.0) -> Iterator[str]:
+def streamlit_server(
+    app: Path,
+    *,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    log: Path,
+    args: Sequence[str] = (),
+    timeout: float = 60.0,
+) -> Iterator[str]:
     """Run ``streamlit run app`` on a free loopback port; yield its URL; stop it afterwards."""
     port = free_port()
     with open(log, "w", encoding="utf-8") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-             *args],
-            cwd=cwd, env={**os.environ, **(env or {})}, stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(app),
+                "--server.headless",
+                "true",
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--browser.gatherUsageStats",
+                "false",
+                *args,
+            ],
+            cwd=cwd,
+            env={**os.environ, **(env or {})},
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
         url = f"http://127.0.0.1:{port}"
         try:

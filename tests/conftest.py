@@ -95,6 +95,12 @@ def run_node(script: str, payload: object) -> Any:
     """Run ``script`` in node after ``window.geoplan`` (a fresh static/geoplan.js) and an empty ``L``;
     ``payload`` arrives as JSON on stdin, the script prints JSON."""
     prelude = f"var window = {{geoplan: require({json.dumps(str(GEOPLAN_JS))}).create()}}; var L = {{}};\n"
-    res = subprocess.run([node_binary(), "-e", prelude + script], input=json.dumps(payload, ensure_ascii=False),
-                         capture_output=True, text=True, check=True, timeout=30)
+    res = subprocess.run(
+        [node_binary(), "-e", prelude + script],
+        input=json.dumps(payload, ensure_ascii=False),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
     return json.loads(res.stdout)

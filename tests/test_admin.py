@@ -34,8 +34,16 @@ def test_every_level_of_china_is_there(index):
 
 @pytest.mark.parametrize(
     ("name", "short"),
-    [("浦东新区", "浦东"), ("滨海新区", "滨海"), ("朝阳区", "朝阳"), ("延边朝鲜族自治州", "延边"),
-     ("内蒙古自治区", "内蒙古"), ("小店区", "小店"), ("古交市", "古交"), ("山西省", "山西")],
+    [
+        ("浦东新区", "浦东"),
+        ("滨海新区", "滨海"),
+        ("朝阳区", "朝阳"),
+        ("延边朝鲜族自治州", "延边"),
+        ("内蒙古自治区", "内蒙古"),
+        ("小店区", "小店"),
+        ("古交市", "古交"),
+        ("山西省", "山西"),
+    ],
 )
 def test_short_forms(index, name, short):
     assert all(short in u.aliases for u in index.by_name[name])

@@ -118,8 +118,17 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 def test_english_page_translates_columns_vocabulary_and_districts(gdf):
     at = _app(lang="en")
     table = at.dataframe[0].value
-    assert list(table.columns) == ["Domain", "Section", "Status", "Place", "Gazetteer name", "Precision",
-                                   "District", "Report sentence", "IATI precision code"]
+    assert list(table.columns) == [
+        "Domain",
+        "Section",
+        "Status",
+        "Place",
+        "Gazetteer name",
+        "Precision",
+        "District",
+        "Report sentence",
+        "IATI precision code",
+    ]
     # Statuses, precisions and districts in English; the report's own words (domain, sentence) stay.
     for col in ("Status", "Precision", "District", "IATI precision code"):
         assert not any(CJK.search(str(v)) for v in table[col]), col
@@ -211,8 +220,9 @@ def test_corrections_are_applied_and_listed(gdf, _data_dir):
     from geoplan.corrections import CorrectionStore
 
     item = gdf[gdf["precision"] == "city"].iloc[0]
-    CorrectionStore.in_data_dir(_data_dir).add(item["item_id"], "POINT (112.55 37.87)", note="市政府所在地",
-                                               author="测试")
+    CorrectionStore.in_data_dir(_data_dir).add(
+        item["item_id"], "POINT (112.55 37.87)", note="市政府所在地", author="测试"
+    )
     at = _app()
     assert _counts(at)["located"] == gdf.loc[gdf.geometry.notna(), "item_id"].nunique() + 1
     at.toggle(key="edit").set_value(True).run()
@@ -275,8 +285,9 @@ def test_download_after_a_correction_holds_the_corrected_place(gdf, _data_dir, m
     before = drawn(row["name"])
     assert shapely.geometry.shape(before[row["fid"]]).equals_exact(row.geometry, 1e-6)
     moved = shapely.Point(row.geometry.x + 0.01, row.geometry.y - 0.005)
-    CorrectionStore.in_data_dir(_data_dir).add(row["item_id"], moved.wkt, place=row["name"], note="东站房在铁路东侧",
-                                               author="测试")
+    CorrectionStore.in_data_dir(_data_dir).add(
+        row["item_id"], moved.wkt, place=row["name"], note="东站房在铁路东侧", author="测试"
+    )
     at.run()
     assert not at.exception
     after = drawn(row["name"])
@@ -302,8 +313,11 @@ def test_an_upload_is_kept_by_hash_and_a_link_reopens_it(_data_dir, data_dir, mo
     path = data_dir / "shapes" / "gujiao.txt"
     upload = _Upload(path)
     real = DeltaGenerator.file_uploader
-    monkeypatch.setattr(DeltaGenerator, "file_uploader",
-                        lambda self, *a, **k: upload if k.get("key") == "upload" else real(self, *a, **k))
+    monkeypatch.setattr(
+        DeltaGenerator,
+        "file_uploader",
+        lambda self, *a, **k: upload if k.get("key") == "upload" else real(self, *a, **k),
+    )
     at = _app()
     assert not at.exception
     sha = hashlib.sha1(path.read_bytes()).hexdigest()
@@ -327,8 +341,11 @@ def test_an_upload_the_server_cannot_keep_is_shown_with_a_notice(tmp_path, data_
     monkeypatch.setenv("GEOPLAN_DATA_DIR", str(blocked))
     upload = _Upload(data_dir / "shapes" / "gujiao.txt")
     real = DeltaGenerator.file_uploader
-    monkeypatch.setattr(DeltaGenerator, "file_uploader",
-                        lambda self, *a, **k: upload if k.get("key") == "upload" else real(self, *a, **k))
+    monkeypatch.setattr(
+        DeltaGenerator,
+        "file_uploader",
+        lambda self, *a, **k: upload if k.get("key") == "upload" else real(self, *a, **k),
+    )
     at = _app()
     assert not at.exception
     assert "<h1>gujiao</h1>" in _html(at) and "report" not in at.query_params
@@ -337,8 +354,11 @@ def test_an_upload_the_server_cannot_keep_is_shown_with_a_notice(tmp_path, data_
 
 
 def test_a_bad_or_missing_report_hash_falls_back_to_the_default_with_a_notice(_data_dir):
-    for sha, notice in (("../../etc/passwd", "链接中的报告编号无效"), ("ABC", "链接中的报告编号无效"),
-                        ("0" * 40, "链接中的报告已不在本服务器上")):
+    for sha, notice in (
+        ("../../etc/passwd", "链接中的报告编号无效"),
+        ("ABC", "链接中的报告编号无效"),
+        ("0" * 40, "链接中的报告已不在本服务器上"),
+    ):
         at = _app(report=sha)
         assert not at.exception
         assert [w.value for w in at.warning if notice in w.value], sha

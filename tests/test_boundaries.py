@@ -28,8 +28,19 @@ BOUNDARIES = ROOT / "geodata" / "boundaries" / "taiyuan.geojson"
 SCRIPT = ROOT / "scripts" / "build_boundaries.py"
 
 PROPERTY_KEYS = {
-    "name", "aliases", "kind", "adcode", "district", "status", "precision", "confidence",
-    "source", "source_url", "datum", "converted_from", "note",
+    "name",
+    "aliases",
+    "kind",
+    "adcode",
+    "district",
+    "status",
+    "precision",
+    "confidence",
+    "source",
+    "source_url",
+    "datum",
+    "converted_from",
+    "note",
 }
 UNITS = {  # adcode: (name, kind, aliases)
     "140100": ("太原市", "city", ["太原"]),
@@ -46,8 +57,16 @@ UNITS = {  # adcode: (name, kind, aliases)
 }
 #: Land areas as commonly published (km², rounded); ours must agree within 10 %.
 PUBLISHED_KM2 = {
-    "140105": 295, "140106": 105, "140107": 146, "140108": 286, "140109": 305, "140110": 287,
-    "140121": 607, "140122": 2067, "140123": 1290, "140181": 1541,
+    "140105": 295,
+    "140106": 105,
+    "140107": 146,
+    "140108": 286,
+    "140109": 305,
+    "140110": 287,
+    "140121": 607,
+    "140122": 2067,
+    "140123": 1290,
+    "140181": 1541,
 }
 #: Well-known places (WGS84, good to a few hundred metres) that lie 1 km or more inside one unit: they
 #: catch a name/geometry mix-up, not a datum error (a 500 m shift would not move them out).

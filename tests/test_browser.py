@@ -27,8 +27,18 @@ ARTIFACTS = ROOT / "test-artifacts"
 SCREENSHOTS = ROOT / "docs" / "screenshots"  # committed: what a reviewer sees on a laptop and a phone
 SCREENS = {"laptop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
 # Streamlit's and Leaflet's own English words that must not show on the Chinese page.
-ENGLISH_WIDGET_TEXT = ("Choose options", "Choose an option", "Select all", "Browse files", "Drag and drop",
-                       "per file", "Upload", "None", "Draw a marker", "No results")
+ENGLISH_WIDGET_TEXT = (
+    "Choose options",
+    "Choose an option",
+    "Select all",
+    "Browse files",
+    "Drag and drop",
+    "per file",
+    "Upload",
+    "None",
+    "Draw a marker",
+    "No results",
+)
 TILE_HOSTS = re.compile(r"(tile\.openstreetmap\.org|basemaps\.cartocdn\.com|autonavi\.com)$")
 
 
@@ -177,14 +187,20 @@ def test_map_layers_filter_popup_download(page, app_url):
     shown = len(_shipped().query("domain == '民生'"))
     page.wait_for_function(
         "([sel, n]) => { const w = document.querySelector(sel).contentWindow;"
-        " return w.geoplan && w.geoplan.counts().items === n; }", arg=[MAP_IFRAME, located], timeout=30_000)
+        " return w.geoplan && w.geoplan.counts().items === n; }",
+        arg=[MAP_IFRAME, located],
+        timeout=30_000,
+    )
     assert frame.locator("body").evaluate("() => window.__same_map === true")
     assert 0 < _drawn(frame) < before
     # The table's grid reports its rows to assistive technology; the header counts as one.
     page.get_by_role("tab", name="事项表").click()
     page.wait_for_function(
         "n => { const g = document.querySelector('[data-testid=stDataFrame] [role=grid]');"
-        " return g && +g.getAttribute('aria-rowcount') === n; }", arg=shown + 1, timeout=30_000)
+        " return g && +g.getAttribute('aria-rowcount') === n; }",
+        arg=shown + 1,
+        timeout=30_000,
+    )
 
     # The download holds the located features shown, as valid RFC 7946 GeoJSON, named by the filter;
     # with the checkbox, every feature shown.
@@ -222,7 +238,10 @@ def test_planner_draws_a_point_for_an_unlocated_item(page, app_url):
     # Wait until the rerun has settled: one map, and it carries the drawing tools.
     page.wait_for_function(
         "sel => { const f = document.querySelectorAll(sel); return f.length === 1 && f[0].contentDocument"
-        " && f[0].contentDocument.querySelector('.leaflet-draw-draw-marker'); }", arg=MAP_IFRAME, timeout=30_000)
+        " && f[0].contentDocument.querySelector('.leaflet-draw-draw-marker'); }",
+        arg=MAP_IFRAME,
+        timeout=30_000,
+    )
     frame = _frame(page)
     frame.locator(".leaflet-draw-draw-marker").click()
     box = frame.locator(".leaflet-container").bounding_box()
@@ -246,7 +265,9 @@ def test_planner_draws_a_point_for_an_unlocated_item(page, app_url):
     _open(page, app_url)
     page.wait_for_function(
         "([sel, n]) => document.querySelector(sel).contentWindow.geoplan.counts().items === n",
-        arg=[MAP_IFRAME, located + 1], timeout=30_000)
+        arg=[MAP_IFRAME, located + 1],
+        timeout=30_000,
+    )
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "app-corrected.png"))
 
@@ -280,7 +301,9 @@ def test_choosing_a_row_zooms_the_map_to_it(page, app_url):
         "([sel, old]) => { const f = document.querySelector(sel); const s = f && f.contentDocument"
         " && f.contentDocument.querySelector('.leaflet-control-scale-line');"
         " return s && s.innerText !== old && !s.innerText.includes('km'); }",
-        arg=[MAP_IFRAME, before], timeout=30_000)
+        arg=[MAP_IFRAME, before],
+        timeout=30_000,
+    )
     assert "km" in before or before != scale.inner_text()
 
 
@@ -296,7 +319,9 @@ def test_find_on_the_map_answers_in_the_browser_within_the_sidebar_filters(page,
     frame.get_by_role("searchbox", name="在地图上查找").fill("晋祠")
     page.wait_for_function(
         "([sel, n]) => document.querySelector(sel).contentWindow.geoplan.counts().items === n",
-        arg=[MAP_IFRAME, want], timeout=10_000)
+        arg=[MAP_IFRAME, want],
+        timeout=10_000,
+    )
     assert frame.locator(".gp-search-n").inner_text() == f"{want} 项"
     assert _metric(page, "items") == 39  # the sidebar's selection (table, downloads) is unchanged
     assert page.evaluate("() => performance.getEntriesByType('resource').length") == fetched  # no request
@@ -307,12 +332,14 @@ def test_find_on_the_map_answers_in_the_browser_within_the_sidebar_filters(page,
     page.keyboard.press("Escape")
     _wait_metric(page, "items", lambda v: v < 39)
     page.wait_for_function(
-        "sel => document.querySelector(sel).contentWindow.geoplan.counts().items === 0",
-        arg=MAP_IFRAME, timeout=30_000)
+        "sel => document.querySelector(sel).contentWindow.geoplan.counts().items === 0", arg=MAP_IFRAME, timeout=30_000
+    )
     frame.get_by_role("searchbox", name="在地图上查找").fill("")
     page.wait_for_function(
         "([sel, n]) => document.querySelector(sel).contentWindow.geoplan.counts().items === n",
-        arg=[MAP_IFRAME, _located_features(domains=("民生",))], timeout=10_000)
+        arg=[MAP_IFRAME, _located_features(domains=("民生",))],
+        timeout=10_000,
+    )
 
 
 @pytest.fixture
@@ -374,8 +401,12 @@ def test_the_first_screen_is_the_map(screen, kind, lang):
     box = page.locator(MAP_IFRAME).bounding_box()
     share = _visible_fraction(page, box)
     counts = page.locator(".gp-counts").first.inner_text()
-    assert re.fullmatch(r"39 项 · 已定位 7 · 全市范围 27 · 未定位 5" if lang == "zh" else
-                        r"39 items · 7 located · 27 city-wide · 5 not located", counts)
+    assert re.fullmatch(
+        r"39 项 · 已定位 7 · 全市范围 27 · 未定位 5"
+        if lang == "zh"
+        else r"39 items · 7 located · 27 city-wide · 5 not located",
+        counts,
+    )
     if kind == "laptop":
         assert share >= 0.6, share  # was ~390 px of 768 under a title and four counters
         assert frame.locator(".leaflet-control-layers-expanded").count() == 1  # room to keep it open
@@ -446,8 +477,14 @@ HERE = {"latitude": 37.8575, "longitude": 112.5253, "accuracy": 40}  # 迎泽公
 def test_near_me_district_names_and_finding_a_district(browser, app_url, kind):
     """A resident finds themself on the map, reads the district names, and finds their district's projects."""
     phone = kind == "phone"
-    context = browser.new_context(viewport=SCREENS[kind], locale="zh-CN", is_mobile=phone, has_touch=phone,
-                                  geolocation=HERE, permissions=["geolocation"])
+    context = browser.new_context(
+        viewport=SCREENS[kind],
+        locale="zh-CN",
+        is_mobile=phone,
+        has_touch=phone,
+        geolocation=HERE,
+        permissions=["geolocation"],
+    )
     try:
         page = context.new_page()
         frame = _open(page, app_url)
@@ -455,7 +492,9 @@ def test_near_me_district_names_and_finding_a_district(browser, app_url, kind):
         page.wait_for_function(
             "([sel, n]) => { const w = document.querySelector(sel).contentWindow;"
             " return w.map_div.getZoom() >= 10 && w.document.querySelectorAll('.gp-district-label').length === n; }",
-            arg=[MAP_IFRAME, len(_units())], timeout=15_000)
+            arg=[MAP_IFRAME, len(_units())],
+            timeout=15_000,
+        )
         names = frame.locator(".gp-district-label").all_inner_texts()
         assert sorted(names) == sorted(_units()) and "万柏林区" in names
         # Each name sits on its unit's point (they were once hundreds of pixels off after the iframe resized).
@@ -473,15 +512,18 @@ def test_near_me_district_names_and_finding_a_district(browser, app_url, kind):
         frame.get_by_role("searchbox", name="在地图上查找").fill("万柏林")
         page.wait_for_function(
             "([sel, n]) => document.querySelector(sel).contentWindow.geoplan.counts().items === n",
-            arg=[MAP_IFRAME, want], timeout=10_000)
-        shown = frame.locator("body").evaluate(
-            "() => geoplan.entries.filter(e => e.on).map(e => e.p.name)")
+            arg=[MAP_IFRAME, want],
+            timeout=10_000,
+        )
+        shown = frame.locator("body").evaluate("() => geoplan.entries.filter(e => e.on).map(e => e.p.name)")
         assert "迎泽西大街" in shown and want >= 1
         page.screenshot(path=str(SCREENSHOTS / f"{kind}-find-district-zh.png"))
         frame.get_by_role("searchbox", name="在地图上查找").fill("")
         page.wait_for_function(
             "([sel, n]) => document.querySelector(sel).contentWindow.geoplan.counts().items === n",
-            arg=[MAP_IFRAME, everything], timeout=10_000)
+            arg=[MAP_IFRAME, everything],
+            timeout=10_000,
+        )
         page.wait_for_timeout(500)  # the map's fit to everything, animated
         # Near me: the button asks the browser, which gives the fixed position; a dot and its accuracy show.
         frame.get_by_role("button", name="显示我的位置").click()
@@ -491,7 +533,9 @@ def test_near_me_district_names_and_finding_a_district(browser, app_url, kind):
         page.wait_for_function(
             "([sel, lat, lon]) => { const c = document.querySelector(sel).contentWindow.map_div.getCenter();"
             " return Math.abs(c.lat - lat) < 0.01 && Math.abs(c.lng - lon) < 0.01; }",
-            arg=[MAP_IFRAME, HERE["latitude"], HERE["longitude"]], timeout=10_000)
+            arg=[MAP_IFRAME, HERE["latitude"], HERE["longitude"]],
+            timeout=10_000,
+        )
         page.wait_for_timeout(500)
         page.screenshot(path=str(SCREENSHOTS / f"{kind}-near-me-zh.png"))
     finally:
@@ -518,8 +562,9 @@ def test_a_shared_link_opens_the_same_view_and_popup(browser, app_url):
         frame = _open(page, app_url)
         frame.locator(".gp-icon", has_text="泉").first.click()
         text = frame.locator(".leaflet-popup-content").inner_text()
-        page.wait_for_function("() => /[?&]sel=/.test(location.search) && /[?&]z=/.test(location.search)",
-                               timeout=10_000)
+        page.wait_for_function(
+            "() => /[?&]sel=/.test(location.search) && /[?&]z=/.test(location.search)", timeout=10_000
+        )
         link = page.url
         zoom = frame.locator("body").evaluate("() => map_div.getZoom()")
         shared = context.new_page()

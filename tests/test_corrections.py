@@ -75,7 +75,13 @@ def test_store_round_trip(store: CorrectionStore) -> None:
     c = store.add("it-0123456789", IN_CITY, note="site visit 2025-03", author="amy", place="某路")
     assert isinstance(c, Correction)
     assert (c.id, c.item_id, c.place, c.note, c.author, c.undone_at) == (
-        1, "it-0123456789", "某路", "site visit 2025-03", "amy", None)
+        1,
+        "it-0123456789",
+        "某路",
+        "site visit 2025-03",
+        "amy",
+        None,
+    )
     assert c.geometry.equals_exact(Point(112.55, 37.87), 0)
     assert c.created_at.endswith("+00:00")
     d = store.add("it-0123456789", SQUARE, note="area", previous="POINT (112.5 37.8)")
@@ -317,7 +323,15 @@ def test_export_import_round_trip(tmp_path: Path, store: CorrectionStore) -> Non
     assert [f["properties"]["item_id"] for f in doc["features"]] == ["it-a", "it-b", "it-c"]
     assert [f["properties"]["undone_at"] is None for f in doc["features"]] == [True, True, False]
     assert set(doc["features"][0]["properties"]) >= {
-        "id", "item_id", "place", "previous", "note", "author", "created_at", "undone_at"}
+        "id",
+        "item_id",
+        "place",
+        "previous",
+        "note",
+        "author",
+        "created_at",
+        "undone_at",
+    }
 
     fresh = CorrectionStore(tmp_path / "fresh" / "corrections.sqlite", city_area=CITY)
     imported = fresh.import_geojson(out)
@@ -325,7 +339,13 @@ def test_export_import_round_trip(tmp_path: Path, store: CorrectionStore) -> Non
     dropped = store.get(dropped.id)
     for old, new in zip((a, b, dropped), imported, strict=True):
         assert (new.item_id, new.place, new.note, new.author, new.created_at, new.undone_at) == (
-            old.item_id, old.place, old.note, old.author, old.created_at, old.undone_at)
+            old.item_id,
+            old.place,
+            old.note,
+            old.author,
+            old.created_at,
+            old.undone_at,
+        )
         assert new.geometry.equals(old.geometry)
         assert (new.previous is None and old.previous is None) or new.previous.equals(old.previous)
     assert fresh.import_geojson(out) == []  # importing again adds nothing
@@ -336,12 +356,21 @@ def test_export_import_round_trip(tmp_path: Path, store: CorrectionStore) -> Non
 
 
 def test_import_is_all_or_nothing(tmp_path: Path, store: CorrectionStore) -> None:
-    good = {"type": "Feature", "properties": {"item_id": "it-good", "note": "fine"},
-            "geometry": {"type": "Point", "coordinates": [112.55, 37.87]}}
-    swapped = {"type": "Feature", "properties": {"item_id": "it-swapped", "note": "oops"},
-               "geometry": {"type": "Point", "coordinates": [37.87, 112.55]}}
-    no_note = {"type": "Feature", "properties": {"item_id": "it-nonote"},
-               "geometry": {"type": "Point", "coordinates": [112.55, 37.87]}}
+    good = {
+        "type": "Feature",
+        "properties": {"item_id": "it-good", "note": "fine"},
+        "geometry": {"type": "Point", "coordinates": [112.55, 37.87]},
+    }
+    swapped = {
+        "type": "Feature",
+        "properties": {"item_id": "it-swapped", "note": "oops"},
+        "geometry": {"type": "Point", "coordinates": [37.87, 112.55]},
+    }
+    no_note = {
+        "type": "Feature",
+        "properties": {"item_id": "it-nonote"},
+        "geometry": {"type": "Point", "coordinates": [112.55, 37.87]},
+    }
     path = tmp_path / "bad.geojson"
     path.write_text(json.dumps({"type": "FeatureCollection", "features": [good, swapped, no_note]}))
     with pytest.raises(CorrectionError) as err:
@@ -387,8 +416,12 @@ def test_concurrent_processes_lose_nothing(tmp_path: Path) -> None:
         for k in range(100):
             s.add("it-p" + sys.argv[2], "POINT (112.5 37.8)", note=f"process {sys.argv[2]} #{k}")
     """)
-    procs = [subprocess.Popen([sys.executable, "-c", script, str(path), str(n)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for n in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(path), str(n)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for n in range(2)
+    ]
     for p in procs:
         _, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
@@ -418,16 +451,18 @@ def test_cli_help(capsys: pytest.CaptureFixture[str], sub: list[str]) -> None:
 def test_cli_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str], gdf) -> None:
     d = str(tmp_path / "data")
     item = _placeless_item(gdf)
-    code, out, err = _run(capsys, "add", item, "--geometry", IN_CITY, "--note", "seen on site",
-                          "--author", "amy", "--data-dir", d)
+    code, out, err = _run(
+        capsys, "add", item, "--geometry", IN_CITY, "--note", "seen on site", "--author", "amy", "--data-dir", d
+    )
     assert code == 0, err
     assert out.split("  ")[:5] == ["1", item, "-", "Point", "amy"]
     assert out.rstrip("\n").endswith("seen on site")
 
     target = _located_row(gdf)
     geojson = json.dumps({"type": "Point", "coordinates": [112.56, 37.86]})
-    code, out, err = _run(capsys, "add", target["item_id"], "-g", geojson, "-n", "moved",
-                          "--place", target["name"], "--data-dir", d)
+    code, out, err = _run(
+        capsys, "add", target["item_id"], "-g", geojson, "-n", "moved", "--place", target["name"], "--data-dir", d
+    )
     assert code == 0, err
     store = CorrectionStore.in_data_dir(d, city_area=None)
     assert store.get(2).previous.equals(target.geometry)  # the replaced geometry is kept
@@ -459,21 +494,20 @@ def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[s
     d = str(tmp_path / "data")
     code, _, err = _run(capsys, "add", "it-0000000000", "-g", IN_CITY, "-n", "x", "--data-dir", d)
     assert code == 2 and "no item" in err and len(err.strip().splitlines()) == 1
-    code, _, err = _run(capsys, "add", "it-x", "-g", "POINT (37.87 112.55)", "-n", "x", "--no-check",
-                        "--data-dir", d)
+    code, _, err = _run(capsys, "add", "it-x", "-g", "POINT (37.87 112.55)", "-n", "x", "--no-check", "--data-dir", d)
     assert code == 2 and "swapped" in err and "Traceback" not in err
     counts = gdf["item_id"].value_counts()
     if (counts > 1).any():
-        code, _, err = _run(capsys, "add", counts[counts > 1].index[0], "-g", IN_CITY, "-n", "x",
-                            "--data-dir", d)
+        code, _, err = _run(capsys, "add", counts[counts > 1].index[0], "-g", IN_CITY, "-n", "x", "--data-dir", d)
         assert code == 2 and "--place" in err
     assert CorrectionStore.in_data_dir(d, city_area=None).history() == []
     code, _, err = _run(capsys, "import", str(tmp_path / "missing.geojson"), "--data-dir", d)
     assert code == 2 and "cannot read" in err
 
 
-def test_cli_uses_env_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_uses_env_data_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("GEOPLAN_DATA_DIR", str(tmp_path / "env"))
     code, _, err = _run(capsys, "add", "it-x", "-g", IN_CITY, "-n", "by env", "--no-check")
     assert code == 0, err
@@ -485,8 +519,13 @@ def test_cli_uses_env_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 def test_cli_console_script_with_env(tmp_path: Path) -> None:
     env = {**os.environ, "GEOPLAN_DATA_DIR": str(tmp_path / "proc")}
     cmd = [sys.executable, "-m", "geoplan.cli", "corrections"]
-    done = subprocess.run([*cmd, "add", "it-x", "-g", IN_CITY, "-n", "from a shell", "--no-check"],
-                          env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [*cmd, "add", "it-x", "-g", IN_CITY, "-n", "from a shell", "--no-check"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     done = subprocess.run([*cmd, "list"], env=env, capture_output=True, text=True, timeout=120)
     assert done.stdout.startswith("1  it-x  ")
@@ -549,8 +588,10 @@ def test_damaged_store_is_one_named_error(tmp_path: Path, kind: str, capsys: pyt
     _damage(kind, path)
     with pytest.raises(CorrectionStoreError, match=re.escape(FAULTS[kind])):
         CorrectionStore(path, city_area=CITY).all()
-    for args in (["corrections", "list", "--data-dir", str(data)],
-                 ["build", str(REPORT), "--data-dir", str(data), "-o", str(tmp_path / "o.geojson")]):
+    for args in (
+        ["corrections", "list", "--data-dir", str(data)],
+        ["build", str(REPORT), "--data-dir", str(data), "-o", str(tmp_path / "o.geojson")],
+    ):
         code = main(args)
         err = capsys.readouterr().err.strip().splitlines()
         assert code == 2 and len(err) == 1 and err[0].startswith(f"geoplan: error: {path}: "), err
@@ -567,8 +608,9 @@ def test_a_data_dir_that_cannot_be_made(tmp_path: Path, capsys: pytest.CaptureFi
     assert code == 2 and len(err) == 1 and "cannot create the data directory" in err[0], err
 
 
-def test_read_only_store_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_read_only_store_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = tmp_path / "data"
     path = data / "corrections.sqlite"
     rows = _real_store(path).all()
@@ -579,8 +621,9 @@ def test_read_only_store_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     try:
         if os.geteuid() == 0:  # root writes anyway: make geoplan see what an ordinary user would
             real_access = os.access
-            monkeypatch.setattr(os, "access", lambda p, mode, **k: False if mode & os.W_OK
-                                else real_access(p, mode, **k))
+            monkeypatch.setattr(
+                os, "access", lambda p, mode, **k: False if mode & os.W_OK else real_access(p, mode, **k)
+            )
         before = sorted(p.name for p in data.iterdir()), path.read_bytes()
         store = CorrectionStore(path, city_area=CITY)
         assert not store.writable()
@@ -602,12 +645,15 @@ def test_schema_migrates_step_by_step(tmp_path: Path, monkeypatch: pytest.Monkey
     path = tmp_path / "old.sqlite"
     with sqlite3.connect(path) as con:  # a store from before user_version was set: table, version 0
         con.execute(corrections.MIGRATIONS[0].split(";")[0])
-        con.execute("INSERT INTO corrections (item_id, geometry, note, created_at)"
-                    " VALUES ('it-a', 'POINT (112.55 37.87)', 'old', '2024-01-01T00:00:00+00:00')")
+        con.execute(
+            "INSERT INTO corrections (item_id, geometry, note, created_at)"
+            " VALUES ('it-a', 'POINT (112.55 37.87)', 'old', '2024-01-01T00:00:00+00:00')"
+        )
     store = CorrectionStore(path, city_area=CITY)
     assert [c.note for c in store.all()] == ["old"] and store.schema_version == 1
-    monkeypatch.setattr(corrections, "MIGRATIONS", (*corrections.MIGRATIONS,
-                                                    "ALTER TABLE corrections ADD COLUMN reviewed TEXT"))
+    monkeypatch.setattr(
+        corrections, "MIGRATIONS", (*corrections.MIGRATIONS, "ALTER TABLE corrections ADD COLUMN reviewed TEXT")
+    )
     monkeypatch.setattr(corrections, "SCHEMA_VERSION", 2)
     store = CorrectionStore(path, city_area=CITY)
     store.add("it-b", IN_CITY, note="new")
@@ -623,9 +669,14 @@ def test_schema_migrates_step_by_step(tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 def _many(path: Path, n: int) -> Path:
-    feats = [{"type": "Feature", "properties": {"item_id": "it-one", "note": f"fix {i}",
-                                                "created_at": "2025-01-01T00:00:00Z"},
-              "geometry": {"type": "Point", "coordinates": [112.5 + i * 1e-6, 37.8]}} for i in range(n)]
+    feats = [
+        {
+            "type": "Feature",
+            "properties": {"item_id": "it-one", "note": f"fix {i}", "created_at": "2025-01-01T00:00:00Z"},
+            "geometry": {"type": "Point", "coordinates": [112.5 + i * 1e-6, 37.8]},
+        }
+        for i in range(n)
+    ]
     path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}), "utf-8")
     return path
 
@@ -649,14 +700,21 @@ def test_import_of_many_corrections_of_one_item_is_linear(tmp_path: Path) -> Non
 
 def test_import_refuses_unknown_item_ids(tmp_path: Path, gdf, capsys: pytest.CaptureFixture[str]) -> None:
     known = str(gdf["item_id"].iloc[0])
-    feats = [{"type": "Feature", "properties": {"item_id": i, "note": "n"},
-              "geometry": {"type": "Point", "coordinates": [112.55, 37.87]}} for i in (known, "it-nope")]
+    feats = [
+        {
+            "type": "Feature",
+            "properties": {"item_id": i, "note": "n"},
+            "geometry": {"type": "Point", "coordinates": [112.55, 37.87]},
+        }
+        for i in (known, "it-nope")
+    ]
     src = tmp_path / "c.geojson"
     src.write_text(json.dumps({"type": "FeatureCollection", "features": feats}), "utf-8")
     d = str(tmp_path / "data")
     code, _, err = _run(capsys, "import", str(src), "--data-dir", d)
     assert code == 2 and err.strip() == (
-        f"geoplan: error: {src}: 1 item id(s) not in the report, nothing imported: it-nope")
+        f"geoplan: error: {src}: 1 item id(s) not in the report, nothing imported: it-nope"
+    )
     assert CorrectionStore.in_data_dir(d).history() == []
     code, _, err = _run(capsys, "import", str(src), "--report", str(REPORT), "--data-dir", d)
     assert code == 2 and "it-nope" in err
@@ -665,19 +723,32 @@ def test_import_refuses_unknown_item_ids(tmp_path: Path, gdf, capsys: pytest.Cap
 
 
 HOSTILE = {  # what the file holds -> words of the one-line error
-    "lone surrogate": ('{"type":"FeatureCollection","features":[{"type":"Feature","properties":'
-                       '{"item_id":"it-a","note":"bad \\ud800 note"},'
-                       '"geometry":{"type":"Point","coordinates":[112.55,37.87]}}]}', "note is not valid UTF-8"),
-    "deep nesting": ('{"type":"FeatureCollection","features":' + "[" * 100_000 + "]" * 100_000 + "}",
-                     "nested 100001 levels deep"),
-    "date overflow": ('{"type":"FeatureCollection","features":[{"type":"Feature","properties":'
-                      '{"item_id":"it-a","note":"n","created_at":"9999-12-31T23:59:59-01:00"},'
-                      '"geometry":{"type":"Point","coordinates":[112.55,37.87]}}]}', "out of range"),
-    "geometry list": ('{"type":"FeatureCollection","features":[{"type":"Feature","properties":'
-                      '{"item_id":"it-a","note":"n"},"geometry":[112.55,37.87]}]}', "the geometry is a list"),
-    "note number": ('{"type":"FeatureCollection","features":[{"type":"Feature","properties":'
-                    '{"item_id":"it-a","note":5},"geometry":{"type":"Point","coordinates":[112.55,37.87]}}]}',
-                    "note is a int, not text"),
+    "lone surrogate": (
+        '{"type":"FeatureCollection","features":[{"type":"Feature","properties":'
+        '{"item_id":"it-a","note":"bad \\ud800 note"},'
+        '"geometry":{"type":"Point","coordinates":[112.55,37.87]}}]}',
+        "note is not valid UTF-8",
+    ),
+    "deep nesting": (
+        '{"type":"FeatureCollection","features":' + "[" * 100_000 + "]" * 100_000 + "}",
+        "nested 100001 levels deep",
+    ),
+    "date overflow": (
+        '{"type":"FeatureCollection","features":[{"type":"Feature","properties":'
+        '{"item_id":"it-a","note":"n","created_at":"9999-12-31T23:59:59-01:00"},'
+        '"geometry":{"type":"Point","coordinates":[112.55,37.87]}}]}',
+        "out of range",
+    ),
+    "geometry list": (
+        '{"type":"FeatureCollection","features":[{"type":"Feature","properties":'
+        '{"item_id":"it-a","note":"n"},"geometry":[112.55,37.87]}]}',
+        "the geometry is a list",
+    ),
+    "note number": (
+        '{"type":"FeatureCollection","features":[{"type":"Feature","properties":'
+        '{"item_id":"it-a","note":5},"geometry":{"type":"Point","coordinates":[112.55,37.87]}}]}',
+        "note is a int, not text",
+    ),
     "features object": ('{"type":"FeatureCollection","features":{"a":1}}', "not a GeoJSON FeatureCollection"),
 }
 
@@ -698,12 +769,29 @@ def test_hostile_import_files_are_one_line(tmp_path: Path, kind: str, capsys: py
 def test_note_with_undecodable_argv_bytes_is_one_line(tmp_path: Path) -> None:
     """Python hands invalid UTF-8 in argv over as lone surrogates (surrogateescape); SQLite cannot store them."""
     d = tmp_path / "data"
-    args = [sys.executable, "-m", "geoplan.cli", "corrections", "add", "it-x", "-g", IN_CITY, "--no-check",
-            "--data-dir", str(d), "-n"]
-    run = subprocess.run([os.fsencode(a) for a in args] + [b"bad \xff note"], capture_output=True, timeout=120,
-                         env={**os.environ, "LC_ALL": "C.UTF-8"})
+    args = [
+        sys.executable,
+        "-m",
+        "geoplan.cli",
+        "corrections",
+        "add",
+        "it-x",
+        "-g",
+        IN_CITY,
+        "--no-check",
+        "--data-dir",
+        str(d),
+        "-n",
+    ]
+    run = subprocess.run(
+        [os.fsencode(a) for a in args] + [b"bad \xff note"],
+        capture_output=True,
+        timeout=120,
+        env={**os.environ, "LC_ALL": "C.UTF-8"},
+    )
     err = run.stderr.decode("utf-8", "replace").strip().splitlines()
     assert run.returncode == 2 and len(err) == 1, err
-    assert err[0] == ("geoplan: error: note is not valid UTF-8 text (character 5 is U+DCFF, "
-                      "a lone surrogate or an undecodable byte)")
+    assert err[0] == (
+        "geoplan: error: note is not valid UTF-8 text (character 5 is U+DCFF, a lone surrogate or an undecodable byte)"
+    )
     assert CorrectionStore.in_data_dir(d).history() == []

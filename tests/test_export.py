@@ -32,8 +32,16 @@ from conftest import REPORT
 from geoplan.cli import main
 from geoplan.errors import ExportError
 from geoplan.export import (
-    FORMATS, GPKG_LAYERS, GPKG_UNLOCATED, KML_NAME_CHARS, LAYER, SUFFIXES, export_bytes, export_features,
-    filter_features, resolve_format,
+    FORMATS,
+    GPKG_LAYERS,
+    GPKG_UNLOCATED,
+    KML_NAME_CHARS,
+    LAYER,
+    SUFFIXES,
+    export_bytes,
+    export_features,
+    filter_features,
+    resolve_format,
 )
 from geoplan.features import check_rfc7946, features_from_path
 
@@ -110,8 +118,7 @@ def test_geojson_round_trip(gdf: gpd.GeoDataFrame, tmp_path: Path) -> None:
     assert [f["properties"]["fid"] for f in doc["features"]] == list(gdf["fid"])
     assert [f["properties"]["item_id"] for f in doc["features"]] == list(gdf["item_id"])
     assert [f["properties"]["name"] for f in doc["features"]] == _strings(gdf["name"])
-    _assert_geometries(gdf, [shapely.geometry.shape(f["geometry"]) if f["geometry"] else None
-                             for f in doc["features"]])
+    _assert_geometries(gdf, [shapely.geometry.shape(f["geometry"]) if f["geometry"] else None for f in doc["features"]])
     assert doc["report"]["source"] == REPORT.name
     back = features_from_path(out)  # what `geoplan export` and the app read back
     assert list(back["fid"]) == list(gdf["fid"])
@@ -203,7 +210,8 @@ def test_every_geometry_type_round_trips(mixed: gpd.GeoDataFrame, fmt: str, tmp_
     read = _read(out, mixed["fid"])
     assert list(read["fid"]) == list(mixed["fid"])
     assert [g.geom_type if g is not None else None for g in read.geometry] == [
-        g.geom_type if g is not None else None for g in mixed.geometry]
+        g.geom_type if g is not None else None for g in mixed.geometry
+    ]
     _assert_geometries(mixed, read.geometry)
 
 
@@ -228,8 +236,12 @@ def test_projected_input_is_written_as_wgs84(mixed: gpd.GeoDataFrame, tmp_path: 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_export_bytes_is_the_file(mixed: gpd.GeoDataFrame, fmt: str, tmp_path: Path) -> None:
     data = export_bytes(mixed, fmt)
-    magic = {"geojson": b'{"type":"FeatureCollection"', "gpkg": b"SQLite format 3\x00", "kml": b"<?xml",
-             "csv": b"\xef\xbb\xbffid,"}
+    magic = {
+        "geojson": b'{"type":"FeatureCollection"',
+        "gpkg": b"SQLite format 3\x00",
+        "kml": b"<?xml",
+        "csv": b"\xef\xbb\xbffid,",
+    }
     assert data.startswith(magic[fmt])
     if fmt in ("geojson", "csv"):  # text formats are byte-for-byte deterministic
         assert data == export_features(mixed, tmp_path / f"f{SUFFIXES[fmt]}", fmt).read_bytes()
@@ -269,8 +281,14 @@ def test_domain_filter(gdf: gpd.GeoDataFrame) -> None:
 
 def test_combined_filters(gdf: gpd.GeoDataFrame) -> None:
     row = gdf[gdf["district"].notna()].iloc[0]
-    out = filter_features(gdf, domains=[row["domain"]], statuses=[row["status"]], districts=[row["district"]],
-                          kinds=[row["place_kind"]], precisions=[row["precision"]])
+    out = filter_features(
+        gdf,
+        domains=[row["domain"]],
+        statuses=[row["status"]],
+        districts=[row["district"]],
+        kinds=[row["place_kind"]],
+        precisions=[row["precision"]],
+    )
     assert row["fid"] in set(out["fid"])
     for column in ("domain", "status", "district", "place_kind", "precision"):
         assert set(out[column]) == {row[column]}
@@ -283,8 +301,9 @@ def test_section_filter_also_matches_repeated_sections(gdf: gpd.GeoDataFrame) ->
     section = gdf["section"].dropna().iloc[0]
     out = filter_features(gdf, sections=[section])
     assert len(out) > 0
-    assert all(s == section or section in str(ss).split("；")
-               for s, ss in zip(out["section"], out["sections"], strict=True))
+    assert all(
+        s == section or section in str(ss).split("；") for s, ss in zip(out["section"], out["sections"], strict=True)
+    )
 
 
 def test_query_finds_the_road(gdf: gpd.GeoDataFrame) -> None:
@@ -310,8 +329,10 @@ def test_query_is_case_insensitive_and_searches_names(mixed: gpd.GeoDataFrame) -
 
 def test_cli_exports_a_domain_from_the_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "minsheng.gpkg"
-    assert main(["export", str(REPORT), "--format", "gpkg", "--domain", "民生", "--include-unlocated",
-                 "-o", str(out)]) == 0
+    assert (
+        main(["export", str(REPORT), "--format", "gpkg", "--domain", "民生", "--include-unlocated", "-o", str(out)])
+        == 0
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "features written" in err[0] and str(out) in err[0]
     read = _read(out)
@@ -325,8 +346,26 @@ def test_cli_exports_from_a_built_geojson(tmp_path: Path, capsys: pytest.Capture
     built = tmp_path / "built.geojson"
     assert main(["build", str(REPORT), "-o", str(built)]) == 0
     out = tmp_path / "roads.csv"
-    assert main(["export", str(built), "-f", "csv", "--query", "迎泽西大街", "--status", "under_construction",
-                 "--status", "启动", "--include-unlocated", "-o", str(out)]) == 0
+    assert (
+        main(
+            [
+                "export",
+                str(built),
+                "-f",
+                "csv",
+                "--query",
+                "迎泽西大街",
+                "--status",
+                "under_construction",
+                "--status",
+                "启动",
+                "--include-unlocated",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
     built_gdf = features_from_path(built)
     expected = filter_features(built_gdf, query="迎泽西大街", statuses=["under_construction", "starting"])
     table = pd.read_csv(out, encoding="utf-8-sig", dtype=str, keep_default_na=False)
@@ -338,8 +377,9 @@ def test_cli_exports_from_a_built_geojson(tmp_path: Path, capsys: pytest.Capture
     assert len(pyogrio.read_dataframe(everything)) == len(built_gdf)
 
 
-def test_cli_unknown_domain_warns_and_writes_nothing_matching(tmp_path: Path,
-                                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_unknown_domain_warns_and_writes_nothing_matching(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "none.geojson"
     assert main(["export", str(REPORT), "--domain", "文化", "-o", str(out)]) == 0
     err = capsys.readouterr().err
@@ -349,8 +389,12 @@ def test_cli_unknown_domain_warns_and_writes_nothing_matching(tmp_path: Path,
 
 def test_cli_unknown_format_is_one_clear_line(tmp_path: Path) -> None:
     out = tmp_path / "out.shp"
-    run = subprocess.run([sys.executable, "-m", "geoplan.cli", "export", str(REPORT), "--format", "shp",
-                          "-o", str(out)], capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "geoplan.cli", "export", str(REPORT), "--format", "shp", "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode != 0
     assert "Traceback" not in run.stderr
     assert "unknown export format 'shp'" in run.stderr and "geojson, gpkg, kml, csv" in run.stderr
@@ -368,22 +412,28 @@ def test_cli_bad_input_is_one_clear_line(tmp_path: Path, capsys: pytest.CaptureF
 
 def _fail_after_some_bytes(exc: BaseException, written: list[Path] | None = None):
     """A stand-in writer that leaves half a file where it was asked to write, then fails."""
+
     def write_partly(path: str | Path) -> None:
         Path(path).write_bytes(b"half a file")
         if written is not None:
             written.append(Path(path))
         raise exc
+
     return write_partly
 
 
-@pytest.mark.parametrize(("fmt", "exc"), [
-    ("geojson", OSError(28, "No space left on device")),
-    ("gpkg", OSError(28, "No space left on device")),
-    ("kml", pyogrio.errors.DataSourceError("write failed")),
-    ("csv", OSError(28, "No space left on device")),
-])
-def test_failed_write_leaves_previous_file(mixed: gpd.GeoDataFrame, fmt: str, exc: Exception, tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("fmt", "exc"),
+    [
+        ("geojson", OSError(28, "No space left on device")),
+        ("gpkg", OSError(28, "No space left on device")),
+        ("kml", pyogrio.errors.DataSourceError("write failed")),
+        ("csv", OSError(28, "No space left on device")),
+    ],
+)
+def test_failed_write_leaves_previous_file(
+    mixed: gpd.GeoDataFrame, fmt: str, exc: Exception, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / f"out{SUFFIXES[fmt]}"
     target.write_bytes(b"previous export")
     written: list[Path] = []
@@ -401,8 +451,9 @@ def test_failed_write_leaves_previous_file(mixed: gpd.GeoDataFrame, fmt: str, ex
     assert [p.name for p in tmp_path.iterdir()] == [target.name]  # no temporary file left behind
 
 
-def test_interrupted_write_leaves_previous_file(mixed: gpd.GeoDataFrame, tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interrupted_write_leaves_previous_file(
+    mixed: gpd.GeoDataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / "out.gpkg"
     target.write_bytes(b"previous export")
     fail = _fail_after_some_bytes(KeyboardInterrupt())
@@ -413,8 +464,9 @@ def test_interrupted_write_leaves_previous_file(mixed: gpd.GeoDataFrame, tmp_pat
     assert [p.name for p in tmp_path.iterdir()] == [target.name]
 
 
-def test_cli_failed_write_keeps_previous_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_failed_write_keeps_previous_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     target = tmp_path / "out.kml"
     target.write_bytes(b"previous export")
     fail = _fail_after_some_bytes(OSError(28, "No space left on device"))
@@ -434,7 +486,7 @@ def test_kml_description_and_csv_cells_cannot_run(tmp_path):
     from geoplan.features import features_from_report
     from geoplan.parse import report_from_text
 
-    text = "关键词:测试\n◆=HYPERLINK(\"http://example.invalid\",\"点击\")实施迎泽西大街<script>alert(1)</script>改造。"
+    text = '关键词:测试\n◆=HYPERLINK("http://example.invalid","点击")实施迎泽西大街<script>alert(1)</script>改造。'
     gdf = features_from_report(report_from_text(text, source="payload"))
     kml = export_features(gdf, tmp_path / "p.kml", "kml")
     back = pyogrio.read_dataframe(kml)
@@ -449,18 +501,21 @@ def test_kml_description_and_csv_cells_cannot_run(tmp_path):
 
 def _truncating(real, path_arg: int = 1):
     """Wrap a writer so it 'succeeds' but leaves half its file, as GDAL's KML driver does on a full disk."""
+
     def write(*args, **kwargs):
         result = real(*args, **kwargs)
         path = Path(args[path_arg] if len(args) > path_arg else kwargs["path"])
         data = path.read_bytes()
         path.write_bytes(data[: len(data) // 2])
         return result
+
     return write
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_silently_truncated_export_is_refused_and_keeps_the_previous_file(
-        mixed: gpd.GeoDataFrame, fmt: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    mixed: gpd.GeoDataFrame, fmt: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / f"out{SUFFIXES[fmt]}"
     target.write_bytes(b"previous export")
     if fmt == "geojson":
@@ -468,6 +523,7 @@ def test_silently_truncated_export_is_refused_and_keeps_the_previous_file(
 
         def half(self: Path, data: str, *a, **k) -> int:
             return real_write_text(self, data[: len(data) // 2], *a, **k)
+
         monkeypatch.setattr(Path, "write_text", half)
     elif fmt == "csv":
         monkeypatch.setattr(pd.DataFrame, "to_csv", _truncating(pd.DataFrame.to_csv))
@@ -482,7 +538,8 @@ def test_silently_truncated_export_is_refused_and_keeps_the_previous_file(
 
 
 def test_cli_kml_to_a_full_disk_fails_instead_of_claiming_success(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     target = tmp_path / "out.kml"
     target.write_bytes(b"previous export")
     monkeypatch.setattr(pyogrio, "write_dataframe", _truncating(pyogrio.write_dataframe))
@@ -496,8 +553,9 @@ def test_cli_kml_to_a_full_disk_fails_instead_of_claiming_success(
 # --- what is exported, and under which name ------------------------------------------------------------
 
 
-def test_cli_exports_located_rows_unless_asked(gdf: gpd.GeoDataFrame, tmp_path: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_exports_located_rows_unless_asked(
+    gdf: gpd.GeoDataFrame, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     located = int(gdf.geometry.notna().sum())
     unlocated = len(gdf) - located
     assert 0 < located < len(gdf)
@@ -518,21 +576,25 @@ def test_cli_exports_located_rows_unless_asked(gdf: gpd.GeoDataFrame, tmp_path: 
 def test_export_filename_says_what_was_filtered() -> None:
     from geoplan.filters import MAX_NAME_CHARS, Filters, export_filename
 
-    assert export_filename("taiyuan-2025.txt", Filters(domains=("民生",), districts=("小店区",)),
-                           "geojson") == "taiyuan-2025-民生-小店区.geojson"
+    assert (
+        export_filename("taiyuan-2025.txt", Filters(domains=("民生",), districts=("小店区",)), "geojson")
+        == "taiyuan-2025-民生-小店区.geojson"
+    )
     assert export_filename("taiyuan-2025", Filters(), ".csv") == "taiyuan-2025.csv"
-    assert export_filename("taiyuan-2025", None, "kml", include_unlocated=True) == \
-        "taiyuan-2025-with-unlocated.kml"
-    assert export_filename("r.txt", Filters(domains=("民生", "环境"), statuses=("starting",), query="幸福 桥"),
-                           "gpkg") == "r-民生+环境-starting-幸福_桥.gpkg"
+    assert export_filename("taiyuan-2025", None, "kml", include_unlocated=True) == "taiyuan-2025-with-unlocated.kml"
+    assert (
+        export_filename("r.txt", Filters(domains=("民生", "环境"), statuses=("starting",), query="幸福 桥"), "gpkg")
+        == "r-民生+环境-starting-幸福_桥.gpkg"
+    )
     odd = export_filename("../x/报告.txt", Filters(query='a/b\\c:d*e?"<>|\x00'), "csv")
     assert odd == "报告-a_b_c_d_e.csv" and "/" not in odd
     many = [export_filename("r", Filters(sections=tuple(f"板块{i}" for i in range(n))), "csv") for n in (40, 41)]
     assert all(len(m) <= MAX_NAME_CHARS + 4 for m in many) and many[0] != many[1]
 
 
-def test_cli_names_the_file_when_out_is_a_folder_or_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_names_the_file_when_out_is_a_folder_or_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["export", str(REPORT), "--domain", "民生", "-f", "csv", "-o", str(tmp_path)]) == 0
     assert [p.name for p in tmp_path.iterdir()] == [f"{REPORT.stem}-民生.csv"]
     monkeypatch.chdir(tmp_path)
@@ -551,8 +613,9 @@ def test_kml_extended_data_is_escaped(mixed: gpd.GeoDataFrame, tmp_path: Path) -
     assert "<script>" not in out.read_text("utf-8").replace("&lt;", "")
 
 
-def test_writes_go_through_symlinks_and_say_what_they_create(mixed: gpd.GeoDataFrame, tmp_path: Path,
-                                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_writes_go_through_symlinks_and_say_what_they_create(
+    mixed: gpd.GeoDataFrame, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     real = tmp_path / "dated" / "2025.geojson"
     real.parent.mkdir()
     real.write_text("old", "utf-8")
@@ -573,8 +636,11 @@ def test_writes_go_through_symlinks_and_say_what_they_create(mixed: gpd.GeoDataF
     assert err == [f"geoplan: error: {bad}: cannot write csv: {tmp_path / 'afile'} is a file, not a folder"]
 
 
-@given(report=st.text(max_size=60), values=st.lists(st.text(min_size=1, max_size=30), max_size=6),
-       query=st.text(max_size=30))
+@given(
+    report=st.text(max_size=60),
+    values=st.lists(st.text(min_size=1, max_size=30), max_size=6),
+    query=st.text(max_size=30),
+)
 @hsettings(max_examples=200, deadline=None, database=None)
 def test_export_filename_is_always_a_safe_single_name(report: str, values: list[str], query: str) -> None:
     from geoplan.filters import MAX_NAME_CHARS, Filters, export_filename

@@ -36,8 +36,13 @@ def _row(gdf, name):
 
 @pytest.mark.parametrize(
     ("name", "kind"),
-    [("迎泽西大街", "line"), ("太原火车站东站房", "point"), ("轨道交通1号线二期", "line"),
-     ("老龙头区域", "area"), ("晋祠泉", "point")],
+    [
+        ("迎泽西大街", "line"),
+        ("太原火车站东站房", "point"),
+        ("轨道交通1号线二期", "line"),
+        ("老龙头区域", "area"),
+        ("晋祠泉", "point"),
+    ],
 )
 def test_brief_places_are_located_as_what_they_are(gdf, name, kind):
     row = _row(gdf, name)
@@ -84,8 +89,18 @@ def test_district_level_places(gdf, gaz):
 def test_every_feature_carries_its_provenance(gdf):
     assert list(gdf.columns[:-1]) == list(COLUMNS)
     located = gdf[gdf.geometry.notna()]
-    for col in ("item_id", "domain", "text", "name", "place_kind", "geometry_kind", "precision", "source",
-                "confidence", "datum"):
+    for col in (
+        "item_id",
+        "domain",
+        "text",
+        "name",
+        "place_kind",
+        "geometry_kind",
+        "precision",
+        "source",
+        "confidence",
+        "datum",
+    ):
         assert located[col].notna().all(), col
     assert (gdf["precision_code"].dropna().isin([1, 2, 3, 5])).all()
 
@@ -116,11 +131,15 @@ def test_geojson_is_rfc7946(gdf):
 
 def test_rfc7946_check_finds_problems():
     ring_cw = [[112.5, 37.8], [112.5, 37.9], [112.6, 37.9], [112.5, 37.8]]
-    bad = {"type": "FeatureCollection", "crs": {}, "features": [
-        {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [ring_cw]}},
-        {"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [212.5, 37.8]}},
-        {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [ring_cw[:3]]}},
-    ]}
+    bad = {
+        "type": "FeatureCollection",
+        "crs": {},
+        "features": [
+            {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [ring_cw]}},
+            {"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [212.5, 37.8]}},
+            {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [ring_cw[:3]]}},
+        ],
+    }
     problems = " | ".join(check_rfc7946(bad))
     assert "crs" in problems and "right-hand rule" in problems and "lon/lat range" in problems
     assert "not closed" in problems
@@ -157,8 +176,12 @@ def test_generated_report_links_every_gazetteer_name(gaz):
 
 def test_cli_build(tmp_path):
     out = tmp_path / "out.geojson"
-    res = subprocess.run([sys.executable, "-m", "geoplan.cli", "build", str(REPORT), "-o", str(out)],
-                         capture_output=True, text=True, check=False)
+    res = subprocess.run(
+        [sys.executable, "-m", "geoplan.cli", "build", str(REPORT), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert res.returncode == 0, res.stderr
     assert "39 items" in res.stderr
     doc = json.loads(out.read_text("utf-8"))

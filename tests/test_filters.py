@@ -6,7 +6,6 @@ from __future__ import annotations
 from geoplan.filters import Filters
 
 
-
 def test_query_params_round_trip():
     f = Filters(domains=("民生", "环境"), statuses=("starting",), precisions=("district",), query="桥")
     params = f.to_query_params()
@@ -39,7 +38,8 @@ def test_options_are_what_the_data_holds_in_display_order(gdf):
     opts = FilterOptions.of(gdf)
     assert list(opts.domains) == [d for d in gdf.attrs["report"]["domains"] if d in set(gdf["domain"])]
     assert set(opts.statuses) == set(gdf["status"]) and list(opts.statuses) == [
-        s.value for s in Status if s.value in set(gdf["status"])]
+        s.value for s in Status if s.value in set(gdf["status"])
+    ]
     assert list(opts.precisions) == [p for p in PRECISION if p in set(gdf["precision"])]
     assert list(opts.districts) == sorted(gdf["district"].dropna().unique())
     # Sections follow the chosen domains, in report order; none chosen means all of them.

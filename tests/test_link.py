@@ -14,30 +14,40 @@ SRC = dict(confidence="high", source="test fixture (synthetic geometry)", datum=
 
 
 def _entry(name: str, kind: str, geom, *, aliases=(), precision="site", district=None) -> GazetteerEntry:
-    return GazetteerEntry(name=name, kind=kind, geometry=geom, precision=precision, aliases=tuple(aliases),
-                          district=district, **SRC)
+    return GazetteerEntry(
+        name=name, kind=kind, geometry=geom, precision=precision, aliases=tuple(aliases), district=district, **SRC
+    )
 
 
 @pytest.fixture(scope="module")
 def gaz() -> Gazetteer:
     city = box(112.0, 37.5, 113.0, 38.3)
-    return Gazetteer(entries=(
-        _entry("太原市", "city", city, aliases=["太原"], precision="city"),
-        _entry("万柏林区", "district", box(112.4, 37.8, 112.55, 37.95), aliases=["万柏林"], precision="district"),
-        _entry("清徐县", "county", box(112.2, 37.5, 112.5, 37.7), aliases=["清徐"], precision="district"),
-        _entry("万柏林区第一中学", "school", None, precision="district", district="万柏林区"),
-        _entry("太原火车站", "station", Point(112.58, 37.85)),
-        _entry("太原火车站东站房", "station", Point(112.585, 37.85)),
-        _entry("轨道交通1号线二期", "metro_line", LineString([(112.6, 37.75), (112.62, 37.74)]), precision="estimated"),
-        _entry("迎泽西大街", "road", LineString([(112.5, 37.86), (112.54, 37.86)]), precision="estimated"),
-        _entry("新建路", "road", LineString([(112.56, 37.86), (112.56, 37.9)]), precision="estimated"),
-    ))
+    return Gazetteer(
+        entries=(
+            _entry("太原市", "city", city, aliases=["太原"], precision="city"),
+            _entry("万柏林区", "district", box(112.4, 37.8, 112.55, 37.95), aliases=["万柏林"], precision="district"),
+            _entry("清徐县", "county", box(112.2, 37.5, 112.5, 37.7), aliases=["清徐"], precision="district"),
+            _entry("万柏林区第一中学", "school", None, precision="district", district="万柏林区"),
+            _entry("太原火车站", "station", Point(112.58, 37.85)),
+            _entry("太原火车站东站房", "station", Point(112.585, 37.85)),
+            _entry(
+                "轨道交通1号线二期", "metro_line", LineString([(112.6, 37.75), (112.62, 37.74)]), precision="estimated"
+            ),
+            _entry("迎泽西大街", "road", LineString([(112.5, 37.86), (112.54, 37.86)]), precision="estimated"),
+            _entry("新建路", "road", LineString([(112.56, 37.86), (112.56, 37.9)]), precision="estimated"),
+        )
+    )
 
 
 def _item(text: str) -> Item:
     actions = actions_from_text(text)
-    return Item(id=item_id(text), text=text, occurrences=(Occurrence("测试", None, 1),), actions=actions,
-                status=status_from_actions(actions))
+    return Item(
+        id=item_id(text),
+        text=text,
+        occurrences=(Occurrence("测试", None, 1),),
+        actions=actions,
+        status=status_from_actions(actions),
+    )
 
 
 def _names(gaz, text):
@@ -46,7 +56,11 @@ def _names(gaz, text):
 
 def test_report_sentence_names_each_place_in_order(gaz):
     text = "实施迎泽西大街、新建路等维修改造工程,启动太原火车站东站房建设,推进幸福桥、大运路打通等工程"
-    assert _names(gaz, text) == [("迎泽西大街", "迎泽西大街"), ("新建路", "新建路"), ("太原火车站东站房", "太原火车站东站房")]
+    assert _names(gaz, text) == [
+        ("迎泽西大街", "迎泽西大街"),
+        ("新建路", "新建路"),
+        ("太原火车站东站房", "太原火车站东站房"),
+    ]
 
 
 def test_longest_match_wins(gaz):
@@ -96,7 +110,9 @@ def test_one_feature_per_place_per_item(gaz):
 def test_clause_status(gaz):
     ms = Linker(gaz).mentions(_item("实施迎泽西大街维修改造工程,启动太原火车站东站房建设"))
     assert [(m.name, m.status) for m in ms] == [
-        ("迎泽西大街", Status.UNDER_CONSTRUCTION), ("太原火车站东站房", Status.STARTING)]
+        ("迎泽西大街", Status.UNDER_CONSTRUCTION),
+        ("太原火车站东站房", Status.STARTING),
+    ]
 
 
 def test_unknown_places_are_listed(gaz):
@@ -135,4 +151,10 @@ def test_candidate_kinds():
     from geoplan.names import kind_of
 
     assert [kind_of(n) for n in ("迎泽西大街", "36中", "地铁1号线", "晋祠泉", "汾河", "山西大学")] == [
-        "road", "school", "metro_line", "spring", "river", "university"]
+        "road",
+        "school",
+        "metro_line",
+        "spring",
+        "river",
+        "university",
+    ]

@@ -14,7 +14,6 @@ from geoplan.maps import build_map, map_html
 from geoplan.offline import assert_no_cdn, localize
 
 
-
 def _layers(html: str) -> list[tuple[dict, dict]]:
     """(data, options) of every domain layer in the page."""
     dec = json.JSONDecoder()
@@ -63,8 +62,9 @@ def test_amap_basemap_shifts_data_to_gcj02(gdf, gaz):
     gcj = _drawn_items(map_html(build_map(gdf, basemap="amap")))
     fid, feat = next((k, v) for k, v in wgs.items() if v["geometry"]["type"] == "Point")
     lon, lat = feat["geometry"]["coordinates"]
-    assert gcj[fid]["geometry"]["coordinates"] == pytest.approx(list(convert_coords(lon, lat, src="WGS84",
-                                                                                    dst="GCJ-02")), abs=1e-6)
+    assert gcj[fid]["geometry"]["coordinates"] == pytest.approx(
+        list(convert_coords(lon, lat, src="WGS84", dst="GCJ-02")), abs=1e-6
+    )
     assert shape(gcj[fid]["geometry"]).distance(shape(feat["geometry"])) > 0.003  # ~500 m east
 
 
@@ -140,7 +140,8 @@ def test_a_place_named_by_several_items_is_drawn_once_per_domain(gaz):
     located = gdf[gdf.geometry.notna()]
     assert data.items == len(located) == 5 and data.shapes == 3
     assert sorted(it["fid"] for fs in by_domain.values() for f in fs for it in f["properties"]["items"]) == sorted(
-        located["fid"])
+        located["fid"]
+    )
 
 
 def test_a_corrected_item_is_its_own_shape(gaz):
@@ -152,13 +153,24 @@ def test_a_corrected_item_is_its_own_shape(gaz):
 
     gdf = features_from_report(report_from_text(REPEATS, source="repeats.txt"), gazetteer=gaz)
     item = gdf.loc[gdf["text"] == "保护晋祠泉水源地。", "item_id"].iloc[0]
-    fix = Correction(id=1, item_id=item, place="晋祠泉", geometry=Point(112.44, 37.71), previous=None,
-                     note="水源地在上游", author="t", created_at="2025-03-01T00:00:00+00:00")
+    fix = Correction(
+        id=1,
+        item_id=item,
+        place="晋祠泉",
+        geometry=Point(112.44, 37.71),
+        previous=None,
+        note="水源地在上游",
+        author="t",
+        created_at="2025-03-01T00:00:00+00:00",
+    )
     corrected, left = apply_corrections(gdf, [fix], gazetteer=gaz)
     assert left == []
     env = json.loads(dict((d, doc) for d, _c, doc in map_data(corrected).layers)["环境"])["features"]
-    springs = sorted((f["properties"]["precision"], len(f["properties"]["items"])) for f in env
-                     if f["properties"]["name"] == "晋祠泉")
+    springs = sorted(
+        (f["properties"]["precision"], len(f["properties"]["items"]))
+        for f in env
+        if f["properties"]["name"] == "晋祠泉"
+    )
     assert springs == [("corrected", 1), ("near", 2)]
 
 
@@ -183,9 +195,18 @@ def _node(script: str, payload: object) -> object:
 def test_popup_lists_the_items_of_a_place_selected_first_and_caps_the_list():
     from geoplan.maps import LABELS
 
-    items = [{"fid": f"f{i}", "text": f"第{i}项：建设晋祠泉公园", "matched": "晋祠泉", "status_zh": "新建",
-              "section": "生态"} for i in range(25)]
-    out = _node("""
+    items = [
+        {
+            "fid": f"f{i}",
+            "text": f"第{i}项：建设晋祠泉公园",
+            "matched": "晋祠泉",
+            "status_zh": "新建",
+            "section": "生态",
+        }
+        for i in range(25)
+    ]
+    out = _node(
+        """
 const {labels, items} = JSON.parse(require("fs").readFileSync(0, "utf8"));
 const o = {labels: labels, lang: "zh", status_en: {}, glyphs: {}};
 const p = {name: "晋祠泉", domain: "环境", precision_zh: "精确地点"};
@@ -193,7 +214,9 @@ const e = {p: p, o: o, items: items, shown: items.slice(0, 3)};
 const few = window.geoplan.popup(e), tip3 = window.geoplan.tooltip(e);
 e.shown = items;
 console.log(JSON.stringify({few: few, tip3: tip3, many: window.geoplan.popup(e), tip: window.geoplan.tooltip(e)}));
-""", {"labels": LABELS["zh"], "items": items})
+""",
+        {"labels": LABELS["zh"], "items": items},
+    )
     assert out["few"].count("<li") == 3 and out["few"].count("<mark>晋祠泉</mark>") == 3
     assert "3 项事项" in out["few"] and out["tip3"] == "晋祠泉 (3)"
     assert out["many"].count("<li") == 20 and "另有 5 项，见事项表" in out["many"] and out["tip"] == "晋祠泉 (25)"
@@ -223,11 +246,18 @@ def test_standalone_page_search_filters_the_map_in_place(tmp_path):
             counts = lambda: page.evaluate("geoplan.counts()")  # noqa: E731
             assert counts() == {"shapes": 3, "items": 5}
             box = page.get_by_role("searchbox", name="在地图上查找")
-            for query, want in (("水源地", {"shapes": 1, "items": 1}), ("晋祠泉", {"shapes": 2, "items": 4}),
-                                ("博物馆", {"shapes": 1, "items": 1}), ("", {"shapes": 3, "items": 5})):
+            for query, want in (
+                ("水源地", {"shapes": 1, "items": 1}),
+                ("晋祠泉", {"shapes": 2, "items": 4}),
+                ("博物馆", {"shapes": 1, "items": 1}),
+                ("", {"shapes": 3, "items": 5}),
+            ):
                 box.fill(query)
-                page.wait_for_function("want => JSON.stringify(geoplan.counts()) === want",
-                                       arg=json.dumps(want, separators=(",", ":")), timeout=5_000)
+                page.wait_for_function(
+                    "want => JSON.stringify(geoplan.counts()) === want",
+                    arg=json.dumps(want, separators=(",", ":")),
+                    timeout=5_000,
+                )
             box.fill("晋祠泉")
             page.wait_for_function("geoplan.counts().items === 4", timeout=5_000)
             assert page.locator(".gp-search-n").inner_text() == "4 项"

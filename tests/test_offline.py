@@ -58,9 +58,7 @@ GEOJSON = {
 
 def build_map() -> folium.Map:
     """A map with everything the app uses: GeoJson with tooltip and popup, clusters, controls, icons."""
-    m = folium.Map(
-        location=[30.58, 114.3], zoom_start=11, tiles=OSM_TILES, attr="© OpenStreetMap contributors"
-    )
+    m = folium.Map(location=[30.58, 114.3], zoom_start=11, tiles=OSM_TILES, attr="© OpenStreetMap contributors")
     folium.GeoJson(
         GEOJSON,
         name="项目",
@@ -72,9 +70,7 @@ def build_map() -> folium.Map:
         folium.Marker([30.52 + i * 0.001, 114.26], icon=folium.Icon(icon="info-sign")).add_to(cluster)
     folium.Marker([30.63, 114.22], tooltip="默认图标").add_to(m)
     folium.Marker([30.56, 114.42], icon=folium.Icon(icon="info-sign", color="red")).add_to(m)
-    folium.Marker(
-        [30.50, 114.42], icon=folium.Icon(icon="home", prefix="fa", color="green", angle=30)
-    ).add_to(m)
+    folium.Marker([30.50, 114.42], icon=folium.Icon(icon="home", prefix="fa", color="green", angle=30)).add_to(m)
     plugins.Draw().add_to(m)
     plugins.Fullscreen().add_to(m)
     plugins.LocateControl().add_to(m)
@@ -379,8 +375,13 @@ def test_streamlit_app_with_st_folium_in_chromium(tmp_path):
         "PYTHONPATH": os.pathsep.join([src_dir, tests_dir, os.environ.get("PYTHONPATH", "")]),
     }
     requests: list[str] = []
-    with streamlit_server(tmp_path / "app.py", cwd=tmp_path, env=env, log=tmp_path / "streamlit.log",
-                          args=["--server.enableStaticServing", "true", "--server.fileWatcherType", "none"]) as base:
+    with streamlit_server(
+        tmp_path / "app.py",
+        cwd=tmp_path,
+        env=env,
+        log=tmp_path / "streamlit.log",
+        args=["--server.enableStaticServing", "true", "--server.fileWatcherType", "none"],
+    ) as base:
         # Streamlit's static serving sends the vendored files with usable types.
         status, headers, body = _get(f"{base}/app/static/vendor/leaflet/leaflet.js")
         assert status == 200 and b"a JS library for interactive maps" in body

@@ -93,7 +93,11 @@ def test_byline_is_metadata(report):
 def test_lead_and_targets(report):
     assert report.lead[0].startswith("2月25日")
     t = {x.name: x for x in report.targets}
-    assert (t["地区生产总值增长"].value, t["地区生产总值增长"].unit, t["地区生产总值增长"].qualifier) == (5, "%", "左右")
+    assert (t["地区生产总值增长"].value, t["地区生产总值增长"].unit, t["地区生产总值增长"].qualifier) == (
+        5,
+        "%",
+        "左右",
+    )
     assert (t["固定资产投资增长"].value, t["固定资产投资增长"].qualifier) == (6, "以上")
     assert (t["城镇新增就业"].value, t["城镇新增就业"].unit) == (8, "万人")
     assert t["进出口总额争取保持正增长"].value is None
@@ -129,8 +133,9 @@ def test_ids_are_stable_and_encoding_independent(report, data_dir):
     assert item_id("推进轨道交通1号线二期、3号线一期前期工作。") == item_id("推进轨道交通1号线二期、3号线一期前期工作")
 
 
-@pytest.mark.parametrize("name", ["small.txt", "small-crlf.txt", "small-bom.txt", "small-gb18030.txt",
-                                  "small-fullwidth-colon.txt"])
+@pytest.mark.parametrize(
+    "name", ["small.txt", "small-crlf.txt", "small-bom.txt", "small-gb18030.txt", "small-fullwidth-colon.txt"]
+)
 def test_fixture_variants_parse_alike(name):
     rep = report_from_path(DATA / name)
     ref = report_from_path(DATA / "small.txt")

@@ -175,6 +175,7 @@ def test_app_panel_lists_candidates_and_accepts_one(monkeypatch, _data_dir, gdf)
     monkeypatch.setattr(base, "urllib_transport", Router())
     monkeypatch.setenv("GEOPLAN_AMAP_KEY", "test-key")
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=90).run()
+
     def located_items() -> int:  # the header's counts line: "39 项 · 已定位 7 · …"
         return int(re.search(r"已定位 (\d+)", "".join(h.proto.body for h in at.get("html")))[1])
 

@@ -175,8 +175,16 @@ def over_limit(tmp_path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("command", [["parse"], ["build"], ["map", "-o", "{tmp}/m.html"],
-                                     ["export", "-o", "{tmp}/e.csv"], ["publish", "-o", "{tmp}/site"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["parse"],
+        ["build"],
+        ["map", "-o", "{tmp}/m.html"],
+        ["export", "-o", "{tmp}/e.csv"],
+        ["publish", "-o", "{tmp}/site"],
+    ],
+)
 def test_every_cli_entry_refuses_over_limit_reports(capsys, tmp_path, over_limit, command):
     args = [a.format(tmp=tmp_path) for a in command]
     t0 = time.perf_counter()
@@ -250,6 +258,7 @@ def test_a_50_mb_report_parses_in_reasonable_time(tmp_path):
 
 def test_many_items_build_in_linear_time(gaz):
     """Feature ids were numbered with a rescan of all earlier rows: quadratic in the item count."""
+
     def build(n: int) -> float:
         lines = ["关键词:交通"] + [f"◆实施迎泽西大街第{i}期改造,推进幸福桥打通工程。" for i in range(n)]
         rep = report_from_bytes("\n".join(lines).encode(), source="many.txt")
@@ -327,11 +336,17 @@ def test_stdout_to_a_full_device_is_one_line(tmp_path):
     import sys
 
     with open("/dev/full", "w") as full:
-        run_ = subprocess.run([sys.executable, "-m", "geoplan.cli", "build", str(REPORT)], stdout=full,
-                              stderr=subprocess.PIPE, text=True, timeout=120)
+        run_ = subprocess.run(
+            [sys.executable, "-m", "geoplan.cli", "build", str(REPORT)],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
     assert run_.returncode == 2
     assert run_.stderr.strip().splitlines() == [
-        "geoplan: error: <stdout>: cannot write (No space left on device); the output is incomplete"]
+        "geoplan: error: <stdout>: cannot write (No space left on device); the output is incomplete"
+    ]
 
 
 @pytest.mark.parametrize("command", ["build", "map"])
@@ -358,35 +373,69 @@ def test_shipped_geojson_is_rfc7946(path):
     assert check_rfc7946(json.loads(path.read_text("utf-8"))) == []
 
 
-@pytest.mark.parametrize("name", ["small.txt", "small-gb18030.txt", "bad/mixed-markers.txt", "bad/html.txt",
-                                  "bad/no-place.txt", "bad/utf16.txt"])
+@pytest.mark.parametrize(
+    "name",
+    ["small.txt", "small-gb18030.txt", "bad/mixed-markers.txt", "bad/html.txt", "bad/no-place.txt", "bad/utf16.txt"],
+)
 def test_outputs_of_generated_reports_are_rfc7946(gaz, name):
     gdf = features_from_report(report_from_path(DATA / name), gazetteer=gaz)
     assert check_rfc7946(features_to_geojson(gdf)) == []
 
 
-@pytest.mark.parametrize("doc", [
-    {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": [1], "geometry": None}]},
-    {"type": "FeatureCollection", "features": [{
-        "type": "Feature", "properties": {}, "bbox": ["a", 0, 1, 2],
-        "geometry": {"type": "Point", "coordinates": [112.5, 37.8]}}]},
-    {"type": "FeatureCollection", "features": ["x", None, 3]},
-    {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": None,
-                                                "geometry": {"type": "Nope", "coordinates": 1}}]},
-])
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": [1], "geometry": None}]},
+        {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "properties": {},
+                    "bbox": ["a", 0, 1, 2],
+                    "geometry": {"type": "Point", "coordinates": [112.5, 37.8]},
+                }
+            ],
+        },
+        {"type": "FeatureCollection", "features": ["x", None, 3]},
+        {
+            "type": "FeatureCollection",
+            "features": [{"type": "Feature", "properties": None, "geometry": {"type": "Nope", "coordinates": 1}}],
+        },
+    ],
+)
 def test_check_rfc7946_reports_instead_of_crashing(doc):
     assert check_rfc7946(doc)
 
 
 def test_foreign_geojson_input_is_refused_in_one_line(capsys, tmp_path):
     path = tmp_path / "odd.geojson"
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"domain": {"a": 1}}, "geometry": None}]}), "utf-8")
+    path.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [{"type": "Feature", "properties": {"domain": {"a": 1}}, "geometry": None}],
+            }
+        ),
+        "utf-8",
+    )
     rc, _, err = run(capsys, "map", path, "-o", tmp_path / "m.html")
     assert_one_line_error(rc, err, f"{path}: ", "property 'domain' is not a string, number or null")
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"item_id": "it-1", "domain": "民生", "precision_code": "high"},
-         "geometry": None}]}), "utf-8")
+    path.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"item_id": "it-1", "domain": "民生", "precision_code": "high"},
+                        "geometry": None,
+                    }
+                ],
+            }
+        ),
+        "utf-8",
+    )
     rc, _, err = run(capsys, "export", path, "-o", tmp_path / "e.csv")
     assert_one_line_error(rc, err, f"{path}: ", "precision_code is not an integer")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["odd.geojson"]
@@ -394,27 +443,40 @@ def test_foreign_geojson_input_is_refused_in_one_line(capsys, tmp_path):
 
 def _hand_made(props: dict, **members: object) -> dict:
     base = {"fid": "f1", "item_id": "it-1", "domain": "民生", "text": "实施迎泽西大街改造"}
-    feature = {"type": "Feature", "properties": {**base, **props},
-               "geometry": {"type": "Point", "coordinates": [112.55, 37.87]}}
+    feature = {
+        "type": "Feature",
+        "properties": {**base, **props},
+        "geometry": {"type": "Point", "coordinates": [112.55, 37.87]},
+    }
     return {"type": "FeatureCollection", **members, "features": [feature]}
 
 
 HAND_MADE = {  # name -> (file text, words of the one-line error)
-    "deep arrays": ('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},"geometry":'
-                    '{"type":"Point","coordinates":' + "[" * 50_000 + "]" * 50_000 + "}}]}",
-                    "JSON nested 50004 levels deep"),
+    "deep arrays": (
+        '{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},"geometry":'
+        '{"type":"Point","coordinates":' + "[" * 50_000 + "]" * 50_000 + "}}]}",
+        "JSON nested 50004 levels deep",
+    ),
     "domain null": (json.dumps(_hand_made({"domain": None})), "feature 0 property 'domain' is null"),
     "domain number": (json.dumps(_hand_made({"domain": 5})), "feature 0 property 'domain' is a number (5)"),
     "name number": (json.dumps(_hand_made({"name": 7})), "feature 0 property 'name' is a number (7)"),
-    "lone surrogate": (json.dumps(_hand_made({"text": "bad \ud800 x"})),
-                       "feature 0 property 'text' holds a lone surrogate (U+D800 at character 5)"),
-    "report surrogate": (json.dumps(_hand_made({}, report={"byline": "\udc80"})),
-                         "member 'report' holds a lone surrogate"),
+    "lone surrogate": (
+        json.dumps(_hand_made({"text": "bad \ud800 x"})),
+        "feature 0 property 'text' holds a lone surrogate (U+D800 at character 5)",
+    ),
+    "report surrogate": (
+        json.dumps(_hand_made({}, report={"byline": "\udc80"})),
+        "member 'report' holds a lone surrogate",
+    ),
     "report list": (json.dumps(_hand_made({}, report=[1, 2])), "member 'report' is list, not an object"),
-    "report domains": (json.dumps(_hand_made({}, report={"domains": 5})),
-                       "member 'report' field 'domains' is not a list of text"),
-    "report targets": (json.dumps(_hand_made({}, report={"targets": [{"value": 1}]})),
-                       "member 'report' field 'targets' is not a list of targets"),
+    "report domains": (
+        json.dumps(_hand_made({}, report={"domains": 5})),
+        "member 'report' field 'domains' is not a list of text",
+    ),
+    "report targets": (
+        json.dumps(_hand_made({}, report={"targets": [{"value": 1}]})),
+        "member 'report' field 'targets' is not a list of targets",
+    ),
 }
 
 
@@ -442,22 +504,25 @@ def _load(name: str, *, strict: bool = True):
     return load_gazetteer([BAD / name, BOUNDARIES], strict=strict)
 
 
-@pytest.mark.parametrize(("name", "entry", "reason"), [
-    ("gazetteer-swapped.geojson", "颠倒站", "lat/lon swapped"),
-    ("gazetteer-out-of-range.geojson", "天外桥", "outside lon/lat range"),
-    ("gazetteer-outside-city.geojson", "天安门广场", "outside the city"),
-    ("gazetteer-empty-geometry.geojson", "空地", "empty geometry"),
-    ("gazetteer-empty-collection.geojson", "空集合", "empty geometry"),
-    ("gazetteer-short-ring.geojson", "两点公园", "make_valid can only collapse to a LineString"),
-    ("gazetteer-malformed-geometry.geojson", "坏线路", "malformed geometry"),
-    ("gazetteer-nan.geojson", "无数站", "not finite"),
-    ("gazetteer-missing-source.geojson", "无据大厦", "missing source"),
-    ("gazetteer-bad-kind.geojson", "怪地方", "kind 'castle' is not one of"),
-    ("gazetteer-duplicate-name.geojson", "好地方", "already used by '好地方'"),
-    ("gazetteer-duplicate-alias.geojson", "另一个地方", "alias '好地方' already used"),
-    ("gazetteer-not-a-feature.geojson", None, "not a JSON object"),
-    ("gazetteer-properties-list.geojson", None, "properties are not a JSON object"),
-])
+@pytest.mark.parametrize(
+    ("name", "entry", "reason"),
+    [
+        ("gazetteer-swapped.geojson", "颠倒站", "lat/lon swapped"),
+        ("gazetteer-out-of-range.geojson", "天外桥", "outside lon/lat range"),
+        ("gazetteer-outside-city.geojson", "天安门广场", "outside the city"),
+        ("gazetteer-empty-geometry.geojson", "空地", "empty geometry"),
+        ("gazetteer-empty-collection.geojson", "空集合", "empty geometry"),
+        ("gazetteer-short-ring.geojson", "两点公园", "make_valid can only collapse to a LineString"),
+        ("gazetteer-malformed-geometry.geojson", "坏线路", "malformed geometry"),
+        ("gazetteer-nan.geojson", "无数站", "not finite"),
+        ("gazetteer-missing-source.geojson", "无据大厦", "missing source"),
+        ("gazetteer-bad-kind.geojson", "怪地方", "kind 'castle' is not one of"),
+        ("gazetteer-duplicate-name.geojson", "好地方", "already used by '好地方'"),
+        ("gazetteer-duplicate-alias.geojson", "另一个地方", "alias '好地方' already used"),
+        ("gazetteer-not-a-feature.geojson", None, "not a JSON object"),
+        ("gazetteer-properties-list.geojson", None, "properties are not a JSON object"),
+    ],
+)
 def test_untrustworthy_gazetteer_entries_are_refused_by_name(name, entry, reason):
     with pytest.raises(GazetteerError) as exc:
         _load(name)
@@ -474,10 +539,13 @@ def test_untrustworthy_gazetteer_entries_are_refused_by_name(name, entry, reason
     assert any(reason in p for p in gaz.problems), gaz.problems
 
 
-@pytest.mark.parametrize(("name", "entry", "reason"), [
-    ("gazetteer-self-intersection.geojson", "蝴蝶广场", "repaired with make_valid (Self-intersection"),
-    ("gazetteer-unclosed-ring.geojson", "未闭合公园", "not closed"),
-])
+@pytest.mark.parametrize(
+    ("name", "entry", "reason"),
+    [
+        ("gazetteer-self-intersection.geojson", "蝴蝶广场", "repaired with make_valid (Self-intersection"),
+        ("gazetteer-unclosed-ring.geojson", "未闭合公园", "not closed"),
+    ],
+)
 def test_repairable_gazetteer_geometry_is_repaired_and_reported(name, entry, reason):
     gaz = _load(name)
     geom = gaz[entry].geometry
@@ -486,10 +554,13 @@ def test_repairable_gazetteer_geometry_is_repaired_and_reported(name, entry, rea
     assert any(p.startswith(label) and reason in p for p in gaz.problems), gaz.problems
 
 
-@pytest.mark.parametrize(("name", "reason"), [
-    ("gazetteer-not-json.geojson", ":3: not valid JSON"),
-    ("gazetteer-gbk.geojson", ": not UTF-8 text"),
-])
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("gazetteer-not-json.geojson", ":3: not valid JSON"),
+        ("gazetteer-gbk.geojson", ": not UTF-8 text"),
+    ],
+)
 def test_unreadable_gazetteer_files_are_named(name, reason):
     with pytest.raises(GazetteerError, match=re.escape(str(BAD / name) + reason)):
         _load(name)
@@ -507,8 +578,11 @@ def test_a_bad_gazetteer_stops_the_cli_in_one_line(capsys, tmp_path, monkeypatch
 
 def test_a_district_listed_before_the_city_is_still_checked(tmp_path):
     doc = json.loads(BOUNDARIES.read_text("utf-8"))
-    far = {"type": "Feature", "properties": {**doc["features"][1]["properties"], "name": "远方区"},
-           "geometry": {"type": "Point", "coordinates": [116.4, 39.9]}}
+    far = {
+        "type": "Feature",
+        "properties": {**doc["features"][1]["properties"], "name": "远方区"},
+        "geometry": {"type": "Point", "coordinates": [116.4, 39.9]},
+    }
     doc["features"].insert(0, far)  # before 太原市
     path = tmp_path / "b.geojson"
     path.write_text(json.dumps(doc, ensure_ascii=False), "utf-8")
@@ -519,15 +593,18 @@ def test_a_district_listed_before_the_city_is_still_checked(tmp_path):
 # --------------------------------------------------------------------------- corrections files
 
 
-@pytest.mark.parametrize(("name", "reason"), [
-    ("corrections-self-intersection.geojson", "Self-intersection"),
-    ("corrections-swapped.geojson", "lat/lon swapped"),
-    ("corrections-out-of-range.geojson", "outside lon/lat range"),
-    ("corrections-outside-city.geojson", "outside the city"),
-    ("corrections-empty-geometry.geojson", "empty geometry"),
-    ("corrections-missing-note.geojson", "needs a note"),
-    ("corrections-unclosed-ring.geojson", "not closed"),
-])
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("corrections-self-intersection.geojson", "Self-intersection"),
+        ("corrections-swapped.geojson", "lat/lon swapped"),
+        ("corrections-out-of-range.geojson", "outside lon/lat range"),
+        ("corrections-outside-city.geojson", "outside the city"),
+        ("corrections-empty-geometry.geojson", "empty geometry"),
+        ("corrections-missing-note.geojson", "needs a note"),
+        ("corrections-unclosed-ring.geojson", "not closed"),
+    ],
+)
 def test_bad_corrections_files_are_refused_whole(capsys, name, reason):
     rc, _, err = run(capsys, "corrections", "import", BAD / name)
     assert_one_line_error(rc, err, f"{BAD / name}: ", reason)
@@ -538,13 +615,39 @@ def test_bad_corrections_files_are_refused_whole(capsys, name, reason):
 # --------------------------------------------------------------------------- generated inputs
 
 SHIPPED_LINES = REPORT.read_text("utf-8").split("\n")
-MARKERS = ["关键词:", "关键词：", "关键字:", "关 键词:", *SECTION_MARKERS, *ITEM_MARKERS,
-           "", "\ufeff", "\u3000"]
-TOKENS = [*MARKERS, "\n", "\r\n", "\r", " ", "迎泽西大街", "幸福桥", "小店区", "太原市", "1号线",
-          "改造", "新建", "建成投用", "12个", "5%左右", "。", "，", "记者 张三", "<script>", "{{7*7}}",
-          "\x00", "\x07", "\ufffd"]
-HYPOTHESIS = hsettings(max_examples=200, deadline=None, database=None, derandomize=False,
-                       suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+MARKERS = ["关键词:", "关键词：", "关键字:", "关 键词:", *SECTION_MARKERS, *ITEM_MARKERS, "", "\ufeff", "\u3000"]
+TOKENS = [
+    *MARKERS,
+    "\n",
+    "\r\n",
+    "\r",
+    " ",
+    "迎泽西大街",
+    "幸福桥",
+    "小店区",
+    "太原市",
+    "1号线",
+    "改造",
+    "新建",
+    "建成投用",
+    "12个",
+    "5%左右",
+    "。",
+    "，",
+    "记者 张三",
+    "<script>",
+    "{{7*7}}",
+    "\x00",
+    "\x07",
+    "\ufffd",
+]
+HYPOTHESIS = hsettings(
+    max_examples=200,
+    deadline=None,
+    database=None,
+    derandomize=False,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 @st.composite
@@ -616,7 +719,7 @@ def corrupted_bytes(draw: st.DrawFn) -> bytes:
     for _ in range(draw(st.integers(1, 4))):
         i = draw(st.integers(0, max(len(data) - 1, 0)))
         junk = draw(st.binary(min_size=1, max_size=8))
-        data = data[:i] + junk + data[i + len(junk):]
+        data = data[:i] + junk + data[i + len(junk) :]
     return data
 
 
@@ -643,6 +746,9 @@ def test_app_shows_the_map_without_a_damaged_store_and_no_server_path(_data_dir,
     assert "39 项 · 已定位" in counts  # the map's header and its counts are there
     notices = [w.value for w in at.warning]
     assert sum("校正库暂时无法读取" in w for w in notices) == 1, notices
-    shown = [str(getattr(e, "value", "")) for kind_ in ("markdown", "caption", "text", "warning", "error",
-                                                         "info", "success") for e in getattr(at, kind_)]
+    shown = [
+        str(getattr(e, "value", ""))
+        for kind_ in ("markdown", "caption", "text", "warning", "error", "info", "success")
+        for e in getattr(at, kind_)
+    ]
     assert not any(str(_data_dir) in s or "corrections.sqlite" in s or "Traceback" in s for s in shown)

@@ -66,10 +66,12 @@ def payload_report(payloads: tuple[str, ...], *, in_domains: bool = True) -> str
     """Every payload in a domain name, a section title, a drawn item and a city-wide item."""
     lines = ["太原市2025年政府工作报告摘要" + payloads[0]]
     for i, p in enumerate(payloads):
-        lines += [f"关键词:领域{i}" + (p if in_domains else ""),
-                  f"□板块{i}{p}",
-                  f"◆实施迎泽西大街{p}第{i}段改造",  # a gazetteer place: drawn, with popup and tooltip
-                  f"◆加力优化消费环境{p}第{i}项"]  # no place: listed as city-wide
+        lines += [
+            f"关键词:领域{i}" + (p if in_domains else ""),
+            f"□板块{i}{p}",
+            f"◆实施迎泽西大街{p}第{i}段改造",  # a gazetteer place: drawn, with popup and tooltip
+            f"◆加力优化消费环境{p}第{i}项",
+        ]  # no place: listed as city-wide
     lines += ["关键词:民生", f"◆推进幸福街区建设{payloads[0]}", f"◆改造{GAZETTEER_PAYLOAD}。"]
     return "\n".join(lines) + "\n"
 
@@ -77,8 +79,13 @@ def payload_report(payloads: tuple[str, ...], *, in_domains: bool = True) -> str
 def json_escaped(s: str, *, ascii_only: bool = True) -> str:
     """``s`` inside a JSON string as Jinja's ``tojson`` writes it (folium's layers), or with Chinese left
     as UTF-8 (``ascii_only=False``: geoplan's own layers)."""
-    return (json.dumps(s, ensure_ascii=ascii_only)[1:-1].replace("<", "\\u003c").replace(">", "\\u003e")
-            .replace("&", "\\u0026").replace("'", "\\u0027"))
+    return (
+        json.dumps(s, ensure_ascii=ascii_only)[1:-1]
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("'", "\\u0027")
+    )
 
 
 def layer_properties(page: str) -> list[dict]:
@@ -128,29 +135,55 @@ class Page(HTMLParser):
 def gazetteer(tmp_path_factory):
     """The shipped gazetteer plus one place whose name, source and link are hostile."""
     path = tmp_path_factory.mktemp("gaz") / "extra.geojson"
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": [{
-        "type": "Feature", "geometry": {"type": "Point", "coordinates": [112.5505, 37.8605]},
-        "properties": {"name": GAZETTEER_PAYLOAD, "aliases": [], "kind": "park", "status": "existing",
-                       "precision": "site", "confidence": "low", "datum": "WGS84",
-                       "source": "fixture <img src=x onerror=\"window.__pwned=9\">",
-                       "source_url": "javascript:window.__pwned=10"}}]}, ensure_ascii=False), "utf-8")
+    path.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "geometry": {"type": "Point", "coordinates": [112.5505, 37.8605]},
+                        "properties": {
+                            "name": GAZETTEER_PAYLOAD,
+                            "aliases": [],
+                            "kind": "park",
+                            "status": "existing",
+                            "precision": "site",
+                            "confidence": "low",
+                            "datum": "WGS84",
+                            "source": 'fixture <img src=x onerror="window.__pwned=9">',
+                            "source_url": "javascript:window.__pwned=10",
+                        },
+                    }
+                ],
+            },
+            ensure_ascii=False,
+        ),
+        "utf-8",
+    )
     return load_gazetteer([path, *settings.gazetteer_paths()])
 
 
 def features(text: str, gazetteer):
     gdf = features_from_report(report_from_text(text, source="payloads.txt"), gazetteer=gazetteer)
     item = next(i for i in gdf["item_id"][gdf["text"].str.startswith("推进幸福街区建设")])
-    correction = Correction(id=1, item_id=item, place=PLACE_PAYLOAD, geometry=Point(112.56, 37.87),
-                            previous=None, note=NOTE_PAYLOAD, author=HTML_PAYLOADS[2],
-                            created_at="2025-03-01T00:00:00+00:00")
+    correction = Correction(
+        id=1,
+        item_id=item,
+        place=PLACE_PAYLOAD,
+        geometry=Point(112.56, 37.87),
+        previous=None,
+        note=NOTE_PAYLOAD,
+        author=HTML_PAYLOADS[2],
+        created_at="2025-03-01T00:00:00+00:00",
+    )
     gdf, left = apply_corrections(gdf, [correction], gazetteer=gazetteer)
     assert left == []
     return gdf
 
 
 def page_of(text: str, gazetteer, **kwargs) -> str:
-    m = build_map(features(text, gazetteer), gazetteer=gazetteer, show_boundaries=True, list_unplaced=True,
-                  **kwargs)
+    m = build_map(features(text, gazetteer), gazetteer=gazetteer, show_boundaries=True, list_unplaced=True, **kwargs)
     return map_html(m)
 
 
@@ -201,9 +234,17 @@ def test_legend_and_unplaced_list_hold_payloads_as_text(gazetteer):
 def test_unplaced_list_escapes_everything():
     import geopandas as gpd
 
-    gdf = gpd.GeoDataFrame({"item_id": ["a"], "domain": [NOTE_PAYLOAD], "precision_zh": ["<i>全市</i>"],
-                            "precision_en": ["city"], "text": [HTML_PAYLOADS[1]]},
-                           geometry=[None], crs="EPSG:4326")
+    gdf = gpd.GeoDataFrame(
+        {
+            "item_id": ["a"],
+            "domain": [NOTE_PAYLOAD],
+            "precision_zh": ["<i>全市</i>"],
+            "precision_en": ["city"],
+            "text": [HTML_PAYLOADS[1]],
+        },
+        geometry=[None],
+        crs="EPSG:4326",
+    )
     parsed = Page(unplaced_html(gdf, "zh"))
     assert set(parsed.tags) <= {"details", "summary", "b", "ul", "li", "br"}
     assert NOTE_PAYLOAD in "".join(parsed.text) and HTML_PAYLOADS[1] in "".join(parsed.text)
@@ -217,8 +258,9 @@ def test_district_names_are_escaped_in_boundary_tooltips(tmp_path):
     path = tmp_path / "boundaries.geojson"
     path.write_text(json.dumps(doc, ensure_ascii=False), "utf-8")
     gaz = load_gazetteer([path])
-    page = map_html(build_map(features(payload_report(_harmless(HTML_PAYLOADS)), gaz), gazetteer=gaz,
-                              show_boundaries=True))
+    page = map_html(
+        build_map(features(payload_report(_harmless(HTML_PAYLOADS)), gaz), gazetteer=gaz, show_boundaries=True)
+    )
     assert json_escaped(html.escape(hostile)) in page
 
 
@@ -269,20 +311,41 @@ def test_template_injection_cannot_run_code(gazetteer):
 def _node_popup(props: list[dict], lang: str = "zh", *, planner: bool = True) -> list[dict[str, str]]:
     from geoplan.maps import LABELS
 
-    return run_node("""
+    return run_node(
+        """
 const {labels, props, lang, planner} = JSON.parse(require("fs").readFileSync(0, "utf8"));
 const o = {labels: labels, lang: lang, status_labels: {}, glyphs: {}, planner: planner};
 const entries = props.map(p => ({p: p, o: o, items: [p], shown: [p]}));
 console.log(JSON.stringify(entries.map(e => ({popup: window.geoplan.popup(e), tooltip: window.geoplan.tooltip(e)}))));
-""", {"labels": LABELS[lang], "props": props, "lang": lang, "planner": planner})
+""",
+        {"labels": LABELS[lang], "props": props, "lang": lang, "planner": planner},
+    )
 
 
 def test_popups_and_tooltips_escape_every_field():
     every = " ".join((*HTML_PAYLOADS, *TEMPLATE_PAYLOADS))
-    props = {k: f"{k}:{every}" for k in ("domain", "section", "status_zh", "quantities", "precision_zh",
-                                         "district", "source", "confidence", "text", "name")}
-    props |= {"matched": PLACE_PAYLOAD, "text": f"实施{PLACE_PAYLOAD}改造{every}", "precision_code": every,
-              "source_url": 'https://example.org/"><img src=x onerror=alert(1)>', "place_status": "planned"}
+    props = {
+        k: f"{k}:{every}"
+        for k in (
+            "domain",
+            "section",
+            "status_zh",
+            "quantities",
+            "precision_zh",
+            "district",
+            "source",
+            "confidence",
+            "text",
+            "name",
+        )
+    }
+    props |= {
+        "matched": PLACE_PAYLOAD,
+        "text": f"实施{PLACE_PAYLOAD}改造{every}",
+        "precision_code": every,
+        "source_url": 'https://example.org/"><img src=x onerror=alert(1)>',
+        "place_status": "planned",
+    }
     hostile_url = dict(props, source_url="javascript:window.__pwned=1", matched=None)
     out = _node_popup([props, hostile_url])
     for o, p in zip(out, (props, hostile_url), strict=True):
@@ -355,8 +418,9 @@ def _open_standalone(sync_api, page_file: Path, check) -> dict:
             page.wait_for_timeout(300)  # let any onerror handler fire
             result["pwned"] = page.evaluate("window.__pwned === undefined ? null : window.__pwned")
             result["planted"] = page.evaluate(
-                "document.querySelectorAll('img[src=\"x\"], svg[onload], iframe, [onerror], [onload], "
-                "[onmouseover], a[href^=\"javascript:\"]').length")
+                'document.querySelectorAll(\'img[src="x"], svg[onload], iframe, [onerror], [onload], '
+                '[onmouseover], a[href^="javascript:"]\').length'
+            )
             result["scripts"] = page.evaluate("document.scripts.length")
         finally:
             browser.close()
@@ -411,8 +475,9 @@ def _standalone_map(tmp_path: Path, capsys, report_text: str) -> Path:
     report = tmp_path / "payloads.txt"
     report.write_text(report_text, "utf-8")
     item = next(it for it in report_from_path(report).items if it.text.startswith("推进幸福街区建设"))
-    CorrectionStore().add(item.id, "POINT (112.56 37.87)", note=NOTE_PAYLOAD, author=HTML_PAYLOADS[2],
-                          place=PLACE_PAYLOAD)
+    CorrectionStore().add(
+        item.id, "POINT (112.56 37.87)", note=NOTE_PAYLOAD, author=HTML_PAYLOADS[2], place=PLACE_PAYLOAD
+    )
     out = tmp_path / "map.html"
     rc = cli.main(["map", str(report), "-o", str(out)])
     assert rc == 0, capsys.readouterr().err
@@ -434,8 +499,9 @@ BIG_PAYLOAD = "".join(HTML_PAYLOADS)
 def test_standalone_map_runs_no_payload_in_chromium(tmp_path, capsys):
     sync_api = playwright_api()
     page_file = _standalone_map(tmp_path, capsys, payload_report((BIG_PAYLOAD,), in_domains=False))
-    state = _open_standalone(sync_api, page_file,
-                             lambda page, name: _click_and_hover(page, name, "第0段改造", PLACE_PAYLOAD))
+    state = _open_standalone(
+        sync_api, page_file, lambda page, name: _click_and_hover(page, name, "第0段改造", PLACE_PAYLOAD)
+    )
     _assert_nothing_ran(state, page_file)
     assert state["line_tooltip"] == "迎泽西大街"
     assert f"实施迎泽西大街{BIG_PAYLOAD}第0段改造" in state["line_popup"]
@@ -451,8 +517,9 @@ def test_standalone_map_with_hostile_domain_names_in_chromium(tmp_path, capsys):
     sync_api = playwright_api()
     payload = BIG_PAYLOAD + "{{7*7}}"
     page_file = _standalone_map(tmp_path, capsys, payload_report((payload,)))
-    state = _open_standalone(sync_api, page_file,
-                             lambda page, name: _click_and_hover(page, name, "第0段改造", PLACE_PAYLOAD))
+    state = _open_standalone(
+        sync_api, page_file, lambda page, name: _click_and_hover(page, name, "第0段改造", PLACE_PAYLOAD)
+    )
     _assert_nothing_ran(state, page_file)
     assert f"实施迎泽西大街{payload}第0段改造" in state["line_popup"]
     assert f"领域0{payload}" in state["line_popup"]

@@ -46,7 +46,10 @@ def test_beijing_full_report_structure(beijing):
     assert beijing.title == "2026年北京市政府工作报告"
     assert beijing.city.to_dict() == {"name": "北京市", "adcode": "110000", "rule": "title", "kind": "city"}
     assert [d.name for d in beijing.domains] == [
-        "2025年工作回顾", "“十四五”时期发展成就和“十五五”时期主要目标任务", "2026年重点工作"]
+        "2025年工作回顾",
+        "“十四五”时期发展成就和“十五五”时期主要目标任务",
+        "2026年重点工作",
+    ]
     assert [d.part for d in beijing.domains] == ["review", "review", "plan"]
     plan = beijing.domains[-1]
     titled = [s.title for s in plan.sections if s.title]
@@ -237,8 +240,12 @@ def test_web_line_breaks_are_line_breaks():
 
 @pytest.mark.parametrize("name", ["bullet-districts.txt", "excerpt.txt", "gujiao.txt"])
 def test_cli_parse_json_has_shape_and_city(name):
-    out = subprocess.run([sys.executable, "-m", "geoplan.cli", "parse", str(SHAPES / name), "-f", "json"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "geoplan.cli", "parse", str(SHAPES / name), "-f", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     doc = json.loads(out)
     assert doc["shape"] in ("bullet-summary", "excerpt")
     assert set(doc["city"]) == {"name", "adcode", "rule", "kind"}
@@ -252,8 +259,10 @@ def test_geojson_carries_shape_and_city():
 
 
 @needs_shared
-@pytest.mark.parametrize(("name", "city", "shape"), [("beijing-2026.txt", "北京市", "政府工作报告全文"),
-                                                     ("shanxi-2026.txt", "山西省", "政府工作报告全文")])
+@pytest.mark.parametrize(
+    ("name", "city", "shape"),
+    [("beijing-2026.txt", "北京市", "政府工作报告全文"), ("shanxi-2026.txt", "山西省", "政府工作报告全文")],
+)
 def test_the_app_maps_an_uploaded_full_report(name, city, shape):
     from streamlit.testing.v1 import AppTest
 
@@ -272,8 +281,10 @@ def test_the_app_maps_an_uploaded_full_report(name, city, shape):
 def test_a_planner_exports_this_years_plan_only(tmp_path):
     from geoplan.cli import main
 
-    assert main(["export", str(SHARED / "shanxi-2026.txt"), "--part", "plan", "--include-unlocated",
-                 "-o", str(tmp_path)]) == 0
+    assert (
+        main(["export", str(SHARED / "shanxi-2026.txt"), "--part", "plan", "--include-unlocated", "-o", str(tmp_path)])
+        == 0
+    )
     (out,) = tmp_path.iterdir()
     assert out.name == "shanxi-2026-plan-with-unlocated.geojson"
     parts = {f["properties"]["part"] for f in json.loads(out.read_text("utf-8"))["features"]}
@@ -289,8 +300,19 @@ def test_corrections_of_another_citys_report_are_checked_against_that_city(tmp_p
 
     report = report_from_path(SHARED / "beijing-2026.txt")
     item = next(it for it in report.items if "温榆河公园" in it.text)
-    args = ["corrections", "add", item.id, "--note", "温榆河公园, 朝阳区", "--report", str(SHARED / "beijing-2026.txt"),
-            "--place", "温榆河公园", "--data-dir", str(tmp_path)]
+    args = [
+        "corrections",
+        "add",
+        item.id,
+        "--note",
+        "温榆河公园, 朝阳区",
+        "--report",
+        str(SHARED / "beijing-2026.txt"),
+        "--place",
+        "温榆河公园",
+        "--data-dir",
+        str(tmp_path),
+    ]
     assert main([*args[:3], "--geometry", "POINT (116.55 40.02)", *args[3:]]) == 0  # in Beijing
     assert main([*args[:3], "--geometry", "POINT (112.55 37.87)", *args[3:]]) == 2  # Taiyuan: outside Beijing
     assert len(CorrectionStore.in_data_dir(tmp_path).all()) == 1

@@ -85,9 +85,13 @@ def check_size(path: Path, expected: int) -> None:
         raise TruncatedWriteError(errno.EIO, msg)
 
 
-def write_atomic(target: str | Path, data: str | bytes | Callable[[Path], None], *,
-                 verify: Callable[[Path], None] | None = None,
-                 created: Callable[[Path], None] | None = None) -> Path:
+def write_atomic(
+    target: str | Path,
+    data: str | bytes | Callable[[Path], None],
+    *,
+    verify: Callable[[Path], None] | None = None,
+    created: Callable[[Path], None] | None = None,
+) -> Path:
     """Write text, bytes, or whatever ``data(tmp_path)`` writes, to ``target`` atomically.
 
     Text and bytes are checked by size; a callable writer by ``verify(tmp_path)``, which raises

@@ -167,9 +167,14 @@ def _load(root: Path) -> AdminIndex:
         with path.open(encoding="utf-8", newline="") as f:
             for row in csv.DictReader(f):
                 units[row["adcode"]] = AdminUnit(
-                    adcode=row["adcode"], name=row["name"], kind=row["kind"], parent=row["parent"] or None,
-                    province=row["province"], aliases=tuple(a for a in row["aliases"].split("|") if a),
-                    lon=float(row["lon"]), lat=float(row["lat"]),
+                    adcode=row["adcode"],
+                    name=row["name"],
+                    kind=row["kind"],
+                    parent=row["parent"] or None,
+                    province=row["province"],
+                    aliases=tuple(a for a in row["aliases"].split("|") if a),
+                    lon=float(row["lon"]),
+                    lat=float(row["lat"]),
                     bbox=(float(row["minx"]), float(row["miny"]), float(row["maxx"]), float(row["maxy"])),
                 )
     except (OSError, KeyError, ValueError) as err:

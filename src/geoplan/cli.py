@@ -152,15 +152,20 @@ def _geocoders(choice: GeocoderChoice, amap_key: str | None) -> list:
         return []
     from geoplan.errors import GeocoderConfigError
 
-    msg = (f"online answers reach the map only after review: run `geoplan geocode-missing REPORT --geocoder "
-           f"{choice}` and accept candidates; they become corrections that every build applies")
+    msg = (
+        f"online answers reach the map only after review: run `geoplan geocode-missing REPORT --geocoder "
+        f"{choice}` and accept candidates; they become corrections that every build applies"
+    )
     raise GeocoderConfigError(msg, service=str(choice))
 
 
 DataDirArg = Annotated[
     Optional[Path],
-    typer.Option("--data-dir", help="Folder with planners' corrections.sqlite, applied to the output "
-                 "(default: $GEOPLAN_DATA_DIR, else ~/.local/share/geoplan)."),
+    typer.Option(
+        "--data-dir",
+        help="Folder with planners' corrections.sqlite, applied to the output "
+        "(default: $GEOPLAN_DATA_DIR, else ~/.local/share/geoplan).",
+    ),
 ]
 
 
@@ -170,8 +175,11 @@ def _with_corrections(gdf, data_dir: Path | None, gazetteer=None):  # GeoDataFra
 
     gdf, left = corrected_features(gdf, data_dir=data_dir, gazetteer=gazetteer)
     for c in left:
-        typer.echo(f"geoplan: warning: correction {c.id} for item {c.item_id} ({c.place or 'no place'}) "
-                   "was not applied: the item is not in this report or it has several places", err=True)
+        typer.echo(
+            f"geoplan: warning: correction {c.id} for item {c.item_id} ({c.place or 'no place'}) "
+            "was not applied: the item is not in this report or it has several places",
+            err=True,
+        )
     return gdf
 
 
@@ -179,8 +187,12 @@ def _with_corrections(gdf, data_dir: Path | None, gazetteer=None):  # GeoDataFra
 def build_cmd(
     report: Annotated[Path, typer.Argument(help="Report text file.")],
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="GeoJSON file to write (default: stdout).")] = None,
-    geocoder: Annotated[GeocoderChoice, typer.Option(help="Also ask this online service for names the gazetteer lacks.")] = GeocoderChoice.gazetteer,
-    amap_key: Annotated[Optional[str], typer.Option(envvar="GEOPLAN_AMAP_KEY", help="Your AMap web-service key.")] = None,
+    geocoder: Annotated[
+        GeocoderChoice, typer.Option(help="Also ask this online service for names the gazetteer lacks.")
+    ] = GeocoderChoice.gazetteer,
+    amap_key: Annotated[
+        Optional[str], typer.Option(envvar="GEOPLAN_AMAP_KEY", help="Your AMap web-service key.")
+    ] = None,
     data_dir: DataDirArg = None,
     shape: ShapeOption = None,
     city: CityOption = None,
@@ -199,9 +211,11 @@ def build_cmd(
     counts = gdf["precision"].value_counts().to_dict()
     summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
     where = meta.get("city") or {}
-    typer.echo(f"{meta.get('shape', 'report')} of {where.get('name', '?')} (by {where.get('rule', '?')}): "
-               f"{gdf['item_id'].nunique()} items, {len(gdf)} features ({summary})"
-               + (f" -> {out}" if out else ""), err=True)
+    typer.echo(
+        f"{meta.get('shape', 'report')} of {where.get('name', '?')} (by {where.get('rule', '?')}): "
+        f"{gdf['item_id'].nunique()} items, {len(gdf)} features ({summary})" + (f" -> {out}" if out else ""),
+        err=True,
+    )
 
 
 corrections_app = typer.Typer(
@@ -210,8 +224,10 @@ corrections_app = typer.Typer(
 )
 DataDirOption = Annotated[
     Optional[Path],
-    typer.Option("--data-dir", help="Folder holding corrections.sqlite "
-                 "(default: $GEOPLAN_DATA_DIR, else ~/.local/share/geoplan)."),
+    typer.Option(
+        "--data-dir",
+        help="Folder holding corrections.sqlite (default: $GEOPLAN_DATA_DIR, else ~/.local/share/geoplan).",
+    ),
 ]
 
 
@@ -222,23 +238,31 @@ def _correction_store(data_dir: Path | None):  # -> CorrectionStore
 
 
 def _correction_line(c) -> str:  # c: Correction
-    line = "  ".join((str(c.id), c.item_id, c.place or "-", c.geometry_type, c.author or "-", c.created_at,
-                      c.note))
+    line = "  ".join((str(c.id), c.item_id, c.place or "-", c.geometry_type, c.author or "-", c.created_at, c.note))
     return line + (f"  [undone {c.undone_at}]" if c.undone_at else "")
 
 
 @corrections_app.command("add")
 def corrections_add_cmd(
     item_id: Annotated[str, typer.Argument(help="Id of the item to correct (see `geoplan parse REPORT -f table`).")],
-    geometry: Annotated[str, typer.Option("--geometry", "-g", help="New geometry, WKT or GeoJSON in WGS84 "
-                                          "lon/lat, e.g. 'POINT (112.55 37.87)'; @FILE reads it from FILE.")],
+    geometry: Annotated[
+        str,
+        typer.Option(
+            "--geometry",
+            "-g",
+            help="New geometry, WKT or GeoJSON in WGS84 "
+            "lon/lat, e.g. 'POINT (112.55 37.87)'; @FILE reads it from FILE.",
+        ),
+    ],
     note: Annotated[str, typer.Option("--note", "-n", help="What was wrong and where the fix comes from.")],
-    place: Annotated[Optional[str], typer.Option(help="The item's place this moves (or adds); "
-                                                 "omit for an item with a single row.")] = None,
+    place: Annotated[
+        Optional[str], typer.Option(help="The item's place this moves (or adds); omit for an item with a single row.")
+    ] = None,
     author: Annotated[str, typer.Option(help="Who made the correction.")] = "",
     no_check: Annotated[bool, typer.Option("--no-check", help="Do not check ITEM_ID against the report.")] = False,
-    report: Annotated[Optional[Path], typer.Option(help="Report the item ids come from "
-                                                   "(default: the shipped report).")] = None,
+    report: Annotated[
+        Optional[Path], typer.Option(help="Report the item ids come from (default: the shipped report).")
+    ] = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Store a correction of where ITEM_ID (or one of its places) is; every build applies it."""
@@ -305,8 +329,9 @@ def corrections_export_cmd(
 @corrections_app.command("import")
 def corrections_import_cmd(
     path: Annotated[Path, typer.Argument(metavar="FILE", help="GeoJSON written by `corrections export`.")],
-    report: Annotated[Optional[Path], typer.Option(help="Report the item ids must come from "
-                                                   "(default: the shipped report).")] = None,
+    report: Annotated[
+        Optional[Path], typer.Option(help="Report the item ids must come from (default: the shipped report).")
+    ] = None,
     no_check: Annotated[bool, typer.Option("--no-check", help="Do not check item ids against the report.")] = False,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -340,11 +365,22 @@ def gazetteer_import_osm_cmd(
     file: Annotated[Path, typer.Argument(metavar="FILE", help="overpass-turbo GeoJSON export, .osm or .osm.pbf.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Gazetteer GeoJSON to write (replaced atomically).")],
     city: Annotated[str, typer.Option(help="Clip to this city entry of the gazetteer.")] = "太原市",
-    replace: Annotated[bool, typer.Option("--replace", help="Keep an OSM entry even when a curated entry has "
-                                          "its name or an alias; the curated one is then left out on loading.")] = False,
-    curated: Annotated[Optional[list[Path]], typer.Option(
-        "--curated", help="Curated gazetteer files to check names against (default: geoplan's own, "
-        "except OUT); repeat for several.")] = None,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Keep an OSM entry even when a curated entry has "
+            "its name or an alias; the curated one is then left out on loading.",
+        ),
+    ] = False,
+    curated: Annotated[
+        Optional[list[Path]],
+        typer.Option(
+            "--curated",
+            help="Curated gazetteer files to check names against (default: geoplan's own, "
+            "except OUT); repeat for several.",
+        ),
+    ] = None,
 ) -> None:
     """Import named roads, lines, stations, bridges, schools, parks and water from OpenStreetMap.
 
@@ -357,11 +393,17 @@ def gazetteer_import_osm_cmd(
 
     target = out.resolve()
     paths = curated if curated is not None else [p for p in settings.gazetteer_paths() if p.resolve() != target]
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True,
-                  disable=not sys.stderr.isatty()) as bar:
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), transient=True, disable=not sys.stderr.isatty()
+    ) as bar:
         task = bar.add_task(f"reading {file.name}", total=None)
-        result = import_osm(file, curated_paths=paths, city=city, replace=replace,
-                            progress=lambda n: bar.update(task, description=f"reading {file.name}: {n:,} objects"))
+        result = import_osm(
+            file,
+            curated_paths=paths,
+            city=city,
+            replace=replace,
+            progress=lambda n: bar.update(task, description=f"reading {file.name}: {n:,} objects"),
+        )
     _write(out, result.to_geojson())
     for line in result.report.lines():
         typer.echo(line, err=True)
@@ -381,29 +423,62 @@ def _status_key(value: str) -> str:
 @app.command("export")
 def export_cmd(
     source: Annotated[Path, typer.Argument(help="Report text file, or a GeoJSON from 'geoplan build'.")],
-    out: Annotated[Optional[Path], typer.Option(
-        "--out", "-o", help="File or existing folder to write to; replaced atomically, never left "
-        "half-written. Default (and in a folder): a name saying what was filtered, e.g. "
-        "taiyuan-2025-民生-小店区.geojson.")] = None,
-    fmt: Annotated[Optional[str], typer.Option(
-        "--format", "-f", help="geojson, gpkg, kml or csv (default: from OUT's suffix, else geojson).")] = None,
-    domain: Annotated[Optional[list[str]], typer.Option(
-        "--domain", help="Keep only this domain (关键词), e.g. 民生; repeat for several.")] = None,
-    status: Annotated[Optional[list[str]], typer.Option(
-        "--status", help="Keep only this status: a key (starting, under_construction …) or its Chinese "
-        "label (启动, 在建 …); repeat for several.")] = None,
-    part: Annotated[Optional[list[str]], typer.Option(
-        "--part", help="Keep only this part of the report: review, plan, targets or government; "
-        "repeat for several (--part plan: this year's plan only).")] = None,
-    district: Annotated[Optional[list[str]], typer.Option(
-        "--district", help="Keep only places in this district or county, e.g. 小店区; "
-        "repeat for several.")] = None,
-    query: Annotated[str, typer.Option(
-        "--query", "-q", help="Keep rows whose item text, place name, section or unresolved names contain "
-        "TEXT (case-insensitive).")] = "",
-    include_unlocated: Annotated[bool, typer.Option(
-        "--include-unlocated", help="Also export rows without geometry (city-wide or unlocated items); "
-        "GeoPackage puts them in the table 'unlocated'.")] = False,
+    out: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--out",
+            "-o",
+            help="File or existing folder to write to; replaced atomically, never left "
+            "half-written. Default (and in a folder): a name saying what was filtered, e.g. "
+            "taiyuan-2025-民生-小店区.geojson.",
+        ),
+    ] = None,
+    fmt: Annotated[
+        Optional[str],
+        typer.Option("--format", "-f", help="geojson, gpkg, kml or csv (default: from OUT's suffix, else geojson)."),
+    ] = None,
+    domain: Annotated[
+        Optional[list[str]],
+        typer.Option("--domain", help="Keep only this domain (关键词), e.g. 民生; repeat for several."),
+    ] = None,
+    status: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--status",
+            help="Keep only this status: a key (starting, under_construction …) or its Chinese "
+            "label (启动, 在建 …); repeat for several.",
+        ),
+    ] = None,
+    part: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--part",
+            help="Keep only this part of the report: review, plan, targets or government; "
+            "repeat for several (--part plan: this year's plan only).",
+        ),
+    ] = None,
+    district: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--district", help="Keep only places in this district or county, e.g. 小店区; repeat for several."
+        ),
+    ] = None,
+    query: Annotated[
+        str,
+        typer.Option(
+            "--query",
+            "-q",
+            help="Keep rows whose item text, place name, section or unresolved names contain TEXT (case-insensitive).",
+        ),
+    ] = "",
+    include_unlocated: Annotated[
+        bool,
+        typer.Option(
+            "--include-unlocated",
+            help="Also export rows without geometry (city-wide or unlocated items); "
+            "GeoPackage puts them in the table 'unlocated'.",
+        ),
+    ] = False,
     data_dir: DataDirArg = None,
 ) -> None:
     """Export SOURCE's located features, optionally filtered, as GeoJSON, GeoPackage, KML or CSV.
@@ -421,20 +496,27 @@ def export_cmd(
     gdf = _with_corrections(features_from_path(source), data_dir)
     domains, districts, parts = domain or [], district or [], part or []
     statuses = [_status_key(s) for s in status or []]
-    checks = (("domain", domains, list(dict.fromkeys(gdf["domain"].dropna()))),
-              ("status", statuses, [str(s) for s in Status]),
-              ("part", parts, list(PARTS)),
-              ("district", districts, sorted(set(gdf["district"].dropna()))))
+    checks = (
+        ("domain", domains, list(dict.fromkeys(gdf["domain"].dropna()))),
+        ("status", statuses, [str(s) for s in Status]),
+        ("part", parts, list(PARTS)),
+        ("district", districts, sorted(set(gdf["district"].dropna()))),
+    )
     for label, wanted, valid in checks:
         unknown = [w for w in wanted if w not in valid]
         if unknown:
-            typer.echo(f"geoplan: warning: no {label} {', '.join(unknown)} in {source}; "
-                       f"valid: {', '.join(valid)}", err=True)
-    chosen = filter_features(gdf, domains=domains, statuses=statuses, districts=districts, parts=parts,
-                             query=query)
+            typer.echo(
+                f"geoplan: warning: no {label} {', '.join(unknown)} in {source}; valid: {', '.join(valid)}", err=True
+            )
+    chosen = filter_features(gdf, domains=domains, statuses=statuses, districts=districts, parts=parts, query=query)
     if named:
-        filters = Filters(domains=tuple(domains), statuses=tuple(statuses), districts=tuple(districts),
-                          parts=tuple(parts), query=query.strip())
+        filters = Filters(
+            domains=tuple(domains),
+            statuses=tuple(statuses),
+            districts=tuple(districts),
+            parts=tuple(parts),
+            query=query.strip(),
+        )
         name = export_filename(source.name, filters, SUFFIXES[key], include_unlocated=include_unlocated)
         out = (out or Path(".")) / name
     unlocated = int(chosen.geometry.isna().sum())
@@ -444,8 +526,10 @@ def export_cmd(
     items = chosen["item_id"].nunique()
     left = "" if include_unlocated else f"; {unlocated} without geometry left out, --include-unlocated adds them"
     kept = f", {unlocated} without geometry" if include_unlocated else ""
-    typer.echo(f"{len(chosen)} of {len(gdf)} features written ({items} item{'s' * (items != 1)}{kept}{left})"
-               f" -> {out} [{key}]", err=True)
+    typer.echo(
+        f"{len(chosen)} of {len(gdf)} features written ({items} item{'s' * (items != 1)}{kept}{left}) -> {out} [{key}]",
+        err=True,
+    )
 
 
 class Lang(StrEnum):
@@ -464,7 +548,9 @@ def map_cmd(
     source: Annotated[Path, typer.Argument(help="Report text file or a GeoJSON built by `geoplan build`.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")] = Path("map.html"),
     lang: Annotated[Lang, typer.Option(help="Language of labels and popups.")] = Lang.zh,
-    basemap: Annotated[BasemapChoice, typer.Option(help="osm, light, or amap (data shifted to GCJ-02).")] = BasemapChoice.osm,
+    basemap: Annotated[
+        BasemapChoice, typer.Option(help="osm, light, or amap (data shifted to GCJ-02).")
+    ] = BasemapChoice.osm,
     data_dir: DataDirArg = None,
 ) -> None:
     """Write the map as one standalone HTML page: every script and style inlined, only tiles remote."""
@@ -477,8 +563,9 @@ def map_cmd(
     city = gdf.attrs.get("report", {}).get("city") or {}
     gaz = gazetteer_for(city.get("adcode") if isinstance(city, dict) else None)  # the report's districts
     gdf = _with_corrections(gdf, data_dir, gaz)
-    m = build_map(gdf, lang=str(lang), basemap=str(basemap), gazetteer=gaz, show_boundaries=True,
-                  list_unplaced=True, search=True)
+    m = build_map(
+        gdf, lang=str(lang), basemap=str(basemap), gazetteer=gaz, show_boundaries=True, list_unplaced=True, search=True
+    )
     localize(m, mode="inline")
     html_text = map_html(m)
     _write(out, html_text)
@@ -518,8 +605,7 @@ def publish_cmd(
     if made:
         _created(out)
     for r in done:
-        typer.echo(f"{r.source}: {r.features} features ({r.located} located) -> {out}/data/{r.slug}.geojson",
-                   err=True)
+        typer.echo(f"{r.source}: {r.features} features ({r.located} located) -> {out}/data/{r.slug}.geojson", err=True)
     typer.echo(f"site -> {out}/index.html", err=True)
 
 
@@ -558,11 +644,16 @@ def _pick(name: str, count: int) -> int:
 def geocode_missing_cmd(
     report: Annotated[Path, typer.Argument(help="Report text file.")],
     geocoder: Annotated[OnlineService, typer.Option(help="Online service to ask.")],
-    key: Annotated[Optional[str], typer.Option(help="Your key for the service (default: $GEOPLAN_AMAP_KEY or "
-                                               "$GEOPLAN_TIANDITU_KEY; Nominatim needs none).")] = None,
+    key: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Your key for the service (default: $GEOPLAN_AMAP_KEY or $GEOPLAN_TIANDITU_KEY; Nominatim needs none)."
+        ),
+    ] = None,
     data_dir: DataDirArg = None,
-    yes_first: Annotated[bool, typer.Option("--yes-first", help="Accept the nearest candidate for every name "
-                                            "without asking.")] = False,
+    yes_first: Annotated[
+        bool, typer.Option("--yes-first", help="Accept the nearest candidate for every name without asking.")
+    ] = False,
     list_only: Annotated[bool, typer.Option("--list-only", help="Only list the candidates; store nothing.")] = False,
     author: Annotated[str, typer.Option(help="Who accepts the candidates (kept with each correction).")] = "",
     limit: Annotated[int, typer.Option(min=1, max=50, help="Candidates to ask for per name.")] = 10,
@@ -590,15 +681,19 @@ def geocode_missing_cmd(
     gdf = _with_corrections(gdf, data_dir, gaz)
     names = missing_names(gdf)
     centre = f"{city.centre.x:.4f},{city.centre.y:.4f}" if city.centre else "?"
-    typer.echo(f"{len(names)} names the gazetteer lacks in {report}; asking {geocoder} "
-               f"(within {city.name}, distances from its centre {centre})", err=True)
+    typer.echo(
+        f"{len(names)} names the gazetteer lacks in {report}; asking {geocoder} "
+        f"(within {city.name}, distances from its centre {centre})",
+        err=True,
+    )
     store = None if list_only else _correction_store(data_dir)
     interactive = not (list_only or yes_first)
     accepted = empty = 0
     for n, sug in enumerate(suggestions(names, coder, city=city), start=1):
         m = sug.missing
-        typer.echo(f"[{n}/{len(names)}] {m.name}  ({len(m.item_ids)} item{'s' * (len(m.item_ids) != 1)}: "
-                   f"{m.text[:40]}…)")
+        typer.echo(
+            f"[{n}/{len(names)}] {m.name}  ({len(m.item_ids)} item{'s' * (len(m.item_ids) != 1)}: {m.text[:40]}…)"
+        )
         if not sug.candidates:
             empty += 1
             typer.echo("    no candidate in the city")
@@ -619,8 +714,11 @@ def geocode_missing_cmd(
             saved = accept(store, m, sug.candidates[choice - 1], author=author)
             accepted += 1
             typer.echo(f"    accepted -> correction {', '.join(f'#{c.id}' for c in saved)}")
-    typer.echo(f"{len(names)} names asked, {accepted} accepted, {empty} without candidates"
-               + ("" if store is None else f"; corrections in {store.path}"), err=True)
+    typer.echo(
+        f"{len(names)} names asked, {accepted} accepted, {empty} without candidates"
+        + ("" if store is None else f"; corrections in {store.path}"),
+        err=True,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

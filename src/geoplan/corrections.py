@@ -99,9 +99,15 @@ class Correction:
     def to_properties(self) -> dict[str, Any]:
         """Every field as JSON-ready values (geometries as WKT)."""
         return {
-            "id": self.id, "item_id": self.item_id, "place": self.place, "geometry": to_wkt(self.geometry),
-            "previous": None if self.previous is None else to_wkt(self.previous), "note": self.note,
-            "author": self.author, "created_at": self.created_at, "undone_at": self.undone_at,
+            "id": self.id,
+            "item_id": self.item_id,
+            "place": self.place,
+            "geometry": to_wkt(self.geometry),
+            "previous": None if self.previous is None else to_wkt(self.previous),
+            "note": self.note,
+            "author": self.author,
+            "created_at": self.created_at,
+            "undone_at": self.undone_at,
         }
 
 
@@ -206,8 +212,9 @@ def _check_rings_closed(geometry: Any) -> None:
                 raise GeometryError("a polygon ring is not closed (its last position must repeat the first)")
 
 
-def check_geometry(geom: BaseGeometry, *, city_area: BaseGeometry | None | _Default = SHIPPED_CITY_AREA
-                   ) -> BaseGeometry:
+def check_geometry(
+    geom: BaseGeometry, *, city_area: BaseGeometry | None | _Default = SHIPPED_CITY_AREA
+) -> BaseGeometry:
     """Refuse an empty, invalid, out-of-range or out-of-city geometry; return it (2D) when it is fine."""
     if not isinstance(geom, BaseGeometry):
         raise GeometryError(f"not a geometry: {geom!r}")
@@ -220,8 +227,10 @@ def check_geometry(geom: BaseGeometry, *, city_area: BaseGeometry | None | _Defa
     if not _in_range(coords):
         if _in_range(coords[:, ::-1]):
             x, y = coords[0]
-            msg = (f"coordinates outside lon/lat range ({x:g}, {y:g}): they look like lat/lon swapped "
-                   "(WKT and GeoJSON are lon, lat — e.g. POINT (112.55 37.87))")
+            msg = (
+                f"coordinates outside lon/lat range ({x:g}, {y:g}): they look like lat/lon swapped "
+                "(WKT and GeoJSON are lon, lat — e.g. POINT (112.55 37.87))"
+            )
             raise GeometryError(msg)
         raise GeometryError("coordinates outside lon/lat range (lon -180..180, lat -90..90; WGS84 degrees)")
     if not geom.is_valid:
@@ -231,17 +240,20 @@ def check_geometry(geom: BaseGeometry, *, city_area: BaseGeometry | None | _Defa
     if area is not None and not area.intersects(geom):
         swapped = _swap(geom)
         if _in_range(shapely.get_coordinates(swapped)) and area.intersects(swapped):
-            raise GeometryError("geometry lies outside the city but inside it with lat/lon swapped: "
-                                "it looks like lat/lon swapped (WKT and GeoJSON are lon, lat)")
+            raise GeometryError(
+                "geometry lies outside the city but inside it with lat/lon swapped: "
+                "it looks like lat/lon swapped (WKT and GeoJSON are lon, lat)"
+            )
         pt = geom.representative_point()
-        msg = (f"geometry at ({pt.x:.4f}, {pt.y:.4f}) lies outside the city "
-               f"(more than {settings.city_buffer_km:g} km beyond its boundary)")
+        msg = (
+            f"geometry at ({pt.x:.4f}, {pt.y:.4f}) lies outside the city "
+            f"(more than {settings.city_buffer_km:g} km beyond its boundary)"
+        )
         raise GeometryError(msg)
     return geom
 
 
-def parse_geometry(text: str, *, city_area: BaseGeometry | None | _Default = SHIPPED_CITY_AREA
-                   ) -> BaseGeometry:
+def parse_geometry(text: str, *, city_area: BaseGeometry | None | _Default = SHIPPED_CITY_AREA) -> BaseGeometry:
     """Read WKT or GeoJSON (a geometry, a Feature, or a one-feature collection) and check it.
 
     ``city_area`` defaults to the shipped gazetteer's city boundary buffered by
@@ -282,8 +294,9 @@ def default_store_path(data_dir: str | Path | None = None) -> Path:
 class CorrectionStore:
     """Corrections in one SQLite file; safe to share between threads and processes."""
 
-    def __init__(self, path: str | Path | None = None, *,
-                 city_area: BaseGeometry | None | _Default = SHIPPED_CITY_AREA) -> None:
+    def __init__(
+        self, path: str | Path | None = None, *, city_area: BaseGeometry | None | _Default = SHIPPED_CITY_AREA
+    ) -> None:
         self.path = Path(path) if path is not None else default_store_path()
         self._city_area = city_area
         self._ready = False
@@ -341,8 +354,7 @@ class CorrectionStore:
 
     def _check_version(self, version: int) -> None:
         if version > SCHEMA_VERSION:
-            msg = (f"schema version {version} is newer than this geoplan understands ({SCHEMA_VERSION}); "
-                   "upgrade geoplan")
+            msg = f"schema version {version} is newer than this geoplan understands ({SCHEMA_VERSION}); upgrade geoplan"
             raise self._fail(msg)
 
     def _ensure_schema(self) -> None:
@@ -441,7 +453,8 @@ class CorrectionStore:
         texts = {"item_id": item_id, "geometry": geom, "note": note, "created_at": created_at}
         optional = {"place": place, "previous": previous, "author": author, "undone_at": undone_at}
         bad = next((k for k, v in texts.items() if not isinstance(v, str)), None) or next(
-            (k for k, v in optional.items() if v is not None and not isinstance(v, str)), None)
+            (k for k, v in optional.items() if v is not None and not isinstance(v, str)), None
+        )
         if bad is not None:
             value = {**texts, **optional}[bad]
             raise self._fail(f"row {id_}: {bad} is {type(value).__name__}, not text; fix or delete the row")
@@ -453,12 +466,29 @@ class CorrectionStore:
         if geometry is None or geometry.is_empty:
             raise self._fail(f"row {id_}: geometry is empty; fix or delete the row")
         return Correction(
-            id=int(id_), item_id=item_id, place=place, geometry=geometry, previous=before, note=note,
-            author=author or "", created_at=created_at, undone_at=undone_at,
+            id=int(id_),
+            item_id=item_id,
+            place=place,
+            geometry=geometry,
+            previous=before,
+            note=note,
+            author=author or "",
+            created_at=created_at,
+            undone_at=undone_at,
         )
 
-    def _prepare(self, item_id: Any, geometry: Any, *, note: Any, author: Any, place: Any, previous: Any,
-                 created_at: Any = None, undone_at: Any = None) -> tuple[Any, ...]:
+    def _prepare(
+        self,
+        item_id: Any,
+        geometry: Any,
+        *,
+        note: Any,
+        author: Any,
+        place: Any,
+        previous: Any,
+        created_at: Any = None,
+        undone_at: Any = None,
+    ) -> tuple[Any, ...]:
         """Check one correction and return its row values (without id); raise before anything is written."""
         item_id = _text(item_id, "item_id").strip()
         if not item_id:
@@ -481,7 +511,12 @@ class CorrectionStore:
             msg = f"previous geometry: {err}"
             raise GeometryError(msg) from err
         return (
-            item_id, place, to_wkt(geom), None if prev is None else to_wkt(prev), note, author,
+            item_id,
+            place,
+            to_wkt(geom),
+            None if prev is None else to_wkt(prev),
+            note,
+            author,
             _now() if created_at is None else _utc_iso(created_at, what="created_at"),
             None if undone_at is None else _utc_iso(undone_at, what="undone_at"),
         )
@@ -489,15 +524,24 @@ class CorrectionStore:
     def _insert(self, conn: sqlite3.Connection, values: tuple[Any, ...]) -> Correction:
         cur = conn.execute(
             "INSERT INTO corrections (item_id, place, geometry, previous, note, author, created_at,"
-            " undone_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", values)
+            " undone_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            values,
+        )
         row = conn.execute(f"SELECT {_FIELDS} FROM corrections WHERE id = ?", (cur.lastrowid,)).fetchone()
         return self._from_row(row)
 
     # -- public API --------------------------------------------------------------------------------
 
-    def add(self, item_id: str, geometry: str | BaseGeometry | dict[str, Any], *, note: str,
-            author: str = "", place: str | None = None,
-            previous: str | BaseGeometry | None = None) -> Correction:
+    def add(
+        self,
+        item_id: str,
+        geometry: str | BaseGeometry | dict[str, Any],
+        *,
+        note: str,
+        author: str = "",
+        place: str | None = None,
+        previous: str | BaseGeometry | None = None,
+    ) -> Correction:
         """Check and store one correction; on any problem raise and write nothing."""
         values = self._prepare(item_id, geometry, note=note, author=author, place=place, previous=previous)
         with self._connect(write=True) as conn:
@@ -538,8 +582,11 @@ class CorrectionStore:
     def active_for(self, item_ids: Iterable[str]) -> builtins.list[Correction]:
         """Active corrections of these items, oldest first."""
         ids = json.dumps(sorted({str(i) for i in item_ids}))
-        return self._rows(f"SELECT {_FIELDS} FROM corrections WHERE undone_at IS NULL"
-                          " AND item_id IN (SELECT value FROM json_each(?)) ORDER BY id", (ids,))
+        return self._rows(
+            f"SELECT {_FIELDS} FROM corrections WHERE undone_at IS NULL"
+            " AND item_id IN (SELECT value FROM json_each(?)) ORDER BY id",
+            (ids,),
+        )
 
     def to_geojson(self) -> dict[str, Any]:
         """Every correction, undone ones with their ``undone_at``, as an RFC 7946 FeatureCollection.
@@ -576,8 +623,11 @@ class CorrectionStore:
             msg = f"{p}: cannot read ({err.strerror or err})"
             raise CorrectionError(msg) from err
         doc = _load_json(raw, p)
-        if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection" \
-                or not isinstance(doc.get("features"), builtins.list):
+        if (
+            not isinstance(doc, dict)
+            or doc.get("type") != "FeatureCollection"
+            or not isinstance(doc.get("features"), builtins.list)
+        ):
             raise CorrectionError(f"{p}: not a GeoJSON FeatureCollection")
         rows: builtins.list[tuple[Any, ...]] = []
         problems: builtins.list[str] = []
@@ -591,22 +641,29 @@ class CorrectionStore:
                     raise CorrectionError("not a GeoJSON Feature")
                 if not feat.get("geometry"):
                     raise GeometryError("no geometry")
-                rows.append(self._prepare(
-                    props.get("item_id") or "", feat["geometry"], note=props.get("note") or "",
-                    author=props.get("author") or "", place=props.get("place"),
-                    previous=props.get("previous"), created_at=props.get("created_at"),
-                    undone_at=props.get("undone_at")))
+                rows.append(
+                    self._prepare(
+                        props.get("item_id") or "",
+                        feat["geometry"],
+                        note=props.get("note") or "",
+                        author=props.get("author") or "",
+                        place=props.get("place"),
+                        previous=props.get("previous"),
+                        created_at=props.get("created_at"),
+                        undone_at=props.get("undone_at"),
+                    )
+                )
             except (CorrectionError, GeometryError) as err:
                 problems.append(f"{where}: {err}")
         if problems:
             more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
-            msg = (f"{p}: {len(problems)} bad correction(s), nothing imported: "
-                   + "; ".join(problems[:10]) + more)
+            msg = f"{p}: {len(problems)} bad correction(s), nothing imported: " + "; ".join(problems[:10]) + more
             raise CorrectionError(msg)
         return rows
 
-    def import_geojson(self, path: str | Path, *, known_items: Iterable[str] | None = None
-                       ) -> builtins.list[Correction]:
+    def import_geojson(
+        self, path: str | Path, *, known_items: Iterable[str] | None = None
+    ) -> builtins.list[Correction]:
         """Add every correction of a FeatureCollection, all or nothing; return the ones added.
 
         Each feature needs ``properties.item_id``, ``properties.note`` and a geometry; ``place``,
@@ -622,15 +679,22 @@ class CorrectionStore:
             unknown = builtins.list(dict.fromkeys(r[0] for r in rows if r[0] not in known))
             if unknown:
                 more = f" (and {len(unknown) - 10} more)" if len(unknown) > 10 else ""
-                msg = (f"{path}: {len(unknown)} item id(s) not in the report, nothing imported: "
-                       + ", ".join(unknown[:10]) + more)
+                msg = (
+                    f"{path}: {len(unknown)} item id(s) not in the report, nothing imported: "
+                    + ", ".join(unknown[:10])
+                    + more
+                )
                 raise CorrectionError(msg)
         with self._connect(write=True) as conn:
             assert conn is not None
             ids = json.dumps(sorted({r[0] for r in rows}))
-            seen = set(conn.execute(
-                "SELECT item_id, place, geometry, note, author, created_at FROM corrections"
-                " WHERE item_id IN (SELECT value FROM json_each(?))", (ids,)).fetchall())
+            seen = set(
+                conn.execute(
+                    "SELECT item_id, place, geometry, note, author, created_at FROM corrections"
+                    " WHERE item_id IN (SELECT value FROM json_each(?))",
+                    (ids,),
+                ).fetchall()
+            )
             fresh = []
             for values in rows:
                 key = (values[0], values[1], values[2], values[4], values[5], values[6])
@@ -640,9 +704,10 @@ class CorrectionStore:
             last = conn.execute("SELECT coalesce(max(id), 0) FROM corrections").fetchone()[0]
             conn.executemany(
                 "INSERT INTO corrections (item_id, place, geometry, previous, note, author, created_at,"
-                " undone_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", fresh)
-            added = conn.execute(f"SELECT {_FIELDS} FROM corrections WHERE id > ? ORDER BY id",
-                                 (last,)).fetchall()
+                " undone_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                fresh,
+            )
+            added = conn.execute(f"SELECT {_FIELDS} FROM corrections WHERE id > ? ORDER BY id", (last,)).fetchall()
         return [self._from_row(r) for r in added]
 
 
@@ -655,8 +720,10 @@ def _text(value: Any, what: str) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as err:
-        msg = (f"{what} is not valid UTF-8 text (character {err.start + 1} is U+{ord(value[err.start]):04X}, "
-               "a lone surrogate or an undecodable byte)")
+        msg = (
+            f"{what} is not valid UTF-8 text (character {err.start + 1} is U+{ord(value[err.start]):04X}, "
+            "a lone surrogate or an undecodable byte)"
+        )
         raise CorrectionError(msg) from err
     return value
 
@@ -666,7 +733,7 @@ def _load_json(raw: bytes, path: Path) -> Any:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        msg = f"{path}: not UTF-8 (byte {err.start}: {raw[err.start:err.start + 1]!r})"
+        msg = f"{path}: not UTF-8 (byte {err.start}: {raw[err.start : err.start + 1]!r})"
         raise CorrectionError(msg) from err
     depth = json_nesting(text)
     if depth > MAX_JSON_DEPTH:
@@ -700,7 +767,10 @@ def _without(unresolved: Any, place: str) -> Any:
 
 
 def apply_corrections(
-    gdf: gpd.GeoDataFrame, corrections: Iterable[Correction], *, gazetteer: Gazetteer | None = None,
+    gdf: gpd.GeoDataFrame,
+    corrections: Iterable[Correction],
+    *,
+    gazetteer: Gazetteer | None = None,
 ) -> tuple[gpd.GeoDataFrame, builtins.list[Correction]]:
     """Apply active corrections to built features, oldest first (a later one wins); return what was left.
 
@@ -737,8 +807,12 @@ def apply_corrections(
             sole = out.loc[of_item[0]]
             if len(named):
                 idx = named[-1]
-            elif len(of_item) == 1 and _no_geometry(sole[geom_col]) \
-                    and not _blank(sole["precision"]) and str(sole["precision"]) in PLACELESS_PRECISIONS:
+            elif (
+                len(of_item) == 1
+                and _no_geometry(sole[geom_col])
+                and not _blank(sole["precision"])
+                and str(sole["precision"]) in PLACELESS_PRECISIONS
+            ):
                 idx = of_item[0]
                 out.at[idx, "name"] = c.place
                 out.at[idx, "place_kind"] = None
@@ -812,8 +886,9 @@ def current_geometry(gdf: gpd.GeoDataFrame, item_id: str, place: str | None) -> 
     return None if geom is None or geom.is_empty else geom
 
 
-def corrected_features(gdf: gpd.GeoDataFrame, *, data_dir: str | Path | None = None,
-                       gazetteer: Gazetteer | None = None) -> tuple[gpd.GeoDataFrame, builtins.list[Correction]]:
+def corrected_features(
+    gdf: gpd.GeoDataFrame, *, data_dir: str | Path | None = None, gazetteer: Gazetteer | None = None
+) -> tuple[gpd.GeoDataFrame, builtins.list[Correction]]:
     """``gdf`` with the data dir's active corrections applied; a missing store means no corrections."""
     path = default_store_path(data_dir)
     if not path.exists():

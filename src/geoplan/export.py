@@ -97,8 +97,14 @@ def filter_features(
     substring search over the item text, place names, section and unresolved names.
     """
     mask = pd.Series(True, index=gdf.index)
-    for column, wanted in (("domain", domains), ("status", statuses), ("district", districts),
-                           ("place_kind", kinds), ("precision", precisions), ("part", parts)):
+    for column, wanted in (
+        ("domain", domains),
+        ("status", statuses),
+        ("district", districts),
+        ("place_kind", kinds),
+        ("precision", precisions),
+        ("part", parts),
+    ):
         accepted = _values(wanted)
         if accepted:
             mask &= gdf[column].isin(accepted) if column in gdf else False
@@ -106,8 +112,7 @@ def filter_features(
     if accepted:
         hit = gdf["section"].isin(accepted) if "section" in gdf else pd.Series(False, index=gdf.index)
         if "sections" in gdf:
-            hit |= gdf["sections"].map(
-                lambda s: isinstance(s, str) and any(part in accepted for part in s.split("；")))
+            hit |= gdf["sections"].map(lambda s: isinstance(s, str) and any(part in accepted for part in s.split("；")))
         mask &= hit
     needle = (query or "").strip()
     if needle:
@@ -124,8 +129,9 @@ def resolve_format(fmt: str | None, path: str | Path) -> str:
     if fmt is None:
         suffix = Path(path).suffix.lower()
         if suffix not in _SUFFIX_FORMATS:
-            msg = (f"{path}: cannot tell the export format from the suffix {suffix!r}; "
-                   f"choose one of {', '.join(FORMATS)}")
+            msg = (
+                f"{path}: cannot tell the export format from the suffix {suffix!r}; choose one of {', '.join(FORMATS)}"
+            )
             raise ExportError(msg)
         return _SUFFIX_FORMATS[suffix]
     key = str(fmt).strip().lower()
@@ -162,8 +168,7 @@ def _gpkg_layers(frame: gpd.GeoDataFrame) -> list[tuple[str, gpd.GeoDataFrame]]:
     """(layer name, rows) per geometry kind that has rows, in kind order; rows keep report order."""
     geom = frame.geometry
     kinds = geom.map(lambda g: "none" if g is None or g.is_empty else geometry_kind(g))
-    return [(name, frame[(kinds == kind).to_numpy()]) for kind, name in GPKG_LAYERS.items()
-            if (kinds == kind).any()]
+    return [(name, frame[(kinds == kind).to_numpy()]) for kind, name in GPKG_LAYERS.items() if (kinds == kind).any()]
 
 
 def _unlocated(frame: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -176,12 +181,21 @@ def _write_gpkg(frame: gpd.GeoDataFrame, tmp: Path) -> None:
     for name, rows in _gpkg_layers(frame):
         types = set(rows.geom_type)
         declared = types.pop() if len(types) == 1 else "Unknown"
-        pyogrio.write_dataframe(rows, tmp, layer=name, driver="GPKG", geometry_type=declared,
-                                layer_options={"FID": GPKG_FID}, promote_to_multi=False, append=tmp.exists())
+        pyogrio.write_dataframe(
+            rows,
+            tmp,
+            layer=name,
+            driver="GPKG",
+            geometry_type=declared,
+            layer_options={"FID": GPKG_FID},
+            promote_to_multi=False,
+            append=tmp.exists(),
+        )
     unlocated = _unlocated(frame)
     if len(unlocated) or not tmp.exists():
-        pyogrio.write_dataframe(unlocated, tmp, layer=GPKG_UNLOCATED, driver="GPKG",
-                                layer_options={"FID": GPKG_FID}, append=tmp.exists())
+        pyogrio.write_dataframe(
+            unlocated, tmp, layer=GPKG_UNLOCATED, driver="GPKG", layer_options={"FID": GPKG_FID}, append=tmp.exists()
+        )
 
 
 def _filled(series: pd.Series) -> pd.Series:
@@ -212,8 +226,11 @@ def _kml_frame(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if "text" in props:
         label = label.fillna(props["text"].map(_head).astype("string"))
     # Google Earth shows a description as HTML; escaped, a report's "<script>" stays text there.
-    description = (props["text"].map(_html_text).astype("string")
-                   if "text" in props else pd.Series(pd.NA, index=frame.index, dtype="string"))
+    description = (
+        props["text"].map(_html_text).astype("string")
+        if "text" in props
+        else pd.Series(pd.NA, index=frame.index, dtype="string")
+    )
     rest = props.drop(columns=[c for c in ("text",) if c in props]).rename(columns=KML_RENAMES)
     for column in rest.columns:  # ExtendedData is shown as HTML too: a domain "<b>…" must stay text
         if rest[column].dtype == object or pd.api.types.is_string_dtype(rest[column]):
@@ -223,8 +240,14 @@ def _kml_frame(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def _write_kml(frame: gpd.GeoDataFrame, tmp: Path) -> None:
-    pyogrio.write_dataframe(_kml_frame(frame), tmp, layer=LAYER, driver="KML", geometry_type="Unknown",
-                            dataset_options={"NameField": "Name", "DescriptionField": "Description"})
+    pyogrio.write_dataframe(
+        _kml_frame(frame),
+        tmp,
+        layer=LAYER,
+        driver="KML",
+        geometry_type="Unknown",
+        dataset_options={"NameField": "Name", "DescriptionField": "Description"},
+    )
 
 
 def _csv_frame(frame: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -243,8 +266,7 @@ def _csv_frame(frame: gpd.GeoDataFrame) -> pd.DataFrame:
         lat[is_point] = shapely.get_y(values[is_point])
     table["lon"] = lon
     table["lat"] = lat
-    table["wkt"] = pd.array(shapely.to_wkt(values, rounding_precision=settings.coordinate_decimals),
-                            dtype="string")
+    table["wkt"] = pd.array(shapely.to_wkt(values, rounding_precision=settings.coordinate_decimals), dtype="string")
     return table
 
 
@@ -263,7 +285,10 @@ def _write_csv(frame: gpd.GeoDataFrame, tmp: Path) -> None:
 
 
 _WRITERS: dict[str, Callable[[gpd.GeoDataFrame, Path], None]] = {
-    "geojson": _write_geojson, "gpkg": _write_gpkg, "kml": _write_kml, "csv": _write_csv,
+    "geojson": _write_geojson,
+    "gpkg": _write_gpkg,
+    "kml": _write_kml,
+    "csv": _write_csv,
 }
 
 
@@ -274,8 +299,9 @@ def _count_geojson(path: Path) -> int:
 
 def _count_gpkg(path: Path) -> int:
     layers = pyogrio.list_layers(path)
-    return sum(int(pyogrio.read_info(path, layer=str(name), force_feature_count=True)["features"])
-               for name, _kind in layers)
+    return sum(
+        int(pyogrio.read_info(path, layer=str(name), force_feature_count=True)["features"]) for name, _kind in layers
+    )
 
 
 def _count_kml(path: Path) -> int:
@@ -293,7 +319,10 @@ def _count_csv(path: Path) -> int:
 
 
 _COUNTERS: dict[str, Callable[[Path], int]] = {
-    "geojson": _count_geojson, "gpkg": _count_gpkg, "kml": _count_kml, "csv": _count_csv,
+    "geojson": _count_geojson,
+    "gpkg": _count_gpkg,
+    "kml": _count_kml,
+    "csv": _count_csv,
 }
 
 
@@ -308,8 +337,16 @@ def verify_export(path: Path, fmt: str, expected: int) -> None:
         found = _COUNTERS[fmt](path)
     except TruncatedWriteError:
         raise
-    except (OSError, ValueError, KeyError, TypeError, ET.ParseError, csv.Error,
-            pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as err:
+    except (
+        OSError,
+        ValueError,
+        KeyError,
+        TypeError,
+        ET.ParseError,
+        csv.Error,
+        pyogrio.errors.DataSourceError,
+        pyogrio.errors.DataLayerError,
+    ) as err:
         msg = f"the written {fmt} does not read back ({err}); disk full?"
         raise TruncatedWriteError(errno.EIO, msg) from err
     if found != expected:
@@ -317,8 +354,9 @@ def verify_export(path: Path, fmt: str, expected: int) -> None:
         raise TruncatedWriteError(errno.EIO, msg)
 
 
-def export_features(gdf: gpd.GeoDataFrame, path: str | Path, fmt: str | None = None, *,
-                    created: Callable[[Path], None] | None = None) -> Path:
+def export_features(
+    gdf: gpd.GeoDataFrame, path: str | Path, fmt: str | None = None, *, created: Callable[[Path], None] | None = None
+) -> Path:
     """Write ``gdf`` to ``path`` as ``fmt`` (default: from the suffix), checked and atomically; return the path.
 
     ``created`` is told about each missing parent folder made on the way (the CLI says so on stderr).
@@ -328,8 +366,12 @@ def export_features(gdf: gpd.GeoDataFrame, path: str | Path, fmt: str | None = N
     frame = _prepared(gdf)
     writer = _WRITERS[key]
     try:
-        return write_atomic(path, lambda tmp: writer(frame, tmp),
-                            verify=lambda tmp: verify_export(tmp, key, len(frame)), created=created)
+        return write_atomic(
+            path,
+            lambda tmp: writer(frame, tmp),
+            verify=lambda tmp: verify_export(tmp, key, len(frame)),
+            created=created,
+        )
     except ValidationError as err:
         raise ValidationError(f"{path}: not written: {err}") from err
     except OSError as err:

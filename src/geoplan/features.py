@@ -32,14 +32,45 @@ from geoplan.link import Linker
 from geoplan.models import Item, Location, Occurrence, Report, Status
 
 COLUMNS: tuple[str, ...] = (
-    "fid", "item_id", "domain", "section", "sections", "lines", "status", "status_zh", "item_status",
-    "text", "quantities", "name", "matched", "place_kind", "geometry_kind", "precision", "precision_code",
-    "precision_zh", "precision_en", "district", "source", "source_url", "confidence", "datum",
-    "converted_from", "geocoder", "place_status", "unresolved", "part", "place_from",
+    "fid",
+    "item_id",
+    "domain",
+    "section",
+    "sections",
+    "lines",
+    "status",
+    "status_zh",
+    "item_status",
+    "text",
+    "quantities",
+    "name",
+    "matched",
+    "place_kind",
+    "geometry_kind",
+    "precision",
+    "precision_code",
+    "precision_zh",
+    "precision_en",
+    "district",
+    "source",
+    "source_url",
+    "confidence",
+    "datum",
+    "converted_from",
+    "geocoder",
+    "place_status",
+    "unresolved",
+    "part",
+    "place_from",
 )
 GEOMETRY_KINDS = {
-    "Point": "point", "MultiPoint": "point", "LineString": "line", "MultiLineString": "line",
-    "Polygon": "area", "MultiPolygon": "area", "GeometryCollection": "area",
+    "Point": "point",
+    "MultiPoint": "point",
+    "LineString": "line",
+    "MultiLineString": "line",
+    "Polygon": "area",
+    "MultiPolygon": "area",
+    "GeometryCollection": "area",
 }
 
 
@@ -64,13 +95,23 @@ def _item_columns(item: Item) -> dict[str, Any]:
 def _location_columns(loc: Location | None, precision: str) -> dict[str, Any]:
     p = PRECISION[precision]
     cols: dict[str, Any] = {
-        "precision": p.key, "precision_code": p.code, "precision_zh": p.label_zh, "precision_en": p.label_en,
+        "precision": p.key,
+        "precision_code": p.code,
+        "precision_zh": p.label_zh,
+        "precision_en": p.label_en,
     }
     if loc is not None:
         cols.update(
-            name=loc.name, place_kind=loc.kind, district=loc.district, source=loc.source,
-            source_url=loc.source_url, confidence=loc.confidence, datum=loc.datum,
-            converted_from=loc.converted_from, geocoder=loc.geocoder, place_status=loc.status,
+            name=loc.name,
+            place_kind=loc.kind,
+            district=loc.district,
+            source=loc.source,
+            source_url=loc.source_url,
+            confidence=loc.confidence,
+            datum=loc.datum,
+            converted_from=loc.converted_from,
+            geocoder=loc.geocoder,
+            place_status=loc.status,
         )
     return cols
 
@@ -120,19 +161,40 @@ def features_from_report(
         if not located:
             precision = "unlocated" if unknown else "city"
             status = item.status
-            row = {**base, "matched": None, "unresolved": unresolved, "geometry": None,
-                   **_location_columns(None, precision)}
+            row = {
+                **base,
+                "matched": None,
+                "unresolved": unresolved,
+                "geometry": None,
+                **_location_columns(None, precision),
+            }
             if precision == "city" and gaz.city is not None:
-                row.update(name=gaz.city.name, place_kind="city", source=gaz.city.source, confidence="high",
-                           datum=gaz.city.datum, geocoder="gazetteer", place_status="existing")
+                row.update(
+                    name=gaz.city.name,
+                    place_kind="city",
+                    source=gaz.city.source,
+                    confidence="high",
+                    datum=gaz.city.datum,
+                    geocoder="gazetteer",
+                    place_status="existing",
+                )
             row.update(status=str(status), status_zh=status.label_zh)
             rows.append(row)
             continue
         for loc, matched, status in located:
             status = status or item.status
-            rows.append({**base, **_location_columns(loc, loc.precision), "matched": matched,
-                         "unresolved": unresolved, "status": str(status), "status_zh": status.label_zh,
-                         "place_from": place_from, "geometry": loc.geometry})
+            rows.append(
+                {
+                    **base,
+                    **_location_columns(loc, loc.precision),
+                    "matched": matched,
+                    "unresolved": unresolved,
+                    "status": str(status),
+                    "status_zh": status.label_zh,
+                    "place_from": place_from,
+                    "geometry": loc.geometry,
+                }
+            )
     seen: dict[str, int] = {}  # rows so far per item (a rescan of earlier rows was quadratic)
     for row in rows:
         seen[row["item_id"]] = n = seen.get(row["item_id"], 0) + 1
@@ -315,8 +377,9 @@ def features_to_geojson(gdf: gpd.GeoDataFrame, *, decimals: int | None = None) -
     mapped = dict(zip(first, geometries_to_geojson(_clean_array(unique, decimals)), strict=True))
     for rec, geom in zip(gdf[props].itertuples(index=False, name=None), geoms, strict=True):
         properties = {k: _json_value(v) for k, v in zip(props, rec, strict=True)}
-        features.append({"type": "Feature", "id": properties.get("fid"), "properties": properties,
-                         "geometry": mapped[id(geom)]})
+        features.append(
+            {"type": "Feature", "id": properties.get("fid"), "properties": properties, "geometry": mapped[id(geom)]}
+        )
     doc: dict[str, Any] = {"type": "FeatureCollection"}
     if "report" in gdf.attrs:
         doc["report"] = gdf.attrs["report"]
@@ -370,8 +433,13 @@ def _check_text_columns(row: dict[str, Any], i: int) -> None:
     for column in REQUIRED_TEXT:
         value = row.get(column)
         if not isinstance(value, str) or not value.strip():
-            what = "missing" if column not in row else "null" if value is None else (
-                "empty" if isinstance(value, str) else f"a number ({value!r})")
+            what = (
+                "missing"
+                if column not in row
+                else "null"
+                if value is None
+                else ("empty" if isinstance(value, str) else f"a number ({value!r})")
+            )
             msg = f"not a valid geoplan GeoJSON: feature {i} property {column!r} is {what}; it must be text"
             raise ValidationError(msg)
     for column, value in row.items():  # JSON may spell a lone surrogate ("\\ud800"); no file can hold one
@@ -379,14 +447,18 @@ def _check_text_columns(row: dict[str, Any], i: int) -> None:
             try:
                 value.encode("utf-8")
             except UnicodeEncodeError as err:
-                msg = (f"not a valid geoplan GeoJSON: feature {i} property {column!r} holds a lone surrogate "
-                       f"(U+{ord(value[err.start]):04X} at character {err.start + 1}), not text")
+                msg = (
+                    f"not a valid geoplan GeoJSON: feature {i} property {column!r} holds a lone surrogate "
+                    f"(U+{ord(value[err.start]):04X} at character {err.start + 1}), not text"
+                )
                 raise ValidationError(msg) from err
     for column in COLUMNS:
         value = row.get(column)
         if column not in NUMERIC_COLUMNS and value is not None and not isinstance(value, str):
-            msg = (f"not a valid geoplan GeoJSON: feature {i} property {column!r} is a number ({value!r});"
-                   " it must be text or null")
+            msg = (
+                f"not a valid geoplan GeoJSON: feature {i} property {column!r} is a number ({value!r});"
+                " it must be text or null"
+            )
             raise ValidationError(msg)
 
 
@@ -411,8 +483,11 @@ def _checked_report(meta: Any) -> dict[str, Any]:
             raise refuse(f"field {key!r} is not a list of text")
     targets = meta.get("targets", [])
     if not isinstance(targets, list) or not all(
-            isinstance(t, dict) and isinstance(t.get("name"), str)
-            and all(v is None or isinstance(v, str | int | float) for v in t.values()) for t in targets):
+        isinstance(t, dict)
+        and isinstance(t.get("name"), str)
+        and all(v is None or isinstance(v, str | int | float) for v in t.values())
+        for t in targets
+    ):
         raise refuse("field 'targets' is not a list of targets (objects with a text 'name')")
     return meta
 
@@ -452,8 +527,11 @@ def geometries_from_geojson(members: Sequence[Any]) -> tuple[np.ndarray, dict[in
         by_type.setdefault(t if t in _RAGGED_DEPTH else "", []).append(i)
     slow: list[int] = by_type.pop("", [])
     for t, where in by_type.items():
-        built = _from_ragged([members[i]["coordinates"] for i in where], t) if all(
-            "coordinates" in members[i] for i in where) else None
+        built = (
+            _from_ragged([members[i]["coordinates"] for i in where], t)
+            if all("coordinates" in members[i] for i in where)
+            else None
+        )
         if built is None:
             slow.extend(where)
         else:
@@ -468,8 +546,7 @@ def geometries_from_geojson(members: Sequence[Any]) -> tuple[np.ndarray, dict[in
 
 
 # Nesting of each type's coordinates below the coordinate pairs (rings, parts), as from_ragged_array takes them.
-_RAGGED_DEPTH = {"Point": 0, "LineString": 1, "MultiPoint": 1, "Polygon": 2, "MultiLineString": 2,
-                 "MultiPolygon": 3}
+_RAGGED_DEPTH = {"Point": 0, "LineString": 1, "MultiPoint": 1, "Polygon": 2, "MultiLineString": 2, "MultiPolygon": 3}
 
 
 def _from_ragged(coordinates: list[Any], geom_type: str) -> np.ndarray | None:
@@ -489,14 +566,22 @@ def _from_ragged(coordinates: list[Any], geom_type: str) -> np.ndarray | None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return shapely.from_ragged_array(
-                shapely.GeometryType[_TYPE_NAMES[geom_type]], coords,
-                tuple(np.asarray(o, dtype=np.int64) for o in offsets) or None)
+                shapely.GeometryType[_TYPE_NAMES[geom_type]],
+                coords,
+                tuple(np.asarray(o, dtype=np.int64) for o in offsets) or None,
+            )
     except Exception:  # anything odd: the member-by-member path names it
         return None
 
 
-_TYPE_NAMES = {"Point": "POINT", "LineString": "LINESTRING", "MultiPoint": "MULTIPOINT", "Polygon": "POLYGON",
-               "MultiLineString": "MULTILINESTRING", "MultiPolygon": "MULTIPOLYGON"}
+_TYPE_NAMES = {
+    "Point": "POINT",
+    "LineString": "LINESTRING",
+    "MultiPoint": "MULTIPOINT",
+    "Polygon": "POLYGON",
+    "MultiLineString": "MULTILINESTRING",
+    "MultiPolygon": "MULTIPOLYGON",
+}
 
 
 def _flatten(c: Any, depth: int, flat: list[Any], offsets: list[list[int]]) -> None:
@@ -616,7 +701,11 @@ def _checked_features(doc: Any) -> tuple[list[str], np.ndarray | None]:
     all_geoms = np.full(len(features), None, dtype=object)
     all_geoms[at] = geoms
     ok = np.array([j not in errors for j in range(len(members))], dtype=bool)
-    coords, owner = shapely.get_coordinates(geoms[ok], return_index=True) if ok.any() else (np.empty((0, 2)), np.empty(0, dtype=np.int64))
+    coords, owner = (
+        shapely.get_coordinates(geoms[ok], return_index=True)
+        if ok.any()
+        else (np.empty((0, 2)), np.empty(0, dtype=np.int64))
+    )
     good = np.flatnonzero(ok)
     in_range = (np.abs(coords[:, 0]) <= 180) & (np.abs(coords[:, 1]) <= 90)
     out_of_range = set(good[np.unique(owner[~in_range])].tolist())
@@ -632,14 +721,18 @@ def _checked_features(doc: Any) -> tuple[list[str], np.ndarray | None]:
             continue
         msgs, count, open_ring = _ring_problems(wheres[j], g)
         read = int(shapely.get_num_geometries(geoms[j])) if t == "MultiPolygon" else 1
-        if t == "GeometryCollection" or open_ring or count != read + int(
-                np.sum(shapely.get_num_interior_rings(shapely.get_parts(geoms[j])))):
+        if (
+            t == "GeometryCollection"
+            or open_ring
+            or count != read + int(np.sum(shapely.get_num_interior_rings(shapely.get_parts(geoms[j]))))
+        ):
             ring_msgs[j] = _ring_problems_loop(wheres[j], g)
         else:
             vector.append(j)
     for j, p_i, k in _orientation_problems(geoms[vector]) if vector else []:
         ring_msgs.setdefault(vector[j], []).append(
-            f"{wheres[vector[j]]}: polygon {p_i} ring {k} violates the right-hand rule")
+            f"{wheres[vector[j]]}: polygon {p_i} ring {k} violates the right-hand rule"
+        )
     for j, i in enumerate(at):
         where, f = wheres[j], features[i]
         if j in errors:
@@ -678,9 +771,14 @@ def validate_geojson(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-def features_from_path(path: str | Path, *, gazetteer: Gazetteer | None = None,
-                       geocoders: Sequence[Geocoder] = (), shape: str | None = None,
-                       city: str | None = None) -> gpd.GeoDataFrame:
+def features_from_path(
+    path: str | Path,
+    *,
+    gazetteer: Gazetteer | None = None,
+    geocoders: Sequence[Geocoder] = (),
+    shape: str | None = None,
+    city: str | None = None,
+) -> gpd.GeoDataFrame:
     """Features from a report text, or from a GeoJSON geoplan built (``.geojson``/``.json``)."""
     from geoplan.errors import ReportError
     from geoplan.parse import report_from_path, too_large
@@ -700,8 +798,7 @@ def features_from_path(path: str | Path, *, gazetteer: Gazetteer | None = None,
         except OSError as err:
             raise ReportError(f"cannot read file: {err.strerror}", source=str(p)) from err
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise ReportError(f"not valid JSON ({err})", source=str(p),
-                              line=getattr(err, "lineno", None)) from err
+            raise ReportError(f"not valid JSON ({err})", source=str(p), line=getattr(err, "lineno", None)) from err
         except RecursionError as err:
             msg = f"JSON nested more than {MAX_JSON_DEPTH} levels deep; not a geoplan GeoJSON"
             raise ReportError(msg, source=str(p)) from err

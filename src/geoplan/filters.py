@@ -109,9 +109,11 @@ class FilterOptions:
             for d, s in pairs.itertuples(index=False, name=None):
                 sections[str(d)] = (*sections.get(str(d), ()), str(s))
         return cls(
-            domains=tuple(domains), sections=sections,
+            domains=tuple(domains),
+            sections=sections,
             statuses=tuple(s.value for s in Status if s.value in present["statuses"]),
-            districts=tuple(sorted(present["districts"])), kinds=tuple(sorted(present["kinds"])),
+            districts=tuple(sorted(present["districts"])),
+            kinds=tuple(sorted(present["kinds"])),
             precisions=tuple(p for p in PRECISION if p in present["precisions"]),
             parts=tuple(p for p in PARTS if p in present["parts"]),
             present=present,
@@ -131,8 +133,7 @@ def _name_part(value: str) -> str:
     return _UNSAFE_NAME.sub("_", unicodedata.normalize("NFC", value)).strip("._") or "_"
 
 
-def export_filename(report_name: str, filters: Filters | None, ext: str, *,
-                    include_unlocated: bool = False) -> str:
+def export_filename(report_name: str, filters: Filters | None, ext: str, *, include_unlocated: bool = False) -> str:
     """A download's file name that says what it holds: ``taiyuan-2025-民生-小店区.geojson``.
 
     The report's stem, then each filter's values in ``FIELDS`` order (several values of one filter

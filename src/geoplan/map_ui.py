@@ -23,13 +23,19 @@ LEGEND_OPEN = (1200, 800)
 POPUP_WIDTH = 380  # content px at most; never wider than the map less 90 px (the frame adds ~46)
 # The locate-me button's words; a refusal is the visitor's choice, said without blame.
 LOCATE = {
-    "zh": {"locate": "显示我的位置", "here": "您在这里（误差约 {m} 米）",
-           "denied": "未获得位置权限，地图不会显示您的位置。如需使用，请在浏览器中允许定位。",
-           "failed": "暂时无法获取您的位置，请稍后再试。"},
-    "en": {"locate": "Show my location", "here": "You are here (within about {m} m)",
-           "denied": "Location permission was not given, so the map cannot show where you are. "
-                     "You can allow it in your browser's settings.",
-           "failed": "Your location is not available right now; please try again later."},
+    "zh": {
+        "locate": "显示我的位置",
+        "here": "您在这里（误差约 {m} 米）",
+        "denied": "未获得位置权限，地图不会显示您的位置。如需使用，请在浏览器中允许定位。",
+        "failed": "暂时无法获取您的位置，请稍后再试。",
+    },
+    "en": {
+        "locate": "Show my location",
+        "here": "You are here (within about {m} m)",
+        "denied": "Location permission was not given, so the map cannot show where you are. "
+        "You can allow it in your browser's settings.",
+        "failed": "Your location is not available right now; please try again later.",
+    },
 }
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 

@@ -43,44 +43,107 @@ from geoplan.vocab import admin_name
 Lang = Literal["zh", "en"]
 Basemap = Literal["osm", "light", "amap"]
 
-PALETTE = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2",
-           "#7f7f7f", "#bcbd22")
+PALETTE = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22")
 KIND_GLYPHS = {
-    "station": "站", "bridge": "桥", "spring": "泉", "school": "校", "university": "学", "hospital": "医",
-    "facility": "设", "park": "园", "road": "路", "river": "河", "metro_line": "轨", "area": "区",
-    "district": "区", "county": "县", "county_city": "市", "city": "市", "rail_line": "铁", "water": "水",
+    "station": "站",
+    "bridge": "桥",
+    "spring": "泉",
+    "school": "校",
+    "university": "学",
+    "hospital": "医",
+    "facility": "设",
+    "park": "园",
+    "road": "路",
+    "river": "河",
+    "metro_line": "轨",
+    "area": "区",
+    "district": "区",
+    "county": "县",
+    "county_city": "市",
+    "city": "市",
+    "rail_line": "铁",
+    "water": "水",
 }
 # A drawn feature is a place (these properties) carrying the items that name it (ITEM_PROPERTIES).
 PLACE_PROPERTIES = (
-    "domain", "name", "place_kind", "geometry_kind", "precision", "precision_code", "precision_zh",
-    "precision_en", "district", "source", "source_url", "confidence", "place_status",
+    "domain",
+    "name",
+    "place_kind",
+    "geometry_kind",
+    "precision",
+    "precision_code",
+    "precision_zh",
+    "precision_en",
+    "district",
+    "source",
+    "source_url",
+    "confidence",
+    "place_status",
 )
 AREA_PRECISIONS = frozenset({"district", "city"})  # drawn as faint areas, left out of the view's fit
 ITEM_PROPERTIES = ("fid", "item_id", "section", "status", "status_zh", "text", "quantities", "matched")
 LABELS: dict[str, dict[str, str]] = {
     "zh": {
-        "domain": "领域", "section": "板块", "status": "进度", "quantities": "数量", "precision": "定位精度",
-        "source": "位置来源", "confidence": "可信度", "district": "区县", "planned": "规划/在建",
-        "legend": "图例", "site": "精确地点", "approx": "大致位置（非精确）", "district_area": "区县范围",
-        "planned_line": "规划线路（虚线）", "estimated_line": "估计走向（点线）", "boundaries": "区县边界",
-        "unplaced": "全市范围或未定位的事项", "high": "高", "medium": "中", "low": "低",
-        "n_items": "{n} 项事项", "more": "另有 {n} 项，见事项表", "search": "在地图上查找", "found": "{n} 项",
+        "domain": "领域",
+        "section": "板块",
+        "status": "进度",
+        "quantities": "数量",
+        "precision": "定位精度",
+        "source": "位置来源",
+        "confidence": "可信度",
+        "district": "区县",
+        "planned": "规划/在建",
+        "legend": "图例",
+        "site": "精确地点",
+        "approx": "大致位置（非精确）",
+        "district_area": "区县范围",
+        "planned_line": "规划线路（虚线）",
+        "estimated_line": "估计走向（点线）",
+        "boundaries": "区县边界",
+        "unplaced": "全市范围或未定位的事项",
+        "high": "高",
+        "medium": "中",
+        "low": "低",
+        "n_items": "{n} 项事项",
+        "more": "另有 {n} 项，见事项表",
+        "search": "在地图上查找",
+        "found": "{n} 项",
     },
     "en": {
-        "domain": "Domain", "section": "Section", "status": "Status", "quantities": "Quantities",
-        "precision": "Precision", "source": "Location source", "confidence": "Confidence",
-        "district": "District", "planned": "planned / under construction", "legend": "Legend",
-        "site": "exact site", "approx": "approximate position (not a site)", "district_area": "district area",
-        "planned_line": "planned line (dashed)", "estimated_line": "estimated course (dotted)",
-        "boundaries": "District boundaries", "unplaced": "City-wide or unlocated items",
-        "high": "high", "medium": "medium", "low": "low",
-        "n_items": "{n} items", "more": "{n} more: see the table", "search": "Find on the map",
+        "domain": "Domain",
+        "section": "Section",
+        "status": "Status",
+        "quantities": "Quantities",
+        "precision": "Precision",
+        "source": "Location source",
+        "confidence": "Confidence",
+        "district": "District",
+        "planned": "planned / under construction",
+        "legend": "Legend",
+        "site": "exact site",
+        "approx": "approximate position (not a site)",
+        "district_area": "district area",
+        "planned_line": "planned line (dashed)",
+        "estimated_line": "estimated course (dotted)",
+        "boundaries": "District boundaries",
+        "unplaced": "City-wide or unlocated items",
+        "high": "high",
+        "medium": "medium",
+        "low": "low",
+        "n_items": "{n} items",
+        "more": "{n} more: see the table",
+        "search": "Find on the map",
         "found": "{n} found",
     },
 }
 STATUS_EN = {
-    "planning": "planning", "preparatory": "preparatory work", "starting": "starting", "new_build": "new build",
-    "under_construction": "under construction", "continuing": "continuing", "completing": "completing",
+    "planning": "planning",
+    "preparatory": "preparatory work",
+    "starting": "starting",
+    "new_build": "new build",
+    "under_construction": "under construction",
+    "continuing": "continuing",
+    "completing": "completing",
     "ongoing_policy": "ongoing policy",
 }
 
@@ -89,8 +152,14 @@ STATUS_EN = {
 GEOPLAN_ASSETS = ("geoplan.js", "geoplan.css")
 
 
-_SCRIPT_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027"),
-                   ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
+_SCRIPT_ESCAPES = (
+    ("<", "\\u003c"),
+    (">", "\\u003e"),
+    ("&", "\\u0026"),
+    ("'", "\\u0027"),
+    ("\u2028", "\\u2028"),
+    ("\u2029", "\\u2029"),
+)
 
 
 def js_json(obj: Any) -> str:
@@ -141,9 +210,10 @@ class _RawScriptElement(MacroElement):
         for name, url in getattr(self, "default_css", []):
             figure.header.add_child(folium.CssLink(url), name=name)
         if getattr(self, "show", False) and getattr(self, "overlay", False):
-            self.add_child(ElementAddToElement(element_name=self.get_name(),
-                                               element_parent_name=self._parent.get_name()),
-                           name=self.get_name() + "_add")
+            self.add_child(
+                ElementAddToElement(element_name=self.get_name(), element_parent_name=self._parent.get_name()),
+                name=self.get_name() + "_add",
+            )
         figure.script.add_child(_RawScript(self.script_text), name=self.get_name())
         for child in self._children.values():
             child.render(**kwargs)
@@ -170,8 +240,9 @@ class GeoplanAssets(_RawScriptElement, JSCSSMixin):
 
     def render(self, **kwargs: Any) -> None:
         if not self.linked:
-            self.get_root().header.add_child(Element(f"<style>{static_text('geoplan.css')}</style>"),
-                                             name=self.get_name())
+            self.get_root().header.add_child(
+                Element(f"<style>{static_text('geoplan.css')}</style>"), name=self.get_name()
+            )
         super().render(**kwargs)
 
 
@@ -185,8 +256,9 @@ class DomainLayer(_RawScriptElement, JSCSSMixin, folium.map.Layer):
     default_js = MarkerCluster.default_js
     default_css = MarkerCluster.default_css
 
-    def __init__(self, data_json: str, *, name: str, options: dict[str, Any], show: bool = True,
-                 control: bool = True) -> None:
+    def __init__(
+        self, data_json: str, *, name: str, options: dict[str, Any], show: bool = True, control: bool = True
+    ) -> None:
         folium.map.Layer.__init__(self, name=name, overlay=True, control=control, show=show)
         self._name = "DomainLayer"
         self.data_json = data_json
@@ -213,12 +285,12 @@ class MapView(_RawScriptElement, folium.FeatureGroup):
 
     @property
     def script_text(self) -> str:
-        return (f"var {self.get_name()} = L.layerGroup();"
-                f"geoplan.view({self._parent.get_name()}, {js_json(self.state)});")
+        return f"var {self.get_name()} = L.layerGroup();geoplan.view({self._parent.get_name()}, {js_json(self.state)});"
 
 
-def map_view(shown: gpd.GeoDataFrame, all_features: gpd.GeoDataFrame | None = None, *,
-             selected: str | None = None) -> MapView:
+def map_view(
+    shown: gpd.GeoDataFrame, all_features: gpd.GeoDataFrame | None = None, *, selected: str | None = None
+) -> MapView:
     """The view showing the located rows of ``shown`` (everything, if it holds all of ``all_features``)."""
     fids = shown.loc[shown.geometry.notna(), "fid"].tolist()
     if all_features is not None and len(fids) == int(all_features.geometry.notna().sum()):
@@ -278,13 +350,15 @@ def map_data(gdf: gpd.GeoDataFrame, basemap: Basemap = "osm") -> MapData:
             feat = groups[key] = {"type": "Feature", "geometry": digest, "properties": {**props, "items": []}}
             drawn_as[key] = geometries[digest]
         feat["properties"]["items"].append(
-            {k: v for k, v in zip(item_cols, map(_json_value, item), strict=True) if v is not None})
+            {k: v for k, v in zip(item_cols, map(_json_value, item), strict=True) if v is not None}
+        )
     # Each distinct geometry cleaned and mapped in vectorised calls over all of them (10k distinct places:
     # mapping() one by one was a third of map_data); the features of one geometry share its dict.
     drawn_geoms = np.empty(len(geometries), dtype=object)
     drawn_geoms[:] = list(geometries.values())
-    mapped = dict(zip(geometries, geometries_to_geojson(_clean_array(drawn_geoms, settings.coordinate_decimals)),
-                      strict=True))
+    mapped = dict(
+        zip(geometries, geometries_to_geojson(_clean_array(drawn_geoms, settings.coordinate_decimals)), strict=True)
+    )
     for feat in groups.values():
         feat["geometry"] = mapped[feat["geometry"]]
     colors = domain_colors(domains_in_order(gdf, all_domains=True))
@@ -309,8 +383,12 @@ def _resident_words(props: dict[str, Any]) -> dict[str, str]:
 
     The IATI wording ("附近（25公里内）") stays in the data and exports; the popup shows it to planners only.
     """
-    words = {f"precision_{lang}": precision_label(props.get("precision"), lang, district=props.get("district"),
-                                                  geometry_kind=props.get("geometry_kind")) for lang in ("zh", "en")}
+    words = {
+        f"precision_{lang}": precision_label(
+            props.get("precision"), lang, district=props.get("district"), geometry_kind=props.get("geometry_kind")
+        )
+        for lang in ("zh", "en")
+    }
     if props.get("district"):
         words["district_en"] = admin_name(props["district"], "en")
     return {k: v for k, v in words.items() if v}
@@ -343,10 +421,12 @@ class _Control(_RawScriptElement):
 
     @property
     def script_text(self) -> str:
-        return (f"(function(){{var c = L.control({{position: {js_json(self.position)}}});"
-                f"c.onAdd = function(){{var d = L.DomUtil.create('div'); d.innerHTML = {js_json(self.html)};"
-                "L.DomEvent.disableClickPropagation(d); L.DomEvent.disableScrollPropagation(d); return d;};"
-                f"c.addTo({self._parent.get_name()});}})();")
+        return (
+            f"(function(){{var c = L.control({{position: {js_json(self.position)}}});"
+            f"c.onAdd = function(){{var d = L.DomUtil.create('div'); d.innerHTML = {js_json(self.html)};"
+            "L.DomEvent.disableClickPropagation(d); L.DomEvent.disableScrollPropagation(d); return d;};"
+            f"c.addTo({self._parent.get_name()});}})();"
+        )
 
 
 class _Attribution(_RawScriptElement):
@@ -362,8 +442,9 @@ class _Attribution(_RawScriptElement):
         return f"{self._parent.get_name()}.attributionControl.addAttribution({js_json(self.html)});"
 
 
-OSM_DATA_ATTRIBUTION = ('Places &copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap contributors</a>'
-                        " (ODbL)")
+OSM_DATA_ATTRIBUTION = (
+    'Places &copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap contributors</a> (ODbL)'
+)
 
 
 def draws_osm_data(gdf: gpd.GeoDataFrame) -> bool:
@@ -424,8 +505,9 @@ def build_map(
     that filters in the browser, with no round trip to a server. ``domain_control=False`` leaves the domains
     out of the layer control: the app's sidebar is then the one place to choose them (see the app).
     """
-    m = folium.Map(location=[37.87, 112.55], zoom_start=10, tiles=None, control_scale=True, height=height,
-                   prefer_canvas=False)
+    m = folium.Map(
+        location=[37.87, 112.55], zoom_start=10, tiles=None, control_scale=True, height=height, prefer_canvas=False
+    )
     # Only Leaflet itself: jQuery, Bootstrap, Font Awesome and awesome-markers are folium defaults this map
     # never uses, and they are most of a page's bytes.
     m.default_js = [(n, u) for n, u in folium.Map.default_js if n == "leaflet"]
@@ -433,15 +515,20 @@ def build_map(
     if basemap == "amap":
         folium.TileLayer(
             tiles="https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
-            attr="&copy; 高德地图 AutoNavi (GCJ-02)", name="高德地图 AMap" if lang == "zh" else "AMap (GCJ-02)",
-            subdomains="1234", max_zoom=18,
+            attr="&copy; 高德地图 AutoNavi (GCJ-02)",
+            name="高德地图 AMap" if lang == "zh" else "AMap (GCJ-02)",
+            subdomains="1234",
+            max_zoom=18,
         ).add_to(m)
     else:
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap").add_to(m)
         folium.TileLayer(
             tiles="https://{s}.basemaps.cartocdn.com/light_all/{z}/{x}/{y}{r}.png",
             attr='&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> &copy; CARTO',
-            name="浅色底图 Light" if lang == "zh" else "Light", subdomains="abcd", max_zoom=20, show=False,
+            name="浅色底图 Light" if lang == "zh" else "Light",
+            subdomains="abcd",
+            max_zoom=20,
+            show=False,
         ).add_to(m)
     m.add_child(GeoplanAssets(), name="geoplan_assets")
     from geoplan.map_ui import MapUI, layers_collapsed
@@ -449,19 +536,35 @@ def build_map(
     m.add_child(MapUI(lang), name="geoplan_ui")  # before Draw: it sets Leaflet.draw's words
 
     data = map_data(gdf, basemap) if data is None else data
-    base_opts = {"glyphs": KIND_GLYPHS, "labels": LABELS[lang], "lang": lang, "cluster": cluster,
-                 "status_labels": {k: status_label(k, lang) for k in STATUS}, "planner": draw}
+    base_opts = {
+        "glyphs": KIND_GLYPHS,
+        "labels": LABELS[lang],
+        "lang": lang,
+        "cluster": cluster,
+        "status_labels": {k: status_label(k, lang) for k in STATUS},
+        "planner": draw,
+    }
     if show_boundaries and gazetteer is not None and gazetteer.admin_units:
         boundaries = _boundaries_layer(gazetteer, lang, basemap).add_to(m)
         _DistrictLabels(boundaries, gazetteer, lang, basemap).add_to(m)
     for domain, color, doc in data.layers:
-        DomainLayer(doc, name=html_label(domain), options={**base_opts, "color": color},
-                    control=domain_control).add_to(m)
+        DomainLayer(doc, name=html_label(domain), options={**base_opts, "color": color}, control=domain_control).add_to(
+            m
+        )
     if draw:  # planners draw a corrected point, line or area
-        Draw(export=False, position="topleft",
-             draw_options={"polyline": True, "polygon": True, "marker": True, "circle": False,
-                           "rectangle": False, "circlemarker": False},
-             edit_options={"edit": False, "remove": True}).add_to(m)
+        Draw(
+            export=False,
+            position="topleft",
+            draw_options={
+                "polyline": True,
+                "polygon": True,
+                "marker": True,
+                "circle": False,
+                "rectangle": False,
+                "circlemarker": False,
+            },
+            edit_options={"edit": False, "remove": True},
+        ).add_to(m)
     folium.LayerControl(collapsed=layers_collapsed(), position="topright").add_to(m)
     if draws_osm_data(gdf):
         _Attribution(OSM_DATA_ATTRIBUTION).add_to(m)
@@ -483,13 +586,19 @@ def build_map(
 
 
 def _boundaries_layer(gazetteer: Gazetteer, lang: Lang, basemap: Basemap) -> folium.GeoJson:
-    units = gpd.GeoDataFrame({"name": [u.name for u in gazetteer.admin_units]},
-                             geometry=[u.geometry for u in gazetteer.admin_units], crs="EPSG:4326")
+    units = gpd.GeoDataFrame(
+        {"name": [u.name for u in gazetteer.admin_units]},
+        geometry=[u.geometry for u in gazetteer.admin_units],
+        crs="EPSG:4326",
+    )
     if basemap == "amap":
         units["geometry"] = [convert_geometry(g, src=Datum.WGS84, dst=Datum.GCJ02) for g in units.geometry]
     units["name"] = units["name"].map(html_label)
     return folium.GeoJson(
-        units.to_json(drop_id=True), name=LABELS[lang]["boundaries"], show=True, control=True,
+        units.to_json(drop_id=True),
+        name=LABELS[lang]["boundaries"],
+        show=True,
+        control=True,
         style_function=lambda _f: {"color": "#444", "weight": 1.2, "fillOpacity": 0, "dashArray": "3 4"},
         tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
     )
@@ -516,8 +625,10 @@ class _DistrictLabels(_RawScriptElement):
 
     @property
     def script_text(self) -> str:
-        return (f"geoplanUI.districtLabels({self._parent.get_name()}, {self.layer.get_name()}, "
-                f"{js_json(self.points)}, {DISTRICT_LABEL_ZOOM});")
+        return (
+            f"geoplanUI.districtLabels({self._parent.get_name()}, {self.layer.get_name()}, "
+            f"{js_json(self.points)}, {DISTRICT_LABEL_ZOOM});"
+        )
 
 
 def map_html(m: folium.Map) -> str:

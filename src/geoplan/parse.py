@@ -120,9 +120,7 @@ _UNITS = (
     "平方公里|平方米|万亩|公里|千米|万人|万个|万户|万套|万张|万元|亿元|个百分点|"
     "个|所|场|人|张|条|米|亩|户|套|家|座|项|台|辆|名|处|栋|间|元|%|％|km"
 )
-QUANTITY_RE = re.compile(
-    rf"(?P<value>\d+(?:\.\d+)?)(?P<unit>{_UNITS})(?P<qualifier>左右|以上|以下|以内|上下)?"
-)
+QUANTITY_RE = re.compile(rf"(?P<value>\d+(?:\.\d+)?)(?P<unit>{_UNITS})(?P<qualifier>左右|以上|以下|以内|上下)?")
 TARGET_RE = re.compile(
     rf"^(?P<name>.*?)(?P<value>\d+(?:\.\d+)?)(?P<unit>{_UNITS})?(?P<qualifier>左右|以上|以下|以内|上下)?$"
 )
@@ -157,8 +155,7 @@ def item_id(text: str) -> str:
 def quantities_from_text(text: str) -> tuple[Quantity, ...]:
     """Numbers with units (``673个``, ``2.4万个``, ``300场以上``)."""
     return tuple(
-        Quantity(text=m.group(0), value=float(m.group("value")), unit=m.group("unit"),
-                 qualifier=m.group("qualifier"))
+        Quantity(text=m.group(0), value=float(m.group("value")), unit=m.group("unit"), qualifier=m.group("qualifier"))
         for m in QUANTITY_RE.finditer(text)
     )
 
@@ -186,8 +183,15 @@ def targets_from_text(text: str) -> tuple[Target, ...]:
             continue
         m = TARGET_RE.match(clause)
         if m:
-            targets.append(Target(name=m.group("name"), text=clause, value=float(m.group("value")),
-                                  unit=m.group("unit"), qualifier=m.group("qualifier")))
+            targets.append(
+                Target(
+                    name=m.group("name"),
+                    text=clause,
+                    value=float(m.group("value")),
+                    unit=m.group("unit"),
+                    qualifier=m.group("qualifier"),
+                )
+            )
         else:
             targets.append(Target(name=clause, text=clause))
     return tuple(targets)
@@ -205,12 +209,12 @@ def decode_report(data: bytes, *, source: str = "<bytes>") -> tuple[str, str]:
             return data.decode("utf-16"), "utf-16"
         except UnicodeDecodeError as err:
             line = data[: err.start].decode("utf-16", errors="replace").count("\n") + 1
-            raise ReportError(f"cannot decode bytes as UTF-16 (byte {err.start})", source=source,
-                              line=line) from err
+            raise ReportError(f"cannot decode bytes as UTF-16 (byte {err.start})", source=source, line=line) from err
     nul = data.find(b"\x00")
     if nul >= 0:
-        raise ReportError("binary data (NUL byte), not a text report", source=source,
-                          line=data.count(b"\n", 0, nul) + 1)
+        raise ReportError(
+            "binary data (NUL byte), not a text report", source=source, line=data.count(b"\n", 0, nul) + 1
+        )
     try:
         return data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError as utf_err:
@@ -273,7 +277,8 @@ CHROME_RE = re.compile(
 TRAILER_RE = re.compile(r"^(?:相关报道|相关链接|相关新闻|相关阅读|延伸阅读|责任编辑)[:：]?")
 TITLE_RE = re.compile(r"^(?:(?P<year>\d{4})年)?(?P<who>[\u4e00-\u9fff]{2,20}?)(?:人民)?政府工作报告$")
 VENUE_RE = re.compile(
-    rf"(?P<who>[\u4e00-\u9fff]{{2,20}}?)(?:第{_CN_NUM}届人民代表大会|(?:召开的|的)?[“\"]?两会|人代会)")
+    rf"(?P<who>[\u4e00-\u9fff]{{2,20}}?)(?:第{_CN_NUM}届人民代表大会|(?:召开的|的)?[“\"]?两会|人代会)"
+)
 SPEAKER_RE = re.compile(r"(?P<who>[\u4e00-\u9fff]{2,20}?)代?(?:市长|省长|区长|县长|州长|盟长|主席)")
 #: Targets: 今年经济社会发展的主要预期目标是：…
 TARGETS_RE = re.compile(r"主要(?:预期)?目标(?:是|为)?[:：]")
@@ -334,8 +339,12 @@ def is_item_sentence(sentence: str) -> bool:
     """A measure or project: names an action of the status vocabulary, a place, or a quantity."""
     if len(sentence) < 6 or sentence.startswith(("各位代表", "同志们")):
         return False
-    return bool(_ACTION_RE.search(sentence) or QUANTITY_RE.search(sentence) or ADMIN_WORD_RE.search(sentence)
-                or candidates_from_text(sentence))
+    return bool(
+        _ACTION_RE.search(sentence)
+        or QUANTITY_RE.search(sentence)
+        or ADMIN_WORD_RE.search(sentence)
+        or candidates_from_text(sentence)
+    )
 
 
 def _is_heading(text: str) -> bool:
@@ -422,8 +431,9 @@ class _Builder:
     def context(self, text: str, line: int, part: str) -> None:
         self._sec(line, part).context.append(Sentence(line, text))
 
-    def prose(self, text: str, line: int, part: str, *, topic: str | None = None,
-              targets: list[Target] | None = None) -> None:
+    def prose(
+        self, text: str, line: int, part: str, *, topic: str | None = None, targets: list[Target] | None = None
+    ) -> None:
         """Sentences of a paragraph: items where they name an action, a place or a quantity; else context."""
         sentences = split_sentences(text)
         if topic is None and len(sentences) > 1 and _is_lead(sentences[0]):
@@ -435,7 +445,7 @@ class _Builder:
             if targets is not None:
                 m = TARGETS_RE.search(sentence)
                 if m:
-                    targets.extend(targets_from_text(sentence[m.end():]))
+                    targets.extend(targets_from_text(sentence[m.end() :]))
                     s_part = "targets"
             if is_item_sentence(sentence):
                 self.item(sentence, line, s_part, topic)
@@ -449,8 +459,9 @@ def _is_lead(sentence: str) -> bool:
     return 2 <= len(body) <= _MAX_LEAD and not re.search(r"[，,、：:]", body)
 
 
-def report_from_text(text: str, *, source: str = "<text>", encoding: str = "utf-8", shape: str | None = None,
-                     city: str | None = None) -> Report:
+def report_from_text(
+    text: str, *, source: str = "<text>", encoding: str = "utf-8", shape: str | None = None, city: str | None = None
+) -> Report:
     """Parse report text of any shape; raise ``ReportError`` naming ``source`` and the line when it is none.
 
     ``shape`` forces one of :data:`geoplan.models.SHAPES`; ``city`` names whose report it is (otherwise the
@@ -474,8 +485,9 @@ def report_from_text(text: str, *, source: str = "<text>", encoding: str = "utf-
     del numbered[:first]
     for i, (_n, ln) in enumerate(numbered):
         if TRAILER_RE.match(ln):
-            dropped.extend(Dropped(m, t, "web page leftovers after the report (related links)")
-                           for m, t in numbered[i:])
+            dropped.extend(
+                Dropped(m, t, "web page leftovers after the report (related links)") for m, t in numbered[i:]
+            )
             del numbered[i:]
             break
     if not numbered:
@@ -491,8 +503,11 @@ def report_from_text(text: str, *, source: str = "<text>", encoding: str = "utf-
 
     detected = shape or detect_shape([ln for _, ln in numbered if ln])
     if detected is None:
-        raise ReportError("no sentence structure found: this does not look like a report.\n" + SHAPE_HELP,
-                          source=source, line=numbered[0][0])
+        raise ReportError(
+            "no sentence structure found: this does not look like a report.\n" + SHAPE_HELP,
+            source=source,
+            line=numbered[0][0],
+        )
     b = _Builder()
     targets: list[Target] = []
     lead: list[str] = []
@@ -513,8 +528,18 @@ def report_from_text(text: str, *, source: str = "<text>", encoding: str = "utf-
                 targets.extend(targets_from_text(p))
     title = next((ln for ln in lead if TITLE_RE.match(ln)), None)
     report_city = city_of_report(title=title, lead=lead, lines=[ln for _, ln in numbered], override=city)
-    return _assemble(b, source=source, encoding=encoding, lead=lead, targets=targets, byline=byline,
-                     shape=detected, city=report_city, title=title, dropped=dropped)
+    return _assemble(
+        b,
+        source=source,
+        encoding=encoding,
+        lead=lead,
+        targets=targets,
+        byline=byline,
+        shape=detected,
+        city=report_city,
+        title=title,
+        dropped=dropped,
+    )
 
 
 def _keyword_summary(numbered: list[tuple[int, str]], b: _Builder, lead: list[str], source: str) -> None:
@@ -575,7 +600,7 @@ def _bullet_summary(numbered: list[tuple[int, str]], b: _Builder, lead: list[str
             continue
         tm = TARGETS_RE.search(line) if b.current is not None and b.last_item is None else None
         if tm is not None and b.current is not None:
-            targets.extend(targets_from_text(line[tm.end():]))
+            targets.extend(targets_from_text(line[tm.end() :]))
             b.current.paragraphs.append(normalize_text(line))
             continue
         _plain_line(b, lead, lineno, line)
@@ -605,8 +630,9 @@ def _chapter_title(line: str) -> str | None:
     return normalize_text(m["title"]).rstrip("。．.") if m and _is_heading(m["title"]) else None
 
 
-def _full_report(numbered: list[tuple[int, str]], b: _Builder, lead: list[str], targets: list[Target], *,
-                 full: bool) -> None:
+def _full_report(
+    numbered: list[tuple[int, str]], b: _Builder, lead: list[str], targets: list[Target], *, full: bool
+) -> None:
     """The official report (or an excerpt of one): chapters, sections, run-in leads, prose sentences."""
     start = 0
     if full:
@@ -652,9 +678,19 @@ def _full_report(numbered: list[tuple[int, str]], b: _Builder, lead: list[str], 
         b.prose(body, lineno, part, targets=targets)
 
 
-def _assemble(b: _Builder, *, source: str, encoding: str, lead: list[str], targets: list[Target],
-              byline: str | None, shape: str, city: ReportCity, title: str | None,
-              dropped: list[Dropped]) -> Report:
+def _assemble(
+    b: _Builder,
+    *,
+    source: str,
+    encoding: str,
+    lead: list[str],
+    targets: list[Target],
+    byline: str | None,
+    shape: str,
+    city: ReportCity,
+    title: str | None,
+    dropped: list[Dropped],
+) -> Report:
     for ri in b.raw_items:
         ri.text = normalize_text(" ".join(ri.parts))
     canonical = _merge_repeats(b.raw_items)
@@ -669,22 +705,39 @@ def _assemble(b: _Builder, *, source: str, encoding: str, lead: list[str], targe
         occurrences.setdefault(iid, []).append(ri.occurrence)
     for iid, text in texts.items():
         actions = actions_from_text(text)
-        items[iid] = Item(id=iid, text=text, occurrences=tuple(occurrences[iid]),
-                          quantities=quantities_from_text(text), actions=actions,
-                          status=status_from_actions(actions))
+        items[iid] = Item(
+            id=iid,
+            text=text,
+            occurrences=tuple(occurrences[iid]),
+            quantities=quantities_from_text(text),
+            actions=actions,
+            status=status_from_actions(actions),
+        )
     out_domains: list[Domain] = []
     for d in b.domains.values():
         out_sections = []
         for sec in d.sections:
             # dict, not list: a membership test per item was quadratic in the section's size
             ids = dict.fromkeys(id_of_text[canonical[id(ri)]] for ri in sec.items)
-            out_sections.append(Section(title=sec.title, line=sec.line, item_ids=tuple(ids),
-                                        context=tuple(sec.context)))
-        out_domains.append(Domain(name=d.name, line=d.line, sections=tuple(out_sections),
-                                  paragraphs=tuple(d.paragraphs), part=d.part))
-    return Report(source=source, lead=tuple(lead), domains=tuple(out_domains), items=tuple(items.values()),
-                  targets=tuple(targets), byline=byline, encoding=encoding, shape=shape, city=city,
-                  title=title, dropped=tuple(dropped))
+            out_sections.append(
+                Section(title=sec.title, line=sec.line, item_ids=tuple(ids), context=tuple(sec.context))
+            )
+        out_domains.append(
+            Domain(name=d.name, line=d.line, sections=tuple(out_sections), paragraphs=tuple(d.paragraphs), part=d.part)
+        )
+    return Report(
+        source=source,
+        lead=tuple(lead),
+        domains=tuple(out_domains),
+        items=tuple(items.values()),
+        targets=tuple(targets),
+        byline=byline,
+        encoding=encoding,
+        shape=shape,
+        city=city,
+        title=title,
+        dropped=tuple(dropped),
+    )
 
 
 def _ids(texts: Iterable[str]) -> dict[str, str]:
@@ -760,8 +813,9 @@ def _unit_in(who: str, index: AdminIndex) -> AdminUnit | None:
     return None
 
 
-def city_of_report(*, title: str | None, lead: Sequence[str], lines: Sequence[str],
-                   override: str | None = None) -> ReportCity:
+def city_of_report(
+    *, title: str | None, lead: Sequence[str], lines: Sequence[str], override: str | None = None
+) -> ReportCity:
     """Whose report it is: ``--city``, the title, the venue, the speaker, the names it mentions, the default."""
     index = _admin_or_none()
     if override:
@@ -832,15 +886,17 @@ def _city_from_mentions(lines: Sequence[str], index: AdminIndex) -> AdminUnit | 
     return None
 
 
-def report_from_bytes(data: bytes, *, source: str = "<bytes>", shape: str | None = None,
-                      city: str | None = None) -> Report:
+def report_from_bytes(
+    data: bytes, *, source: str = "<bytes>", shape: str | None = None, city: str | None = None
+) -> Report:
     """Decode and parse report bytes (UTF-8 with or without BOM, UTF-16 with BOM, or GB18030)."""
     text, encoding = decode_report(data, source=source)
     return report_from_text(text, source=source, encoding=encoding, shape=shape, city=city)
 
 
-def report_from_path(path: str | Path, *, max_bytes: int | None = None, shape: str | None = None,
-                     city: str | None = None) -> Report:
+def report_from_path(
+    path: str | Path, *, max_bytes: int | None = None, shape: str | None = None, city: str | None = None
+) -> Report:
     """Read and parse a report file; errors name the file and the line."""
     p = Path(path)
     try:
@@ -862,8 +918,8 @@ def report_from_path(path: str | Path, *, max_bytes: int | None = None, shape: s
 
 def too_large(p: Path, size: int, max_bytes: int) -> ReportError:
     """The error for a file over the size limit (the CLI and the GeoJSON reader share it)."""
-    msg = (f"file is {size:,} bytes, larger than the limit of {max_bytes:,} bytes "
-           "(settings.max_report_bytes); split the report or raise the limit")
+    msg = (
+        f"file is {size:,} bytes, larger than the limit of {max_bytes:,} bytes "
+        "(settings.max_report_bytes); split the report or raise the limit"
+    )
     return ReportError(msg, source=str(p), line=1)
-
-

@@ -14,5 +14,14 @@ from geoplan.geocoders.base import (
 )
 from geoplan.geocoders.gazetteer import GazetteerGeocoder
 
-__all__ = ["PRECISION", "Candidate", "CityScope", "GazetteerGeocoder", "Geocoder", "OnlineGeocoder", "Precision",
-           "city_scope", "precision_info"]
+__all__ = [
+    "PRECISION",
+    "Candidate",
+    "CityScope",
+    "GazetteerGeocoder",
+    "Geocoder",
+    "OnlineGeocoder",
+    "Precision",
+    "city_scope",
+    "precision_info",
+]

@@ -85,8 +85,9 @@ class Geocoder(Protocol):
 
     def geocode(self, query: str) -> Location | None: ...
 
-    def candidates(self, query: str, *, city: CityScope | None = None,
-                   centre: Point | None = None) -> tuple[Candidate, ...]:
+    def candidates(
+        self, query: str, *, city: CityScope | None = None, centre: Point | None = None
+    ) -> tuple[Candidate, ...]:
         """Every place the backend offers for ``query`` inside ``city``, nearest ``centre`` first."""
         ...
 
@@ -131,8 +132,12 @@ def city_scope(gazetteer: Gazetteer) -> CityScope:
         msg = f"the gazetteer ({', '.join(gazetteer.paths) or 'in memory'}) has no city boundary to search in"
         raise GeocoderConfigError(msg)
     centroid = city.geometry.centroid
-    return CityScope(name=city.name, adcode=city.adcode, area=gazetteer.city_area,
-                     centre=Point(round(centroid.x, 6), round(centroid.y, 6)))
+    return CityScope(
+        name=city.name,
+        adcode=city.adcode,
+        area=gazetteer.city_area,
+        centre=Point(round(centroid.x, 6), round(centroid.y, 6)),
+    )
 
 
 @dataclass(frozen=True)
@@ -160,8 +165,10 @@ class Candidate:
         """Where this point comes from, in one line, for a correction's note or a table."""
         conv = f", converted from {self.converted_from}" if self.converted_from else ""
         lic = f"; {self.licence}" if self.licence else ""
-        return (f"{self.provider} candidate {self.name!r} ({self.kind or 'no kind'}; {self.address or 'no address'})"
-                f" at {self.geometry.x:.6f},{self.geometry.y:.6f} WGS84{conv}, asked {self.asked_at}{lic}")
+        return (
+            f"{self.provider} candidate {self.name!r} ({self.kind or 'no kind'}; {self.address or 'no address'})"
+            f" at {self.geometry.x:.6f},{self.geometry.y:.6f} WGS84{conv}, asked {self.asked_at}{lic}"
+        )
 
 
 Transport = Callable[[str, Mapping[str, str], float], tuple[int, bytes]]
@@ -266,8 +273,15 @@ class OnlineGeocoder:
             doc = None
         if status != 200:
             said = _said(doc) or " ".join(text.split())[:200] or "no message"
-            cls = (GeocoderAuthError if status in (401, 403) else GeocoderQuotaError if status == 429
-                   else GeocoderUnavailableError if status >= 500 else GeocoderError)
+            cls = (
+                GeocoderAuthError
+                if status in (401, 403)
+                else GeocoderQuotaError
+                if status == 429
+                else GeocoderUnavailableError
+                if status >= 500
+                else GeocoderError
+            )
             raise self._fail(cls, query, f"HTTP {status}: {said}")
         if doc is None:
             raise self._fail(GeocoderReplyError, query, f"reply is not JSON: {' '.join(text.split())[:120]!r}")
@@ -307,15 +321,22 @@ class OnlineGeocoder:
                 continue
             lic = f"; {self.licence}" if self.licence else ""
             return Location(
-                name=query, kind=hit.kind or "facility", geometry=point, precision="near",
+                name=query,
+                kind=hit.kind or "facility",
+                geometry=point,
+                precision="near",
                 source=f"{self.name} geocoding of {query!r}, asked {answer.asked_at}: {hit.address}{lic}",
-                confidence="low", geocoder=self.name, datum=str(self.datum),
-                converted_from=self.converted_from, raw={**hit.raw, "asked_at": answer.asked_at},
+                confidence="low",
+                geocoder=self.name,
+                datum=str(self.datum),
+                converted_from=self.converted_from,
+                raw={**hit.raw, "asked_at": answer.asked_at},
             )
         return None
 
-    def candidates(self, query: str, *, city: CityScope | None = None,
-                   centre: Point | None = None) -> tuple[Candidate, ...]:
+    def candidates(
+        self, query: str, *, city: CityScope | None = None, centre: Point | None = None
+    ) -> tuple[Candidate, ...]:
         """Places the service offers for ``query`` inside ``city``, nearest ``centre`` first.
 
         Places outside the city (a service's own restriction is loose at the edges) are left out and
@@ -332,15 +353,29 @@ class OnlineGeocoder:
             if scope is not None and not scope.covers(point):
                 outside += 1
                 continue
-            found.append(Candidate(
-                name=hit.name, kind=hit.kind, geometry=point, address=hit.address, provider=self.name,
-                raw=hit.raw, distance_km=None if centre is None else round(distance_km(centre, point), 3),
-                asked_at=answer.asked_at, datum=str(self.datum), converted_from=self.converted_from,
-                licence=self.licence,
-            ))
+            found.append(
+                Candidate(
+                    name=hit.name,
+                    kind=hit.kind,
+                    geometry=point,
+                    address=hit.address,
+                    provider=self.name,
+                    raw=hit.raw,
+                    distance_km=None if centre is None else round(distance_km(centre, point), 3),
+                    asked_at=answer.asked_at,
+                    datum=str(self.datum),
+                    converted_from=self.converted_from,
+                    licence=self.licence,
+                )
+            )
         if outside:
-            log.warning("%s: %d candidate(s) for %r lie outside %s and are not offered", self.name, outside,
-                        query, scope.name if scope else "the city")
+            log.warning(
+                "%s: %d candidate(s) for %r lie outside %s and are not offered",
+                self.name,
+                outside,
+                query,
+                scope.name if scope else "the city",
+            )
         far = math.inf
         return tuple(sorted(found, key=lambda c: (far if c.distance_km is None else c.distance_km, c.name)))
 

@@ -24,18 +24,28 @@ class GazetteerGeocoder:
             return None
         return location_from_entry(entry, self.gazetteer)
 
-    def candidates(self, query: str, *, city: CityScope | None = None,
-                   centre: Point | None = None) -> tuple[Candidate, ...]:
+    def candidates(
+        self, query: str, *, city: CityScope | None = None, centre: Point | None = None
+    ) -> tuple[Candidate, ...]:
         """The gazetteer's own entry for ``query`` when it has a point or shape there; else nothing."""
         loc = self.geocode(query)
         if loc is None or loc.geometry is None or (city is not None and not city.covers(loc.geometry)):
             return ()
         point = loc.geometry if isinstance(loc.geometry, Point) else loc.geometry.representative_point()
         centre = centre if centre is not None else (city.centre if city is not None else None)
-        return (Candidate(name=loc.name, kind=loc.kind, geometry=point, address=loc.district or "",
-                          provider=self.name, raw={"source": loc.source}, datum=loc.datum,
-                          distance_km=None if centre is None else round(distance_km(centre, point), 3),
-                          converted_from=loc.converted_from),)
+        return (
+            Candidate(
+                name=loc.name,
+                kind=loc.kind,
+                geometry=point,
+                address=loc.district or "",
+                provider=self.name,
+                raw={"source": loc.source},
+                datum=loc.datum,
+                distance_km=None if centre is None else round(distance_km(centre, point), 3),
+                converted_from=loc.converted_from,
+            ),
+        )
 
 
 def location_from_entry(entry: GazetteerEntry, gazetteer: Gazetteer) -> Location:
@@ -54,9 +64,20 @@ def location_from_entry(entry: GazetteerEntry, gazetteer: Gazetteer) -> Location
         # Neither a geometry nor a known district: the place is named, but nobody has located it yet.
         precision = "unlocated"
     elif district is None:
-        district = entry.name if entry.kind in ("district", "county", "county_city") else gazetteer.district_of(geometry)
+        district = (
+            entry.name if entry.kind in ("district", "county", "county_city") else gazetteer.district_of(geometry)
+        )
     return Location(
-        name=entry.name, kind=entry.kind, geometry=geometry, precision=precision, source=source,
-        confidence=entry.confidence, geocoder="gazetteer", source_url=source_url, datum=entry.datum,
-        converted_from=entry.converted_from, status=entry.status, district=district,
+        name=entry.name,
+        kind=entry.kind,
+        geometry=geometry,
+        precision=precision,
+        source=source,
+        confidence=entry.confidence,
+        geocoder="gazetteer",
+        source_url=source_url,
+        datum=entry.datum,
+        converted_from=entry.converted_from,
+        status=entry.status,
+        district=district,
     )
