@@ -230,11 +230,12 @@ def _big_report(path: Path, target_bytes: int) -> int:
 
 
 def test_a_50_mb_report_parses_in_reasonable_time(tmp_path):
-    """Parsing is linear, so 50 MB (under the size limit) parses within 120 s.
+    """Parsing is linear, so a report near the size limit parses in time proportional to its bytes.
 
     Parsing 50 MB itself took 46-55 s of the suite; two smaller reports measure the same things in a
-    few seconds: every item and domain of every copy is kept, time grows linearly (quadratic would be
-    64x for 8x the bytes), and the larger run's rate, projected to 50 MB, stays under 120 s.
+    few seconds: every item and domain of every copy is kept, and time grows linearly (quadratic would be
+    64x for 8x the bytes). Absolute seconds are bench/scale.py's figures, not an assertion here: a loaded
+    CI machine is slower by a factor no test can know.
     """
     target = 50 * 2**20
     assert target < settings.max_report_bytes
@@ -252,8 +253,6 @@ def test_a_50_mb_report_parses_in_reasonable_time(tmp_path):
         assert len(rep.domains) == copies * 5
     (small, small_bytes), (large, large_bytes) = timings
     assert large < (large_bytes / small_bytes) * small * 3, timings  # linear with slack
-    projected = large * target / large_bytes
-    assert projected < 120, f"parsing 50 MB would take {projected:.0f} s"
 
 
 def test_many_items_build_in_linear_time(gaz):
