@@ -55,12 +55,12 @@ def _element_urls(m: folium.Map) -> set[str]:
 
 @pytest.fixture(scope="module")
 def used_urls(gdf, gaz) -> set[str]:
-    """Every URL geoplan's maps load from a CDN, in every combination of the options the app, ``geoplan map``
+    """Every URL geoplan's maps load from a CDN, with each combination of the options the app, ``geoplan map``
     and the published site use, with what those files load beside themselves (CSS images, Leaflet's icons)."""
     direct: set[str] = set()
-    for lang, basemap, cluster, draw, search, boundaries in itertools.product(
-        ["zh", "en"], ["osm", "light", "amap"], [True, False], [True, False], [True, False], [True, False]
-    ):
+    flags = itertools.product([True, False], repeat=4)
+    for i, (cluster, draw, search, boundaries) in enumerate(flags):  # every basemap and language in turn
+        lang, basemap = ("zh", "en")[i % 2], ("osm", "light", "amap")[i % 3]
         m = build_map(
             gdf,
             lang=lang,
@@ -119,6 +119,24 @@ def test_the_vendor_folder_holds_only_what_a_url_uses(used_urls):
     on_disk = {p.relative_to(VENDOR_DIR).as_posix() for p in VENDOR_DIR.rglob("*") if p.is_file()}
     assert on_disk == {rec["file"] for rec in table.values()} | licences | {"assets.json", "README.md"}
     assert sum(p.stat().st_size for p in VENDOR_DIR.rglob("*") if p.is_file()) < 500_000
+
+
+def test_the_table_is_what_the_refresh_script_writes_for_these_files():
+    """scripts/vendor_assets.py's ASSETS and assets.json agree (checked offline: the files on disk stand in
+    for the npm tarballs), so the script refreshes exactly what the maps use."""
+    import importlib.util
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "vendor_assets.py"
+    spec = importlib.util.spec_from_file_location("vendor_assets", script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    on_disk = {
+        p.relative_to(VENDOR_DIR).as_posix(): p.read_bytes()
+        for p in VENDOR_DIR.rglob("*")
+        if p.is_file() and p.name not in module.KEEP
+    }
+    assert json.loads(offline.TABLE_PATH.read_text("utf-8")) == module.table(on_disk)
 
 
 def test_a_damaged_file_is_named(monkeypatch, tmp_path):

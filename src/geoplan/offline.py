@@ -33,6 +33,9 @@ whatever is added to it), but streamlit-folium reads ``default_js``/``default_cs
 elements. A CDN URL with no vendored copy raises :class:`OfflineAssetError` naming the URL: that is the
 signal to add it to ``ASSETS`` in ``scripts/vendor_assets.py``. :func:`assert_no_cdn` checks rendered
 HTML and raises if any script, style sheet or font would still come from the network.
+
+A branca colour map is refused that way (its d3 is not vendored); draw legends as HTML: streamlit-folium
+adds d3 from two CDNs for every colour map whatever the map says, so vendoring it would not be enough.
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ __all__ = [
     "VENDOR_DIR",
     "OfflineAssetError",
     "assert_no_cdn",
+    "asset_table",
     "find_cdn_references",
     "localize",
     "vendored_file",
