@@ -120,7 +120,7 @@ def test_wheel_holds_every_module_and_every_data_file(wheel: Path) -> None:
         "geoplan/py.typed",
         "geoplan/static/geoplan.js",
         "geoplan/static/geoplan.css",
-        "geoplan/static/vendor/manifest.json",
+        "geoplan/static/vendor/assets.json",
     } <= names
     assert not [n for n in names if n.startswith(("geodata/", "src/", "tests/"))]
 

@@ -351,10 +351,16 @@ def test_stdout_to_a_full_device_is_one_line(tmp_path):
 @pytest.mark.parametrize("command", ["build", "map"])
 def test_unwritable_targets_are_one_line_errors(capsys, tmp_path, command):
     (tmp_path / "file").write_text("x")
-    for out in (tmp_path / "file" / "out.html", tmp_path):  # parent is a file; target is a folder
+    for out in (f"{tmp_path / 'file' / 'out.html'}", f"{tmp_path / 'file' / 'sub'}/"):  # parent is a file
         rc, _, err = run(capsys, command, REPORT, "-o", out)
-        assert_one_line_error(rc, err, f"{out}: ", "cannot write")
+        assert_one_line_error(rc, err, f"{tmp_path / 'file'}", "cannot write")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+    # An existing folder is no error: the default name goes inside it (more in tests/test_cli_out.py).
+    rc, _, err = run(capsys, command, REPORT, "-o", tmp_path)
+    assert rc == 0, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["file", "map.html" if command == "map" else "taiyuan-2025.geojson"]
+    )
 
 
 def test_successful_writes_leave_no_temporary_files(capsys, tmp_path):

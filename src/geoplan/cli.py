@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from geoplan import __version__
 from geoplan.errors import GeoplanError
+
+if TYPE_CHECKING:  # imported lazily at run time: `geoplan --help` should not load geopandas
+    import geopandas as gpd
+
+    from geoplan.corrections import Correction, CorrectionStore
+    from geoplan.gazetteer import Gazetteer
+    from geoplan.geocoders.base import Geocoder
+    from geoplan.maps import Basemap
 
 app = typer.Typer(
     name="geoplan",
@@ -49,6 +58,20 @@ def _out(text: str, *, nl: bool = True) -> None:
 def _created(folder: Path) -> None:
     """A missing output folder is made, and said so: a typo in a path should not pass unnoticed."""
     typer.echo(f"geoplan: created folder {folder}", err=True)
+
+
+def _names_folder(raw: str) -> bool:
+    """``-o newdir/`` or ``-o existing-folder`` names a folder, not a file.
+
+    The option is read as text because ``Path("newdir/")`` drops the trailing separator, and the write
+    would then make a *file* called newdir.
+    """
+    return raw.endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)) or Path(raw).is_dir()
+
+
+def _target(raw: str, default_name: str) -> Path:
+    """The file ``-o RAW`` means: ``default_name`` inside it when RAW names a folder (made if missing)."""
+    return Path(raw) / default_name if _names_folder(raw) else Path(raw)
 
 
 def _write(out: Path, text: str) -> None:
@@ -146,7 +169,7 @@ class GeocoderChoice(StrEnum):
     amap = "amap"
 
 
-def _geocoders(choice: GeocoderChoice, amap_key: str | None) -> list:
+def _geocoders(choice: GeocoderChoice, amap_key: str | None) -> list[Geocoder]:
     """The gazetteer only: online answers reach the map after a planner's review, never straight from a build."""
     if choice is GeocoderChoice.gazetteer:
         return []
@@ -169,7 +192,9 @@ DataDirArg = Annotated[
 ]
 
 
-def _with_corrections(gdf, data_dir: Path | None, gazetteer=None):  # GeoDataFrame -> GeoDataFrame
+def _with_corrections(
+    gdf: gpd.GeoDataFrame, data_dir: Path | None, gazetteer: Gazetteer | None = None
+) -> gpd.GeoDataFrame:
     """Apply stored corrections; report, never drop in silence, those whose item is gone."""
     from geoplan.corrections import corrected_features
 
@@ -186,7 +211,15 @@ def _with_corrections(gdf, data_dir: Path | None, gazetteer=None):  # GeoDataFra
 @app.command("build")
 def build_cmd(
     report: Annotated[Path, typer.Argument(help="Report text file.")],
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="GeoJSON file to write (default: stdout).")] = None,
+    out: Annotated[
+        Optional[str],
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="PATH",
+            help="GeoJSON file to write (default: stdout); in a folder (dir/ or an existing one): REPORT's name.geojson.",
+        ),
+    ] = None,
     geocoder: Annotated[
         GeocoderChoice, typer.Option(help="Also ask this online service for names the gazetteer lacks.")
     ] = GeocoderChoice.gazetteer,
@@ -200,20 +233,21 @@ def build_cmd(
     """Parse, link and geocode REPORT into an RFC 7946 GeoJSON FeatureCollection."""
     from geoplan.features import dumps_geojson, features_from_path, features_to_geojson, validate_geojson
 
+    target = None if out is None else _target(out, f"{report.stem}.geojson")
     gdf = features_from_path(report, geocoders=_geocoders(geocoder, amap_key), shape=_shape(shape), city=city)
     meta = gdf.attrs.get("report", {})
     gdf = _with_corrections(gdf, data_dir)
     text = dumps_geojson(validate_geojson(features_to_geojson(gdf)))
-    if out is None:
+    if target is None:
         _out(text, nl=False)
     else:
-        _write(out, text)
+        _write(target, text)
     counts = gdf["precision"].value_counts().to_dict()
     summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
     where = meta.get("city") or {}
     typer.echo(
         f"{meta.get('shape', 'report')} of {where.get('name', '?')} (by {where.get('rule', '?')}): "
-        f"{gdf['item_id'].nunique()} items, {len(gdf)} features ({summary})" + (f" -> {out}" if out else ""),
+        f"{gdf['item_id'].nunique()} items, {len(gdf)} features ({summary})" + (f" -> {target}" if target else ""),
         err=True,
     )
 
@@ -231,13 +265,13 @@ DataDirOption = Annotated[
 ]
 
 
-def _correction_store(data_dir: Path | None):  # -> CorrectionStore
+def _correction_store(data_dir: Path | None) -> CorrectionStore:
     from geoplan.corrections import CorrectionStore
 
     return CorrectionStore.in_data_dir(data_dir)
 
 
-def _correction_line(c) -> str:  # c: Correction
+def _correction_line(c: Correction) -> str:
     line = "  ".join((str(c.id), c.item_id, c.place or "-", c.geometry_type, c.author or "-", c.created_at, c.note))
     return line + (f"  [undone {c.undone_at}]" if c.undone_at else "")
 
@@ -424,11 +458,12 @@ def _status_key(value: str) -> str:
 def export_cmd(
     source: Annotated[Path, typer.Argument(help="Report text file, or a GeoJSON from 'geoplan build'.")],
     out: Annotated[
-        Optional[Path],
+        Optional[str],
         typer.Option(
             "--out",
             "-o",
-            help="File or existing folder to write to; replaced atomically, never left "
+            metavar="PATH",
+            help="File or folder (dir/ or an existing one) to write to; replaced atomically, never left "
             "half-written. Default (and in a folder): a name saying what was filtered, e.g. "
             "taiyuan-2025-民生-小店区.geojson.",
         ),
@@ -491,8 +526,8 @@ def export_cmd(
     from geoplan.filters import Filters, export_filename
     from geoplan.models import PARTS, Status
 
-    named = out is None or out.is_dir()
-    key = resolve_format(fmt or ("geojson" if named else None), out or Path("."))  # before any work
+    named = out is None or _names_folder(out)
+    key = resolve_format(fmt or ("geojson" if named else None), Path(out or "."))  # before any work
     gdf = _with_corrections(features_from_path(source), data_dir)
     domains, districts, parts = domain or [], district or [], part or []
     statuses = [_status_key(s) for s in status or []]
@@ -518,16 +553,18 @@ def export_cmd(
             query=query.strip(),
         )
         name = export_filename(source.name, filters, SUFFIXES[key], include_unlocated=include_unlocated)
-        out = (out or Path(".")) / name
+        target = Path(out or ".") / name
+    else:
+        target = Path(str(out))
     unlocated = int(chosen.geometry.isna().sum())
     if not include_unlocated:
         chosen = chosen[chosen.geometry.notna().to_numpy()]
-    export_features(chosen, out, key, created=_created)
+    export_features(chosen, target, key, created=_created)
     items = chosen["item_id"].nunique()
     left = "" if include_unlocated else f"; {unlocated} without geometry left out, --include-unlocated adds them"
     kept = f", {unlocated} without geometry" if include_unlocated else ""
     typer.echo(
-        f"{len(chosen)} of {len(gdf)} features written ({items} item{'s' * (items != 1)}{kept}{left}) -> {out} [{key}]",
+        f"{len(chosen)} of {len(gdf)} features written ({items} item{'s' * (items != 1)}{kept}{left}) -> {target} [{key}]",
         err=True,
     )
 
@@ -543,10 +580,22 @@ class BasemapChoice(StrEnum):
     amap = "amap"
 
 
+_BASEMAPS: dict[BasemapChoice, Basemap] = {
+    BasemapChoice.osm: "osm",
+    BasemapChoice.light: "light",
+    BasemapChoice.amap: "amap",
+}
+
+
 @app.command("map")
 def map_cmd(
     source: Annotated[Path, typer.Argument(help="Report text file or a GeoJSON built by `geoplan build`.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")] = Path("map.html"),
+    out: Annotated[
+        str,
+        typer.Option(
+            "--out", "-o", metavar="PATH", help="HTML file to write; in a folder (dir/ or an existing one): map.html."
+        ),
+    ] = "map.html",
     lang: Annotated[Lang, typer.Option(help="Language of labels and popups.")] = Lang.zh,
     basemap: Annotated[
         BasemapChoice, typer.Option(help="osm, light, or amap (data shifted to GCJ-02).")
@@ -564,12 +613,19 @@ def map_cmd(
     gaz = gazetteer_for(city.get("adcode") if isinstance(city, dict) else None)  # the report's districts
     gdf = _with_corrections(gdf, data_dir, gaz)
     m = build_map(
-        gdf, lang=str(lang), basemap=str(basemap), gazetteer=gaz, show_boundaries=True, list_unplaced=True, search=True
+        gdf,
+        lang="en" if lang is Lang.en else "zh",
+        basemap=_BASEMAPS[basemap],
+        gazetteer=gaz,
+        show_boundaries=True,
+        list_unplaced=True,
+        search=True,
     )
     localize(m, mode="inline")
     html_text = map_html(m)
-    _write(out, html_text)
-    typer.echo(f"{len(gdf)} features, {len(html_text.encode()):,} bytes -> {out}", err=True)
+    target = _target(out, "map.html")
+    _write(target, html_text)
+    typer.echo(f"{len(gdf)} features, {len(html_text.encode()):,} bytes -> {target}", err=True)
 
 
 # -- publish: a static site for a city's residents ------------------------------------------------
@@ -634,7 +690,7 @@ class OnlineService(StrEnum):
 def _pick(name: str, count: int) -> int:
     """Ask which candidate to accept (0 = none) until the answer is one of them; ``typer.Abort`` at EOF."""
     while True:
-        choice = typer.prompt(f"    accept which for {name}? (0 = none)", default=0, type=int)
+        choice = int(typer.prompt(f"    accept which for {name}? (0 = none)", default=0, type=int))
         if 0 <= choice <= count:
             return choice
         typer.echo(f"    choose 0 to {count}", err=True)

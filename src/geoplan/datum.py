@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 import numpy as np
-import prcoords
+import prcoords  # type: ignore[import-untyped]  # prcoords ships no type hints
 import shapely
 from shapely.geometry.base import BaseGeometry
 

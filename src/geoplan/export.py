@@ -153,7 +153,7 @@ def _prepared(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     frame = gdf.reset_index(drop=True)
     geom = frame.geometry
     cleaned = [_clean(g, settings.coordinate_decimals) for g in geom]
-    frame[geom.name] = gpd.GeoSeries(cleaned, index=frame.index, crs=settings.default_crs)
+    frame[geom.name] = gpd.GeoSeries(np.asarray(cleaned, dtype=object), index=frame.index, crs=settings.default_crs)
     if "precision_code" in frame:
         frame["precision_code"] = pd.to_numeric(frame["precision_code"]).astype("Int64")
     frame.attrs = dict(gdf.attrs)
@@ -363,6 +363,9 @@ def export_features(
     """
     path = Path(path)
     key = resolve_format(fmt, path)
+    if path.is_dir():  # else GDAL's error, or a file where a folder was meant
+        msg = f"{path}: is a folder; name the {key} file to write in it"
+        raise ExportError(msg)
     frame = _prepared(gdf)
     writer = _WRITERS[key]
     try:

@@ -113,7 +113,10 @@ class Gazetteer:
     @cached_property
     def city_area(self) -> BaseGeometry | None:
         """The city boundary buffered by ``settings.city_buffer_km`` (about 0.0113° per km here)."""
-        return None if self.city is None else self.city.geometry.buffer(settings.city_buffer_km / 88.0)
+        home = self.city
+        if home is None or home.geometry is None:
+            return None
+        return home.geometry.buffer(settings.city_buffer_km / 88.0)
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -130,7 +133,7 @@ class Gazetteer:
             return None
         pt = geom.representative_point() if geom.geom_type != "Point" else geom
         for unit in self.admin_units:
-            if unit.geometry.covers(pt):
+            if unit.geometry is not None and unit.geometry.covers(pt):
                 return unit.name
         return None
 
@@ -236,7 +239,7 @@ def _geometry(
 def _unclosed_rings(raw: dict[str, Any]) -> int:
     """How many polygon rings of a GeoJSON geometry do not end where they start."""
     t, coords = raw.get("type"), raw.get("coordinates")
-    polys = [coords] if t == "Polygon" else coords if t == "MultiPolygon" else []
+    polys: Any = [coords] if t == "Polygon" else coords if t == "MultiPolygon" else []
     try:
         return sum(1 for poly in polys or [] for ring in poly if len(ring) and list(ring[0]) != list(ring[-1]))
     except TypeError:
@@ -274,9 +277,9 @@ def load_gazetteer(paths: Sequence[str | Path] | None = None, *, strict: bool = 
 
     With ``strict`` a refused entry raises; otherwise it is left out and reported in ``problems``.
     """
-    paths = [Path(p) for p in (paths if paths is not None else settings.gazetteer_paths())]
+    files = [Path(p) for p in (paths if paths is not None else settings.gazetteer_paths())]
     raw: list[tuple[str, Any]] = []
-    for path in paths:
+    for path in files:
         raw.extend((str(path), f) for f in read_feature_collection(path)["features"])
     problems: list[str] = []
     entries: list[GazetteerEntry] = []
@@ -294,7 +297,7 @@ def load_gazetteer(paths: Sequence[str | Path] | None = None, *, strict: bool = 
             city_area = entry.geometry.buffer(settings.city_buffer_km / 88.0)
         entries.append(entry)
     entries = _dedupe(entries, problems, strict=strict)
-    return Gazetteer(entries=tuple(entries), problems=tuple(problems), paths=tuple(str(p) for p in paths))
+    return Gazetteer(entries=tuple(entries), problems=tuple(problems), paths=tuple(str(p) for p in files))
 
 
 def _dedupe(entries: Iterable[GazetteerEntry], problems: list[str], *, strict: bool) -> list[GazetteerEntry]:

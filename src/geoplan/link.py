@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
-import ahocorasick
+import ahocorasick  # type: ignore[import-not-found]  # pyahocorasick is a C extension without stubs
 
 from geoplan.gazetteer import Gazetteer, GazetteerEntry
 from geoplan.models import Item, Mention, Status

@@ -1,54 +1,41 @@
-"""Serve every script, style sheet, image and font of a folium map from geoplan itself.
+"""Serve every script, style sheet and image of geoplan's folium maps from geoplan itself.
 
-folium writes ``<script src>``/``<link href>`` tags that point at public CDNs
-(jsDelivr, cdnjs, code.jquery.com, …), which many users in mainland China
-cannot reach.  ``scripts/vendor_assets.py`` copies the exact files folium pins
-into :data:`VENDOR_DIR` (package data, with their licences and a
-``manifest.json`` naming the CDN URL each file replaces); :func:`localize`
-rewrites a map to use them.  Only map tiles stay remote.
+folium writes ``<script src>``/``<link href>`` tags that point at public CDNs, which many users in
+mainland China cannot reach. geoplan's maps load seven of them (Leaflet, Leaflet.markercluster and
+Leaflet.draw, at the versions folium pins); ``scripts/vendor_assets.py`` copies those files, and the
+images their style sheets load, from the npm tarballs into :data:`VENDOR_DIR`, with their licences and
+``assets.json``, the table ``{cdn url: file, package, version, licence, sha256}``. :func:`localize`
+rewrites a map to use them. Only map tiles stay remote.
 
 Two modes:
 
-``"static"`` — for the Streamlit app.  Every asset URL becomes
-``<static_url>/<file>``; Streamlit serves the files with
-``server.enableStaticServing = true`` from the ``static/`` folder next to the
-app script (``static`` is a symlink to ``src/geoplan/static``, so the vendor
-folder appears at ``/app/static/vendor/``).  streamlit-folium does not bundle
-Leaflet: its component page (``/component/streamlit_folium.st_folium/index.html``)
-loads the map's ``default_js``/``default_css`` URLs itself, *relative to that
-page*.  So a ``static_url`` without a leading ``/``, ``./``, ``../`` or a
-scheme is taken as relative to the app root and written as
-``../../<static_url>`` — which reaches ``<app root>/app/static/vendor/…`` from
-the component page, also under ``server.baseUrlPath``.  Pass ``"/app/static/vendor"``
-or a full URL to have it used verbatim.
+``"static"`` — for the Streamlit app and the published site. Every asset URL becomes
+``<static_url>/<file>``; Streamlit serves the files with ``server.enableStaticServing = true`` from the
+``static/`` folder next to the app script (``static`` is a symlink to ``src/geoplan/static``, so the
+vendor folder appears at ``/app/static/vendor/``). streamlit-folium does not bundle Leaflet: its
+component page (``/component/streamlit_folium.st_folium/index.html``) loads the map's
+``default_js``/``default_css`` URLs itself, *relative to that page*. So a ``static_url`` without a
+leading ``/``, ``./``, ``../`` or a scheme is taken as relative to the app root and written as
+``../../<static_url>``, which reaches ``<app root>/app/static/vendor/…`` from the component page, also
+under ``server.baseUrlPath``. Pass ``"/app/static/vendor"`` or a full URL to have it used verbatim.
 
-``"inline"`` — for a standalone HTML file (``geoplan map -o map.html``).
-Scripts and style sheets are written into the page as ``<script>``/``<style>``
-elements; the images and fonts their CSS refers to become ``data:`` URIs.
-(The elements' ``default_js``/``default_css`` become ``data:`` URLs too, so
-even a consumer that reads those lists, such as streamlit-folium, stays offline.)
+``"inline"`` — for a standalone HTML file (``geoplan map -o map.html``). Scripts and style sheets are
+written into the page as ``<script>``/``<style>`` elements; the images their CSS refers to become
+``data:`` URIs (the elements' ``default_js``/``default_css`` become ``data:`` URLs too, so even a
+consumer that reads those lists, such as streamlit-folium, stays offline).
 
-geoplan's own script and style sheet (``static/geoplan.js``, ``geoplan.css``; an element lists them
-in ``static_files``) are linked and inlined the same way, from ``static/`` beside ``vendor/``.
+geoplan's own script and style sheet (``static/geoplan.js``, ``geoplan.css``; an element lists them in
+``static_files``) are linked and inlined the same way, from ``static/`` beside ``vendor/``.
 
-Call :func:`localize` last, after every layer and plugin has been added, right
-before rendering or handing the map to ``st_folium``.  Links that plugins add
-to the page later are still rewritten while rendering (the figure's header is
-replaced by one that localizes whatever is added to it), but streamlit-folium
-reads ``default_js``/``default_css`` straight from the elements, so a plugin
-added after :func:`localize` would load from its CDN there.  A CDN URL with no
-vendored copy raises :class:`OfflineAssetError` (a :class:`GeoplanError`) naming
-the URL: that is the signal to add the package to ``scripts/vendor_assets.py``.
+Call :func:`localize` last, after every layer and plugin has been added. Links that plugins add to the
+page later are still rewritten while rendering (the figure's header is replaced by one that localizes
+whatever is added to it), but streamlit-folium reads ``default_js``/``default_css`` straight from the
+elements. A CDN URL with no vendored copy raises :class:`OfflineAssetError` naming the URL: that is the
+signal to add it to ``ASSETS`` in ``scripts/vendor_assets.py``. :func:`assert_no_cdn` checks rendered
+HTML and raises if any script, style sheet or font would still come from the network.
 
-:func:`assert_no_cdn` checks rendered HTML and raises if any script, style
-sheet or font would still come from the network.
-
-Known limit: streamlit-folium itself adds two d3 URLs (d3js.org and cdnjs) to
-the component for every ``branca.colormap.ColorMap`` in the map, outside of
-anything a map can change, and with no network the component then never draws
-the map.  ``localize(mode="static")`` therefore refuses maps that contain a
-ColorMap; draw legends as plain HTML instead.  Standalone (inline) maps may
-use them: branca's d3 is vendored.
+A branca colour map is refused that way (its d3 is not vendored); draw legends as HTML: streamlit-folium
+adds d3 from two CDNs for every colour map whatever the map says, so vendoring it would not be enough.
 """
 
 from __future__ import annotations
@@ -63,9 +50,8 @@ import re
 from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, cast
 
-import branca.colormap
 import folium
 from branca.element import CssLink, Element, Figure, JavascriptLink, MacroElement
 from folium.template import Template
@@ -74,10 +60,11 @@ from markupsafe import Markup
 from geoplan.errors import OfflineAssetError
 
 __all__ = [
-    "MANIFEST_PATH",
+    "TABLE_PATH",
     "VENDOR_DIR",
     "OfflineAssetError",
     "assert_no_cdn",
+    "asset_table",
     "find_cdn_references",
     "localize",
     "vendored_file",
@@ -85,7 +72,7 @@ __all__ = [
 ]
 
 VENDOR_DIR: Path = Path(__file__).resolve().parent / "static" / "vendor"
-MANIFEST_PATH: Path = VENDOR_DIR / "manifest.json"
+TABLE_PATH: Path = VENDOR_DIR / "assets.json"
 
 Mode = Literal["static", "inline"]
 
@@ -114,30 +101,22 @@ CDN_HOSTS = (
     "cdn.skypack.dev",
 )
 
-_MIME = {
-    ".js": "text/javascript",
-    ".css": "text/css",
-    ".png": "image/png",
-    ".gif": "image/gif",
-    ".jpg": "image/jpeg",
-    ".svg": "image/svg+xml",
-    ".woff2": "font/woff2",
-    ".woff": "font/woff",
-    ".ttf": "font/ttf",
-}
+_MIME = {".js": "text/javascript", ".css": "text/css", ".png": "image/png", ".svg": "image/svg+xml"}
 
 
-# --------------------------------------------------------------------------- manifest
+# --------------------------------------------------------------------------- the table
 
 
 @functools.lru_cache(maxsize=1)
-def _manifest() -> dict[str, Any]:
+def asset_table() -> dict[str, dict[str, Any]]:
+    """CDN URL -> its record in assets.json (``file`` below VENDOR_DIR, package, version, licence, sha256)."""
     try:
-        return json.loads(MANIFEST_PATH.read_text("utf-8"))
+        doc = json.loads(TABLE_PATH.read_text("utf-8"))
     except FileNotFoundError:
-        raise OfflineAssetError(
-            f"{MANIFEST_PATH} is missing: run scripts/vendor_assets.py (or reinstall geoplan)"
-        ) from None
+        msg = f"{TABLE_PATH} is missing: run scripts/vendor_assets.py (or reinstall geoplan)"
+        raise OfflineAssetError(msg) from None
+    assets: dict[str, dict[str, Any]] = doc["assets"]
+    return assets
 
 
 # geoplan's own browser files, in static/ beside vendor/: the map script and style sheet. They are served
@@ -146,19 +125,15 @@ OWN_FILES: tuple[str, ...] = ("../geoplan.js", "../geoplan.css")
 
 
 @functools.lru_cache(maxsize=1)
-def _files() -> dict[str, dict[str, Any]]:
-    """Vendored file path (relative to VENDOR_DIR) -> its manifest record (geoplan's own files included)."""
-    out: dict[str, dict[str, Any]] = {rel: {"path": rel} for rel in OWN_FILES}
-    for pkg in _manifest()["packages"]:
-        for rec in pkg["files"]:
-            out[rec["path"]] = rec
-    return out
+def _files() -> frozenset[str]:
+    """Every file localize() may link or inline, relative to VENDOR_DIR (geoplan's own files included)."""
+    return frozenset([*OWN_FILES, *(rec["file"] for rec in asset_table().values())])
 
 
 @functools.lru_cache(maxsize=1)
 def _cdn_map() -> dict[str, str]:
     """Normalized CDN URL -> vendored file path."""
-    return {_normalize(url): path for path, rec in _files().items() for url in rec.get("replaces", [])}
+    return {_normalize(url): rec["file"] for url, rec in asset_table().items()}
 
 
 def _normalize(url: str) -> str:
@@ -181,15 +156,14 @@ def vendored_file(url: str) -> Path | None:
 
 
 def verify_vendor() -> None:
-    """Raise OfflineAssetError unless every file in the manifest exists with its sha256."""
+    """Raise OfflineAssetError unless every file in the table exists with its sha256 (a damaged install)."""
     bad = []
-    for pkg in _manifest()["packages"]:
-        for rec in [*pkg["files"], pkg["license"]]:
-            path = VENDOR_DIR / rec["path"]
-            if not path.is_file():
-                bad.append(f"{rec['path']}: missing")
-            elif hashlib.sha256(path.read_bytes()).hexdigest() != rec["sha256"]:
-                bad.append(f"{rec['path']}: sha256 differs from manifest")
+    for rec in asset_table().values():
+        path = VENDOR_DIR / rec["file"]
+        if not path.is_file():
+            bad.append(f"{rec['file']}: missing")
+        elif hashlib.sha256(path.read_bytes()).hexdigest() != rec["sha256"]:
+            bad.append(f"{rec['file']}: sha256 differs from assets.json")
     if bad:
         raise OfflineAssetError("vendored assets damaged:\n  " + "\n  ".join(bad))
 
@@ -228,23 +202,6 @@ def _js_text(rel: str) -> str:
     return js.replace("<!--", "<\\!--")
 
 
-# Font Awesome 6 declares each of its fonts again under its v4/v5 family names,
-# for third-party CSS that names those families.  No vendored style sheet does,
-# and folium's icons use the FA6 classes, so a standalone page leaves these
-# aliases out instead of embedding every font three times (~750 KB).
-_INLINE_DROP_FONT_FAMILIES = {"Font Awesome 5 Free", "Font Awesome 5 Brands", "FontAwesome"}
-_FONT_FACE = re.compile(r"@font-face\s*\{[^{}]*\}", re.IGNORECASE)
-_FONT_FAMILY = re.compile(r"font-family\s*:\s*(['\"]?)([^;'\"}]+)\1", re.IGNORECASE)
-
-
-def _drop_alias_font_faces(css: str) -> str:
-    def keep(m: re.Match[str]) -> str:
-        fam = _FONT_FAMILY.search(m.group(0))
-        return "" if fam and fam.group(2).strip() in _INLINE_DROP_FONT_FAMILIES else m.group(0)
-
-    return _FONT_FACE.sub(keep, css)
-
-
 _CSS_URL = re.compile(r"url\(\s*(['\"]?)([^'\")]*)\1\s*\)", re.IGNORECASE)
 
 
@@ -253,7 +210,6 @@ def _css_text(rel: str) -> str:
     """Style sheet text with every url(...) it needs turned into a data: URI."""
     css = _bytes(rel).decode("utf-8")
     css = re.sub(r"/\*#\s*sourceMappingURL=[^*]*\*/", "", css)
-    css = _drop_alias_font_faces(css)
 
     def embed(m: re.Match[str]) -> str:
         ref = m.group(2).strip()
@@ -294,7 +250,7 @@ class _Localizer:
             if _is_remote(url):
                 raise OfflineAssetError(
                     f"{url} has no vendored copy, so the map would load it from the internet; "
-                    "pin its npm package in scripts/vendor_assets.py and rerun it"
+                    "add it to ASSETS in scripts/vendor_assets.py and rerun it"
                 )
             return url
         return self.own(rel)
@@ -397,7 +353,7 @@ class _DefaultIconImages(MacroElement):
     )
 
     def __init__(self, js: str) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # branca's MacroElement.__init__ has no hints
         self._name = "DefaultIconImages"
         self.js = js
 
@@ -412,6 +368,15 @@ def _icon_js(loc: _Localizer) -> str:
         "shadowUrl": _data_uri("leaflet/images/marker-shadow.png"),
     }
     return f'L.Icon.Default.imagePath = "";\nL.Icon.Default.mergeOptions({json.dumps(opts)});'
+
+
+class _OwnAssets(Protocol):
+    """An element that lists geoplan's own files (``geoplan.maps.GeoplanAssets``)."""
+
+    static_files: tuple[str, ...]
+    default_js: list[tuple[str, str]]
+    default_css: list[tuple[str, str]]
+    linked: bool
 
 
 def _walk(el: Element) -> Iterator[Element]:
@@ -440,17 +405,12 @@ def localize(m: folium.Map, *, mode: Mode, static_url: str = "app/static/vendor"
         raise OfflineAssetError("localize() needs a map inside a branca Figure (as folium.Map creates)")
 
     for el in list(_walk(root)):
-        if mode == "static" and isinstance(el, branca.colormap.ColorMap):
-            raise OfflineAssetError(
-                "the map holds a branca colour map: streamlit-folium loads d3 for it from d3js.org and "
-                "cdnjs.cloudflare.com whatever the map says, and without internet never draws the map; "
-                "draw the legend as HTML instead (inline/standalone maps may keep it)"
-            )
         own = getattr(el, "static_files", None)
         if own:  # geoplan.maps.GeoplanAssets: its files are linked (or inlined) as the vendored ones
-            el.default_js = [(name, loc.own(f"../{name}")) for name in own if name.endswith(".js")]
-            el.default_css = [(name, loc.own(f"../{name}")) for name in own if name.endswith(".css")]
-            el.linked = True
+            assets = cast("_OwnAssets", el)
+            assets.default_js = [(name, loc.own(f"../{name}")) for name in own if name.endswith(".js")]
+            assets.default_css = [(name, loc.own(f"../{name}")) for name in own if name.endswith(".css")]
+            assets.linked = True
         for attr in ("default_js", "default_css"):
             links = getattr(el, attr, None)
             if not links:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import shapely
-from shapely.geometry import MultiLineString, mapping, shape
+from shapely.geometry import LineString, MultiLineString, mapping, shape
 from shapely.geometry.base import BaseGeometry
 
 from geoplan import settings
@@ -226,6 +226,8 @@ def _from_osmium(path: Path, *, progress: ProgressFn | None) -> OsmData:
         timestamp = header.header().get("osmosis_replication_timestamp") or header.header().get("timestamp")
         header.close()
         for rel in osmium.FileProcessor(str(path), osmium.osm.RELATION):
+            if not isinstance(rel, osmium.osm.Relation):
+                continue  # only relations are asked for: this narrows the processor's union type
             tags = {t.k: t.v for t in rel.tags}
             if tags.get("type") == "route" and tags.get("route") and (tags.get("name") or tags.get("name:zh")):
                 ways = [m.ref for m in rel.members if m.type == "w"]
@@ -237,15 +239,19 @@ def _from_osmium(path: Path, *, progress: ProgressFn | None) -> OsmData:
             seen += 1
             if progress is not None and seen % 50_000 == 0:
                 progress(seen)
-            if obj.is_relation():
+            if isinstance(obj, (osmium.osm.Relation, osmium.osm.Changeset)):
                 continue  # routes are done below; multipolygons arrive as areas
             tags = {t.k: t.v for t in obj.tags}
-            if obj.is_way() and obj.id in member_ways:
+            if isinstance(obj, osmium.osm.Way) and obj.id in member_ways:
                 way_lines[obj.id] = _wkb(wkb.create_linestring(obj))
             if not tags:
                 continue
-            shaped_as_area = obj.is_way() and obj.is_closed() and _is_area(tags)  # osmium sends it as an area too
-            kind = kind_of(tags, "area" if obj.is_area() else "point" if obj.is_node() else "line")
+            # osmium sends a closed way shaped as an area a second time, as an area
+            shaped_as_area = isinstance(obj, osmium.osm.Way) and obj.is_closed() and _is_area(tags)
+            shape_kind = (
+                "area" if isinstance(obj, osmium.osm.Area) else "point" if isinstance(obj, osmium.osm.Node) else "line"
+            )
+            kind = kind_of(tags, shape_kind)
             if kind is None or shaped_as_area:
                 continue
             if not _interesting(tags):
@@ -253,14 +259,14 @@ def _from_osmium(path: Path, *, progress: ProgressFn | None) -> OsmData:
                 continue
             stamp = obj.timestamp.isoformat() if obj.timestamp and obj.timestamp.year > 1970 else ""
             newest = max(newest, stamp)
-            if obj.is_node():
+            if isinstance(obj, osmium.osm.Node):
                 elements.append(OsmElement(f"node/{obj.id}", tuple(tags.items()), _wkb(wkb.create_point(obj))))
-            elif obj.is_area():
+            elif isinstance(obj, osmium.osm.Area):
                 kind = "way" if obj.from_way() else "relation"
                 elements.append(
                     OsmElement(f"{kind}/{obj.orig_id()}", tuple(tags.items()), _wkb(wkb.create_multipolygon(obj)))
                 )
-            elif obj.is_way():
+            else:
                 elements.append(OsmElement(f"way/{obj.id}", tuple(tags.items()), _wkb(wkb.create_linestring(obj))))
     except (RuntimeError, ValueError, osmium.InvalidLocationError) as err:
         raise OsmError(f"{path}: cannot read OSM data ({err})") from err
@@ -426,7 +432,7 @@ def merge_lines(geoms: Sequence[BaseGeometry], lat0: float, *, fold_parallel: bo
     parts = sorted(getattr(merged, "geoms", [merged]), key=lambda g: -g.length)
     if not fold_parallel or len(parts) < 2:
         return merged, 0
-    kept: list[BaseGeometry] = []
+    kept: list[LineString] = []  # line_merge gives LineStrings (or one MultiLineString of them)
     for part in parts:
         pm = _to_metres(part, lat0)
         if any(
@@ -510,7 +516,7 @@ def _entry(
     if kind == "station":
         els = sorted(els, key=lambda e: (_station_rank(e), e.osm_id))
         primary = els[0]
-        pts = [e.geometry if e.geometry.geom_type == "Point" else e.geometry.representative_point() for e in els]
+        pts = [e.geometry.representative_point() for e in els]  # a Point's own representative point is itself
         if _station_rank(primary) == 3:
             geom: BaseGeometry = shapely.MultiPoint(pts).centroid
             notes.append("the station itself is not mapped; placed at the centre of its stop positions")
@@ -626,7 +632,7 @@ class _Unit:
 
 def _units(entries: Sequence[GazetteerEntry]) -> tuple[_Unit, ...]:
     """Districts and counties with prepared geometries, built once per import (not once per place)."""
-    units = tuple(_Unit(e.name, e.geometry, e.geometry.buffer(0.0005)) for e in entries)
+    units = tuple(_Unit(e.name, e.geometry, e.geometry.buffer(0.0005)) for e in entries if e.geometry is not None)
     for u in units:
         shapely.prepare(u.area)
         shapely.prepare(u.slack)

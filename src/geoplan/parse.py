@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-import ahocorasick
+import ahocorasick  # type: ignore[import-not-found]  # pyahocorasick is a C extension without stubs
 
 from geoplan import settings
 from geoplan.admin import AdminIndex, AdminUnit, admin_index

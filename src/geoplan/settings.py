@@ -7,6 +7,8 @@
 - ``default_crs``: every coordinate geoplan writes is WGS84 lon/lat.
 - ``coordinate_decimals``: 6 decimals are ~0.1 m, far finer than any source; RFC 7946 output stays small.
 - ``max_report_bytes``: reports larger than this are refused before reading (uploads and CLI).
+- ``max_stored_reports``, ``max_stored_report_bytes``: how many uploaded reports (and how many bytes of them)
+  the data dir keeps for links; past either, the least recently used are deleted (``geoplan.stored_reports``).
 - ``city_buffer_km``: how far outside the city boundary a geometry may reach before it is refused.
 - ``default_city``: the city of a report that names none (the shipped report's, 太原市).
 """
@@ -22,6 +24,8 @@ default_crs: str = "EPSG:4326"
 coordinate_decimals: int = 6
 max_report_bytes: int = 64 * 1024 * 1024
 max_upload_bytes: int = 2 * 1024 * 1024
+max_stored_reports: int = 500
+max_stored_report_bytes: int = 256 * 1024 * 1024
 city_buffer_km: float = 5.0
 default_report_name: str = "taiyuan-2025"
 #: Whose report a text is when it does not say and names no place that tells (``city.rule == "default"``).

@@ -81,7 +81,10 @@ def precision_info(key: str) -> Precision:
 class Geocoder(Protocol):
     """A query in, a located place out; ``None`` for "not found" (only service failures raise)."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The backend's name in messages and caches (a class constant for the online services)."""
+        ...
 
     def geocode(self, query: str) -> Location | None: ...
 
@@ -119,7 +122,7 @@ class CityScope:
 
     @property
     def bounds(self) -> tuple[float, float, float, float] | None:
-        return None if self.area is None else tuple(self.area.bounds)  # type: ignore[return-value]
+        return None if self.area is None else self.area.bounds
 
     def covers(self, geom: BaseGeometry) -> bool:
         return self.area is None or self.area.covers(geom)

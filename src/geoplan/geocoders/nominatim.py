@@ -9,13 +9,14 @@ Errors come back as HTTP 403 (blocked) / 429 (too many requests) or ``{"error": 
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from geoplan.datum import Datum
 from geoplan.errors import GeocoderError, GeocoderReplyError
-from geoplan.geocoders.base import CityScope, Hit, OnlineGeocoder, _said, number
+from geoplan.geocoders.base import CityScope, Hit, OnlineGeocoder, Transport, _said, number
 
 SEARCH_URL = "https://nominatim.openstreetmap.org/search"
 OSM_LICENCE = "© OpenStreetMap contributors, ODbL 1.0"
@@ -25,10 +26,10 @@ _lock = threading.Lock()
 _last_request = [0.0]
 
 
-def _paced(transport: Any, min_interval_s: float) -> Any:
+def _paced(transport: Transport, min_interval_s: float) -> Transport:
     """``transport`` sending at most one request per ``min_interval_s`` from this process."""
 
-    def send(url: str, params: Any, timeout: float) -> tuple[int, bytes]:
+    def send(url: str, params: Mapping[str, str], timeout: float) -> tuple[int, bytes]:
         with _lock:
             wait = _last_request[0] + min_interval_s - time.monotonic()
             if wait > 0:

@@ -39,7 +39,8 @@ def geocoder_for(
     city: CityScope | None = None,
     data_dir: str | Path | None = None,
     transport: Transport | None = None,
-    **options: object,
+    timeout_s: float = 10.0,
+    limit: int = 10,
 ) -> OnlineGeocoder:
     """The named service's geocoder, its key from ``key`` or the environment, cached in ``data_dir``.
 
@@ -56,8 +57,9 @@ def geocoder_for(
         city=city,
         cache=cache,
         transport=transport or base.urllib_transport,
-        **options,
-    )  # type: ignore[arg-type]
+        timeout_s=timeout_s,
+        limit=limit,
+    )
 
 
 __all__ = [
