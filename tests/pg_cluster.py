@@ -95,6 +95,20 @@ class Cluster:
             shutil.rmtree(self.root, ignore_errors=True)
 
 
+def _unprivileged_user() -> str:
+    """``nobody``, or a system user made for the purpose where there is no such user."""
+    for name in ("nobody", "geoplan-pg"):
+        try:
+            pwd.getpwnam(name)
+            return name
+        except KeyError:
+            continue
+    subprocess.run(
+        ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "geoplan-pg"], check=True
+    )
+    return "geoplan-pg"
+
+
 def start_cluster() -> Cluster:
     """Start a cluster (raise ``FileNotFoundError`` when there are no PostgreSQL binaries)."""
     bin_dir = find_bin_dir()
@@ -102,10 +116,11 @@ def start_cluster() -> Cluster:
         raise FileNotFoundError("no PostgreSQL server binaries (initdb, pg_ctl): apt-get install postgresql")
     run_as = None
     if os.geteuid() == 0:
-        run_as = "nobody"
         if shutil.which("runuser") is None:
             raise FileNotFoundError("running as root needs runuser (util-linux) to start PostgreSQL as nobody")
-    root = Path(tempfile.mkdtemp(prefix="geoplan-pg-"))
+        run_as = _unprivileged_user()
+    # /tmp rather than $TMPDIR: the unprivileged user must enter it, and a unix socket path is short (107 bytes).
+    root = Path(tempfile.mkdtemp(prefix="geoplan-pg-", dir="/tmp" if os.path.isdir("/tmp") else None))
     os.chmod(root, 0o755)
     cluster = Cluster(bin_dir, root, run_as)
     try:

@@ -192,6 +192,22 @@ def test_note_and_item_required(store: CorrectionStore) -> None:
     assert store.history() == []
 
 
+def test_nul_characters_refused_on_both_backends(store: CorrectionStore, tmp_path: Path) -> None:
+    """PostgreSQL text cannot hold U+0000; SQLite refuses it too, so every stored correction moves anywhere."""
+    with pytest.raises(CorrectionError, match="note contains a NUL character"):
+        store.add("it-a", IN_CITY, note="bad\x00note")
+    src = tmp_path / "nul.geojson"
+    feature = {
+        "type": "Feature",
+        "properties": {"item_id": "it-a", "note": "fine", "author": "a\u0000b"},
+        "geometry": {"type": "Point", "coordinates": [112.55, 37.87]},
+    }
+    src.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+    with pytest.raises(CorrectionError, match="author contains a NUL character"):
+        store.import_geojson(src)
+    assert store.history() == []
+
+
 def test_undo(store: CorrectionStore) -> None:
     a = store.add("it-a", IN_CITY, note="one")
     b = store.add("it-b", IN_CITY, note="two")
@@ -751,6 +767,29 @@ def test_unreachable_database_is_one_error_without_password(url: str) -> None:
         msg = str(err.value)
         assert "s3cr" not in msg and "***" in msg and "\n" not in msg, msg
     assert "s3cr" not in repr(store)
+
+
+def test_read_only_role_reads_and_applies(tmp_path: Path, pg_cluster: Cluster) -> None:
+    """A role that may only SELECT lists the corrections; a write is one named error, nothing changes.
+
+    (The SQLite counterpart is test_read_only_store_is_read.)"""
+    store_factory = StoreFactory("postgres", tmp_path, pg_cluster)
+    owner = store_factory()
+    owner.add("it-a", IN_CITY, note="by the owner")
+    schema = store_factory.sql("corrections", "SELECT current_schema()")[0][0]
+    store_factory.sql("corrections", "DROP ROLE IF EXISTS reader")
+    store_factory.sql("corrections", "CREATE ROLE reader LOGIN")
+    store_factory.sql("corrections", f"GRANT USAGE ON SCHEMA {schema} TO reader")
+    store_factory.sql("corrections", f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO reader")
+    reader = CorrectionStore(
+        store_factory.target().replace("postgresql://geoplan@", "postgresql://reader@"), city_area=CITY
+    )
+    assert [c.note for c in reader.all()] == ["by the owner"] and not reader.writable() and owner.writable()
+    with pytest.raises(CorrectionStoreError, match="read-only here"):
+        reader.add("it-b", IN_CITY, note="by the reader")
+    with pytest.raises(CorrectionStoreError, match="read-only here"):
+        reader.undo(1)
+    assert [c.note for c in owner.history()] == ["by the owner"] and owner.get(1).active
 
 
 def test_cli_on_postgres(pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, gdf) -> None:

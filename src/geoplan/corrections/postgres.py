@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import builtins
 import re
-import threading
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -116,8 +115,7 @@ class PostgresCorrectionStore(CorrectionStore):
         if not url:
             raise CorrectionStoreError("no PostgreSQL database named: set GEOPLAN_DATABASE_URL=postgresql://…")
         self.url = str(url)
-        self._ready = False
-        self._lock = threading.Lock()
+        self._ready = False  # set once the schema is checked; a race only repeats the check
 
     def __repr__(self) -> str:
         return f"CorrectionStore({self.location!r})"

@@ -496,7 +496,8 @@ class CorrectionStore:
 
 
 def _text(value: Any, what: str) -> str:
-    """``value`` as storable text: a string without lone surrogates (argv's undecodable bytes, JSON "\\ud800")."""
+    """``value`` as storable text: a string without lone surrogates (argv's undecodable bytes, JSON "\\ud800")
+    or NUL characters."""
     if value is None:
         return ""
     if not isinstance(value, str):
@@ -509,6 +510,8 @@ def _text(value: Any, what: str) -> str:
             "a lone surrogate or an undecodable byte)"
         )
         raise CorrectionError(msg) from err
+    if "\x00" in value:  # PostgreSQL text cannot hold it; refused on SQLite too, so an export moves anywhere
+        raise CorrectionError(f"{what} contains a NUL character (character {value.index(chr(0)) + 1})")
     return value
 
 
