@@ -8,12 +8,14 @@ Corrections live apart from the generated data, so a rebuild never loses them: b
 - ``sqlite`` / ``postgres``: the two backends;
 - ``apply``: applying corrections to built features.
 
-Callers import from here (``from geoplan.corrections import CorrectionStore, apply_corrections``).
+Callers import from here (``from geoplan.corrections import CorrectionStore, apply_corrections``). ``apply``
+(and with it geopandas) loads on first use of its names, so a process that only talks to the store starts fast.
 """
 
 from __future__ import annotations
 
-from geoplan.corrections.apply import PLACELESS_PRECISIONS, apply_corrections, corrected_features, current_geometry
+from typing import TYPE_CHECKING, Any
+
 from geoplan.corrections.geometry import SHIPPED_CITY_AREA, check_geometry, parse_geometry, shipped_city_area, to_wkt
 from geoplan.corrections.postgres import PostgresCorrectionStore, redact
 from geoplan.corrections.sqlite import BUSY_TIMEOUT_S, MIGRATIONS, SqliteCorrectionStore
@@ -25,6 +27,20 @@ from geoplan.corrections.store import (
     default_store_path,
     is_database_url,
 )
+
+if TYPE_CHECKING:
+    from geoplan.corrections.apply import PLACELESS_PRECISIONS, apply_corrections, corrected_features, current_geometry
+
+_FROM_APPLY = ("PLACELESS_PRECISIONS", "apply_corrections", "corrected_features", "current_geometry")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_APPLY:
+        from geoplan.corrections import apply
+
+        return getattr(apply, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "BUSY_TIMEOUT_S",

@@ -17,7 +17,6 @@ from shapely.geometry.base import BaseGeometry
 from geoplan import settings
 from geoplan._io import MAX_JSON_DEPTH, json_nesting
 from geoplan.errors import GazetteerError, GeometryError
-from geoplan.gazetteer import load_gazetteer
 
 
 class _Default:
@@ -37,6 +36,8 @@ def to_wkt(geom: BaseGeometry) -> str:
 
 def shipped_city_area() -> BaseGeometry | None:
     """The shipped gazetteer's city area, or ``None`` when boundaries are missing or unreadable."""
+    from geoplan.gazetteer import load_gazetteer  # here: loading it pulls in geopandas
+
     try:
         return load_gazetteer(strict=False).city_area
     except GazetteerError:
