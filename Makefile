@@ -8,7 +8,7 @@ STAMP := $(VENV)/.geoplan-installed
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 PORT ?= 8501
 
-.PHONY: run test setup browser node typecheck lock build bench clean
+.PHONY: run test setup browser node postgres typecheck lock build bench clean
 
 # requirements.lock pins what the tests last passed with (`make lock` regenerates it): CI installs that.
 $(STAMP): pyproject.toml requirements.lock
@@ -29,10 +29,16 @@ node:
 	@command -v node >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
 		$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs; }
 
+# Debian's PostgreSQL server: the corrections store's tests run on PostgreSQL too, in a throwaway cluster
+# (tests/pg_cluster.py; nothing of it stays running). In CI (CI=true) those tests fail without it.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || \
+		{ $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
+
 run: $(STAMP)
 	$(VENV)/bin/streamlit run streamlit_app.py --server.port $(PORT) --server.headless true
 
-test: $(STAMP) browser node
+test: $(STAMP) browser node postgres
 	$(PY) -m ruff check src tests scripts bench streamlit_app.py
 	$(PY) -m ruff format --check src tests scripts bench streamlit_app.py
 	$(PY) -m mypy

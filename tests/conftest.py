@@ -62,9 +62,10 @@ def data_dir() -> Path:
 
 @pytest.fixture(autouse=True)
 def _data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Corrections and caches go to a fresh folder per test, never the developer's own data dir."""
+    """Corrections and caches go to a fresh folder per test, never the developer's own data dir (nor database)."""
     path = tmp_path_factory.mktemp("geoplan-data")
     monkeypatch.setenv("GEOPLAN_DATA_DIR", str(path))
+    monkeypatch.delenv("GEOPLAN_DATABASE_URL", raising=False)
     return path
 
 

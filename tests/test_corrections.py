@@ -1,16 +1,25 @@
-"""Corrections: the SQLite store, geometry checks, applying them to a build, and the CLI."""
+"""Corrections: the store (on SQLite and on PostgreSQL), geometry checks, applying them to a build, and the CLI.
+
+The store tests take ``store_factory`` and run once per backend; the PostgreSQL ones share one throwaway cluster
+per session (tests/pg_cluster.py), each test in fresh databases. Without PostgreSQL binaries they skip locally
+and fail in CI (``CI=true``).
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import itertools
 import re
+import signal
 import sqlite3
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 import shapely
@@ -21,6 +30,8 @@ from geoplan.corrections import (
     SCHEMA_VERSION,
     Correction,
     CorrectionStore,
+    PostgresCorrectionStore,
+    SqliteCorrectionStore,
     apply_corrections,
     current_geometry,
     default_store_path,
@@ -31,7 +42,7 @@ from geoplan.features import check_rfc7946, features_to_geojson, validate_geojso
 from geoplan.gazetteer import load_gazetteer
 
 from conftest import REPORT
-
+from pg_cluster import Cluster, start_cluster
 
 # A rough box around Taiyuan, so the checks do not depend on the shipped boundaries.
 CITY = box(111.45, 37.40, 113.21, 38.48)
@@ -40,9 +51,70 @@ SQUARE = "POLYGON ((112.50 37.80, 112.52 37.80, 112.52 37.82, 112.50 37.82, 112.
 BOW_TIE = "POLYGON ((112.5 37.8, 112.6 37.9, 112.6 37.8, 112.5 37.9, 112.5 37.8))"
 
 
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """One PostgreSQL cluster for the session; missing binaries fail the run in CI and skip it elsewhere."""
+    try:
+        cluster = start_cluster()
+    except FileNotFoundError as err:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"PostgreSQL tests cannot run: {err}")
+        pytest.skip(f"PostgreSQL tests skipped: {err} (make test installs it)")
+    yield cluster
+    cluster.stop()
+
+
+_databases = itertools.count()
+
+
+class StoreFactory:
+    """Stores of one backend for one test: ``factory("name")`` is a fresh store, the same name the same store."""
+
+    def __init__(self, backend: str, tmp_path: Path, cluster: Cluster | None) -> None:
+        self.backend, self.tmp_path, self.cluster = backend, tmp_path, cluster
+        self._targets: dict[str, str] = {}
+
+    def target(self, name: str = "corrections") -> str:
+        """What ``CorrectionStore(target)`` opens: an SQLite path or a database URL (made on first use)."""
+        if name not in self._targets:
+            if self.cluster is None:
+                self._targets[name] = str(self.tmp_path / "data" / f"{name}.sqlite")
+            else:
+                import psycopg
+
+                # A fresh schema per store (instant, unlike CREATE DATABASE), chosen through the URL's options.
+                schema = f"s{next(_databases)}"
+                with psycopg.connect(self.cluster.url(), autocommit=True) as conn:
+                    conn.execute(f"CREATE SCHEMA {schema}")
+                self._targets[name] = self.cluster.url() + f"&options=-csearch_path%3D{schema}"
+        return self._targets[name]
+
+    def __call__(self, name: str = "corrections", **kwargs: Any) -> CorrectionStore:
+        kwargs.setdefault("city_area", CITY)
+        return CorrectionStore(self.target(name), **kwargs)
+
+    def sql(self, name: str, statement: str) -> list[tuple[Any, ...]]:
+        """Run one statement on the store's database directly (set-up and checks behind the API's back)."""
+        if self.cluster is None:
+            Path(self.target(name)).parent.mkdir(parents=True, exist_ok=True)
+            with sqlite3.connect(self.target(name)) as conn:
+                return conn.execute(statement).fetchall()
+        import psycopg
+
+        with psycopg.connect(self.target(name), autocommit=True) as pg:
+            cur = pg.execute(statement)
+            return cur.fetchall() if cur.description else []
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> StoreFactory:
+    cluster = request.getfixturevalue("pg_cluster") if request.param == "postgres" else None
+    return StoreFactory(request.param, tmp_path, cluster)
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> CorrectionStore:
-    return CorrectionStore(tmp_path / "data" / "corrections.sqlite", city_area=CITY)
+def store(store_factory: StoreFactory) -> CorrectionStore:
+    return store_factory()
 
 
 def _placeless_item(gdf) -> str:
@@ -69,9 +141,9 @@ def _located_row(gdf):
 
 
 def test_store_round_trip(store: CorrectionStore) -> None:
-    assert not store.path.exists()
+    assert not store.exists()
     assert store.all() == [] and store.history() == []
-    assert not store.path.exists()  # reading creates nothing
+    assert not store.exists() and store.schema_version == 0  # reading creates nothing
     c = store.add("it-0123456789", IN_CITY, note="site visit 2025-03", author="amy", place="某路")
     assert isinstance(c, Correction)
     assert (c.id, c.item_id, c.place, c.note, c.author, c.undone_at) == (
@@ -85,7 +157,7 @@ def test_store_round_trip(store: CorrectionStore) -> None:
     assert c.geometry.equals_exact(Point(112.55, 37.87), 0)
     assert c.created_at.endswith("+00:00")
     d = store.add("it-0123456789", SQUARE, note="area", previous="POINT (112.5 37.8)")
-    assert store.path.exists()  # directory and schema made on the first write
+    assert store.exists()  # directory and schema made on the first write
     assert store.all() == [c, d]
     got = store.get(d.id)
     assert got == d
@@ -93,10 +165,11 @@ def test_store_round_trip(store: CorrectionStore) -> None:
     assert got.previous.equals(Point(112.5, 37.8))
     assert store.active_for(["it-0123456789", "it-other"]) == [c, d]
     assert store.active_for(["it-other"]) == []
-    assert store.schema_version == 1
-    with sqlite3.connect(store.path) as conn:
-        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("SELECT count(*) FROM corrections").fetchone()[0] == 2
+    assert store.schema_version == SCHEMA_VERSION == 1
+    if isinstance(store, SqliteCorrectionStore):
+        with sqlite3.connect(store.path) as conn:
+            assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+            assert conn.execute("SELECT count(*) FROM corrections").fetchone()[0] == 2
 
 
 def test_full_precision_survives(store: CorrectionStore) -> None:
@@ -119,6 +192,22 @@ def test_note_and_item_required(store: CorrectionStore) -> None:
     assert store.history() == []
 
 
+def test_nul_characters_refused_on_both_backends(store: CorrectionStore, tmp_path: Path) -> None:
+    """PostgreSQL text cannot hold U+0000; SQLite refuses it too, so every stored correction moves anywhere."""
+    with pytest.raises(CorrectionError, match="note contains a NUL character"):
+        store.add("it-a", IN_CITY, note="bad\x00note")
+    src = tmp_path / "nul.geojson"
+    feature = {
+        "type": "Feature",
+        "properties": {"item_id": "it-a", "note": "fine", "author": "a\u0000b"},
+        "geometry": {"type": "Point", "coordinates": [112.55, 37.87]},
+    }
+    src.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+    with pytest.raises(CorrectionError, match="author contains a NUL character"):
+        store.import_geojson(src)
+    assert store.history() == []
+
+
 def test_undo(store: CorrectionStore) -> None:
     a = store.add("it-a", IN_CITY, note="one")
     b = store.add("it-b", IN_CITY, note="two")
@@ -136,12 +225,16 @@ def test_undo(store: CorrectionStore) -> None:
         store.get(99)
 
 
-def test_newer_schema_refused(tmp_path: Path) -> None:
-    path = tmp_path / "corrections.sqlite"
-    with sqlite3.connect(path) as conn:
-        conn.execute("PRAGMA user_version = 99")
-    with pytest.raises(CorrectionError, match="newer"):
-        CorrectionStore(path, city_area=None).all()
+def test_newer_schema_refused(store_factory: StoreFactory) -> None:
+    store_factory().add("it-a", IN_CITY, note="one")
+    if store_factory.backend == "sqlite":
+        store_factory.sql("corrections", "PRAGMA user_version = 99")
+    else:
+        store_factory.sql("corrections", "UPDATE geoplan_schema_version SET version = 99")
+    with pytest.raises(CorrectionStoreError, match="schema version 99 is newer"):
+        store_factory(city_area=None).all()
+    with pytest.raises(CorrectionStoreError, match="schema version 99 is newer"):
+        store_factory(city_area=None).add("it-b", IN_CITY, note="two")
 
 
 def test_not_a_database(tmp_path: Path) -> None:
@@ -310,7 +403,8 @@ def test_orphans_and_ambiguous_reported(gdf, store: CorrectionStore) -> None:
 # -- export and import ------------------------------------------------------------------------------
 
 
-def test_export_import_round_trip(tmp_path: Path, store: CorrectionStore) -> None:
+def test_export_import_round_trip(tmp_path: Path, store_factory: StoreFactory) -> None:
+    store = store_factory()
     cw = "POLYGON ((112.50 37.80, 112.50 37.82, 112.52 37.82, 112.52 37.80, 112.50 37.80))"  # clockwise
     a = store.add("it-a", cw, note="traced", author="amy", place="片区", previous=IN_CITY)
     b = store.add("it-b", "LINESTRING (112.50 37.80, 112.55 37.85)", note="road course")
@@ -333,7 +427,7 @@ def test_export_import_round_trip(tmp_path: Path, store: CorrectionStore) -> Non
         "undone_at",
     }
 
-    fresh = CorrectionStore(tmp_path / "fresh" / "corrections.sqlite", city_area=CITY)
+    fresh = store_factory("fresh")
     imported = fresh.import_geojson(out)
     assert len(imported) == 3 and fresh.history() == imported and fresh.all() == imported[:2]
     dropped = store.get(dropped.id)
@@ -391,43 +485,139 @@ def test_import_is_all_or_nothing(tmp_path: Path, store: CorrectionStore) -> Non
 # -- concurrency ------------------------------------------------------------------------------------
 
 
-def test_concurrent_threads_lose_nothing(tmp_path: Path) -> None:
-    path = tmp_path / "corrections.sqlite"
+def test_concurrent_threads_lose_nothing(store_factory: StoreFactory) -> None:
+    target = store_factory.target()
 
     def session(n: int) -> None:
-        s = CorrectionStore(path, city_area=None)  # one store per app session, as Streamlit would
+        s = CorrectionStore(target, city_area=None)  # one store per app session, as Streamlit would
         for k in range(25):
             s.add(f"it-t{n}", f"POINT (112.{n}{k:02d} 37.8)", note=f"thread {n} #{k}")
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(session, range(8)))
-    rows = CorrectionStore(path, city_area=None).all()
+    rows = CorrectionStore(target, city_area=None).all()
     assert len(rows) == 200
     assert sorted(c.id for c in rows) == list(range(1, 201))
     assert {c.note for c in rows} == {f"thread {n} #{k}" for n in range(8) for k in range(25)}
 
 
-def test_concurrent_processes_lose_nothing(tmp_path: Path) -> None:
-    path = tmp_path / "corrections.sqlite"
+def test_concurrent_processes_lose_nothing(store_factory: StoreFactory) -> None:
+    """2 processes x 200 adds, each undoing every tenth of its own: 400 rows, none lost, history consistent."""
+    target = store_factory.target()
+    store_factory().schema_version  # noqa: B018 - the database exists; the processes race to create the store
     script = textwrap.dedent("""
         import sys
         from geoplan.corrections import CorrectionStore
         s = CorrectionStore(sys.argv[1], city_area=None)
-        for k in range(100):
-            s.add("it-p" + sys.argv[2], "POINT (112.5 37.8)", note=f"process {sys.argv[2]} #{k}")
+        for k in range(200):
+            c = s.add("it-p" + sys.argv[2], "POINT (112.5 37.8)", note=f"process {sys.argv[2]} #{k}")
+            if k % 10 == 0:
+                s.undo(c.id)
     """)
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", script, str(path), str(n)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            [sys.executable, "-c", script, target, str(n)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
         for n in range(2)
     ]
     for p in procs:
         _, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
-    rows = CorrectionStore(path, city_area=None).all()
-    assert len(rows) == 200
-    assert len({c.note for c in rows}) == 200
+    store = CorrectionStore(target, city_area=None)
+    history = store.history()
+    assert len(history) == 400
+    assert [c.id for c in history] == list(range(1, 401))  # no gaps: no add was lost or rolled back
+    assert {c.note for c in history} == {f"process {n} #{k}" for n in range(2) for k in range(200)}
+    undone = {c.note for c in history if c.undone_at is not None}
+    assert undone == {f"process {n} #{k}" for n in range(2) for k in range(0, 200, 10)}
+    assert len(store.all()) == 360
+    for n in range(2):  # each process's own rows in the order it added them
+        mine = [int(c.note.split("#")[1]) for c in history if c.item_id == f"it-p{n}"]
+        assert mine == list(range(200))
+
+
+def _big_import(path: Path, n: int) -> Path:
+    feats = [
+        {
+            "type": "Feature",
+            "properties": {"item_id": f"it-{i % 97}", "note": f"bulk {i}", "created_at": "2025-01-01T00:00:00Z"},
+            "geometry": {"type": "Point", "coordinates": [112.5 + i * 1e-6, 37.8]},
+        }
+        for i in range(n)
+    ]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}), "utf-8")
+    return path
+
+
+_KILLED_IMPORT = textwrap.dedent("""
+    import sys, time
+    from geoplan.corrections import CorrectionStore
+    s = CorrectionStore(sys.argv[1], city_area=None)
+    insert_many = type(s)._insert_many
+    def slow(self, conn, rows):
+        got = insert_many(self, conn, rows)  # every row is written, the transaction is not committed yet
+        print("inserted", len(got), flush=True)
+        time.sleep(60)
+        return got
+    type(s)._insert_many = slow
+    s.import_geojson(sys.argv[2])
+""")
+
+
+def test_kill_9_during_a_large_import_leaves_all_or_nothing(tmp_path: Path, store_factory: StoreFactory) -> None:
+    """SIGKILL between a large import's insert and its commit: none of it is stored, the store still works."""
+    n = 5000
+    store = store_factory(city_area=None)
+    store.add("it-before", IN_CITY, note="kept")
+    src = _big_import(tmp_path / "big.geojson", n)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_IMPORT, store_factory.target(), str(src)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert line.strip() == f"inserted {n}", proc.stderr.read() if proc.stderr else ""
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    after = store_factory(city_area=None)
+    assert [c.note for c in after.history()] == ["kept"]  # none of the import
+    assert after.add("it-after", IN_CITY, note="still writable").item_id == "it-after"
+    added = after.import_geojson(src)  # and the same import, not killed, goes in whole
+    assert len(added) == n and len(after.history()) == n + 2
+
+
+def test_kill_9_at_any_moment_of_an_import_is_all_or_nothing(tmp_path: Path, store_factory: StoreFactory) -> None:
+    """SIGKILL at moments spread over an import (checking, inserting, committing, done): all of it or none."""
+    import time
+
+    n = 2000
+    src = _big_import(tmp_path / "big.geojson", n)
+    t0 = time.perf_counter()
+    store_factory("timing", city_area=None).import_geojson(src)
+    took = time.perf_counter() - t0
+    script = "import sys\nfrom geoplan.corrections import CorrectionStore\n"
+    script += "s = CorrectionStore(sys.argv[1], city_area=None)\nprint('ready', flush=True)\n"
+    script += "s.import_geojson(sys.argv[2])\n"
+    outcomes = []
+    for k, share in enumerate((0.5, 0.95, 1.3)):
+        store = store_factory(f"s{k}", city_area=None)
+        store.add("it-before", IN_CITY, note="kept")
+        proc = subprocess.Popen(
+            [sys.executable, "-c", script, store_factory.target(f"s{k}"), str(src)], stdout=subprocess.PIPE, text=True
+        )
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        time.sleep(took * share)
+        proc.kill()
+        proc.wait(timeout=30)
+        count = len(store.history())
+        assert count in (1, n + 1), (share, count)
+        outcomes.append(count > 1)
+        assert store.add("it-after", IN_CITY, note="still writable").id > 0
+        assert len(store.import_geojson(src)) == (0 if count > 1 else n)
+    print("kill -9 at", [f"{s:.0%}" for s in (0.5, 0.95, 1.3)], "of", f"{took:.2f} s:", outcomes)
 
 
 # -- the CLI ----------------------------------------------------------------------------------------
@@ -535,6 +725,98 @@ def test_cli_console_script_with_env(tmp_path: Path) -> None:
     assert done.stderr.strip() == f"geoplan: error: no correction with id 7 in {path}"
 
 
+# -- PostgreSQL: choosing it, and never showing its password ----------------------------------------
+
+
+@pytest.fixture
+def pg_url(pg_cluster: Cluster, tmp_path: Path) -> str:
+    """A fresh PostgreSQL store's URL, with a password (trust auth ignores it) that must never be shown."""
+    url = StoreFactory("postgres", tmp_path, pg_cluster).target()
+    return url.replace("postgresql://geoplan@", "postgresql://geoplan:top%40secret@", 1)
+
+
+def test_database_url_chooses_postgres(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GEOPLAN_DATABASE_URL", raising=False)
+    assert isinstance(CorrectionStore.in_data_dir(tmp_path), SqliteCorrectionStore)
+    assert isinstance(CorrectionStore(), SqliteCorrectionStore)
+    monkeypatch.setenv("GEOPLAN_DATABASE_URL", "postgresql://amy:pw@db.invalid/geoplan")
+    for store in (CorrectionStore.in_data_dir(tmp_path), CorrectionStore()):
+        assert (
+            isinstance(store, PostgresCorrectionStore) and store.location == "postgresql://amy:***@db.invalid/geoplan"
+        )
+    assert isinstance(CorrectionStore(tmp_path / "c.sqlite"), SqliteCorrectionStore)  # a path is a path
+    monkeypatch.setenv("GEOPLAN_DATABASE_URL", "mysql://amy:pw@db.invalid/geoplan")
+    with pytest.raises(CorrectionStoreError, match="must be a postgresql:// URL") as err:
+        CorrectionStore.in_data_dir(tmp_path)
+    assert "pw" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://amy:s3cr%40t-pw@/geoplan?host=/nonexistent-geoplan-dir&port=1",
+        "postgresql:///geoplan?host=/nonexistent-geoplan-dir&port=1&user=amy&password=s3cr%40t-pw",
+        "postgresql://amy:s3cr@t-pw@/geoplan?host=/nonexistent-geoplan-dir",
+    ],
+)
+def test_unreachable_database_is_one_error_without_password(url: str) -> None:
+    store = CorrectionStore(url, city_area=None)
+    for call in (store.all, store.exists, lambda: store.add("it-a", IN_CITY, note="n")):
+        with pytest.raises(CorrectionStoreError, match="cannot open the corrections store") as err:
+            call()
+        msg = str(err.value)
+        assert "s3cr" not in msg and "***" in msg and "\n" not in msg, msg
+    assert "s3cr" not in repr(store)
+
+
+def test_read_only_role_reads_and_applies(tmp_path: Path, pg_cluster: Cluster) -> None:
+    """A role that may only SELECT lists the corrections; a write is one named error, nothing changes.
+
+    (The SQLite counterpart is test_read_only_store_is_read.)"""
+    store_factory = StoreFactory("postgres", tmp_path, pg_cluster)
+    owner = store_factory()
+    owner.add("it-a", IN_CITY, note="by the owner")
+    schema = store_factory.sql("corrections", "SELECT current_schema()")[0][0]
+    store_factory.sql("corrections", "DROP ROLE IF EXISTS reader")
+    store_factory.sql("corrections", "CREATE ROLE reader LOGIN")
+    store_factory.sql("corrections", f"GRANT USAGE ON SCHEMA {schema} TO reader")
+    store_factory.sql("corrections", f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO reader")
+    reader = CorrectionStore(
+        store_factory.target().replace("postgresql://geoplan@", "postgresql://reader@"), city_area=CITY
+    )
+    assert [c.note for c in reader.all()] == ["by the owner"] and not reader.writable() and owner.writable()
+    with pytest.raises(CorrectionStoreError, match="read-only here"):
+        reader.add("it-b", IN_CITY, note="by the reader")
+    with pytest.raises(CorrectionStoreError, match="read-only here"):
+        reader.undo(1)
+    assert [c.note for c in owner.history()] == ["by the owner"] and owner.get(1).active
+
+
+def test_cli_on_postgres(pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, gdf) -> None:
+    """With GEOPLAN_DATABASE_URL the CLI adds, lists, undoes, exports, imports and builds with PostgreSQL."""
+    monkeypatch.setenv("GEOPLAN_DATABASE_URL", pg_url)
+    item = _placeless_item(gdf)
+    code, out, err = _run(capsys, "add", item, "-g", IN_CITY, "-n", "seen on site", "--data-dir", str(tmp_path))
+    assert code == 0, err
+    assert out.split("  ")[:4] == ["1", item, "-", "Point"]
+    assert not (tmp_path / "corrections.sqlite").exists()  # the data dir is not the store any more
+    code, out, _ = _run(capsys, "list")
+    assert [line.split("  ")[0] for line in out.splitlines()] == ["1"]
+    code, _, err = _run(capsys, "undo", "7")
+    assert code == 2 and err.strip().startswith("geoplan: error: no correction with id 7 in postgresql://geoplan:***@/")
+    assert "secret" not in err
+    exported = tmp_path / "c.geojson"
+    assert _run(capsys, "export", "-o", str(exported))[0] == 0
+    code, _, err = _run(capsys, "import", str(exported))
+    assert code == 0 and "imported 0" in err  # already there
+    out_path = tmp_path / "o.geojson"
+    assert main(["build", str(REPORT), "-o", str(out_path)]) == 0
+    capsys.readouterr()
+    doc = json.loads(out_path.read_text(encoding="utf-8"))
+    corrected = [f for f in doc["features"] if f["properties"]["item_id"] == item]
+    assert [f["properties"]["precision"] for f in corrected] == ["corrected"]
+
+
 # -- faults of the store itself ----------------------------------------------------------------------
 
 
@@ -639,30 +921,38 @@ def test_read_only_store_is_read(
         path.chmod(0o644)
 
 
-def test_schema_migrates_step_by_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import geoplan.corrections as corrections
-
-    path = tmp_path / "old.sqlite"
-    with sqlite3.connect(path) as con:  # a store from before user_version was set: table, version 0
-        con.execute(corrections.MIGRATIONS[0].split(";")[0])
-        con.execute(
-            "INSERT INTO corrections (item_id, geometry, note, created_at)"
-            " VALUES ('it-a', 'POINT (112.55 37.87)', 'old', '2024-01-01T00:00:00+00:00')"
-        )
-    store = CorrectionStore(path, city_area=CITY)
+def test_schema_migrates_step_by_step(store_factory: StoreFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    backend = SqliteCorrectionStore if store_factory.backend == "sqlite" else PostgresCorrectionStore
+    # A store from before the schema version was kept: the table alone, version 0.
+    store_factory.sql("corrections", backend.migrations[0].split(";")[0])
+    store_factory.sql(
+        "corrections",
+        "INSERT INTO corrections (item_id, geometry, note, created_at)"
+        " VALUES ('it-a', 'POINT (112.55 37.87)', 'old', '2024-01-01T00:00:00+00:00')",
+    )
+    store = store_factory()
     assert [c.note for c in store.all()] == ["old"] and store.schema_version == 1
     monkeypatch.setattr(
-        corrections, "MIGRATIONS", (*corrections.MIGRATIONS, "ALTER TABLE corrections ADD COLUMN reviewed TEXT")
+        backend, "migrations", (*backend.migrations, "ALTER TABLE corrections ADD COLUMN reviewed TEXT")
     )
-    monkeypatch.setattr(corrections, "SCHEMA_VERSION", 2)
-    store = CorrectionStore(path, city_area=CITY)
+    store = store_factory()
     store.add("it-b", IN_CITY, note="new")
     assert store.schema_version == 2
-    with sqlite3.connect(path) as con:
-        assert "reviewed" in [r[1] for r in con.execute("PRAGMA table_info(corrections)")]
-    monkeypatch.setattr(corrections, "SCHEMA_VERSION", 1)
+    if backend is SqliteCorrectionStore:
+        columns = [r[1] for r in store_factory.sql("corrections", "PRAGMA table_info(corrections)")]
+    else:
+        columns = [
+            r[0]
+            for r in store_factory.sql(
+                "corrections",
+                "SELECT column_name FROM information_schema.columns"
+                " WHERE table_schema = current_schema() AND table_name = 'corrections'",
+            )
+        ]
+    assert "reviewed" in columns
+    monkeypatch.setattr(backend, "migrations", backend.migrations[:1])
     with pytest.raises(CorrectionStoreError, match="schema version 2 is newer than this geoplan understands"):
-        CorrectionStore(path, city_area=CITY).all()
+        store_factory().all()
 
 
 # -- import: linear, checked --------------------------------------------------------------------------
@@ -681,12 +971,12 @@ def _many(path: Path, n: int) -> Path:
     return path
 
 
-def test_import_of_many_corrections_of_one_item_is_linear(tmp_path: Path) -> None:
+def test_import_of_many_corrections_of_one_item_is_linear(tmp_path: Path, store_factory: StoreFactory) -> None:
     """Each row was checked against every stored row of its item: 10k took 30 s, 100k never ended."""
     import time
 
     def timed(n: int) -> float:
-        store = CorrectionStore(tmp_path / f"{n}.sqlite", city_area=None)
+        store = store_factory(f"s{n}", city_area=None)
         src = _many(tmp_path / f"{n}.geojson", n)
         t0 = time.perf_counter()
         assert len(store.import_geojson(src)) == n

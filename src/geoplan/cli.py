@@ -7,7 +7,7 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
@@ -265,10 +265,10 @@ DataDirOption = Annotated[
 ]
 
 
-def _correction_store(data_dir: Path | None) -> CorrectionStore:
+def _correction_store(data_dir: Path | None, **kwargs: Any) -> CorrectionStore:
     from geoplan.corrections import CorrectionStore
 
-    return CorrectionStore.in_data_dir(data_dir)
+    return CorrectionStore.in_data_dir(data_dir, **kwargs)
 
 
 def _correction_line(c: Correction) -> str:
@@ -312,14 +312,13 @@ def corrections_add_cmd(
     store = _correction_store(data_dir)
     previous = None
     if not no_check:
-        from geoplan.corrections import CorrectionStore
         from geoplan.features import features_from_path
         from geoplan.gazetteer import gazetteer_for
 
         gdf = features_from_path(report or settings.default_report_path())
         city = gdf.attrs.get("report", {}).get("city") or {}
         # New geometries must lie in the report's own city (or province), not in the shipped one.
-        store = CorrectionStore(store.path, city_area=gazetteer_for(city.get("adcode")).city_area)
+        store = _correction_store(data_dir, city_area=gazetteer_for(city.get("adcode")).city_area)
         gdf, _ = apply_corrections(gdf, store.active_for([item_id]))
         previous = current_geometry(gdf, item_id, place)
     c = store.add(item_id, geometry, note=note, author=author, place=place, previous=previous)
@@ -772,7 +771,7 @@ def geocode_missing_cmd(
             typer.echo(f"    accepted -> correction {', '.join(f'#{c.id}' for c in saved)}")
     typer.echo(
         f"{len(names)} names asked, {accepted} accepted, {empty} without candidates"
-        + ("" if store is None else f"; corrections in {store.path}"),
+        + ("" if store is None else f"; corrections in {store.location}"),
         err=True,
     )
 

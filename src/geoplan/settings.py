@@ -4,6 +4,8 @@
   checkout's ``geodata/``, or the copy an installed wheel carries, see ``geoplan.resources``).
 - ``data_dir``: where planners' corrections and the online geocoder's cache live
   (env ``GEOPLAN_DATA_DIR``, default ``$XDG_DATA_HOME/geoplan`` or ``~/.local/share/geoplan``).
+- ``database_url``: a PostgreSQL database for the corrections instead of the data dir's SQLite file
+  (env ``GEOPLAN_DATABASE_URL=postgresql://…``; unset by default).
 - ``default_crs``: every coordinate geoplan writes is WGS84 lon/lat.
 - ``coordinate_decimals``: 6 decimals are ~0.1 m, far finer than any source; RFC 7946 output stays small.
 - ``max_report_bytes``: reports larger than this are refused before reading (uploads and CLI).
@@ -67,3 +69,9 @@ def data_dir() -> Path:
         return Path(env)
     xdg = os.environ.get("XDG_DATA_HOME")
     return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "geoplan"
+
+
+def database_url() -> str | None:
+    """``GEOPLAN_DATABASE_URL`` (a ``postgresql://`` URL) when set: corrections then live in that database."""
+    env = os.environ.get("GEOPLAN_DATABASE_URL", "").strip()
+    return env or None
