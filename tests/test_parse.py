@@ -226,3 +226,11 @@ def test_cli_version_and_help():
     assert _cli("--version").stdout.startswith("geoplan ")
     assert "parse" in _cli("--help").stdout
     assert "--format" in _cli("parse", "--help").stdout
+
+
+def test_a_bare_marker_before_a_byline_is_refused_in_one_line(tmp_path):
+    """Hypothesis found '□' then a byline: the byline left an empty line that the heading check indexed."""
+    path = tmp_path / "marker.txt"
+    path.write_text("□\n记者 张三\n", encoding="utf-8")
+    with pytest.raises(ReportError, match="no items found"):
+        report_from_path(path)

@@ -608,6 +608,8 @@ def _bullet_summary(numbered: list[tuple[int, str]], b: _Builder, lead: list[str
 
 def _heading(line: str, following: str) -> tuple[str | None, str]:
     """The heading style of a line (and its title), or ``(None, "")``."""
+    if not line:
+        return None, ""
     if line[0] in SECTION_MARKERS:
         return "square", normalize_text(line[1:]).rstrip("。．.")
     m = BRACKET_HEADING_RE.match(line)
