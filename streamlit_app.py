@@ -417,6 +417,22 @@ def _targets(lang: str, meta: dict) -> pd.DataFrame:
     return targets.rename(columns={c: t(lang, k) for c, k in cols.items()})
 
 
+def _chart(chart: pd.DataFrame, lang: str) -> tuple[pd.DataFrame, dict]:
+    """Items per domain, stacked by status, as a Vega-Lite spec: st.bar_chart builds it through Altair on
+    every rerun (70-90 ms here, most of a filter change's rerun); this costs ~2 ms."""
+    long = chart.rename(columns=lambda s: status_label(s, lang)).reset_index(names="domain")
+    long = long.melt(id_vars="domain", var_name="status", value_name="items")
+    spec = {
+        "mark": {"type": "bar"},
+        "encoding": {
+            "x": {"field": "domain", "type": "nominal", "sort": None, "title": None},
+            "y": {"field": "items", "type": "quantitative", "title": None},
+            "color": {"field": "status", "type": "nominal", "title": t(lang, "status")},
+        },
+    }
+    return long, spec
+
+
 def main() -> None:
     _init_state()
     lang = st.sidebar.radio(
@@ -642,7 +658,8 @@ def _workbench(prep: Prepared, lang: str, name: str, corrections: tuple) -> None
         else:
             st.dataframe(targets, hide_index=True, width="stretch")
         st.subheader(t(lang, "chart"))
-        st.bar_chart(prep.chart.rename(columns=lambda s: status_label(s, lang)))
+        data, spec = _chart(prep.chart, lang)
+        st.vega_lite_chart(data, spec, width="stretch")
     with tab_dl:
         st.caption(t(lang, "download_hint"))
         with_unlocated = st.checkbox(t(lang, "with_unlocated"), key="dl_unlocated")
