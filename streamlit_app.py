@@ -382,6 +382,21 @@ def _unplaced_list(lang: str, unplaced: pd.DataFrame) -> None:
         st.caption(t(lang, "more_in_table", n=len(listed) - MAX_LISTED))
 
 
+def _placed_list(lang: str, located: pd.DataFrame) -> None:
+    """One line per item and place on the map; pointing at one highlights its place (the map's script listens
+    on this page for ``data-gp-fid``): Streamlit's table has no hover events."""
+    rows = located.drop_duplicates("fid")
+    st.caption(t(lang, "placed_hint"))
+    lines = "".join(
+        f'<li data-gp-fid="{html.escape(str(r.fid))}" tabindex="0"><span class="gp-tag">'
+        f"{html.escape(str(r.name if isinstance(r.name, str) else r.matched))}</span> {html.escape(str(r.text))}</li>"
+        for r in rows.head(MAX_LISTED).itertuples()
+    )
+    st.html(f'<ul class="gp-list">{lines}</ul>')
+    if len(rows) > MAX_LISTED:
+        st.caption(t(lang, "more_in_table", n=len(rows) - MAX_LISTED))
+
+
 def _table(lang: str, shown: pd.DataFrame) -> pd.DataFrame:
     """The items table in the page's language; empty cells blank, never "None"."""
     rows = shown.drop_duplicates("fid").reset_index(drop=True)
@@ -628,13 +643,14 @@ def _workbench(prep: Prepared, lang: str, name: str, corrections: tuple) -> None
         _correction_panel(lang, shown, gdf, (out or {}).get("last_active_drawing"), corrections)
         # Online candidates for the names the gazetteer lacks; only an accepted one is stored (a correction).
         online_panel(st, gdf, lang=lang, city=city_scope(gazetteer(_adcode(meta))), store=store(_adcode(meta)))
-    tab_list, tab_table, tab_targets, tab_dl, tab_missing = st.tabs(
+    tab_list, tab_table, tab_targets, tab_dl, tab_missing, tab_placed = st.tabs(
         [
             t(lang, "tab_list", n=unplaced["item_id"].nunique()),
             t(lang, "tab_table"),
             t(lang, "tab_targets"),
             t(lang, "tab_downloads"),
             t(lang, "tab_missing"),
+            t(lang, "tab_placed", n=located["fid"].nunique()),
         ]
     )
     with tab_list:
@@ -684,6 +700,8 @@ def _workbench(prep: Prepared, lang: str, name: str, corrections: tuple) -> None
             st.text("、".join(prep.missing))
         else:
             st.caption(t(lang, "missing_none"))
+    with tab_placed:
+        _placed_list(lang, located)
 
 
 main()

@@ -441,3 +441,15 @@ def test_a_filter_change_keeps_the_map_script_and_sends_only_the_view(gdf):
     assert all(f'"{fid}"' in after["feature_group"] for fid in fids)
     at.radio(key="lang").set_value("en").run()
     assert _map_args(at)["script"] != before["script"]  # the other language's map
+
+
+def test_the_list_of_items_on_the_map_follows_the_filters(gdf):
+    """Each line carries its feature's id, which the map's script highlights on hover (tests/test_browser.py)."""
+    at = _app()
+    located = gdf[gdf.geometry.notna()]
+    assert at.tabs[5].label == f"地图上的事项（{located['fid'].nunique()}）"
+    domain = sorted(set(located["domain"]))[0]
+    at.multiselect(key="f_domains").set_value([domain]).run()
+    fids = set(located.loc[located["domain"] == domain, "fid"])
+    assert at.tabs[5].label == f"地图上的事项（{len(fids)}）"
+    assert set(re.findall(r'data-gp-fid="([^"]+)"', _html(at))) == fids

@@ -222,6 +222,31 @@ def test_map_layers_filter_popup_download(page, app_url):
     assert page.foreign == [], page.foreign  # type: ignore[attr-defined]
 
 
+# Is the feature of ``fid`` highlighted in the map's frame (an amber outline, or a ring on its marker)?
+LIT = (
+    "(fid) => { const w = document.querySelector('"
+    + MAP_IFRAME
+    + """').contentWindow, e = w.geoplan.byFid[fid];
+    if (e.layer.setStyle) { return e.layer.options.color === '#ff8f00'; }
+    const el = e.group.getVisibleParent(e.layer); return !!(el && el._icon && el._icon.classList.contains('gp-hover')); }"""
+)
+
+
+def test_pointing_at_an_item_in_the_list_highlights_its_place(page, app_url):
+    """Streamlit's table has no hover events; the list of items on the map has, and the map's script hears it."""
+    _open(page, app_url)
+    page.get_by_role("tab", name=re.compile("地图上的事项")).click()
+    entries = page.locator("li[data-gp-fid]")
+    assert entries.count() == len(set(_shipped().loc[_shipped().geometry.notna(), "fid"]))
+    for entry in (entries.first, entries.last):
+        fid = entry.get_attribute("data-gp-fid")
+        assert not page.evaluate(LIT, fid)
+        entry.hover()
+        page.wait_for_function(LIT, arg=fid, timeout=5_000)
+        page.mouse.move(2, 2)
+        page.wait_for_function(f"(fid) => !({LIT})(fid)", arg=fid, timeout=5_000)
+
+
 def test_copied_link_reproduces_the_view(page, app_url):
     _open(page, app_url + "/?domain=环境&lang=en")
     assert _metric(page, "items") < 39
