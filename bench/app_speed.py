@@ -137,7 +137,7 @@ def run_one(browser: Any, report: str, n_label: str, runs: int, timeout_s: float
                 page.wait_for_timeout(1000)
                 changes = []
                 for option in (domains[0], domains[min(3, len(domains) - 1)]):
-                    c = _filter_change(page, option, logfile, timeout_s)
+                    c = _filter_change(page, option, logfile, timeout_s, rerun_wait_s=3.0)  # fragments log none
                     if "error" not in c:
                         c["both_s"] = max(c["s"], c["steps"].get("metrics", float("inf")))
                     changes.append(c)
