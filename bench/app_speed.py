@@ -83,7 +83,12 @@ def _visit(browser: Any, url: str, timeout_s: float) -> tuple[Any, Any, float | 
         page.wait_for_function(APP_MAP_READY, arg=[MAP_IFRAME], polling="raf", timeout=timeout_s * 1000)
     except Exception:  # noqa: BLE001 -- a bound hit is the figure
         return ctx, page, None
+    steps = page.evaluate("window.__benchSteps") or {}
+    _visit.steps.append({k: round(v / 1000, 3) for k, v in steps.items()})  # type: ignore[attr-defined]
     return ctx, page, page.evaluate("window.__benchPainted") / 1000
+
+
+_visit.steps = []  # type: ignore[attr-defined]  # navigation → counts line, iframe, Leaflet up: per visit
 
 
 def _lang_switch(page: Any, timeout_s: float) -> dict[str, Any]:
@@ -125,6 +130,7 @@ def run_one(browser: Any, report: str, n_label: str, runs: int, timeout_s: float
                 ctx.close()
                 paints.append(s if s is not None else float("inf"))
             out["paint_s"] = statistics.median(paints)
+            out["paint_steps"] = _visit.steps[-runs:]  # type: ignore[attr-defined]
             out["paints"] = paints
             ctx, page, _s = _visit(browser, url, timeout_s)
             try:
