@@ -8,7 +8,7 @@ STAMP := $(VENV)/.geoplan-installed
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 PORT ?= 8501
 
-.PHONY: run test setup browser node postgres typecheck lock build bench clean
+.PHONY: run test setup browser node postgres typecheck lock build bench screenshots clean
 
 # requirements.lock pins what the tests last passed with (`make lock` regenerates it): CI installs that.
 $(STAMP): pyproject.toml requirements.lock
@@ -59,6 +59,11 @@ lock:
 	{ echo "# pip freeze of a fresh venv with '.[test]' (make lock); make setup installs with -c requirements.lock"; \
 	  "$$venv/bin/python" -m pip freeze --all --exclude pip --exclude geoplan; } > requirements.lock.tmp; \
 	mv requirements.lock.tmp requirements.lock
+
+# The README's pictures: the browser tests save theirs under tests/artifacts/screenshots (git-ignored);
+# this runs them with docs/screenshots as the folder instead. Look at the pictures before committing them.
+screenshots: $(STAMP) browser
+	GEOPLAN_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PY) -m pytest -q -p no:cacheprovider tests/test_browser.py tests/test_publish.py -m browser
 
 build: $(STAMP)
 	$(VENV)/bin/geoplan build geodata/reports/taiyuan-2025.txt -o geodata/taiyuan-2025.geojson

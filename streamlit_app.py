@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from geoplan import settings
 from geoplan.corrections import CorrectionStore, apply_corrections
@@ -37,6 +36,7 @@ from geoplan.i18n import (
     t,
     target_words,
 )
+from geoplan.app_map import MapParts, render_map, show_map
 from geoplan.maps import MapData, build_map, map_data, map_view
 from geoplan.offline import localize
 from geoplan.parse import report_from_bytes
@@ -104,6 +104,27 @@ def prepare(data: bytes, name: str, corrections_key: str, _corrections: tuple) -
 def drawn(key: str, basemap: str, _gdf: pd.DataFrame) -> MapData:
     """The map's data, serialised once per report, corrections and basemap: filters only hide features."""
     return map_data(_gdf, basemap)  # type: ignore[arg-type]
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def map_parts(key: str, lang: str, basemap: str, editing: bool, _gdf: pd.DataFrame, _meta: dict) -> MapParts:
+    """The map rendered once per report (and corrections), language, basemap and mode; filters only send a view.
+
+    The page's CSS sizes the map to the screen (static/app/layout.css); the height given is a floor.
+    """
+    m = build_map(
+        _gdf,  # type: ignore[arg-type]
+        lang=lang,  # type: ignore[arg-type]
+        basemap=basemap,  # type: ignore[arg-type]
+        gazetteer=gazetteer(_adcode(_meta)),
+        show_boundaries=True,
+        draw=editing,
+        search=True,
+        data=drawn(key, basemap, _gdf),
+        domain_control=False,
+    )
+    localize(m, mode="static")
+    return render_map(m, "map")
 
 
 @st.cache_resource(show_spinner=False)
@@ -258,7 +279,7 @@ def _reset_correction_form() -> None:
 
 
 def _correction_panel(
-    lang: str, shown: pd.DataFrame, gdf: pd.DataFrame, drawing: dict | None, corrections: list
+    lang: str, shown: pd.DataFrame, gdf: pd.DataFrame, drawing: dict | None, corrections: tuple
 ) -> None:
     st.caption(t(lang, "correct_help"))
     rows = shown.drop_duplicates("fid").reset_index(drop=True)
@@ -361,6 +382,21 @@ def _unplaced_list(lang: str, unplaced: pd.DataFrame) -> None:
         st.caption(t(lang, "more_in_table", n=len(listed) - MAX_LISTED))
 
 
+def _placed_list(lang: str, located: pd.DataFrame) -> None:
+    """One line per item and place on the map; pointing at one highlights its place (the map's script listens
+    on this page for ``data-gp-fid``): Streamlit's table has no hover events."""
+    rows = located.drop_duplicates("fid")
+    st.caption(t(lang, "placed_hint"))
+    lines = "".join(
+        f'<li data-gp-fid="{html.escape(str(r.fid))}" tabindex="0"><span class="gp-tag">'
+        f"{html.escape(str(r.name if isinstance(r.name, str) else r.matched))}</span> {html.escape(str(r.text))}</li>"
+        for r in rows.head(MAX_LISTED).itertuples()
+    )
+    st.html(f'<ul class="gp-list">{lines}</ul>')
+    if len(rows) > MAX_LISTED:
+        st.caption(t(lang, "more_in_table", n=len(rows) - MAX_LISTED))
+
+
 def _table(lang: str, shown: pd.DataFrame) -> pd.DataFrame:
     """The items table in the page's language; empty cells blank, never "None"."""
     rows = shown.drop_duplicates("fid").reset_index(drop=True)
@@ -394,6 +430,22 @@ def _targets(lang: str, meta: dict) -> pd.DataFrame:
     # As text: a column mixing numbers and blanks cannot be shown, and 5.0 reads better as 5.
     targets = targets.map(lambda v: "" if v is None or v != v else f"{v:g}" if isinstance(v, float) else str(v))
     return targets.rename(columns={c: t(lang, k) for c, k in cols.items()})
+
+
+def _chart(chart: pd.DataFrame, lang: str) -> tuple[pd.DataFrame, dict]:
+    """Items per domain, stacked by status, as a Vega-Lite spec: st.bar_chart builds it through Altair on
+    every rerun (70-90 ms here, most of a filter change's rerun); this costs ~2 ms."""
+    long = chart.rename(columns=lambda s: status_label(s, lang)).reset_index(names="domain")
+    long = long.melt(id_vars="domain", var_name="status", value_name="items")
+    spec = {
+        "mark": {"type": "bar"},
+        "encoding": {
+            "x": {"field": "domain", "type": "nominal", "sort": None, "title": None},
+            "y": {"field": "items", "type": "quantitative", "title": None},
+            "color": {"field": "status", "type": "nominal", "title": t(lang, "status")},
+        },
+    }
+    return long, spec
 
 
 def main() -> None:
@@ -443,7 +495,6 @@ def main() -> None:
     # Content, not ids: two data dirs may both hold a correction #1.
     corrections_key = hashlib.sha1(repr([c.to_properties() for c in corrections]).encode()).hexdigest()
     prep = prepare(data, name, corrections_key, tuple(corrections))
-    gdf, meta, opts = prep.gdf, prep.meta, prep.options
     if prep.not_applied:
         st.warning(
             t(lang, "not_applied")
@@ -451,6 +502,19 @@ def main() -> None:
             + _md("；".join(f"#{c.id} {c.item_id} {c.place or ''}" for c in prep.not_applied))
         )
 
+    _workbench(prep, lang, name, tuple(corrections))
+
+
+@st.fragment
+def _workbench(prep: Prepared, lang: str, name: str, corrections: tuple) -> None:
+    """Filters, counts, map, lists, table and downloads: one fragment, so a filter change reruns only this.
+
+    A full rerun cost 0.8-1.7 s per filter change (bench/app_speed.py); the fragment skips the language,
+    upload and corrections steps, and the map is rendered once per report, language, basemap and mode
+    (``map_parts``), so a rerun sends only which fids to show. The filter widgets are written into the
+    sidebar from here (Streamlit reruns the writing fragment for them).
+    """
+    gdf, meta, opts = prep.gdf, prep.meta, prep.options
     st.sidebar.header(t(lang, "filters"))
     # Options come from the data; values a stale link names but the data lacks are dropped.
     present = Filters(
@@ -565,26 +629,9 @@ def main() -> None:
     # The map holds every located feature of the report and stays loaded in the browser; a filter or a
     # selected row only sends which fids to show (map_view), so the map is not rebuilt or reloaded.
     basemap = st.session_state.basemap
-    m = build_map(
-        gdf,
-        lang=lang,
-        basemap=basemap,
-        gazetteer=gazetteer(_adcode(meta)),
-        show_boundaries=True,
-        draw=editing,
-        search=True,
-        data=drawn(prep.key, basemap, gdf),
-        domain_control=False,
-    )
-    localize(m, mode="static")
-    # Only the correction mode needs anything back from the map; otherwise panning reruns nothing. The
-    # height is a floor: the page's CSS sizes the map to the screen (static/app/layout.css).
-    out = st_folium(
-        m,
-        key="map",
+    out = show_map(
+        map_parts(prep.key, lang, basemap, editing, gdf, meta),
         height=560,
-        use_container_width=True,
-        render=False,
         feature_group_to_add=[map_view(shown, gdf, selected=selected_fid)],
         returned_objects=["last_active_drawing"] if editing else [],
         center=center,
@@ -596,13 +643,14 @@ def main() -> None:
         _correction_panel(lang, shown, gdf, (out or {}).get("last_active_drawing"), corrections)
         # Online candidates for the names the gazetteer lacks; only an accepted one is stored (a correction).
         online_panel(st, gdf, lang=lang, city=city_scope(gazetteer(_adcode(meta))), store=store(_adcode(meta)))
-    tab_list, tab_table, tab_targets, tab_dl, tab_missing = st.tabs(
+    tab_list, tab_table, tab_targets, tab_dl, tab_missing, tab_placed = st.tabs(
         [
             t(lang, "tab_list", n=unplaced["item_id"].nunique()),
             t(lang, "tab_table"),
             t(lang, "tab_targets"),
             t(lang, "tab_downloads"),
             t(lang, "tab_missing"),
+            t(lang, "tab_placed", n=located["fid"].nunique()),
         ]
     )
     with tab_list:
@@ -626,7 +674,8 @@ def main() -> None:
         else:
             st.dataframe(targets, hide_index=True, width="stretch")
         st.subheader(t(lang, "chart"))
-        st.bar_chart(prep.chart.rename(columns=lambda s: status_label(s, lang)))
+        data, spec = _chart(prep.chart, lang)
+        st.vega_lite_chart(data, spec, width="stretch")
     with tab_dl:
         st.caption(t(lang, "download_hint"))
         with_unlocated = st.checkbox(t(lang, "with_unlocated"), key="dl_unlocated")
@@ -651,6 +700,8 @@ def main() -> None:
             st.text("、".join(prep.missing))
         else:
             st.caption(t(lang, "missing_none"))
+    with tab_placed:
+        _placed_list(lang, located)
 
 
 main()

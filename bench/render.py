@@ -556,8 +556,12 @@ def _reruns(logfile: Path) -> list[float]:
     return [d for d, _start in _rerun_log(logfile)]
 
 
-def _filter_change(page: Any, option: str, logfile: Path, timeout_s: float) -> dict[str, Any]:
-    """Pick ``option`` in the sidebar's domain multiselect; seconds from Enter to the same iframe's map redrawn."""
+def _filter_change(
+    page: Any, option: str, logfile: Path, timeout_s: float, rerun_wait_s: float | None = None
+) -> dict[str, Any]:
+    """Pick ``option`` in the sidebar's domain multiselect; seconds from Enter to the same iframe's map redrawn.
+
+    ``rerun_wait_s`` bounds the wait for the script's rerun to be logged (a fragment rerun logs none)."""
     marked = page.evaluate(MARK_MAP, MAP_IFRAME)
     if "error" in marked:
         return {"error": marked["error"]}
@@ -582,7 +586,7 @@ def _filter_change(page: Any, option: str, logfile: Path, timeout_s: float) -> d
         out.update(s=c["painted"] / 1000, seen_s=c["seen"] / 1000, after=c["after"], drawn=c["drawn"])
     out["renders"] = [(t / 1000, n) for t, n in c.get("renders") or []]
     # Let the rerun finish (its BENCH line), then check the iframe is still the one marked.
-    deadline = time.monotonic() + timeout_s
+    deadline = time.monotonic() + (timeout_s if rerun_wait_s is None else rerun_wait_s)
     while len(_reruns(logfile)) <= done and time.monotonic() < deadline:
         time.sleep(0.1)
     page.wait_for_timeout(1000)

@@ -108,3 +108,16 @@ def streamlit_server(
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def screenshots_dir() -> Path:
+    """Where the browser tests save their pictures: ``$GEOPLAN_SCREENSHOTS``, else a git-ignored folder.
+
+    Writing into docs/screenshots dirtied the tree on every test run; ``make screenshots`` points this at
+    docs/screenshots to refresh the README's pictures on purpose.
+    """
+    folder = Path(
+        os.environ.get("GEOPLAN_SCREENSHOTS") or Path(__file__).resolve().parent / "artifacts" / "screenshots"
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -396,3 +396,60 @@ def test_domains_are_chosen_in_the_sidebar_only():
     at = _app()
     overlays = overlay_names(_map_args(at)["script"])
     assert "区县边界" in overlays and not {"城乡融合发展", "环境", "民生"} & set(overlays)
+
+
+def _component_app(cached: bool) -> None:
+    import folium
+    from streamlit_folium import st_folium
+
+    from geoplan.app_map import render_map, show_map
+    from geoplan.maps import MapView
+
+    m = folium.Map(location=[37.8, 112.5], zoom_start=10, tiles=None)
+    folium.Marker([37.8, 112.5], tooltip="太原").add_to(m)
+    view = [MapView(["a-1"], selected="a-1")]
+    kw = {"height": 560, "feature_group_to_add": view, "center": (37.8, 112.5), "zoom": 12, "returned_objects": []}
+    if cached:
+        show_map(render_map(m, "map"), **kw)
+    else:
+        st_folium(m, key="map", use_container_width=True, render=False, **kw)
+
+
+def test_the_cached_map_sends_what_st_folium_sends():
+    """app_map renders the map once and hands streamlit-folium's component the arguments st_folium would."""
+    sent = []
+    for cached in (False, True):
+        at = AppTest.from_function(_component_app, args=(cached,), default_timeout=60).run()
+        assert not at.exception
+        sent.append(_map_args(at))
+    assert sent[0].keys() == sent[1].keys()
+    for k in sent[0]:
+        assert sent[0][k] == sent[1][k], k
+    assert '"selected":"a-1"' in sent[1]["feature_group"]
+
+
+def test_a_filter_change_keeps_the_map_script_and_sends_only_the_view(gdf):
+    """The map is rendered once per report, language, basemap and mode: a filter changes the view only."""
+    at = _app()
+    before = _map_args(at)
+    domain = sorted(set(gdf["domain"]))[0]
+    at.multiselect(key="f_domains").set_value([domain]).run()
+    assert not at.exception
+    after = _map_args(at)
+    assert after["script"] == before["script"] and after["feature_group"] != before["feature_group"]
+    fids = set(gdf.loc[(gdf["domain"] == domain) & gdf.geometry.notna(), "fid"])
+    assert all(f'"{fid}"' in after["feature_group"] for fid in fids)
+    at.radio(key="lang").set_value("en").run()
+    assert _map_args(at)["script"] != before["script"]  # the other language's map
+
+
+def test_the_list_of_items_on_the_map_follows_the_filters(gdf):
+    """Each line carries its feature's id, which the map's script highlights on hover (tests/test_browser.py)."""
+    at = _app()
+    located = gdf[gdf.geometry.notna()]
+    assert at.tabs[5].label == f"地图上的事项（{located['fid'].nunique()}）"
+    domain = sorted(set(located["domain"]))[0]
+    at.multiselect(key="f_domains").set_value([domain]).run()
+    fids = set(located.loc[located["domain"] == domain, "fid"])
+    assert at.tabs[5].label == f"地图上的事项（{len(fids)}）"
+    assert set(re.findall(r'data-gp-fid="([^"]+)"', _html(at))) == fids

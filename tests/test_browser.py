@@ -19,12 +19,11 @@ import pytest
 
 from geoplan.features import check_rfc7946
 
-from browser_support import launch, require_chromium, streamlit_server
+from browser_support import launch, require_chromium, screenshots_dir, streamlit_server
 from conftest import ROOT
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = ROOT / "test-artifacts"
-SCREENSHOTS = ROOT / "docs" / "screenshots"  # committed: what a reviewer sees on a laptop and a phone
 SCREENS = {"laptop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
 # Streamlit's and Leaflet's own English words that must not show on the Chinese page.
 ENGLISH_WIDGET_TEXT = (
@@ -223,6 +222,31 @@ def test_map_layers_filter_popup_download(page, app_url):
     assert page.foreign == [], page.foreign  # type: ignore[attr-defined]
 
 
+# Is the feature of ``fid`` highlighted in the map's frame (an amber outline, or a ring on its marker)?
+LIT = (
+    "(fid) => { const w = document.querySelector('"
+    + MAP_IFRAME
+    + """').contentWindow, e = w.geoplan.byFid[fid];
+    if (e.layer.setStyle) { return e.layer.options.color === '#ff8f00'; }
+    const el = e.group.getVisibleParent(e.layer); return !!(el && el._icon && el._icon.classList.contains('gp-hover')); }"""
+)
+
+
+def test_pointing_at_an_item_in_the_list_highlights_its_place(page, app_url):
+    """Streamlit's table has no hover events; the list of items on the map has, and the map's script hears it."""
+    _open(page, app_url)
+    page.get_by_role("tab", name=re.compile("地图上的事项")).click()
+    entries = page.locator("li[data-gp-fid]")
+    assert entries.count() == len(set(_shipped().loc[_shipped().geometry.notna(), "fid"]))
+    for entry in (entries.first, entries.last):
+        fid = entry.get_attribute("data-gp-fid")
+        assert not page.evaluate(LIT, fid)
+        entry.hover()
+        page.wait_for_function(LIT, arg=fid, timeout=5_000)
+        page.mouse.move(2, 2)
+        page.wait_for_function(f"(fid) => !({LIT})(fid)", arg=fid, timeout=5_000)
+
+
 def test_copied_link_reproduces_the_view(page, app_url):
     _open(page, app_url + "/?domain=环境&lang=en")
     assert _metric(page, "items") < 39
@@ -396,8 +420,7 @@ def _visible_fraction(page, box) -> float:
 @pytest.mark.parametrize("kind", ["laptop", "phone"])
 def test_the_first_screen_is_the_map(screen, kind, lang):
     page, frame = screen(kind, lang)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{kind}-{lang}.png"))
+    page.screenshot(path=str(screenshots_dir() / f"{kind}-{lang}.png"))
     box = page.locator(MAP_IFRAME).bounding_box()
     share = _visible_fraction(page, box)
     counts = page.locator(".gp-counts").first.inner_text()
@@ -448,7 +471,7 @@ def test_a_popup_on_a_phone_fits_and_is_above_the_controls(screen):
     assert frame.locator(".leaflet-control-attribution").is_visible()
     text = frame.locator(".leaflet-popup-content").inner_text()
     assert "大致位置" in text and "IATI" not in text and "25公里" not in text
-    page.screenshot(path=str(SCREENSHOTS / "phone-popup-zh.png"))
+    page.screenshot(path=str(screenshots_dir() / "phone-popup-zh.png"))
     frame.locator(".leaflet-popup-close-button").click()
     frame.locator(".leaflet-control-layers").wait_for(state="visible", timeout=5_000)
 
@@ -503,8 +526,7 @@ def test_near_me_district_names_and_finding_a_district(browser, app_url, kind):
                 const r = l.getElement().getBoundingClientRect(), c = map_div.latLngToContainerPoint(l.getLatLng());
                 out.push(Math.hypot(r.x + r.width / 2 - c.x, r.y + r.height / 2 - c.y)); } }); return out; }""")
         assert len(off) == len(names) and max(off) < 4, off
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"{kind}-districts-zh.png"))
+        page.screenshot(path=str(screenshots_dir() / f"{kind}-districts-zh.png"))
         # The map's find box matches a district by its short form: every place in 万柏林区, 迎泽西大街 among them.
         gdf = _shipped()
         want = int(gdf[gdf["district"] == "万柏林区"].geometry.notna().sum())
@@ -517,7 +539,7 @@ def test_near_me_district_names_and_finding_a_district(browser, app_url, kind):
         )
         shown = frame.locator("body").evaluate("() => geoplan.entries.filter(e => e.on).map(e => e.p.name)")
         assert "迎泽西大街" in shown and want >= 1
-        page.screenshot(path=str(SCREENSHOTS / f"{kind}-find-district-zh.png"))
+        page.screenshot(path=str(screenshots_dir() / f"{kind}-find-district-zh.png"))
         frame.get_by_role("searchbox", name="在地图上查找").fill("")
         page.wait_for_function(
             "([sel, n]) => document.querySelector(sel).contentWindow.geoplan.counts().items === n",
@@ -537,7 +559,7 @@ def test_near_me_district_names_and_finding_a_district(browser, app_url, kind):
             timeout=10_000,
         )
         page.wait_for_timeout(500)
-        page.screenshot(path=str(SCREENSHOTS / f"{kind}-near-me-zh.png"))
+        page.screenshot(path=str(screenshots_dir() / f"{kind}-near-me-zh.png"))
     finally:
         context.close()
 

@@ -20,8 +20,8 @@ from geoplan.cli import app, main
 from geoplan.features import COLUMNS, dumps_geojson, features_from_path, features_to_geojson, validate_geojson
 from geoplan.publish import FIELDS, data_page, report_slug
 
-from browser_support import free_port, launch, require_chromium
-from conftest import DATA, REPORT, ROOT
+from browser_support import free_port, launch, require_chromium, screenshots_dir
+from conftest import DATA, REPORT
 
 GUJIAO = DATA / "shapes" / "gujiao.txt"
 TILE_HOSTS = re.compile(r"(tile\.openstreetmap\.org|basemaps\.cartocdn\.com)$")
@@ -209,8 +209,32 @@ def test_the_site_draws_filters_and_opens_a_popup_from_files(browser, site_url: 
         narrowed = _drawn(page)
         assert 0 < narrowed < total
         assert "domain=" in page.url
+        # The list beside the map follows the filters: the unplaced items of that domain only, and every item
+        # drawn; hovering an item drawn highlights its place.
+        docs = [
+            json.loads((site_dir(site_url) / "data" / f"{slug}.map.json").read_text(encoding="utf-8"))
+            for slug in ("taiyuan-2025", "gujiao")
+        ]
+        unplaced = [u for doc in docs for u in doc["unplaced"]]
+        want = {u["item_id"] for u in unplaced if u["domain"] == domain}
+        page.locator(".gp-site-list summary").click()
+        got = page.locator(".gp-site-list li[data-gp-item]").evaluate_all("els => els.map(e => e.dataset.gpItem)")
+        assert sorted(got) == sorted(want) and len(want) < len({u["item_id"] for u in unplaced})
+        placed = page.locator(".gp-site-list li[data-gp-fid]")
+        assert placed.count() == page.evaluate("geoplan.counts().items") > 0
+        fid = placed.first.get_attribute("data-gp-fid")
+        lit = """(fid) => { const e = geoplan.byFid[fid];
+            if (e.layer.setStyle) { return e.layer.options.color === '#ff8f00'; }
+            const el = e.group.getVisibleParent(e.layer); return !!(el && el._icon && el._icon.classList.contains('gp-hover')); }"""
+        assert not page.evaluate(lit, fid)
+        placed.first.hover()
+        assert page.evaluate(lit, fid)
+        page.mouse.move(size["width"] - 5, size["height"] - 5)
+        assert not page.evaluate(lit, fid)
+        page.locator(".gp-site-list summary").click()
+        page.locator(".gp-site-filters summary").hover()  # no place's tooltip in the picture
         if size["width"] > 1000:
-            page.screenshot(path=str(ROOT / "docs" / "screenshots" / "site-laptop-zh.png"))
+            page.screenshot(path=str(screenshots_dir() / "site-laptop-zh.png"))
         page.wait_for_timeout(600)  # the fit to the filtered places is animated (250 ms); its end sets the hash
         link = page.url
         again = context.new_page()

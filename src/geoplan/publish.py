@@ -192,11 +192,25 @@ def data_page(gdf: gpd.GeoDataFrame, slug: str, info: dict[str, Any], doc: dict[
     return _page(f"{facts[0][1]} · 数据 Data", body, "zh")
 
 
+UNPLACED_FIELDS = ("fid", "item_id", "domain", "section", "status", "district", "text", "precision_zh", "precision_en")
+
+
+def unplaced_items(gdf: gpd.GeoDataFrame) -> list[dict[str, str]]:
+    """City-wide and unlocated items (one per item), with what site.js filters and lists them by."""
+    rows = gdf[gdf.geometry.isna() | gdf.geometry.is_empty].drop_duplicates("item_id")
+    cols = [c for c in UNPLACED_FIELDS if c in rows.columns]
+    return [
+        {c: str(v) for c, v in zip(cols, values, strict=True) if isinstance(v, str) and v}
+        for values in rows[cols].itertuples(index=False, name=None)
+    ]
+
+
 def _layers_json(gdf: gpd.GeoDataFrame, colors: dict[str, str]) -> str:
-    """The report's drawn places as the app draws them (``map_data``), colours shared across reports."""
+    """The report's drawn places as the app draws them (``map_data``), colours shared across reports, and
+    its unplaced items, which the site's list shows under the same filters."""
     data = map_data(gdf)
     parts = [f'{{"domain":{js_json(d)},"color":{js_json(colors.get(d, c))},"data":{doc}}}' for d, c, doc in data.layers]
-    return '{"layers":[' + ",".join(parts) + "]}\n"
+    return '{"layers":[' + ",".join(parts) + '],"unplaced":' + js_json(unplaced_items(gdf)) + "}\n"
 
 
 def _site_map(
@@ -220,7 +234,7 @@ def _site_map(
         lang=lang,
         gazetteer=gazetteer,
         show_boundaries=gazetteer is not None,
-        list_unplaced=True,
+        list_unplaced=False,  # site.js lists them, under the filters
         search=True,
         data=skeleton,
     )
@@ -253,7 +267,7 @@ def _site_map(
 
     class _SiteLoader(_RawScriptElement):
         def __init__(self) -> None:
-            super().__init__()
+            super().__init__()  # type: ignore[no-untyped-call]  # branca's MacroElement has no annotations
             self._name = "GeoplanSite"
 
         @property

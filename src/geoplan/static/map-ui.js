@@ -123,13 +123,58 @@ window.geoplanUI = window.geoplanUI || (function () {
       if (e.popup._source && e.popup._source.feature) { write({sel: null}); }
     });
   }
+  // Hovering a list entry (any element with data-gp-fid: the site's list, and in the app the page around the
+  // map's frame) highlights its feature: a thicker amber outline, or a ring on its marker or its cluster.
+  function highlighter(map) {
+    var current = null;
+    function off() {
+      if (!current) { return; }
+      var c = current;
+      current = null;
+      if (c.saved) { c.layer.setStyle(c.saved); }
+      if (c.el) { c.el.classList.remove("gp-hover"); }
+    }
+    function on(fid) {
+      off();
+      var g = window.geoplan, e = g && g.byFid && g.byFid[fid];
+      if (!e || !e.on) { return false; }
+      var l = e.layer, c = {layer: l, fid: fid};
+      if (l.setStyle) {
+        c.saved = {weight: l.options.weight, color: l.options.color, opacity: l.options.opacity};
+        l.setStyle({weight: (l.options.weight || 2) + 4, color: "#ff8f00", opacity: 1});
+        if (l.bringToFront && map.hasLayer(l)) { l.bringToFront(); }
+      } else {
+        var shown = e.group.getVisibleParent ? e.group.getVisibleParent(l) : l;
+        c.el = (shown && shown._icon) || l._icon || null;
+        if (c.el) { c.el.classList.add("gp-hover"); }
+      }
+      current = c;
+      return true;
+    }
+    return {on: on, off: off, current: function () { return current && current.fid; }};
+  }
+  function hoverList(doc, h) {
+    function entry(ev) { return ev.target && ev.target.closest ? ev.target.closest("[data-gp-fid]") : null; }
+    function enter(ev) { var t = entry(ev); if (t) { h.on(t.getAttribute("data-gp-fid")); } }
+    function leave(ev) {
+      var t = entry(ev), to = ev.relatedTarget;
+      if (t && !(to && t.contains && t.contains(to))) { h.off(); }
+    }
+    doc.addEventListener("mouseover", enter);
+    doc.addEventListener("focusin", enter);
+    doc.addEventListener("mouseout", leave);
+    doc.addEventListener("focusout", leave);
+  }
+  var hl = null;
   function wide(map, w, h) { var s = map.getSize(); return s.x >= w && s.y >= h; }
   function setup(map, o) {
     if (document.getElementById("map_div") && map.getContainer().id === "map_div") {
       document.body.classList.add("gp-fill");  // inside streamlit-folium: the iframe sets the size
       map.invalidateSize();
       shareView(map);
+      try { hoverList(window.parent.document, hl = hl || highlighter(map)); } catch (err) { /* another origin */ }
     }
+    hoverList(document, hl = hl || highlighter(map));
     if (o.locate) { locate(map, o.locate); }
     var legend = map.getContainer().querySelector("details.gp-legend");
     if (legend && wide(map, o.legendOpen[0], o.legendOpen[1])) { legend.open = true; }
@@ -146,5 +191,7 @@ window.geoplanUI = window.geoplanUI || (function () {
     });
     map.on("popupclose", function () { map.getContainer().classList.remove("gp-popup-open"); });
   }
-  return {locale: locale, setup: setup, districtLabels: districtLabels};
+  return {locale: locale, setup: setup, districtLabels: districtLabels,
+          highlight: function (fid) { return hl ? hl.on(fid) : false; },
+          unhighlight: function () { if (hl) { hl.off(); } }};
 })();

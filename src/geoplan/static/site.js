@@ -7,12 +7,25 @@ window.geoplanSite = (function () {
   var WORDS = {
     zh: {filter: "筛选", domain: "领域", status: "进度", district: "区县", text: "关键词", all: "全部",
          shown: "显示 {s} 处地点，{i} 项事项", data: "数据与下载", other: "English", loading: "正在加载数据…",
-         failed: "数据加载失败：", reset: "清除筛选"},
+         failed: "数据加载失败：", reset: "清除筛选", list: "事项列表", placed: "地图上的事项",
+         unplaced: "全市范围或未定位的事项", more: "另有 {n} 项未列出，请缩小筛选范围", none: "没有符合筛选的事项"},
     en: {filter: "Filter", domain: "Domain", status: "Status", district: "District", text: "Words", all: "All",
          shown: "{s} places, {i} items shown", data: "Data and downloads", other: "中文", loading: "Loading data…",
-         failed: "Data failed to load: ", reset: "Clear filters"}
+         failed: "Data failed to load: ", reset: "Clear filters", list: "Items", placed: "Items on the map",
+         unplaced: "City-wide or unlocated items", more: "{n} more not listed: narrow the filters", none: "No item matches the filters"}
   };
   var KEYS = ["domain", "status", "district", "q"];
+  var LISTED = 200;  // lines per part of the list; the data page's downloads have them all
+
+  // Does an item pass the filters? ``place`` holds the place's fields (domain, district, name).
+  function passes(f, place, it) {
+    var q = (f.q || "").toLowerCase();
+    if (f.domain && place.domain !== f.domain) { return false; }
+    if (f.status && it.status !== f.status) { return false; }
+    if (f.district && place.district !== f.district) { return false; }
+    return !q || [place.name, it.text, it.section, it.matched].some(function (s) {
+      return s && String(s).toLowerCase().indexOf(q) >= 0; });
+  }
 
   function readHash() {
     var out = {}, h = (location.hash || "").replace(/^#/, "");
@@ -59,17 +72,10 @@ window.geoplanSite = (function () {
     }
     // keepView: a link's own view, so no fit to what the filters show (geoplan.view fits when the key changes).
     function apply(keepView) {
-      var any = KEYS.some(function (k) { return f[k]; }), fids = any ? [] : null, q = (f.q || "").toLowerCase();
+      var any = KEYS.some(function (k) { return f[k]; }), fids = any ? [] : null;
       if (any) {
         geoplan.entries.forEach(function (e) {
-          e.items.forEach(function (it) {
-            if (f.domain && e.p.domain !== f.domain) { return; }
-            if (f.status && it.status !== f.status) { return; }
-            if (f.district && e.p.district !== f.district) { return; }
-            if (q && ![e.p.name, it.text, it.section, it.matched].some(function (s) {
-              return s && String(s).toLowerCase().indexOf(q) >= 0; })) { return; }
-            fids.push(it.fid);
-          });
+          e.items.forEach(function (it) { if (passes(f, e.p, it)) { fids.push(it.fid); } });
         });
       }
       var key = KEYS.map(function (k) { return f[k] || ""; }).join("\u0001");
@@ -77,7 +83,43 @@ window.geoplanSite = (function () {
       geoplan.view(map, {fids: fids, selected: null, key: key});
       var n = geoplan.counts();
       root.querySelector(".gp-site-n").textContent = W.shown.replace("{s}", n.shapes).replace("{i}", n.items);
+      renderList();
       writeHash();
+    }
+    // The list beside the map follows the filters: the items drawn (hover highlights the place, a click opens
+    // its popup) and the city-wide or unlocated ones, which have no place to draw.
+    var unplaced = [], list = L.control({position: "topleft"});
+    list.onAdd = function () {
+      var d = L.DomUtil.create("details", "gp-unplaced gp-site-list");
+      L.DomEvent.disableClickPropagation(d); L.DomEvent.disableScrollPropagation(d);
+      return d;
+    };
+    function lines(rows, title) {
+      var more = rows.length - LISTED;
+      return '<p class="gp-site-part"><b>' + esc(title) + " (" + rows.length + ")</b></p><ul>" +
+        rows.slice(0, LISTED).join("") + "</ul>" + (more > 0 ? '<p class="gp-more">' + esc(W.more.replace("{n}", more)) + "</p>" : "");
+    }
+    function renderList() {
+      var box = list.getContainer();
+      if (!box) { return; }
+      var placed = [], left = [];
+      geoplan.entries.forEach(function (e) {
+        if (!e.on) { return; }
+        e.shown.forEach(function (it) {
+          placed.push('<li data-gp-fid="' + esc(it.fid) + '" tabindex="0"><b>' + esc(e.p.name) + "</b> · " + esc(it.text) + "</li>");
+        });
+      });
+      unplaced.forEach(function (u) {
+        if (passes(f, u, u)) {
+          left.push('<li data-gp-item="' + esc(u.item_id) + '"><b>' + esc(u.domain) + "</b> · " +
+                    esc(cfg.lang === "en" ? u.precision_en : u.precision_zh) + "<br>" + esc(u.text) + "</li>");
+        }
+      });
+      var open = box.open;
+      box.innerHTML = '<summary><b>' + esc(W.list) + " (" + (placed.length + left.length) + ")</b></summary>" +
+        (placed.length + left.length ? lines(placed, W.placed) + (unplaced.length ? lines(left, W.unplaced) : "")
+                                     : "<p>" + esc(W.none) + "</p>");
+      box.open = open;
     }
     function fill(sel, values) {
       values.forEach(function (v) {
@@ -96,6 +138,8 @@ window.geoplanSite = (function () {
     })).then(function (docs) {
       var byDomain = {}, statuses = {}, districts = {};
       docs.forEach(function (doc) {
+        Array.prototype.push.apply(unplaced, doc.unplaced || []);
+        (doc.unplaced || []).forEach(function (u) { statuses[u.status] = cfg.options.status_labels[u.status] || u.status; });
         doc.layers.forEach(function (l) {
           var list = byDomain[l.domain] = byDomain[l.domain] || [];
           Array.prototype.push.apply(list, l.data.features);
@@ -116,6 +160,13 @@ window.geoplanSite = (function () {
       fill(els.domain, cfg.domains.filter(function (d) { return byDomain[d.name]; }).map(function (d) { return [d.name, d.name]; }));
       fill(els.status, Object.keys(statuses).sort().map(function (k) { return [k, statuses[k]]; }));
       fill(els.district, Object.keys(districts).sort().map(function (k) { return [k, districts[k]]; }));
+      list.addTo(map);
+      L.DomEvent.on(list.getContainer(), "click", function (ev) {
+        var li = ev.target.closest && ev.target.closest("[data-gp-fid]"), e = li && geoplan.byFid[li.getAttribute("data-gp-fid")];
+        if (!e || !e.on) { return; }
+        var show = function () { e.layer.openPopup(e.layer.getLatLng ? e.layer.getLatLng() : e.layer.getBounds().getCenter()); };
+        if (e.group.zoomToShowLayer) { e.group.zoomToShowLayer(e.layer, show); } else { show(); }
+      });
       var h = readHash();
       KEYS.forEach(function (k) { f[k] = h[k] || ""; els[k].value = f[k]; if (els[k].value !== f[k]) { f[k] = ""; } });
       if (KEYS.some(function (k) { return f[k]; })) { root.querySelector("details").open = true; }
@@ -157,5 +208,5 @@ window.geoplanSite = (function () {
     map.on("moveend", function () { if (ready) { writeHash(); } });
   }
 
-  return {start: start, readHash: readHash};
+  return {start: start, readHash: readHash, passes: passes};
 })();

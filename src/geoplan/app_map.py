@@ -1,0 +1,136 @@
+"""The app's map component, rendered once per report, language, basemap and mode: a rerun sends only the view.
+
+``st_folium`` renders the whole folium map into its script on every call (build_map, jinja, the variable
+renaming: ~100 ms for the shipped report, ~350 ms at 10k features, bench/README.md "The app's speed"), even
+when the script is unchanged and the browser keeps the loaded map. ``render_map`` does that work once (the app
+caches its ``MapParts``); ``show_map`` hands streamlit-folium's component the cached strings and the small
+view script (``maps.map_view``: which fids to show, the selected one), the arguments ``st_folium`` itself
+would send, so the frontend behaves exactly as with ``st_folium`` (same script → the same iframe, only the
+view runs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import folium
+import streamlit as st
+import streamlit_folium as sf  # type: ignore[import-untyped]
+
+
+@dataclass(frozen=True)
+class MapParts:
+    """What streamlit-folium's component needs of a map, computed once."""
+
+    script: str
+    header: str
+    html: str
+    map_id: str
+    css_links: tuple[str, ...]
+    js_links: tuple[str, ...]
+    bounds: dict[str, dict[str, float | None]]
+    zoom: Any
+    key: str  # the app's key for the map (``st_folium``'s ``key``)
+    hash_key: str  # streamlit-folium's widget key: a sha256 of the whole script, so computed once
+
+
+def _assets(element: Any) -> Iterator[Any]:
+    if isinstance(element, folium.elements.JSCSSMixin):
+        yield element
+    for child in getattr(element, "_children", {}).values():
+        yield from _assets(child)
+
+
+def render_map(m: folium.Map, key: str) -> MapParts:
+    """The map as ``st_folium(m, key=key, render=False)`` renders it on each call (same helpers, same order)."""
+    m.render()  # type: ignore[no-untyped-call]
+    html = sf._get_html(m)
+    header = sf._get_header(m)
+    script = sf._get_map_string(m)
+    css = [href for e in _assets(m) for _n, href in getattr(e, "default_css", [])]
+    js = [src for e in _assets(m) for _n, src in getattr(e, "default_js", [])]
+    try:
+        (s, w), (n, e) = m.get_bounds()
+    except AttributeError:
+        (s, w), (n, e) = (None, None), (None, None)
+    bounds = {"_southWest": {"lat": s, "lng": w}, "_northEast": {"lat": n, "lng": e}}
+    return MapParts(
+        script=script,
+        header=header,
+        html=html,
+        map_id=sf.get_full_id(m),
+        css_links=tuple(dict.fromkeys(css)),
+        js_links=tuple(dict.fromkeys(js)),
+        bounds=bounds,
+        zoom=m.options.get("zoom"),
+        key=key,
+        hash_key=sf.generate_js_hash(script, key, False),
+    )
+
+
+def view_script(groups: Sequence[folium.FeatureGroup]) -> str:
+    """The feature groups' script as st_folium writes it (their map is renamed ``map_div`` there)."""
+    host = folium.Map(tiles=None)  # any map: its name is replaced by "map_div"
+    return "".join(sf._get_feature_group_string(g, map=host, idx=i) for i, g in enumerate(groups))
+
+
+def show_map(
+    parts: MapParts,
+    *,
+    feature_group_to_add: Sequence[folium.FeatureGroup] = (),
+    returned_objects: Sequence[str] = (),
+    height: int = 700,
+    use_container_width: bool = True,
+    center: tuple[float, float] | None = None,
+    zoom: int | None = None,
+    on_change: Callable[[], None] | None = None,
+) -> dict[str, Any] | None:
+    """``st_folium(m, render=False, ...)`` for a map rendered once by ``render_map``."""
+    defaults: dict[str, Any] = {
+        "last_clicked": None,
+        "last_object_clicked": None,
+        "last_object_clicked_count": None,
+        "last_object_clicked_tooltip": None,
+        "last_object_clicked_popup": None,
+        "all_drawings": None,
+        "last_active_drawing": None,
+        "bounds": parts.bounds,
+        "zoom": parts.zoom,
+        "last_circle_radius": None,
+        "last_circle_polygon": None,
+        "selected_layers": None,
+        "selected_tags": None,
+        "last_geocoder_result": None,
+    }
+    defaults = {k: v for k, v in defaults.items() if k in returned_objects}
+    key, hash_key = parts.key, parts.hash_key
+
+    def _on_change() -> None:
+        st.session_state[key] = st.session_state.get(hash_key, {})
+        if on_change is not None:
+            on_change()
+
+    result: dict[str, Any] | None = sf._component_func(
+        script=parts.script,
+        header=parts.header,
+        html=parts.html,
+        id=parts.map_id,
+        key=hash_key,
+        height=height,
+        width=None if use_container_width else 700,
+        returned_objects=list(returned_objects),
+        default=defaults,
+        zoom=zoom,
+        center=center,
+        feature_group=view_script(feature_group_to_add) if feature_group_to_add else None,
+        return_on_hover=False,
+        layer_control=None,
+        pixelated=False,
+        css_links=list(parts.css_links),
+        js_links=list(parts.js_links),
+        on_change=_on_change,
+        wrap_longitude=False,
+    )
+    return result
