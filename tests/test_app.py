@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from geoplan.export import filter_features
@@ -76,6 +77,26 @@ def test_domain_filter_changes_counts_table_and_url(gdf):
     assert _table_rows(at) == len(expected)
     assert set(at.dataframe[0].value["领域"]) == {"民生"}
     assert _qp(at, "domain") == ["民生"]
+
+
+def _chart_rows(at: AppTest) -> pd.DataFrame:
+    """The items-per-domain chart's data, as the browser receives it (Arrow inside the Vega-Lite element)."""
+    import pyarrow as pa
+
+    proto = at.get("vega_lite_chart")[0].proto
+    return pa.ipc.open_stream(proto.data.data).read_all().to_pandas()
+
+
+def test_the_chart_follows_the_filters(gdf):
+    """The chart counted the whole report whatever the sidebar chose (#13: everything obeys one filter)."""
+    at = _app()
+    rows = _chart_rows(at)
+    assert rows["items"].sum() == gdf["item_id"].nunique()
+    assert set(rows["domain"]) == set(gdf["domain"])
+    at.multiselect(key="f_domains").set_value(["民生"]).run()
+    rows = _chart_rows(at)
+    assert set(rows["domain"]) == {"民生"}
+    assert rows["items"].sum() == gdf.loc[gdf["domain"] == "民生", "item_id"].nunique() == _counts(at)["items"]
 
 
 def test_text_search_and_status_filter(gdf):
