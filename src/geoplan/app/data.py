@@ -1,0 +1,147 @@
+"""The app's data: the report through the pipeline and the corrections, cached per content, and the store."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from geoplan import settings
+from geoplan.corrections import CorrectionStore, apply_corrections
+from geoplan.errors import GeoplanError
+from geoplan.export import export_bytes
+from geoplan.features import features_from_report
+from geoplan.filters import FilterOptions
+from geoplan.gazetteer import Gazetteer, gazetteer_for
+from geoplan.i18n import (
+    precision_option,
+    t,
+)
+from geoplan.app_map import MapParts, render_map
+from geoplan.maps import MapData, build_map, map_data
+from geoplan.offline import localize
+from geoplan.parse import report_from_bytes
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def gazetteer(adcode: str | None = None) -> Gazetteer:
+    """The gazetteer of a report's city (Taiyuan's curated one, or any city's districts)."""
+    return gazetteer_for(adcode)
+
+
+def report_adcode(meta: dict) -> str | None:
+    return (meta.get("city") or {}).get("adcode")
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def pipeline(data: bytes, name: str) -> tuple[pd.DataFrame, dict]:
+    """Parse, link and geocode a report once per distinct text.
+
+    A resource, not cache_data: every rerun would unpickle the frame (1-1.6 s at 100k rows). Callers treat
+    it as read-only; filters and corrections return new frames.
+    """
+    report = report_from_bytes(data, source=name)
+    gdf = features_from_report(report, gazetteer=gazetteer(report.city.adcode if report.city else None))
+    return gdf, gdf.attrs["report"]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One report with the corrections applied, and what the sidebar offers for it."""
+
+    key: str
+    gdf: pd.DataFrame
+    meta: dict
+    not_applied: tuple
+    options: FilterOptions
+    missing: tuple[str, ...]  # names the gazetteer lacks
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def prepare(data: bytes, name: str, corrections_key: str, _corrections: tuple) -> Prepared:
+    gdf, meta = pipeline(data, name)
+    corrected, not_applied = apply_corrections(gdf, _corrections, gazetteer=gazetteer(report_adcode(meta)))
+    corrected.attrs["report"] = meta
+    key = hashlib.sha1(data + name.encode() + corrections_key.encode()).hexdigest()
+    missing = tuple(sorted({n for v in corrected["unresolved"].dropna() for n in str(v).split("；") if n}))
+    return Prepared(key, corrected, meta, tuple(not_applied), FilterOptions.of(corrected), missing)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def drawn(key: str, basemap: str, _gdf: pd.DataFrame) -> MapData:
+    """The map's data, serialised once per report, corrections and basemap: filters only hide features."""
+    return map_data(_gdf, basemap)  # type: ignore[arg-type]
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def map_parts(key: str, lang: str, basemap: str, editing: bool, _gdf: pd.DataFrame, _meta: dict) -> MapParts:
+    """The map rendered once per report (and corrections), language, basemap and mode; filters only send a view.
+
+    The page's CSS sizes the map to the screen (static/app/layout.css); the height given is a floor.
+    """
+    m = build_map(
+        _gdf,  # type: ignore[arg-type]
+        lang=lang,  # type: ignore[arg-type]
+        basemap=basemap,  # type: ignore[arg-type]
+        gazetteer=gazetteer(report_adcode(_meta)),
+        show_boundaries=True,
+        draw=editing,
+        search=True,
+        data=drawn(key, basemap, _gdf),
+        domain_control=False,
+    )
+    localize(m, mode="static")
+    return render_map(m, "map")
+
+
+@st.cache_resource(show_spinner=False)
+def _store(data_dir: str, adcode: str | None) -> CorrectionStore:
+    return CorrectionStore.in_data_dir(data_dir, city_area=gazetteer(adcode).city_area)
+
+
+def store(adcode: str | None = None) -> CorrectionStore:
+    """One store per data dir (and report city, whose area new geometries must lie in); it opens a
+    connection per call, so sessions can share it."""
+    return _store(str(settings.data_dir()), adcode)
+
+
+def active_corrections(lang: str) -> list:
+    """The active corrections, or none (with one notice) when the store is unusable: the map still shows.
+
+    The reason, which names server paths, goes to the server log only, never to a visitor.
+    """
+    try:
+        return store().all()
+    except GeoplanError as err:
+        logging.getLogger("geoplan.app").error("corrections not applied: %s", err)
+        st.warning(t(lang, "store_error"))
+        return []
+
+
+def target_label(row: pd.Series, lang: str) -> str:
+    """What a planner recognises an item by: its place and its own words, not its id."""
+    place = row["matched"] if isinstance(row["matched"], str) else precision_option(row["precision"], lang)
+    text = str(row["text"])
+    return f"{place} · {text[:40]}{'…' if len(text) > 40 else ''}"
+
+
+def save_correction(row: pd.Series, drawing: dict, note: str, author: str, adcode: str | None) -> None:
+    import json
+
+    placeless = row["precision"] == "city" or not isinstance(row["name"], str)
+    store(adcode).add(
+        row["item_id"],
+        json.dumps(drawing["geometry"]),
+        note=note,
+        author=author,
+        place=None if placeless else row["name"],
+        previous=row.geometry,
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def download(_gdf: pd.DataFrame, key: str, fmt: str) -> bytes:
+    return export_bytes(_gdf, fmt)
