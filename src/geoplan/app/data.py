@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
+from typing import Any
 
+import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
 from geoplan import settings
-from geoplan.corrections import CorrectionStore, apply_corrections
+from geoplan.corrections import Correction, CorrectionStore, apply_corrections
 from geoplan.errors import GeoplanError
 from geoplan.export import export_bytes
 from geoplan.features import features_from_report
@@ -21,7 +23,7 @@ from geoplan.i18n import (
     t,
 )
 from geoplan.app_map import MapParts, render_map
-from geoplan.maps import MapData, build_map, map_data
+from geoplan.maps import Basemap, Lang, MapData, build_map, map_data
 from geoplan.offline import localize
 from geoplan.parse import report_from_bytes
 
@@ -32,12 +34,13 @@ def gazetteer(adcode: str | None = None) -> Gazetteer:
     return gazetteer_for(adcode)
 
 
-def report_adcode(meta: dict) -> str | None:
-    return (meta.get("city") or {}).get("adcode")
+def report_adcode(meta: dict[str, Any]) -> str | None:
+    adcode = (meta.get("city") or {}).get("adcode")
+    return str(adcode) if adcode else None
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def pipeline(data: bytes, name: str) -> tuple[pd.DataFrame, dict]:
+def pipeline(data: bytes, name: str) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
     """Parse, link and geocode a report once per distinct text.
 
     A resource, not cache_data: every rerun would unpickle the frame (1-1.6 s at 100k rows). Callers treat
@@ -53,15 +56,15 @@ class Prepared:
     """One report with the corrections applied, and what the sidebar offers for it."""
 
     key: str
-    gdf: pd.DataFrame
-    meta: dict
-    not_applied: tuple
+    gdf: gpd.GeoDataFrame
+    meta: dict[str, Any]
+    not_applied: tuple[Correction, ...]
     options: FilterOptions
     missing: tuple[str, ...]  # names the gazetteer lacks
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def prepare(data: bytes, name: str, corrections_key: str, _corrections: tuple) -> Prepared:
+def prepare(data: bytes, name: str, corrections_key: str, _corrections: tuple[Correction, ...]) -> Prepared:
     gdf, meta = pipeline(data, name)
     corrected, not_applied = apply_corrections(gdf, _corrections, gazetteer=gazetteer(report_adcode(meta)))
     corrected.attrs["report"] = meta
@@ -71,21 +74,23 @@ def prepare(data: bytes, name: str, corrections_key: str, _corrections: tuple) -
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def drawn(key: str, basemap: str, _gdf: pd.DataFrame) -> MapData:
+def drawn(key: str, basemap: Basemap, _gdf: gpd.GeoDataFrame) -> MapData:
     """The map's data, serialised once per report, corrections and basemap: filters only hide features."""
-    return map_data(_gdf, basemap)  # type: ignore[arg-type]
+    return map_data(_gdf, basemap)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def map_parts(key: str, lang: str, basemap: str, editing: bool, _gdf: pd.DataFrame, _meta: dict) -> MapParts:
+def map_parts(
+    key: str, lang: Lang, basemap: Basemap, editing: bool, _gdf: gpd.GeoDataFrame, _meta: dict[str, Any]
+) -> MapParts:
     """The map rendered once per report (and corrections), language, basemap and mode; filters only send a view.
 
     The page's CSS sizes the map to the screen (static/app/layout.css); the height given is a floor.
     """
     m = build_map(
-        _gdf,  # type: ignore[arg-type]
-        lang=lang,  # type: ignore[arg-type]
-        basemap=basemap,  # type: ignore[arg-type]
+        _gdf,
+        lang=lang,
+        basemap=basemap,
         gazetteer=gazetteer(report_adcode(_meta)),
         show_boundaries=True,
         draw=editing,
@@ -108,7 +113,7 @@ def store(adcode: str | None = None) -> CorrectionStore:
     return _store(str(settings.data_dir()), adcode)
 
 
-def active_corrections(lang: str) -> list:
+def active_corrections(lang: str) -> list[Correction]:
     """The active corrections, or none (with one notice) when the store is unusable: the map still shows.
 
     The reason, which names server paths, goes to the server log only, never to a visitor.
@@ -121,14 +126,14 @@ def active_corrections(lang: str) -> list:
         return []
 
 
-def target_label(row: pd.Series, lang: str) -> str:
+def target_label(row: pd.Series[Any], lang: str) -> str:
     """What a planner recognises an item by: its place and its own words, not its id."""
     place = row["matched"] if isinstance(row["matched"], str) else precision_option(row["precision"], lang)
     text = str(row["text"])
     return f"{place} · {text[:40]}{'…' if len(text) > 40 else ''}"
 
 
-def save_correction(row: pd.Series, drawing: dict, note: str, author: str, adcode: str | None) -> None:
+def save_correction(row: pd.Series[Any], drawing: dict[str, Any], note: str, author: str, adcode: str | None) -> None:
     import json
 
     placeless = row["precision"] == "city" or not isinstance(row["name"], str)
@@ -143,5 +148,5 @@ def save_correction(row: pd.Series, drawing: dict, note: str, author: str, adcod
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def download(_gdf: pd.DataFrame, key: str, fmt: str) -> bytes:
+def download(_gdf: gpd.GeoDataFrame, key: str, fmt: str) -> bytes:
     return export_bytes(_gdf, fmt)

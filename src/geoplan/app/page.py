@@ -5,8 +5,13 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import replace
+from functools import partial
+from typing import Any
 
 import streamlit as st
+
+from geoplan.corrections import Correction
+from geoplan.i18n import Lang
 
 from geoplan import settings
 from geoplan.errors import GeoplanError, StoredReportError
@@ -116,7 +121,7 @@ def main() -> None:
 
 
 @st.fragment
-def _workbench(prep: Prepared, lang: str, name: str, corrections: tuple) -> None:
+def _workbench(prep: Prepared, lang: Lang, name: str, corrections: tuple[Correction, ...]) -> None:
     """Filters, counts, map, lists, table and downloads: one fragment, so a filter change reruns only this.
 
     A full rerun cost 0.8-1.7 s per filter change (bench/app_speed.py); the fragment skips the language,
@@ -137,7 +142,7 @@ def _workbench(prep: Prepared, lang: str, name: str, corrections: tuple) -> None
         st.session_state[key] = list(getattr(present, f))
 
     # Empty means "all": no "Select all" (Streamlit's own English words), and a Chinese placeholder.
-    choose = {"placeholder": t(lang, "choose"), "select_all": False}
+    choose: dict[str, Any] = {"placeholder": t(lang, "choose"), "select_all": False}
     st.sidebar.multiselect(t(lang, "domain"), list(opts.domains), key="f_domains", **choose)
     st.sidebar.multiselect(t(lang, "section"), opts.sections_of(present.domains), key="f_sections", **choose)
     st.sidebar.multiselect(
@@ -166,7 +171,7 @@ def _workbench(prep: Prepared, lang: str, name: str, corrections: tuple) -> None
         )
     st.sidebar.text_input(t(lang, "search"), key="f_query")
     st.sidebar.button(t(lang, "reset"), on_click=clear_filters)
-    st.sidebar.selectbox(t(lang, "basemap"), list(BASEMAPS), key="basemap", format_func=BASEMAPS.get)
+    st.sidebar.selectbox(t(lang, "basemap"), list(BASEMAPS), key="basemap", format_func=lambda b: BASEMAPS[b])
     editing = st.sidebar.toggle(t(lang, "correct"), key="edit")
 
     filters = Filters(
@@ -300,7 +305,7 @@ def _workbench(prep: Prepared, lang: str, name: str, corrections: tuple) -> None
             # Built on click, not on every rerun: the four exports cost 1.3 s per filter change at 10k rows.
             col.download_button(
                 fmt.upper(),
-                data=lambda fmt=fmt: download(offered, key, fmt),
+                data=partial(download, offered, key, fmt),
                 file_name=export_filename(name, filters, SUFFIXES[fmt], include_unlocated=with_unlocated),
                 mime=MEDIA_TYPES[fmt],
                 key=f"dl_{fmt}",

@@ -8,8 +8,12 @@ import math
 import re
 from pathlib import Path
 
+from typing import Any, cast
+
 import pandas as pd
 import streamlit as st
+
+from geoplan.corrections import Correction
 
 from geoplan import settings
 from geoplan.errors import CorrectionStoreError, GeoplanError, StoredReportError
@@ -54,14 +58,14 @@ def _default_report() -> tuple[bytes, str]:
     return path.read_bytes(), path.name
 
 
-def _title(name: str, meta: dict | None = None) -> str:
+def _title(name: str, meta: dict[str, Any] | None = None) -> str:
     """The shipped report's title from its source sidecar, else the report's own title line
     (``2026年北京市政府工作报告``), else the upload's file name."""
     sidecar = settings.default_report_path().with_suffix(".source.json")
     if name == settings.default_report_path().name and sidecar.exists():
         import json
 
-        return json.loads(sidecar.read_text(encoding="utf-8")).get("title", name)
+        return str(json.loads(sidecar.read_text(encoding="utf-8")).get("title", name))
     return str((meta or {}).get("title") or Path(name).stem)
 
 
@@ -105,9 +109,9 @@ def _linked_report(sha: str | None) -> tuple[tuple[bytes, str], str | None]:
 VIEW_KEYS = ("lat", "lon", "z", "sel")
 
 
-def _view_from(qp: dict) -> dict:
+def _view_from(qp: dict[str, Any]) -> dict[str, Any]:
     """The map view a link names (centre, zoom, selected feature); values out of range are left out."""
-    view: dict = {}
+    view: dict[str, Any] = {}
     try:
         lat, lon, z = float(qp["lat"]), float(qp["lon"]), int(qp["z"])
         if -90 <= lat <= 90 and -180 <= lon <= 180 and 1 <= z <= 19:
@@ -143,7 +147,11 @@ def _reset_correction_form() -> None:
 
 
 def correction_panel(
-    lang: str, shown: pd.DataFrame, gdf: pd.DataFrame, drawing: dict | None, corrections: tuple
+    lang: str,
+    shown: pd.DataFrame,
+    gdf: pd.DataFrame,
+    drawing: dict[str, Any] | None,
+    corrections: tuple[Correction, ...],
 ) -> None:
     st.caption(t(lang, "correct_help"))
     rows = shown.drop_duplicates("fid").reset_index(drop=True)
@@ -156,7 +164,7 @@ def correction_panel(
             index=None,
             key="c_target",
             placeholder=t(lang, "choose_one"),
-            format_func=lambda i: target_label(rows.loc[i], lang),
+            format_func=lambda i: target_label(cast("pd.Series[Any]", rows.loc[i]), lang),  # unique index: a row
         )
         note = st.text_input(t(lang, "note"), key="c_note")
         author = st.text_input(t(lang, "author"), key="c_author")
@@ -206,7 +214,7 @@ def apply_style(lang: str) -> None:
     st.markdown(f"<style>{css}</style>", unsafe_allow_html=True)  # st.html drops a leading <style>
 
 
-def page_header(lang: str, name: str, counts_line: str, meta: dict) -> None:
+def page_header(lang: str, name: str, counts_line: str, meta: dict[str, Any]) -> None:
     """Title, whose report it is and how it was read (the rule that found the city, the shape), and the counts."""
     city = meta.get("city") or {}
     rule = str(city.get("rule") or "default")
@@ -233,9 +241,9 @@ def unplaced_list(lang: str, unplaced: pd.DataFrame) -> None:
         return
     rows = []
     for r in listed.head(MAX_LISTED).itertuples():
-        tag = f"{r.domain} · {precision_option(r.precision, lang)}"
+        tag = f"{r.domain} · {precision_option(str(r.precision), lang)}"
         more = " · ".join(
-            x for x in (r.section if isinstance(r.section, str) else "", status_label(r.status, lang)) if x
+            x for x in (r.section if isinstance(r.section, str) else "", status_label(str(r.status), lang)) if x
         )
         rows.append(
             f'<li><details><summary><span class="gp-tag">{html.escape(tag)}</span>{html.escape(str(r.text))}'
@@ -283,7 +291,7 @@ def table_frame(lang: str, shown: pd.DataFrame) -> pd.DataFrame:
     return table.astype(object).where(table.notna(), "")
 
 
-def targets_frame(lang: str, meta: dict) -> pd.DataFrame:
+def targets_frame(lang: str, meta: dict[str, Any]) -> pd.DataFrame:
     targets = pd.DataFrame(meta.get("targets", []))
     if targets.empty:
         return targets
@@ -296,7 +304,7 @@ def targets_frame(lang: str, meta: dict) -> pd.DataFrame:
     return targets.rename(columns={c: t(lang, k) for c, k in cols.items()})
 
 
-def chart_spec(shown: pd.DataFrame, lang: str) -> tuple[pd.DataFrame, dict]:
+def chart_spec(shown: pd.DataFrame, lang: str) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The filtered items per domain, stacked by status, as a Vega-Lite spec: st.bar_chart builds it through
     Altair on every rerun (70-90 ms here, most of a filter change's rerun); this costs a few ms."""
     items = shown.drop_duplicates("item_id")
