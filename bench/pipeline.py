@@ -190,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="skip 100k")
     ap.add_argument("--sizes", type=int, nargs="*", help="report sizes in ◆ lines (default 1k 10k 100k)")
     ap.add_argument("--distinct", action="store_true", help="also feature sets of distinct places")
+    ap.add_argument("--distinct-only", action="store_true", help="only the feature sets of distinct places")
     ap.add_argument("--one", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.one:
@@ -203,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     print("## Pipeline throughput\n")
     print_machine()
     results = []
-    for n in [None, *sizes]:
+    args.distinct = args.distinct or args.distinct_only
+    for n in [] if args.distinct_only else [None, *sizes]:
         log(f"pipeline {label(n)} …")
         t0 = time.perf_counter()
         r = _child(n, timeout=420)
