@@ -14,7 +14,9 @@ points, lines and polygons at distinct positions inside Taiyuan): ``geoplan buil
 (GeoJSON, validate, serialise) and ``geoplan map`` from the built file (read and check it, then the
 standalone page as the command writes it), best of 3/1/1 at 1k/10k/100k.
 
-    .venv/bin/python bench/pipeline.py [--quick] [--sizes 1000 10000] [--distinct]
+``--distinct-only`` runs only those rows.
+
+    .venv/bin/python bench/pipeline.py [--quick] [--sizes 1000 10000] [--distinct | --distinct-only]
 """
 
 from __future__ import annotations

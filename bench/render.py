@@ -23,7 +23,11 @@
 
 Every wait is bounded; a bound hit is reported as "> N s", and the processes started are ended.
 
+``--distinct`` draws standalone pages of places at distinct positions (``generate.distinct_features``)
+instead of the sets that reuse 18 geometries (the app part is then skipped); ``--variants`` picks some.
+
     .venv/bin/python bench/render.py [--quick] [--part standalone|app|all] [--sizes 1000 10000]
+        [--distinct] [--variants shipped canvas]
 """
 
 from __future__ import annotations
