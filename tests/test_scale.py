@@ -241,3 +241,65 @@ def test_dumps_geojson_writes_what_json_wrote(props, meta):
 def test_dumps_geojson_of_the_shipped_file_is_unchanged():
     doc = features_to_geojson(features_from_path(SHIPPED))
     assert features.dumps_geojson(doc) == SHIPPED.read_text(encoding="utf-8")
+
+
+def _read_both(doc, tmp_path, chunk=7):
+    """``features_from_path`` on ``doc`` written by ``dumps_geojson`` (read in chunks of ``chunk`` lines),
+    and ``features_from_geojson`` on the whole document, as comparable outcomes."""
+    path = tmp_path / "built.geojson"
+    # a lone surrogate as JSON spells it ("\\ud800"): orjson refuses it and the file is read whole
+    path.write_bytes(features.dumps_geojson(doc).encode("utf-8", "backslashreplace"))
+    with mock.patch.object(features, "LINES_CHUNK", chunk):
+        try:
+            by_lines = features_from_path(path).to_json()
+        except ValidationError as err:
+            by_lines = f"refused: {err}".replace(f"{path}: ", "")
+    return by_lines, _outcome(doc)
+
+
+def test_a_built_file_is_read_in_chunks(tmp_path):
+    doc = _doc(60)
+    path = tmp_path / "built.geojson"
+    path.write_text(features.dumps_geojson(doc), encoding="utf-8")
+    with (
+        mock.patch.object(features, "loads_json", side_effect=AssertionError("read whole")),
+        mock.patch.object(features, "LINES_CHUNK", 7),
+    ):
+        gdf = features_from_path(path)
+    assert gdf.to_json() == features_from_geojson(doc).to_json()
+    assert gdf.attrs["report"] == features_from_geojson(doc).attrs["report"]
+
+
+@hsettings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 39), spoilers), max_size=3), st.sampled_from([1, 3, 7, 100]))
+def test_chunked_read_refuses_as_the_whole_document(spoils, chunk):
+    doc = _doc()
+    for i, (key, value) in spoils:
+        props = doc["features"][i]["properties"]
+        if key == "drop":
+            props.pop(value, None)
+        else:
+            props[key] = value
+    with tempfile.TemporaryDirectory() as tmp:
+        by_lines, whole = _read_both(doc, Path(tmp), chunk)
+    assert by_lines == whole
+
+
+def test_chunked_read_gives_the_checks_messages(tmp_path):
+    """The RFC 7946 cases of the vectorised check, written as geoplan writes files, one feature per line."""
+    from test_rfc7946_vectorised import HAND_MADE
+
+    for case in HAND_MADE:
+        if not isinstance(case, dict) or not isinstance(case.get("features"), list):
+            continue
+        doc = copy_doc(case)
+        for i, f in enumerate(doc["features"]):
+            if isinstance(f, dict) and isinstance(f.get("properties"), dict):
+                f["properties"].update(item_id=f"i{i}", domain="交通")
+        for chunk in (1, 2, 100):
+            by_lines, whole = _read_both(doc, tmp_path, chunk)
+            assert by_lines == whole, (case, chunk)
+
+
+def copy_doc(doc):
+    return json.loads(json.dumps(doc))
