@@ -303,3 +303,20 @@ def test_chunked_read_gives_the_checks_messages(tmp_path):
 
 def copy_doc(doc):
     return json.loads(json.dumps(doc))
+
+
+def test_gc_paused_restores_the_collector():
+    import gc
+
+    assert gc.isenabled()
+    with pytest.raises(ZeroDivisionError), gio.gc_paused():
+        assert not gc.isenabled()
+        1 / 0  # noqa: B018
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gio.gc_paused():
+            pass
+        assert not gc.isenabled()  # a caller that had paused it keeps it paused
+    finally:
+        gc.enable()
