@@ -47,10 +47,16 @@ def _rebuilt(func: Callable[..., Any], *edits: tuple[str, str]) -> Callable[...,
 #: The shipped ``map_data`` (the geometry once per place, JSON once per domain), except that every
 #: located row becomes its own feature carrying one item: the map as it was drawn before 219088c
 #: (thousands of identical paths for the districts a report names again and again).
-map_data_per_item = _rebuilt(
-    geoplan.maps.map_data,
+_map_data_per_item = _rebuilt(
+    geoplan.maps._map_data,
     ("        key = (*place, digest)", "        key = (*place, digest, len(groups))"),
 )
+
+
+def map_data_per_item(gdf: Any, basemap: Any = "osm") -> geoplan.maps.MapData:
+    with geoplan.maps.gc_paused():
+        return _map_data_per_item(gdf, basemap)
+
 
 _SHIPPED_MAP_DATA = geoplan.maps.map_data
 

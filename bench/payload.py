@@ -70,9 +70,13 @@ PEER_LABELS = {
 }
 
 
-def _features(n: int | None):
+def _features(n: int | None, *, distinct: bool = False):
     from _common import located_features, shipped_features
 
+    if distinct and n is not None:  # every row at its own place (generate.distinct_features)
+        from generate import distinct_features
+
+        return distinct_features(n, 0)
     if n is None:
         gdf = shipped_features()
         return gdf[gdf.geometry.notna()]
@@ -249,16 +253,16 @@ def peer(kind: str, gdf: Any, gaz: Any, runs: int) -> tuple[float, int]:
     return t, len(page.encode("utf-8"))
 
 
-def measure(n: int | None, *, skip_slow_peers: bool) -> dict[str, Any]:
+def measure(n: int | None, *, skip_slow_peers: bool, distinct: bool = False) -> dict[str, Any]:
     from _common import gazetteer
 
     from geoplan.features import dumps_geojson, features_to_geojson
 
     gaz = gazetteer()
-    gdf = _features(n)
+    gdf = _features(n, distinct=distinct)
     empty = gdf.iloc[:0]
     one = gdf.iloc[:1]  # folium.GeoJson refuses a tooltip on an empty collection: peers' fixed part is 1 feature
-    out: dict[str, Any] = {"n": n, "features": len(gdf)}
+    out: dict[str, Any] = {"n": n, "features": len(gdf), "distinct": distinct}
     out["geojson_bytes"] = len(dumps_geojson(features_to_geojson(gdf)).encode("utf-8"))
     out["standalone"] = {}
     out["app"] = {}
@@ -288,10 +292,12 @@ def measure(n: int | None, *, skip_slow_peers: bool) -> dict[str, Any]:
     return out
 
 
-def _child(n: int | None, timeout: float, skip_slow_peers: bool) -> dict[str, Any] | None:
+def _child(n: int | None, timeout: float, skip_slow_peers: bool, distinct: bool = False) -> dict[str, Any] | None:
     cmd = [sys.executable, __file__, "--one", "shipped" if n is None else str(n)]
     if skip_slow_peers:
         cmd.append("--skip-slow-peers")
+    if distinct:
+        cmd.append("--distinct")
     try:
         res = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -304,6 +310,10 @@ def _child(n: int | None, timeout: float, skip_slow_peers: bool) -> dict[str, An
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
+def _row_label(r: dict[str, Any]) -> str:
+    return label(r["n"]) + (" distinct" if r.get("distinct") else "")
+
+
 def _ratio(x: float, y: float) -> float:
     return x / y if y else math.nan
 
@@ -314,20 +324,28 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", type=int, nargs="*", help="located features (default 1k 10k 100k)")
     ap.add_argument("--one", help=argparse.SUPPRESS)
     ap.add_argument("--skip-slow-peers", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--distinct", action="store_true", help="feature sets of distinct places (generate.distinct_features)"
+    )
     args = ap.parse_args(argv)
     if args.one:
         n = None if args.one == "shipped" else int(args.one)
-        print(json.dumps(measure(n, skip_slow_peers=args.skip_slow_peers)))
+        print(json.dumps(measure(n, skip_slow_peers=args.skip_slow_peers, distinct=args.distinct)))
         return 0
 
     sizes = args.sizes or [s for s in SIZES if not (args.quick and s >= 100_000)]
     print("## Map payload\n")
     print_machine()
     results = []
-    for n in [None, *sizes]:
+    for n in sizes if args.distinct else [None, *sizes]:
         log(f"payload {label(n)} …")
         t0 = time.perf_counter()
-        r = _child(n, timeout=480, skip_slow_peers=bool(n and n >= 100_000))
+        r = _child(
+            n,
+            timeout=480,
+            skip_slow_peers=bool(n and n >= (10_000 if args.distinct else 100_000)),
+            distinct=args.distinct,
+        )
         log(f"payload {label(n)} done in {time.perf_counter() - t0:.0f} s")
         if r is not None:
             results.append(r)
@@ -340,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
                 shapes = f", {m['shapes']:,} shapes" if "shapes" in m else ""
                 rows.append(
                     [
-                        label(r["n"]),
+                        _row_label(r),
                         f"{r['features']:,}",
                         fmt_bytes(gj),
                         where,
@@ -374,7 +392,7 @@ def main(argv: list[str] | None = None) -> int:
         for what, m in r["views"].items():
             rows.append(
                 [
-                    label(r["n"]),
+                    _row_label(r),
                     what,
                     f"{m['rows']:,}",
                     fmt_bytes(m["view"]),
@@ -413,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
                 how = "" if q is None else f" by {label(q['n'])} × {r['features'] / q['features']:g}"
                 rows.append(
                     [
-                        label(r["n"]),
+                        _row_label(r),
                         PEER_LABELS[kind],
                         f"skipped (≈{fmt_s(est)}{how})" if est else "skipped",
                         "—",
@@ -424,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             rows.append(
                 [
-                    label(r["n"]),
+                    _row_label(r),
                     PEER_LABELS[kind],
                     fmt_s(m["s"]),
                     fmt_bytes(m["bytes"]),
@@ -453,7 +471,7 @@ def main(argv: list[str] | None = None) -> int:
         for where in ("standalone", "app"):
             m = r[where]["shipped"]
             target(
-                f"payload ≤ 2 × GeoJSON shown, {where}, {label(r['n'])}",
+                f"payload ≤ 2 × GeoJSON shown, {where}, {_row_label(r)}",
                 m["bytes"] <= 2 * gj,
                 f"{fmt_bytes(m['bytes'])} for {fmt_bytes(gj)} of GeoJSON ({fmt_ratio(m['bytes'] / gj)})",
             )

@@ -14,7 +14,9 @@ points, lines and polygons at distinct positions inside Taiyuan): ``geoplan buil
 (GeoJSON, validate, serialise) and ``geoplan map`` from the built file (read and check it, then the
 standalone page as the command writes it), best of 3/1/1 at 1k/10k/100k.
 
-    .venv/bin/python bench/pipeline.py [--quick] [--sizes 1000 10000] [--distinct]
+``--distinct-only`` runs only those rows.
+
+    .venv/bin/python bench/pipeline.py [--quick] [--sizes 1000 10000] [--distinct | --distinct-only]
 """
 
 from __future__ import annotations
@@ -190,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="skip 100k")
     ap.add_argument("--sizes", type=int, nargs="*", help="report sizes in ◆ lines (default 1k 10k 100k)")
     ap.add_argument("--distinct", action="store_true", help="also feature sets of distinct places")
+    ap.add_argument("--distinct-only", action="store_true", help="only the feature sets of distinct places")
     ap.add_argument("--one", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.one:
@@ -203,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     print("## Pipeline throughput\n")
     print_machine()
     results = []
-    for n in [None, *sizes]:
+    args.distinct = args.distinct or args.distinct_only
+    for n in [] if args.distinct_only else [None, *sizes]:
         log(f"pipeline {label(n)} …")
         t0 = time.perf_counter()
         r = _child(n, timeout=420)

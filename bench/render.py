@@ -23,7 +23,11 @@
 
 Every wait is bounded; a bound hit is reported as "> N s", and the processes started are ended.
 
+``--distinct`` draws standalone pages of places at distinct positions (``generate.distinct_features``)
+instead of the sets that reuse 18 geometries (the app part is then skipped); ``--variants`` picks some.
+
     .venv/bin/python bench/render.py [--quick] [--part standalone|app|all] [--sizes 1000 10000]
+        [--distinct] [--variants shipped canvas]
 """
 
 from __future__ import annotations
@@ -243,8 +247,9 @@ def standalone_page(browser: Any, path: Path, layer: str, map_name: str, timeout
         ctx.close()
 
 
-def run_standalone(sizes: list[int], variants: tuple[str, ...]) -> list[dict[str, Any]]:
+def run_standalone(sizes: list[int], variants: tuple[str, ...], *, distinct: bool = False) -> list[dict[str, Any]]:
     from _common import gazetteer, located_features
+    from generate import distinct_features
 
     gaz = gazetteer()
     results = []
@@ -252,7 +257,7 @@ def run_standalone(sizes: list[int], variants: tuple[str, ...]) -> list[dict[str
     try:
         with _browser() as browser:
             for n in sizes:
-                gdf = located_features(n)
+                gdf = distinct_features(n, 0) if distinct else located_features(n)
                 layer = gdf["domain"].value_counts().index[0]
                 for v in variants:
                     path = tmp / f"map-{n}-{v}.html"
@@ -265,6 +270,7 @@ def run_standalone(sizes: list[int], variants: tuple[str, ...]) -> list[dict[str
                     r = standalone_page(browser, path, layer, map_name, timeout)
                     r.update(
                         n=n,
+                        distinct=distinct,
                         variant=v,
                         bytes=size,
                         build_s=build_s,
@@ -278,11 +284,15 @@ def run_standalone(sizes: list[int], variants: tuple[str, ...]) -> list[dict[str
     return results
 
 
+def _size_label(r: dict[str, Any]) -> str:
+    return label(r["n"]) + (" distinct" if r.get("distinct") else "")
+
+
 def print_standalone(results: list[dict[str, Any]]) -> None:
     rows = []
     for r in results:
         if "error" in r:
-            rows.append([label(r["n"]), r["variant"], fmt_bytes(r["bytes"]), r["error"], *["—"] * 8])
+            rows.append([_size_label(r), r["variant"], fmt_bytes(r["bytes"]), r["error"], *["—"] * 8])
             continue
         ld, cdp, tg, vw = r["load"], r["cdp"], r.get("toggle", {}), r.get("view", {})
         off = [x["painted"] / 1000 for x in tg.get("off", [])]
@@ -303,7 +313,7 @@ def print_standalone(results: list[dict[str, Any]]) -> None:
             view = vw.get("error", "—")
         rows.append(
             [
-                label(r["n"]),
+                _size_label(r),
                 r["variant"],
                 fmt_bytes(r["bytes"]),
                 fmt_s(r["build_s"]),
@@ -976,6 +986,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="skip 100k and the app")
     ap.add_argument("--part", choices=("standalone", "app", "all"), default="all")
     ap.add_argument("--sizes", type=int, nargs="*", help="located features (default 1k 10k 100k)")
+    ap.add_argument(
+        "--distinct",
+        action="store_true",
+        help="standalone pages of places at distinct positions (generate.distinct_features), not the shared 230",
+    )
+    ap.add_argument("--variants", nargs="*", choices=VARIANTS, help="standalone variants (default: all)")
     args = ap.parse_args(argv)
     if not Path(CHROMIUM).exists():
         print(f"render: {CHROMIUM} is missing (make browser installs Debian's chromium); skipped")
@@ -986,9 +1002,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load average at start: {os.getloadavg()[0]:.2f} (2 cores: above ~0.5, other work shares the CPU)")
     standalone = app = None
     if args.part in ("standalone", "all"):
-        standalone = run_standalone(sizes, VARIANTS)
+        standalone = run_standalone(sizes, tuple(args.variants or VARIANTS), distinct=args.distinct)
         print_standalone(standalone)
-    if args.part in ("app", "all") and not args.quick:
+    if args.part in ("app", "all") and not args.quick and not args.distinct:
         app, shares = run_app(sizes)
         print_app(app, shares)
     print(f"\nload average at the end: {os.getloadavg()[0]:.2f}")

@@ -602,14 +602,11 @@ def map_cmd(
     data_dir: DataDirArg = None,
 ) -> None:
     """Write the map as one standalone HTML page: every script and style inlined, only tiles remote."""
-    from geoplan.features import features_from_path
-    from geoplan.gazetteer import gazetteer_for
+    from geoplan.features import features_and_gazetteer
     from geoplan.maps import build_map, map_html
     from geoplan.offline import localize
 
-    gdf = features_from_path(source)
-    city = gdf.attrs.get("report", {}).get("city") or {}
-    gaz = gazetteer_for(city.get("adcode") if isinstance(city, dict) else None)  # the report's districts
+    gdf, gaz = features_and_gazetteer(source)  # the gazetteer has the report's districts
     gdf = _with_corrections(gdf, data_dir, gaz)
     m = build_map(
         gdf,
@@ -720,17 +717,14 @@ def geocode_missing_cmd(
     nothing online reaches the map otherwise. With no answer on stdin (not a terminal, nothing piped) the
     rest is only listed.
     """
-    from geoplan.features import features_from_path
-    from geoplan.gazetteer import gazetteer_for
+    from geoplan.features import features_and_gazetteer
     from geoplan.geocoders.base import city_scope
     from geoplan.geocoders.online import geocoder_for
     from geoplan.review import accept, candidate_label, missing_names, suggestions
 
     if yes_first and list_only:
         raise typer.BadParameter("choose one of --yes-first and --list-only")
-    gdf = features_from_path(report)
-    where = gdf.attrs.get("report", {}).get("city") or {}
-    gaz = gazetteer_for(where.get("adcode"))  # the report's own city: candidates are looked for there
+    gdf, gaz = features_and_gazetteer(report)  # the report's own city: candidates are looked for there
     city = city_scope(gaz)
     coder = geocoder_for(str(geocoder), key=key, city=city, data_dir=data_dir, limit=limit)
     gdf = _with_corrections(gdf, data_dir, gaz)

@@ -49,7 +49,7 @@ import shapely
 from geoplan import settings
 from geoplan._io import TruncatedWriteError, write_atomic
 from geoplan.errors import ExportError, ValidationError
-from geoplan.features import _clean, dumps_geojson, features_to_geojson, geometry_kind, validate_geojson
+from geoplan.features import clean_geometry, dumps_geojson, features_to_geojson, geometry_kind, validate_geojson
 
 FORMATS: tuple[str, ...] = ("geojson", "gpkg", "kml", "csv")
 SUFFIXES: dict[str, str] = {"geojson": ".geojson", "gpkg": ".gpkg", "kml": ".kml", "csv": ".csv"}
@@ -152,7 +152,7 @@ def _prepared(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         gdf = gdf.to_crs(settings.default_crs)
     frame = gdf.reset_index(drop=True)
     geom = frame.geometry
-    cleaned = [_clean(g, settings.coordinate_decimals) for g in geom]
+    cleaned = [clean_geometry(g, settings.coordinate_decimals) for g in geom]
     frame[geom.name] = gpd.GeoSeries(np.asarray(cleaned, dtype=object), index=frame.index, crs=settings.default_crs)
     if "precision_code" in frame:
         frame["precision_code"] = pd.to_numeric(frame["precision_code"]).astype("Int64")

@@ -14,7 +14,7 @@ from typing import Any
 
 from folium.utilities import JsCode
 
-from geoplan.maps import _RawScriptElement, js_json
+from geoplan.maps import RawScriptElement, js_json
 
 # A map at least this wide and tall (CSS px) keeps the layer list open; smaller ones fold it into an icon.
 LAYERS_OPEN = (900, 560)
@@ -51,7 +51,7 @@ def layers_collapsed() -> JsCode:
     return JsCode(f"!(window.innerWidth >= {w} && window.innerHeight >= {h})")
 
 
-class MapUI(_RawScriptElement):
+class MapUI(RawScriptElement):
     """Add once, before any Leaflet.draw control: sets the draw words now and the rest once the map is built."""
 
     def __init__(self, lang: str) -> None:
@@ -62,14 +62,14 @@ class MapUI(_RawScriptElement):
     @property
     def script_text(self) -> str:
         opts: dict[str, Any] = {"legendOpen": LEGEND_OPEN, "popupWidth": POPUP_WIDTH, "locate": LOCATE[self.lang]}
-        m = self._parent.get_name()
+        m = self.parent_name
         return (
             f"{_asset('map-ui.js')}\ngeoplanUI.locale({js_json(self.lang)});"
             f"setTimeout(function () {{ geoplanUI.setup({m}, {js_json(opts)}); }}, 0);"
         )
 
-    def render(self, **kwargs: Any) -> None:
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]  # branca's elements return None too
         from branca.element import Element
 
-        self.get_root().header.add_child(Element(f"<style>{_asset('map-ui.css')}</style>"), name=self.get_name())
+        self.page().header.add_child(Element(f"<style>{_asset('map-ui.css')}</style>"), name=self.get_name())
         super().render(**kwargs)

@@ -25,16 +25,19 @@ from typing import Any, Literal
 import folium
 import geopandas as gpd
 import numpy as np
+import orjson
 import shapely
-from branca.element import Element, MacroElement
+from shapely.geometry.base import BaseGeometry
+from branca.element import Element, Figure, MacroElement
 from folium.elements import JSCSSMixin
 from folium.plugins import Draw, MarkerCluster
 from folium.elements import ElementAddToElement
 from jinja2 import Template
 
 from geoplan import settings
+from geoplan._io import gc_paused
 from geoplan.datum import Datum, convert_geometry
-from geoplan.features import _clean_array, _json_value, geometries_to_geojson
+from geoplan.features import clean_geometries, geometries_to_geojson, json_columns
 from geoplan.gazetteer import Gazetteer
 from geoplan.resources import static_text
 from geoplan.i18n import STATUS, precision_label, status_label
@@ -162,14 +165,28 @@ _SCRIPT_ESCAPES = (
 )
 
 
+_SCRIPT_ESCAPES_UTF8 = tuple((char.encode(), escaped.encode()) for char, escaped in _SCRIPT_ESCAPES)
+
+
 def js_json(obj: Any) -> str:
     """Compact UTF-8 JSON safe inside a ``<script>``: ``<``, ``>``, ``&``, ``'`` as \\u escapes (as Jinja's
     ``tojson``, so ``</script>`` in a report stays a string). Chinese stays UTF-8: ``tojson`` writes six
-    bytes per character and made the data 14 % larger (bench/README.md)."""
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
-    for char, escaped in _SCRIPT_ESCAPES:
-        text = text.replace(char, escaped)
-    return text
+    bytes per character and made the data 14 % larger (bench/README.md).
+
+    Written by orjson (numpy arrays of coordinates as nested arrays; 5x ``json.dumps`` on 10k distinct
+    places, bench/README.md); what orjson refuses (a lone surrogate, an integer beyond 64 bits, a key
+    that is not text) goes through ``json.dumps`` as before.
+    """
+    try:
+        data = orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY)
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+        for char, escaped in _SCRIPT_ESCAPES:
+            text = text.replace(char, escaped)
+        return text
+    for raw, escaped_raw in _SCRIPT_ESCAPES_UTF8:
+        data = data.replace(raw, escaped_raw)
+    return data.decode("utf-8")
 
 
 def html_label(text: str) -> str:
@@ -178,7 +195,7 @@ def html_label(text: str) -> str:
     return html.escape(text).replace("{", "&#123;")
 
 
-class _RawScript(Element):
+class RawScript(Element):
     """Script text put into the page as it is: branca never compiles it as a template."""
 
     _template = Template("{{ this.code }}")
@@ -189,7 +206,7 @@ class _RawScript(Element):
         self.code = code
 
 
-class _RawScriptElement(MacroElement):
+class RawScriptElement(MacroElement):
     """An element whose ``script_text`` goes into the page uncompiled.
 
     branca's ``MacroElement.render`` wraps each script in ``Element(text)``, which compiles the text, data
@@ -199,27 +216,44 @@ class _RawScriptElement(MacroElement):
 
     _template = Template("{% macro script(this, kwargs) %}{{ this.script_text }}{% endmacro %}")
 
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # branca is untyped
+
     @property
     def script_text(self) -> str:
         raise NotImplementedError
 
-    def render(self, **kwargs: Any) -> None:
+    @property
+    def parent_name(self) -> str:
+        """The JavaScript name of the element this one was added to (the map, mostly)."""
+        if self._parent is None:
+            raise RuntimeError(f"{type(self).__name__} is not added to a map")
+        return self._parent.get_name()
+
+    def page(self) -> Figure:
+        """The page this element is rendered into."""
         figure = self.get_root()
+        if not isinstance(figure, Figure):
+            raise RuntimeError(f"{type(self).__name__} is not in a page")
+        return figure
+
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]  # branca's elements return None too
+        figure = self.page()
         for name, url in getattr(self, "default_js", []):
             figure.header.add_child(folium.JavascriptLink(url), name=name)
         for name, url in getattr(self, "default_css", []):
             figure.header.add_child(folium.CssLink(url), name=name)
         if getattr(self, "show", False) and getattr(self, "overlay", False):
             self.add_child(
-                ElementAddToElement(element_name=self.get_name(), element_parent_name=self._parent.get_name()),
+                ElementAddToElement(element_name=self.get_name(), element_parent_name=self.parent_name),
                 name=self.get_name() + "_add",
             )
-        figure.script.add_child(_RawScript(self.script_text), name=self.get_name())
+        figure.script.add_child(RawScript(self.script_text), name=self.get_name())
         for child in self._children.values():
             child.render(**kwargs)
 
 
-class GeoplanAssets(_RawScriptElement, JSCSSMixin):
+class GeoplanAssets(RawScriptElement, JSCSSMixin):
     """The shared script and styles, once per page.
 
     ``geoplan.offline.localize`` links them as the vendored Leaflet (``mode="static"``: listed in
@@ -238,15 +272,13 @@ class GeoplanAssets(_RawScriptElement, JSCSSMixin):
     def script_text(self) -> str:
         return "" if self.linked else static_text("geoplan.js")
 
-    def render(self, **kwargs: Any) -> None:
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
         if not self.linked:
-            self.get_root().header.add_child(
-                Element(f"<style>{static_text('geoplan.css')}</style>"), name=self.get_name()
-            )
+            self.page().header.add_child(Element(f"<style>{static_text('geoplan.css')}</style>"), name=self.get_name())
         super().render(**kwargs)
 
 
-class DomainLayer(_RawScriptElement, JSCSSMixin, folium.map.Layer):
+class DomainLayer(RawScriptElement, JSCSSMixin, folium.map.Layer):
     """One domain's places as one GeoJSON layer (clustered points), an overlay in the layer control.
 
     ``data_json`` is the FeatureCollection already serialised by ``js_json``, so the app can cache it and
@@ -269,7 +301,7 @@ class DomainLayer(_RawScriptElement, JSCSSMixin, folium.map.Layer):
         return f"var {self.get_name()} = geoplan.layer({self.data_json}, {js_json(self.options)});"
 
 
-class MapView(_RawScriptElement, folium.FeatureGroup):
+class MapView(RawScriptElement, folium.FeatureGroup):
     """Which items the map shows and which one is selected, applied in the browser by ``geoplan.view``.
 
     A FeatureGroup so that streamlit-folium can take it as ``feature_group_to_add``: it re-runs this small
@@ -285,7 +317,7 @@ class MapView(_RawScriptElement, folium.FeatureGroup):
 
     @property
     def script_text(self) -> str:
-        return f"var {self.get_name()} = L.layerGroup();geoplan.view({self._parent.get_name()}, {js_json(self.state)});"
+        return f"var {self.get_name()} = L.layerGroup();geoplan.view({self.parent_name}, {js_json(self.state)});"
 
 
 def map_view(
@@ -322,7 +354,15 @@ class MapData:
 
 
 def map_data(gdf: gpd.GeoDataFrame, basemap: Basemap = "osm") -> MapData:
-    """Group the located rows into one feature per (domain, place, geometry) carrying its items."""
+    """Group the located rows into one feature per (domain, place, geometry) carrying its items.
+
+    The garbage collector is paused meanwhile: the dicts of 10k places set it off again and again.
+    """
+    with gc_paused():
+        return _map_data(gdf, basemap)
+
+
+def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap) -> MapData:
     located = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
     place_cols = [c for c in PLACE_PROPERTIES if c in located.columns]
     item_cols = [c for c in ITEM_PROPERTIES if c in located.columns]
@@ -330,34 +370,43 @@ def map_data(gdf: gpd.GeoDataFrame, basemap: Basemap = "osm") -> MapData:
     # Rows group by their geometry's content (WKB digest), not by object: the pipeline's rows of one place
     # share the gazetteer's object, but a frame read back from GeoJSON or a pickle has one per row. The
     # digest is taken once per object, the conversion and JSON mapping once per distinct geometry.
-    digests: dict[int, bytes] = {}
+    column = located.geometry.to_numpy()
+    first: dict[int, int] = {}
+    for i, geom in enumerate(column):
+        first.setdefault(id(geom), i)
+    objects = np.empty(len(first), dtype=object)
+    objects[:] = [column[i] for i in first.values()]
+    digests = {
+        key: hashlib.blake2b(wkb, digest_size=16).digest()
+        for key, wkb in zip(first, shapely.to_wkb(objects).tolist(), strict=True)
+    }
     geometries: dict[bytes, Any] = {}  # digest -> the geometry as drawn (converted for AMap)
     groups: dict[tuple[Any, ...], dict[str, Any]] = {}
     drawn_as: dict[tuple[Any, ...], Any] = {}  # group -> its geometry as drawn (for the bounds)
-    places = located[place_cols].itertuples(index=False, name=None)
-    items = located[item_cols].itertuples(index=False, name=None)
-    for place, item, geom in zip(places, items, located.geometry, strict=True):
-        digest = digests.get(id(geom))
-        if digest is None:
-            digest = digests[id(geom)] = hashlib.blake2b(shapely.to_wkb(geom), digest_size=16).digest()
+    places = json_columns(located, place_cols)
+    items = json_columns(located, item_cols)
+    for place, item, geom in zip(places, items, column, strict=True):
+        digest = digests[id(geom)]
         key = (*place, digest)
         feat = groups.get(key)
         if feat is None:
             if digest not in geometries:
                 geometries[digest] = convert_geometry(geom, src=Datum.WGS84, dst=Datum.GCJ02) if shift else geom
-            props = {k: v for k, v in zip(place_cols, map(_json_value, place), strict=True) if v is not None}
+            props = {k: v for k, v in zip(place_cols, place, strict=True) if v is not None}
             props.update(_resident_words(props))
             feat = groups[key] = {"type": "Feature", "geometry": digest, "properties": {**props, "items": []}}
             drawn_as[key] = geometries[digest]
-        feat["properties"]["items"].append(
-            {k: v for k, v in zip(item_cols, map(_json_value, item), strict=True) if v is not None}
-        )
+        feat["properties"]["items"].append({k: v for k, v in zip(item_cols, item, strict=True) if v is not None})
     # Each distinct geometry cleaned and mapped in vectorised calls over all of them (10k distinct places:
     # mapping() one by one was a third of map_data); the features of one geometry share its dict.
     drawn_geoms = np.empty(len(geometries), dtype=object)
     drawn_geoms[:] = list(geometries.values())
     mapped = dict(
-        zip(geometries, geometries_to_geojson(_clean_array(drawn_geoms, settings.coordinate_decimals)), strict=True)
+        zip(
+            geometries,
+            geometries_to_geojson(clean_geometries(drawn_geoms, settings.coordinate_decimals), arrays=True),
+            strict=True,
+        )
     )
     for feat in groups.values():
         feat["geometry"] = mapped[feat["geometry"]]
@@ -410,7 +459,7 @@ def _legend_html(colors: dict[str, str], lang: Lang) -> str:
     return f'<details class="gp-legend"><summary><b>{html.escape(lab["legend"])}</b></summary>{rows}{marks}</details>'
 
 
-class _Control(_RawScriptElement):
+class _Control(RawScriptElement):
     """A fixed HTML box in a map corner (legend, list of unplaced items)."""
 
     def __init__(self, html_text: str, position: str) -> None:
@@ -425,11 +474,11 @@ class _Control(_RawScriptElement):
             f"(function(){{var c = L.control({{position: {js_json(self.position)}}});"
             f"c.onAdd = function(){{var d = L.DomUtil.create('div'); d.innerHTML = {js_json(self.html)};"
             "L.DomEvent.disableClickPropagation(d); L.DomEvent.disableScrollPropagation(d); return d;};"
-            f"c.addTo({self._parent.get_name()});}})();"
+            f"c.addTo({self.parent_name});}})();"
         )
 
 
-class _Attribution(_RawScriptElement):
+class _Attribution(RawScriptElement):
     """A credit in the map's attribution line: OSM-derived places must say "© OpenStreetMap contributors" (ODbL)."""
 
     def __init__(self, html_text: str) -> None:
@@ -439,7 +488,7 @@ class _Attribution(_RawScriptElement):
 
     @property
     def script_text(self) -> str:
-        return f"{self._parent.get_name()}.attributionControl.addAttribution({js_json(self.html)});"
+        return f"{self.parent_name}.attributionControl.addAttribution({js_json(self.html)});"
 
 
 OSM_DATA_ATTRIBUTION = (
@@ -455,7 +504,7 @@ def draws_osm_data(gdf: gpd.GeoDataFrame) -> bool:
     return bool(located["source"].fillna("").astype(str).str.contains("OpenStreetMap", case=False).any())
 
 
-class _SearchControl(_RawScriptElement):
+class _SearchControl(RawScriptElement):
     """A search box on the map, answered in the browser (within what the app's sidebar shows)."""
 
     def __init__(self, lang: Lang) -> None:
@@ -465,7 +514,7 @@ class _SearchControl(_RawScriptElement):
 
     @property
     def script_text(self) -> str:
-        return f"geoplan.search({self._parent.get_name()}, {js_json(self.labels)});"
+        return f"geoplan.search({self.parent_name}, {js_json(self.labels)});"
 
 
 def unplaced_html(gdf: gpd.GeoDataFrame, lang: Lang) -> str | None:
@@ -545,14 +594,15 @@ def build_map(
         "planner": draw,
     }
     if show_boundaries and gazetteer is not None and gazetteer.admin_units:
-        boundaries = _boundaries_layer(gazetteer, lang, basemap).add_to(m)
+        boundaries = _boundaries_layer(gazetteer, lang, basemap)
+        boundaries.add_to(m)
         _DistrictLabels(boundaries, gazetteer, lang, basemap).add_to(m)
     for domain, color, doc in data.layers:
         DomainLayer(doc, name=html_label(domain), options={**base_opts, "color": color}, control=domain_control).add_to(
             m
         )
     if draw:  # planners draw a corrected point, line or area
-        Draw(
+        Draw(  # type: ignore[no-untyped-call]
             export=False,
             position="topleft",
             draw_options={
@@ -565,7 +615,8 @@ def build_map(
             },
             edit_options={"edit": False, "remove": True},
         ).add_to(m)
-    folium.LayerControl(collapsed=layers_collapsed(), position="topright").add_to(m)
+    # folium writes a JsCode as JavaScript: the browser decides from the window's size (map_ui).
+    folium.LayerControl(collapsed=layers_collapsed(), position="topright").add_to(m)  # type: ignore[arg-type]
     if draws_osm_data(gdf):
         _Attribution(OSM_DATA_ATTRIBUTION).add_to(m)
     _Control(_legend_html({d: c for d, c, _doc in data.layers}, lang), "bottomright").add_to(m)
@@ -576,7 +627,7 @@ def build_map(
         if box:
             _Control(box, "topleft").add_to(m)
     bounds = data.bounds
-    if bounds is None and gazetteer is not None and gazetteer.city is not None:
+    if bounds is None and gazetteer is not None and gazetteer.city is not None and gazetteer.city.geometry is not None:
         bounds = gazetteer.city.geometry.bounds
     if bounds:
         m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]], padding=(20, 20), max_zoom=15)
@@ -586,13 +637,13 @@ def build_map(
 
 
 def _boundaries_layer(gazetteer: Gazetteer, lang: Lang, basemap: Basemap) -> folium.GeoJson:
-    units = gpd.GeoDataFrame(
-        {"name": [u.name for u in gazetteer.admin_units]},
-        geometry=[u.geometry for u in gazetteer.admin_units],
-        crs="EPSG:4326",
-    )
+    drawn = [u for u in gazetteer.admin_units if u.geometry is not None]
+    geoms = [u.geometry for u in drawn if u.geometry is not None]
     if basemap == "amap":
-        units["geometry"] = [convert_geometry(g, src=Datum.WGS84, dst=Datum.GCJ02) for g in units.geometry]
+        geoms = [convert_geometry(g, src=Datum.WGS84, dst=Datum.GCJ02) for g in geoms]
+    units = gpd.GeoDataFrame(
+        {"name": [u.name for u in drawn]}, geometry=gpd.GeoSeries(geoms, crs="EPSG:4326"), crs="EPSG:4326"
+    )
     units["name"] = units["name"].map(html_label)
     return folium.GeoJson(
         units.to_json(drop_id=True),
@@ -607,7 +658,7 @@ def _boundaries_layer(gazetteer: Gazetteer, lang: Lang, basemap: Basemap) -> fol
 DISTRICT_LABEL_ZOOM = 10  # below it the names of a municipality's units crowd each other
 
 
-class _DistrictLabels(_RawScriptElement):
+class _DistrictLabels(RawScriptElement):
     """Each unit's name at its representative point (inside it, unlike a centroid), shown with the boundaries
     from zoom 10 on: residents find their district by name, not by its outline."""
 
@@ -617,16 +668,19 @@ class _DistrictLabels(_RawScriptElement):
         self.layer = layer
         points = []
         for u in gazetteer.admin_units:
-            p = u.geometry.representative_point()
+            if u.geometry is None:
+                continue
+            p: BaseGeometry = u.geometry.representative_point()
             if basemap == "amap":
                 p = convert_geometry(p, src=Datum.WGS84, dst=Datum.GCJ02)
-            points.append([round(p.x, 5), round(p.y, 5), html_label(admin_name(u.name, lang))])
+            x, y = p.coords[0][:2]
+            points.append([round(x, 5), round(y, 5), html_label(admin_name(u.name, lang))])
         self.points = points
 
     @property
     def script_text(self) -> str:
         return (
-            f"geoplanUI.districtLabels({self._parent.get_name()}, {self.layer.get_name()}, "
+            f"geoplanUI.districtLabels({self.parent_name}, {self.layer.get_name()}, "
             f"{js_json(self.points)}, {DISTRICT_LABEL_ZOOM});"
         )
 

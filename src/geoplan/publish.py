@@ -263,11 +263,11 @@ def _site_map(
         },
         "other": "index.html" if lang == "en" else "index.en.html",
     }
-    from geoplan.maps import _RawScriptElement
+    from geoplan.maps import RawScriptElement
 
-    class _SiteLoader(_RawScriptElement):
+    class _SiteLoader(RawScriptElement):
         def __init__(self) -> None:
-            super().__init__()  # type: ignore[no-untyped-call]  # branca's MacroElement has no annotations
+            super().__init__()
             self._name = "GeoplanSite"
 
         @property

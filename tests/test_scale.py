@@ -1,0 +1,322 @@
+"""The fast paths for many distinct places (issue #14) against the plain code they stand in for.
+
+orjson reads and writes, the numpy nesting scan, numpy coordinate views in the map data and the
+column-wide property check must give what ``json``, the regular-expression scan, ``tolist`` and the
+row-by-row check gave: same values, same messages.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from pathlib import Path
+from unittest import mock
+
+import numpy as np
+import orjson
+import pytest
+import shapely
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+from hypothesis.configuration import set_hypothesis_home_dir
+
+import geoplan._io as gio
+import geoplan.features as features
+from geoplan.errors import ValidationError
+from geoplan.features import (
+    features_and_gazetteer,
+    features_from_geojson,
+    features_from_path,
+    features_to_geojson,
+    geometries_to_geojson,
+    loads_json,
+)
+from geoplan.maps import _SCRIPT_ESCAPES, js_json, map_data
+
+from conftest import REPORT, ROOT
+
+SHIPPED = ROOT / "geodata" / "taiyuan-2025.geojson"
+
+set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "geoplan-hypothesis")
+
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def nesting_by_regex(text: str) -> int:
+    """The scan ``json_nesting`` had before numpy (the oracle)."""
+    opening = text.count("[") + text.count("{")
+    if opening <= gio.MAX_JSON_DEPTH:
+        return opening
+    steps = [1 if b in "[{" else -1 for b in _BRACKET.findall(_STRING.sub('""', text))]
+    return int(np.cumsum(steps).max()) if steps else 0
+
+
+awkward_text = st.text(alphabet=st.sampled_from("[]{}\"\\a中\u2028<>&'/"), max_size=8)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | awkward_text,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(awkward_text, inner, max_size=4),
+    max_leaves=30,
+)
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(json_values, st.integers(0, 80), st.booleans(), st.sampled_from([1, 3, 7, 1 << 24]))
+def test_nesting_scan_agrees_with_the_regex(value, wrap, ascii_only, chunk):
+    for _ in range(wrap):
+        value = [value]
+    text = json.dumps(value, ensure_ascii=ascii_only)
+    with mock.patch.object(gio, "_NESTING_CHUNK", chunk):  # strings and escapes across chunk ends too
+        assert gio.json_nesting(text) == nesting_by_regex(text)
+        assert gio.json_nesting(text.encode()) == nesting_by_regex(text)
+
+
+@hsettings(max_examples=200, deadline=None)
+@given(json_values)
+def test_loads_json_reads_as_json_does(value):
+    data = json.dumps(value, ensure_ascii=False).encode()
+    assert loads_json(data) == json.loads(data)
+
+
+@pytest.mark.parametrize("text", ['["\\ud800"]', '{"a": NaN}', "[1e999]"])
+def test_loads_json_falls_back_to_json_on_what_orjson_refuses(text):
+    got, want = loads_json(text.encode()), json.loads(text)
+    assert json.dumps(got) == json.dumps(want)
+
+
+def js_json_by_json(obj):
+    """``js_json`` as it was: ``json.dumps`` and the escapes."""
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    for char, escaped in _SCRIPT_ESCAPES:
+        text = text.replace(char, escaped)
+    return text
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(json_values)
+def test_js_json_writes_what_json_wrote(value):
+    assert js_json(value) == js_json_by_json(value)
+
+
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False), max_size=5))
+def test_js_json_floats_read_back_equal(values):
+    text = js_json(values)
+    assert json.loads(text) == values
+
+
+def test_js_json_is_safe_in_a_script_and_falls_back():
+    text = js_json({"t": "</script><b>&'\u2028\u2029"})
+    assert not set("<>&'\u2028\u2029") & set(text)
+    assert js_json({"lone": "\ud800"}) == js_json_by_json({"lone": "\ud800"})  # orjson refuses it
+    assert js_json({"big": 2**70}) == js_json_by_json({"big": 2**70})
+
+
+polygons = st.builds(
+    lambda x, y, r, n: shapely.Point(x, y).buffer(r, quad_segs=n),
+    st.floats(100, 120),
+    st.floats(30, 40),
+    st.floats(0.001, 0.1),
+    st.integers(1, 6),
+)
+lines = st.lists(st.tuples(st.floats(100, 120), st.floats(30, 40)), min_size=2, max_size=6).map(shapely.LineString)
+points = st.tuples(st.floats(100, 120), st.floats(30, 40)).map(shapely.Point)
+shapes = st.one_of(
+    polygons,
+    lines,
+    points,
+    st.lists(polygons, min_size=1, max_size=3).map(lambda ps: shapely.MultiPolygon(ps)),
+    st.lists(lines, min_size=1, max_size=3).map(shapely.MultiLineString),
+    st.lists(points, min_size=1, max_size=3).map(shapely.MultiPoint),
+)
+
+
+@hsettings(max_examples=150, deadline=None)
+@given(st.lists(shapes, min_size=1, max_size=6))
+def test_coordinate_views_write_the_same_json_as_lists(geoms):
+    arr = np.array(geoms + [None], dtype=object)
+    as_lists = geometries_to_geojson(arr)
+    as_views = geometries_to_geojson(arr, arrays=True)
+    assert json.loads(js_json(as_views)) == json.loads(json.dumps(as_lists))
+
+
+def test_map_data_of_distinct_places_reads_back_as_the_features():
+    """The map's JSON (numpy views through orjson) holds every feature's rounded coordinates."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from generate import distinct_features
+
+    gdf = distinct_features(300, 0)
+    data = map_data(gdf)
+    drawn = [f for _d, _c, doc in data.layers for f in json.loads(doc)["features"]]
+    assert data.shapes == len(drawn) == len(gdf)
+    written = {f["id"]: f["geometry"] for f in features_to_geojson(gdf)["features"]}
+    for f in drawn:
+        (item,) = f["properties"]["items"]
+        assert f["geometry"] == written[item["fid"]]
+
+
+def _doc(n=40):
+    return orjson.loads(orjson.dumps(features_to_geojson(features_from_path(SHIPPED)[:n])))
+
+
+def _row_by_row(doc):
+    with mock.patch.object(features, "_plainly_valid", lambda rows: False):
+        return _outcome(doc)
+
+
+def _outcome(doc):
+    try:
+        return features_from_geojson(doc).to_json()
+    except ValidationError as err:
+        return f"refused: {err}"
+
+
+spoilers = st.sampled_from(
+    [
+        ("domain", None),
+        ("domain", ""),
+        ("domain", "  "),
+        ("item_id", 5),
+        ("text", 3.5),
+        ("text", "\ud800x"),
+        ("name", True),
+        ("extra", [1]),
+        ("extra", {"a": 1}),
+        ("precision_code", "x"),
+        ("drop", "domain"),
+        ("text", "plain"),
+    ]
+)
+
+
+@hsettings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 39), spoilers), max_size=3))
+def test_column_wide_check_refuses_as_row_by_row(spoils):
+    doc = _doc()
+    for i, (key, value) in spoils:
+        props = doc["features"][i]["properties"]
+        if key == "drop":
+            props.pop(value, None)
+        else:
+            props[key] = value
+    assert _outcome(doc) == _row_by_row(doc)
+
+
+def test_features_and_gazetteer_load_the_gazetteer_once():
+    calls = []
+    real = features.gazetteer_for
+
+    def counted(adcode):
+        calls.append(adcode)
+        return real(adcode)
+
+    with mock.patch.object(features, "gazetteer_for", counted):
+        gdf, gaz = features_and_gazetteer(REPORT)
+    assert len(calls) == 1
+    assert gaz.city is not None and gaz.city.name == "太原市"
+    assert gdf.to_json() == features_from_path(REPORT).to_json()
+    gdf2, gaz2 = features_and_gazetteer(SHIPPED)
+    assert gaz2.city is not None and gaz2.city.name == "太原市" and len(gdf2)
+
+
+def dumps_geojson_by_json(doc):
+    """``dumps_geojson`` as it was, with ``json.dumps``."""
+    head = {k: v for k, v in doc.items() if k != "features"}
+    body = ",\n".join(json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in doc["features"])
+    head_json = json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1]
+    sep = "," if head_json != "{" else ""
+    return f'{head_json}{sep}"features":[\n{body}\n]}}\n'
+
+
+@hsettings(max_examples=150, deadline=None)
+@given(st.lists(st.dictionaries(awkward_text, json_values, max_size=4), max_size=4), json_values)
+def test_dumps_geojson_writes_what_json_wrote(props, meta):
+    doc = {"type": "FeatureCollection", "report": meta, "features": props}
+    assert features.dumps_geojson(doc) == dumps_geojson_by_json(doc)
+
+
+def test_dumps_geojson_of_the_shipped_file_is_unchanged():
+    doc = features_to_geojson(features_from_path(SHIPPED))
+    assert features.dumps_geojson(doc) == SHIPPED.read_text(encoding="utf-8")
+
+
+def _read_both(doc, tmp_path, chunk=7):
+    """``features_from_path`` on ``doc`` written by ``dumps_geojson`` (read in chunks of ``chunk`` lines),
+    and ``features_from_geojson`` on the whole document, as comparable outcomes."""
+    path = tmp_path / "built.geojson"
+    # a lone surrogate as JSON spells it ("\\ud800"): orjson refuses it and the file is read whole
+    path.write_bytes(features.dumps_geojson(doc).encode("utf-8", "backslashreplace"))
+    with mock.patch.object(features, "LINES_CHUNK", chunk):
+        try:
+            by_lines = features_from_path(path).to_json()
+        except ValidationError as err:
+            by_lines = f"refused: {err}".replace(f"{path}: ", "")
+    return by_lines, _outcome(doc)
+
+
+def test_a_built_file_is_read_in_chunks(tmp_path):
+    doc = _doc(60)
+    path = tmp_path / "built.geojson"
+    path.write_text(features.dumps_geojson(doc), encoding="utf-8")
+    with (
+        mock.patch.object(features, "loads_json", side_effect=AssertionError("read whole")),
+        mock.patch.object(features, "LINES_CHUNK", 7),
+    ):
+        gdf = features_from_path(path)
+    assert gdf.to_json() == features_from_geojson(doc).to_json()
+    assert gdf.attrs["report"] == features_from_geojson(doc).attrs["report"]
+
+
+@hsettings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 39), spoilers), max_size=3), st.sampled_from([1, 3, 7, 100]))
+def test_chunked_read_refuses_as_the_whole_document(spoils, chunk):
+    doc = _doc()
+    for i, (key, value) in spoils:
+        props = doc["features"][i]["properties"]
+        if key == "drop":
+            props.pop(value, None)
+        else:
+            props[key] = value
+    with tempfile.TemporaryDirectory() as tmp:
+        by_lines, whole = _read_both(doc, Path(tmp), chunk)
+    assert by_lines == whole
+
+
+def test_chunked_read_gives_the_checks_messages(tmp_path):
+    """The RFC 7946 cases of the vectorised check, written as geoplan writes files, one feature per line."""
+    from test_rfc7946_vectorised import HAND_MADE
+
+    for case in HAND_MADE:
+        if not isinstance(case, dict) or not isinstance(case.get("features"), list):
+            continue
+        doc = copy_doc(case)
+        for i, f in enumerate(doc["features"]):
+            if isinstance(f, dict) and isinstance(f.get("properties"), dict):
+                f["properties"].update(item_id=f"i{i}", domain="交通")
+        for chunk in (1, 2, 100):
+            by_lines, whole = _read_both(doc, tmp_path, chunk)
+            assert by_lines == whole, (case, chunk)
+
+
+def copy_doc(doc):
+    return json.loads(json.dumps(doc))
+
+
+def test_gc_paused_restores_the_collector():
+    import gc
+
+    assert gc.isenabled()
+    with pytest.raises(ZeroDivisionError), gio.gc_paused():
+        assert not gc.isenabled()
+        1 / 0  # noqa: B018
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gio.gc_paused():
+            pass
+        assert not gc.isenabled()  # a caller that had paused it keeps it paused
+    finally:
+        gc.enable()
