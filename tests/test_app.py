@@ -8,7 +8,7 @@ import re
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-from geoplan.export import filter_features
+from geoplan.filters import filter_features
 from geoplan.features import check_rfc7946
 
 from conftest import ROOT

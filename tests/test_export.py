@@ -40,9 +40,9 @@ from geoplan.export import (
     SUFFIXES,
     export_bytes,
     export_features,
-    filter_features,
     resolve_format,
 )
+from geoplan.filters import filter_features
 from geoplan.features import check_rfc7946, features_from_path
 
 TOL = 1e-6

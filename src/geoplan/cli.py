@@ -520,7 +520,8 @@ def export_cmd(
     Rows without geometry (city-wide or unlocated items) are left out unless --include-unlocated; the
     summary says how many.
     """
-    from geoplan.export import SUFFIXES, export_features, filter_features, resolve_format
+    from geoplan.export import SUFFIXES, export_features, resolve_format
+    from geoplan.filters import filter_features
     from geoplan.features import features_from_path
     from geoplan.filters import Filters, export_filename
     from geoplan.models import PARTS, Status

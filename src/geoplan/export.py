@@ -36,7 +36,7 @@ import html
 import json
 import tempfile
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -59,7 +59,6 @@ MEDIA_TYPES: dict[str, str] = {
     "kml": "application/vnd.google-earth.kml+xml",
     "csv": "text/csv",
 }
-QUERY_COLUMNS: tuple[str, ...] = ("text", "name", "matched", "section", "unresolved")
 LAYER = "features"  # the KML folder
 GPKG_LAYERS: dict[str, str] = {"point": "points", "line": "lines", "area": "areas"}
 GPKG_UNLOCATED = "unlocated"
@@ -68,60 +67,6 @@ KML_RENAMES: dict[str, str] = {"name": "place_name"}
 KML_NAME_CHARS = 20
 
 _SUFFIX_FORMATS = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".kml": "kml", ".csv": "csv"}
-
-
-def _values(values: str | Iterable[object]) -> list[str]:
-    """A lone string is one value, not its characters."""
-    if isinstance(values, str):
-        return [values] if values else []
-    return [str(v) for v in values]
-
-
-def filter_features(
-    gdf: gpd.GeoDataFrame,
-    *,
-    domains: str | Iterable[str] = (),
-    sections: str | Iterable[str] = (),
-    statuses: str | Iterable[str] = (),
-    districts: str | Iterable[str] = (),
-    kinds: str | Iterable[str] = (),
-    precisions: str | Iterable[str] = (),
-    parts: str | Iterable[str] = (),
-    query: str = "",
-) -> gpd.GeoDataFrame:
-    """Rows matching every non-empty filter, in their order, null geometries included.
-
-    Each argument lists accepted values of one column (``statuses`` are keys such as ``"starting"``,
-    ``kinds`` match ``place_kind``); an empty one does not filter. ``sections`` also match an item's
-    other sections, so an item the report repeats shows under each. ``query`` is a case-insensitive
-    substring search over the item text, place names, section and unresolved names.
-    """
-    mask = pd.Series(True, index=gdf.index)
-    for column, wanted in (
-        ("domain", domains),
-        ("status", statuses),
-        ("district", districts),
-        ("place_kind", kinds),
-        ("precision", precisions),
-        ("part", parts),
-    ):
-        accepted = _values(wanted)
-        if accepted:
-            mask &= gdf[column].isin(accepted) if column in gdf else False
-    accepted = _values(sections)
-    if accepted:
-        hit = gdf["section"].isin(accepted) if "section" in gdf else pd.Series(False, index=gdf.index)
-        if "sections" in gdf:
-            hit |= gdf["sections"].map(lambda s: isinstance(s, str) and any(part in accepted for part in s.split("；")))
-        mask &= hit
-    needle = (query or "").strip()
-    if needle:
-        hit = pd.Series(False, index=gdf.index)
-        for column in QUERY_COLUMNS:
-            if column in gdf:
-                hit |= gdf[column].astype("string").str.contains(needle, case=False, regex=False, na=False)
-        mask &= hit
-    return gdf[mask.astype(bool)]
 
 
 def resolve_format(fmt: str | None, path: str | Path) -> str:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import PurePath
 from typing import Any
 
 import geopandas as gpd
+import pandas as pd
 
 # Filter field -> (query parameter, feature column).
 FIELDS: dict[str, tuple[str, str]] = {
@@ -22,6 +23,63 @@ FIELDS: dict[str, tuple[str, str]] = {
     "precisions": ("precision", "precision"),
     "parts": ("part", "part"),  # review / plan / targets / government: a planner shows this year's plan only
 }
+
+
+QUERY_COLUMNS: tuple[str, ...] = ("text", "name", "matched", "section", "unresolved")
+
+
+def _values(values: str | Iterable[object]) -> list[str]:
+    """A lone string is one value, not its characters."""
+    if isinstance(values, str):
+        return [values] if values else []
+    return [str(v) for v in values]
+
+
+def filter_features(
+    gdf: gpd.GeoDataFrame,
+    *,
+    domains: str | Iterable[str] = (),
+    sections: str | Iterable[str] = (),
+    statuses: str | Iterable[str] = (),
+    districts: str | Iterable[str] = (),
+    kinds: str | Iterable[str] = (),
+    precisions: str | Iterable[str] = (),
+    parts: str | Iterable[str] = (),
+    query: str = "",
+) -> gpd.GeoDataFrame:
+    """Rows matching every non-empty filter, in their order, null geometries included.
+
+    Each argument lists accepted values of one column (``statuses`` are keys such as ``"starting"``,
+    ``kinds`` match ``place_kind``); an empty one does not filter. ``sections`` also match an item's
+    other sections, so an item the report repeats shows under each. ``query`` is a case-insensitive
+    substring search over the item text, place names, section and unresolved names.
+    """
+    mask = pd.Series(True, index=gdf.index)
+    for column, wanted in (
+        ("domain", domains),
+        ("status", statuses),
+        ("district", districts),
+        ("place_kind", kinds),
+        ("precision", precisions),
+        ("part", parts),
+    ):
+        accepted = _values(wanted)
+        if accepted:
+            mask &= gdf[column].isin(accepted) if column in gdf else False
+    accepted = _values(sections)
+    if accepted:
+        hit = gdf["section"].isin(accepted) if "section" in gdf else pd.Series(False, index=gdf.index)
+        if "sections" in gdf:
+            hit |= gdf["sections"].map(lambda s: isinstance(s, str) and any(part in accepted for part in s.split("；")))
+        mask &= hit
+    needle = (query or "").strip()
+    if needle:
+        hit = pd.Series(False, index=gdf.index)
+        for column in QUERY_COLUMNS:
+            if column in gdf:
+                hit |= gdf[column].astype("string").str.contains(needle, case=False, regex=False, na=False)
+        mask &= hit
+    return gdf[mask.astype(bool)]
 
 
 @dataclass(frozen=True)
@@ -70,8 +128,6 @@ class Filters:
         return Filters(**kwargs, query=self.query)
 
     def apply(self, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-        from geoplan.export import filter_features
-
         return filter_features(gdf, **{f.name: getattr(self, f.name) for f in fields(self)})
 
     def is_empty(self) -> bool:
