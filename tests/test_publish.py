@@ -258,9 +258,14 @@ def test_the_site_draws_filters_and_opens_a_popup_from_files(browser, site_url: 
         )
         assert _drawn(page) == narrowed
         assert page.locator(".gp-site-filters summary").inner_text().startswith("Filter")
-        icons = page.locator(".leaflet-marker-pane .gp-icon")
-        target = icons.first if icons.count() else page.locator(".leaflet-overlay-pane path.leaflet-interactive").first
-        target.dispatch_event("click")  # on the marker itself, wherever the controls sit on a phone
+        # A drawn place of the filtered domain, not a district outline (on a phone the domain's markers sit in a
+        # cluster, and the first interactive path was the boundaries layer's, which has no popup).
+        mark = """() => { for (const e of Object.values(geoplan.byFid)) {
+            const el = e.layer._map && (e.layer._path || e.layer._icon);
+            if (el) { el.setAttribute('data-gp-test', '1'); return true; } } return false; }"""
+        page.wait_for_function("!document.querySelector('.leaflet-zoom-anim')", timeout=10_000)
+        assert page.evaluate(mark)
+        page.locator("[data-gp-test]").first.dispatch_event("click")  # wherever the controls sit on a phone
         page.wait_for_selector(".leaflet-popup .gp-popup", timeout=10_000)
         assert page.locator(".leaflet-popup .gp-text").first.inner_text().strip()
     finally:
