@@ -21,28 +21,22 @@ from typing import Any
 from shapely.geometry.base import BaseGeometry
 
 from geoplan.corrections.geometry import SHIPPED_CITY_AREA, _Default
-from geoplan.corrections.store import _FIELDS, _INSERT, SCHEMA_VERSION, Connection, CorrectionStore, default_store_path
+from geoplan.corrections.store import (
+    CORRECTIONS_TABLE,
+    _FIELDS,
+    _INSERT,
+    SCHEMA_VERSION,
+    Connection,
+    CorrectionStore,
+    default_store_path,
+)
 from geoplan.errors import CorrectionStoreError
 
 BUSY_TIMEOUT_S = 30.0
 
 # MIGRATIONS[v] brings a store from ``user_version`` v to v + 1 (see CorrectionStore.migrations).
 MIGRATIONS: tuple[str, ...] = (
-    # 0 -> 1: the corrections table.
-    """
-    CREATE TABLE IF NOT EXISTS corrections (
-        id         INTEGER PRIMARY KEY AUTOINCREMENT,
-        item_id    TEXT NOT NULL,
-        place      TEXT,
-        geometry   TEXT NOT NULL,
-        previous   TEXT,
-        note       TEXT NOT NULL CHECK (length(trim(note)) > 0),
-        author     TEXT NOT NULL DEFAULT '',
-        created_at TEXT NOT NULL,
-        undone_at  TEXT
-    );
-    CREATE INDEX IF NOT EXISTS corrections_item_id ON corrections (item_id);
-    """,
+    CORRECTIONS_TABLE.format(id_column="INTEGER PRIMARY KEY AUTOINCREMENT"),  # 0 -> 1
 )
 assert len(MIGRATIONS) == SCHEMA_VERSION
 

@@ -40,6 +40,23 @@ from geoplan.errors import CorrectionError, CorrectionStoreError, GeometryError
 
 #: The schema every backend migrates to; each backend's ``migrations`` has exactly this many steps.
 SCHEMA_VERSION = 1
+
+# Schema version 1, the corrections table, in each backend's dialect of its id column: the other columns are the
+# same on both (timestamps stay ISO 8601 text), so an export is byte-for-byte the same from either store.
+CORRECTIONS_TABLE = """
+    CREATE TABLE IF NOT EXISTS corrections (
+        id         {id_column},
+        item_id    TEXT NOT NULL,
+        place      TEXT,
+        geometry   TEXT NOT NULL,
+        previous   TEXT,
+        note       TEXT NOT NULL CHECK (length(trim(note)) > 0),
+        author     TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        undone_at  TEXT
+    );
+    CREATE INDEX IF NOT EXISTS corrections_item_id ON corrections (item_id);
+    """
 STORE_NAME = "corrections.sqlite"
 _FIELDS = "id, item_id, place, geometry, previous, note, author, created_at, undone_at"
 _INSERT = (
