@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
-from typing import Any
 
 import streamlit as st
 
@@ -16,7 +16,7 @@ from geoplan.i18n import Lang
 from geoplan import settings
 from geoplan.errors import GeoplanError, StoredReportError
 from geoplan.export import FORMATS, MEDIA_TYPES, SUFFIXES
-from geoplan.filters import Filters, export_filename
+from geoplan.filters import FIELDS, Filters, export_filename
 from geoplan.geocoders import city_scope
 from geoplan.i18n import (
     LANGS,
@@ -141,33 +141,34 @@ def _workbench(prep: Prepared, lang: Lang, name: str, corrections: tuple[Correct
     for f, key in FILTER_KEYS.items():
         st.session_state[key] = list(getattr(present, f))
 
-    # Empty means "all": no "Select all" (Streamlit's own English words), and a Chinese placeholder.
-    choose: dict[str, Any] = {"placeholder": t(lang, "choose"), "select_all": False}
-    st.sidebar.multiselect(t(lang, "domain"), list(opts.domains), key="f_domains", **choose)
-    st.sidebar.multiselect(t(lang, "section"), opts.sections_of(present.domains), key="f_sections", **choose)
-    st.sidebar.multiselect(
-        t(lang, "status"), list(opts.statuses), key="f_statuses", format_func=lambda s: status_label(s, lang), **choose
-    )
-    st.sidebar.multiselect(
-        t(lang, "district"),
-        list(opts.districts),
-        key="f_districts",
-        format_func=lambda d: district_label(d, lang),
-        **choose,
-    )
-    st.sidebar.multiselect(
-        t(lang, "kind"), list(opts.kinds), key="f_kinds", format_func=lambda k: kind_label(k, lang), **choose
-    )
-    st.sidebar.multiselect(
-        t(lang, "precision"),
-        list(opts.precisions),
-        key="f_precisions",
-        format_func=lambda p: precision_option(p, lang),
-        **choose,
-    )
-    if len(opts.parts) > 1:  # a full report: last year's review, this year's plan, targets, the government
+    # One multiselect per filter field, in FIELDS' order, labelled by its query parameter's word. Empty means
+    # "all": no "Select all" (Streamlit's own English words), and a Chinese placeholder.
+    choices: dict[str, list[str]] = {
+        "domains": list(opts.domains),
+        "sections": list(opts.sections_of(present.domains)),
+        "statuses": list(opts.statuses),
+        "districts": list(opts.districts),
+        "kinds": list(opts.kinds),
+        "precisions": list(opts.precisions),
+        "parts": list(opts.parts) if len(opts.parts) > 1 else [],  # a full report: review, plan, targets, …
+    }
+    labels: dict[str, Callable[[str], str]] = {
+        "statuses": lambda v: status_label(v, lang),
+        "districts": lambda v: district_label(v, lang),
+        "kinds": lambda v: kind_label(v, lang),
+        "precisions": lambda v: precision_option(v, lang),
+        "parts": lambda v: t(lang, f"part_{v}"),
+    }
+    for field, (param, _column) in FIELDS.items():
+        if field == "parts" and not choices[field]:
+            continue
         st.sidebar.multiselect(
-            t(lang, "part"), list(opts.parts), key="f_parts", format_func=lambda p: t(lang, f"part_{p}"), **choose
+            t(lang, param),
+            choices[field],
+            key=FILTER_KEYS[field],
+            format_func=labels.get(field, str),
+            placeholder=t(lang, "choose"),
+            select_all=False,
         )
     st.sidebar.text_input(t(lang, "search"), key="f_query")
     st.sidebar.button(t(lang, "reset"), on_click=clear_filters)
