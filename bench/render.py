@@ -197,14 +197,18 @@ def _write_page(variant_name: str, gdf: Any, gaz: Any, path: Path) -> tuple[int,
     from _patches import build_map_variant, variant
     from payload import _standalone_kwargs
 
+    import geoplan.maps
     from geoplan.offline import localize
 
     with variant(variant_name):
         m = build_map_variant(variant_name, gdf, gazetteer=gaz, **_standalone_kwargs())
         localize(m, mode="inline")
-        page = m.get_root().render()
-    path.write_text(page, encoding="utf-8")
-    return len(page.encode("utf-8")), m.get_name()
+        if variant_name in ("bands-blocks", "bands-inline") or not hasattr(geoplan.maps, "save_map"):
+            page = m.get_root().render()
+            path.write_text(page, encoding="utf-8")
+            return len(page.encode("utf-8")), m.get_name()
+        geoplan.maps.save_map(m, path)  # the zoom bands, if any, in <stem>.data/ beside the page
+    return path.stat().st_size, m.get_name()
 
 
 def _cdp_metrics(cdp: Any) -> dict[str, float]:
@@ -279,6 +283,7 @@ def run_standalone(sizes: list[int], variants: tuple[str, ...], *, distinct: boo
                     )
                     results.append(r)
                     path.unlink()
+                    shutil.rmtree(path.with_name(path.stem + ".data"), ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return results
