@@ -426,12 +426,21 @@ def map_data(gdf: gpd.GeoDataFrame, basemap: Basemap = "osm", *, lod: bool = Fal
 
 
 def _simplified(geoms: np.ndarray, tolerance: float | None) -> np.ndarray:
-    """``geoms`` simplified for a zoom band, topology kept (a polygon stays valid and keeps its holes)."""
+    """``geoms`` simplified for a zoom band, valid and not empty where they were (a polygon keeps its holes).
+
+    Plain Douglas-Peucker first, then the topology-preserving simplifier for the few it broke: the latter
+    alone took 1.27 s CPU against 0.15 s for the 1.07M vertices of 10k distinct places (bench/README.md).
+    """
     if tolerance is None:
         return geoms
     out = np.asarray(geoms, dtype=object).copy()
     shapes = ~shapely.is_missing(out) & (shapely.get_type_id(out) != 0) & (shapely.get_type_id(out) != 4)
-    out[shapes] = shapely.simplify(out[shapes], tolerance, preserve_topology=True)
+    out[shapes] = shapely.simplify(out[shapes], tolerance, preserve_topology=False)
+    broken = shapes & (
+        shapely.is_empty(out) | ~shapely.is_valid(out) | (shapely.is_valid(geoms) != shapely.is_valid(out))
+    )
+    if broken.any():
+        out[broken] = shapely.simplify(np.asarray(geoms, dtype=object)[broken], tolerance, preserve_topology=True)
     return out
 
 
