@@ -76,6 +76,7 @@ VARIANTS = {
     "bands-blocks": "shipped, the finer zoom bands as JSON blocks in the page (one file), parsed on demand",
     "bands-inline": "shipped, the finer zoom bands inside the layers' script (one file)",
     "bands-canvas": "shipped, the banded lines and areas drawn on one canvas per layer",
+    "bands-animated": "shipped, with markercluster's zoom animation (animate: true) on the banded layers",
 }
 
 
@@ -91,14 +92,15 @@ def variant(name: str) -> Iterator[None]:
     """Inside the block, ``build_map`` (which calls the module global ``map_data`` when it is given no
     ``data=``) draws the ``name`` way."""
     func = map_data_for(name)
-    saved = geoplan.maps.map_data, geoplan.maps.LOD_DEFERRED, geoplan.maps.LOD_CANVAS
+    saved = geoplan.maps.map_data, geoplan.maps.LOD_DEFERRED, geoplan.maps.LOD_CANVAS, geoplan.maps.LOD_ANIMATE
     geoplan.maps.map_data = func
     geoplan.maps.LOD_DEFERRED = name != "bands-inline"
     geoplan.maps.LOD_CANVAS = name == "bands-canvas"
+    geoplan.maps.LOD_ANIMATE = name == "bands-animated"
     try:
         yield
     finally:
-        geoplan.maps.map_data, geoplan.maps.LOD_DEFERRED, geoplan.maps.LOD_CANVAS = saved
+        geoplan.maps.map_data, geoplan.maps.LOD_DEFERRED, geoplan.maps.LOD_CANVAS, geoplan.maps.LOD_ANIMATE = saved
 
 
 def build_map_variant(name: str, gdf: Any, **kwargs: Any) -> folium.Map:

@@ -72,7 +72,7 @@ FILTER_TARGET_S = 0.300
 USABLE_PAINT_S, USABLE_TOGGLE_S = 10.0, 1.0
 USABLE_APP_START_S, USABLE_APP_CHANGE_S = 60.0, 10.0
 TOGGLE_CYCLES = 3
-VARIANTS = ("shipped", "per-item", "canvas", "whole", "bands-blocks", "bands-inline", "bands-canvas")
+VARIANTS = ("shipped", "per-item", "canvas", "whole", "bands-blocks", "bands-inline", "bands-canvas", "bands-animated")
 # The default peers: of the shared 230 places, the old ways; of distinct places, the map before zoom bands.
 DEFAULT_VARIANTS = ("shipped", "per-item", "canvas")
 DISTINCT_VARIANTS = ("shipped", "whole", "bands-canvas")

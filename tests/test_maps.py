@@ -457,3 +457,7 @@ def test_save_map_writes_bands_beside_the_page_and_small_maps_as_one_file(tmp_pa
     # In one page (map_html), the bands are JSON blocks the browser parses only when it zooms in.
     one = map_html(localize(build_map(_distinct_shapes(gdf), gazetteer=gaz), mode="inline"))
     assert '<script type="application/json" id="' in one and '{"id":' not in one
+    # Banded layers: the zooms of the finer bands, and no markercluster zoom animation (its forced layouts).
+    assert {json.dumps(o.get("zooms")) for _d, o in _layers(one)} == {json.dumps([z for z, _t in maps.DRAW_BANDS[1:]])}
+    assert all(o.get("animate") is False for _d, o in _layers(one))
+    assert all("animate" not in o and "zooms" not in o for _d, o in _layers(small.read_text("utf-8")))

@@ -411,6 +411,7 @@ LOD_MIN_VERTICES = 50_000
 # areas on one canvas per layer (True) or as SVG paths. Chosen by bench/render.py's figures (bench/README.md).
 LOD_DEFERRED = True
 LOD_CANVAS = False
+LOD_ANIMATE = False  # markercluster's zoom animation on banded layers (its forced layouts cost seconds there)
 
 
 def map_data(gdf: gpd.GeoDataFrame, basemap: Basemap = "osm", *, lod: bool = False) -> MapData:
@@ -722,6 +723,8 @@ def build_map(
     }
     if data.bands and LOD_CANVAS:
         base_opts["canvas"] = True
+    if data.bands and not LOD_ANIMATE:
+        base_opts["animate"] = False
     deferred_bands = LOD_DEFERRED if deferred_bands is None else deferred_bands
     if show_boundaries and gazetteer is not None and gazetteer.admin_units:
         boundaries = _boundaries_layer(gazetteer, lang, basemap)

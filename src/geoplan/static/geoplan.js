@@ -107,8 +107,11 @@
     // (null: as the band before) or the id of a JSON block holding it, parsed when first needed. A layer
     // with bands draws its lines and areas lazily (see sync); points are made at once, as without.
     function layer(data, o, bands) {
+      // animate: false for many shapes: markercluster's zoom animation forces a synchronous layout of the
+      // whole page (_forceLayout), and with thousands of SVG paths that cost seconds (bench/README.md).
       var group = o.cluster ? L.markerClusterGroup({maxClusterRadius: 40, disableClusteringAtZoom: 15,
-                                                    showCoverageOnHover: false}) : L.featureGroup();
+                                                    showCoverageOnHover: false, animate: o.animate !== false})
+                            : L.featureGroup();
       var made = [];
       if (bands) { return banded(data, o, bands, group); }
       L.geoJson(data, {
