@@ -53,9 +53,14 @@ _map_data_per_item = _rebuilt(
 )
 
 
-def map_data_per_item(gdf: Any, basemap: Any = "osm") -> geoplan.maps.MapData:
+def map_data_per_item(gdf: Any, basemap: Any = "osm", *, lod: bool = False) -> geoplan.maps.MapData:
     with geoplan.maps.gc_paused():
-        return _map_data_per_item(gdf, basemap)
+        return _map_data_per_item(gdf, basemap, lod)
+
+
+def map_data_whole(gdf: Any, basemap: Any = "osm", *, lod: bool = False) -> geoplan.maps.MapData:
+    """Every feature with its whole geometry, built at once (no zoom bands): the map before the bands."""
+    return _SHIPPED_MAP_DATA(gdf, basemap, lod=False)
 
 
 _SHIPPED_MAP_DATA = geoplan.maps.map_data
@@ -67,6 +72,11 @@ VARIANTS = {
     "shipped": "geoplan as it is: one shape per (domain, place) listing its items",
     "per-item": "one shape per located row (no grouping by place); otherwise shipped",
     "canvas": "shipped + preferCanvas (paths drawn on one <canvas>, not as SVG elements)",
+    "whole": "no zoom bands: every line and area with its whole geometry, built at first draw (before #14)",
+    "bands-blocks": "shipped, the finer zoom bands as JSON blocks in the page (one file), parsed on demand",
+    "bands-inline": "shipped, the finer zoom bands inside the layers' script (one file)",
+    "bands-canvas": "shipped, the banded lines and areas drawn on one canvas per layer",
+    "bands-animated": "shipped, with markercluster's zoom animation (animate: true) on the banded layers",
 }
 
 
@@ -74,7 +84,7 @@ def map_data_for(name: str) -> Callable[..., geoplan.maps.MapData]:
     """The ``map_data`` function the ``name`` variant uses."""
     if name not in VARIANTS:
         raise ValueError(f"unknown variant {name!r}; one of {', '.join(VARIANTS)}")
-    return map_data_per_item if name == "per-item" else _SHIPPED_MAP_DATA
+    return {"per-item": map_data_per_item, "whole": map_data_whole}.get(name, _SHIPPED_MAP_DATA)
 
 
 @contextlib.contextmanager
@@ -82,12 +92,15 @@ def variant(name: str) -> Iterator[None]:
     """Inside the block, ``build_map`` (which calls the module global ``map_data`` when it is given no
     ``data=``) draws the ``name`` way."""
     func = map_data_for(name)
-    saved = geoplan.maps.map_data
+    saved = geoplan.maps.map_data, geoplan.maps.LOD_DEFERRED, geoplan.maps.LOD_CANVAS, geoplan.maps.LOD_ANIMATE
     geoplan.maps.map_data = func
+    geoplan.maps.LOD_DEFERRED = name != "bands-inline"
+    geoplan.maps.LOD_CANVAS = name == "bands-canvas"
+    geoplan.maps.LOD_ANIMATE = name == "bands-animated"
     try:
         yield
     finally:
-        geoplan.maps.map_data = saved
+        geoplan.maps.map_data, geoplan.maps.LOD_DEFERRED, geoplan.maps.LOD_CANVAS, geoplan.maps.LOD_ANIMATE = saved
 
 
 def build_map_variant(name: str, gdf: Any, **kwargs: Any) -> folium.Map:

@@ -72,7 +72,10 @@ FILTER_TARGET_S = 0.300
 USABLE_PAINT_S, USABLE_TOGGLE_S = 10.0, 1.0
 USABLE_APP_START_S, USABLE_APP_CHANGE_S = 60.0, 10.0
 TOGGLE_CYCLES = 3
-VARIANTS = ("shipped", "per-item", "canvas")
+VARIANTS = ("shipped", "per-item", "canvas", "whole", "bands-blocks", "bands-inline", "bands-canvas", "bands-animated")
+# The default peers: of the shared 230 places, the old ways; of distinct places, the map before zoom bands.
+DEFAULT_VARIANTS = ("shipped", "per-item", "canvas")
+DISTINCT_VARIANTS = ("shipped", "whole", "bands-canvas")
 
 # Installed before any page script: when the page has loaded, wait two frames (the frame holding every
 # layer has then been painted) and note the time and what is on the map.
@@ -197,14 +200,18 @@ def _write_page(variant_name: str, gdf: Any, gaz: Any, path: Path) -> tuple[int,
     from _patches import build_map_variant, variant
     from payload import _standalone_kwargs
 
+    import geoplan.maps
     from geoplan.offline import localize
 
     with variant(variant_name):
         m = build_map_variant(variant_name, gdf, gazetteer=gaz, **_standalone_kwargs())
         localize(m, mode="inline")
-        page = m.get_root().render()
-    path.write_text(page, encoding="utf-8")
-    return len(page.encode("utf-8")), m.get_name()
+        if variant_name in ("bands-blocks", "bands-inline") or not hasattr(geoplan.maps, "save_map"):
+            page = m.get_root().render()
+            path.write_text(page, encoding="utf-8")
+            return len(page.encode("utf-8")), m.get_name()
+        geoplan.maps.save_map(m, path)  # the zoom bands, if any, in <stem>.data/ beside the page
+    return path.stat().st_size, m.get_name()
 
 
 def _cdp_metrics(cdp: Any) -> dict[str, float]:
@@ -279,6 +286,7 @@ def run_standalone(sizes: list[int], variants: tuple[str, ...], *, distinct: boo
                     )
                     results.append(r)
                     path.unlink()
+                    shutil.rmtree(path.with_name(path.stem + ".data"), ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return results
@@ -991,7 +999,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="standalone pages of places at distinct positions (generate.distinct_features), not the shared 230",
     )
-    ap.add_argument("--variants", nargs="*", choices=VARIANTS, help="standalone variants (default: all)")
+    ap.add_argument(
+        "--variants",
+        nargs="*",
+        choices=VARIANTS,
+        help="standalone variants (default: shipped, per-item, canvas; with --distinct shipped, whole, bands-canvas)",
+    )
     args = ap.parse_args(argv)
     if not Path(CHROMIUM).exists():
         print(f"render: {CHROMIUM} is missing (make browser installs Debian's chromium); skipped")
@@ -1002,7 +1015,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load average at start: {os.getloadavg()[0]:.2f} (2 cores: above ~0.5, other work shares the CPU)")
     standalone = app = None
     if args.part in ("standalone", "all"):
-        standalone = run_standalone(sizes, tuple(args.variants or VARIANTS), distinct=args.distinct)
+        default = DISTINCT_VARIANTS if args.distinct else DEFAULT_VARIANTS
+        standalone = run_standalone(sizes, tuple(args.variants or default), distinct=args.distinct)
         print_standalone(standalone)
     if args.part in ("app", "all") and not args.quick and not args.distinct:
         app, shares = run_app(sizes)

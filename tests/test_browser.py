@@ -596,3 +596,62 @@ def test_a_shared_link_opens_the_same_view_and_popup(browser, app_url):
         assert abs(again.locator("body").evaluate("() => map_div.getZoom()") - zoom) <= 1
     finally:
         context.close()
+
+
+@pytest.mark.browser
+def test_a_page_with_band_files_draws_every_place_when_zoomed_to_it_with_no_foreign_request(
+    browser, tmp_path, gdf, gaz, monkeypatch
+):
+    """Zoom bands in ``<page>.data/`` (save_map): loaded from file:// by script elements, only when zoomed
+    in; lines and areas are built only where the map looks, and each is there when the map goes to it."""
+    import geoplan.maps as maps
+    from geoplan.offline import localize
+    from test_maps import _distinct_shapes
+
+    monkeypatch.setattr(maps, "LOD_MIN_VERTICES", 100)
+    m = localize(maps.build_map(_distinct_shapes(gdf), gazetteer=gaz, search=True), mode="inline")
+    target = tmp_path / "map.html"
+    maps.save_map(m, target)
+    assert list((tmp_path / "map.data").glob("*.js"))
+    context = browser.new_context(viewport={"width": 1000, "height": 700})
+    requests: list[str] = []
+    errors: list[str] = []
+    try:
+        pg = context.new_page()
+        pg.on("request", lambda r: requests.append(r.url))
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        pg.route(re.compile(r"^https?://"), lambda r: r.abort())  # tiles: the network never decides the test
+        pg.goto(target.as_uri())
+        pg.wait_for_function("window.geoplan && geoplan.entries.length > 0")
+        first = [u for u in requests if "map.data/" in u]
+        state = pg.evaluate(
+            """async (name) => {
+              const map = window[name], shapes = geoplan.entries.filter((e) => e.bbox);
+              const moved = () => new Promise((r) => map.once('moveend', () => setTimeout(r, 50)));
+              const out = {shapes: shapes.length, missing: [], coarse: 0, hidden_far: 0};
+              for (const e of shapes) {
+                const done = moved();
+                map.fitBounds(e.bounds, {animate: false, maxZoom: 16});
+                await done;
+                for (let i = 0; i < 40 && !(e.layer && !e.layer.geoplanCoarse); i++) {
+                  await new Promise((r) => setTimeout(r, 50));  // the band file, the first time
+                }
+                if (!e.layer || !map.hasLayer(e.layer)) { out.missing.push(e.p.name); }
+                if (e.layer && e.layer.geoplanCoarse) { out.coarse += 1; }
+              }
+              out.hidden_far = shapes.filter((e) => !e.layer).length;
+              out.zoom = map.getZoom();
+              return out;
+            }""",
+            m.get_name(),
+        )
+    finally:
+        context.close()
+    assert errors == []
+    assert state["shapes"] > 10 and state["missing"] == [], state
+    assert state["coarse"] == 0, "each place is drawn from the finest band at street zoom"
+    assert state["hidden_far"] > 0, "at street zoom, places far from the view are not built"
+    assert not [u for u in first if u.endswith("_band2.js")], "no whole geometry before the map is at street zoom"
+    assert any("map.data/" in u and u.startswith("file:") for u in requests)
+    foreign = [u for u in requests if not u.startswith(("file:", "data:", "blob:", "about:"))]
+    assert all(TILE_HOSTS.search(urlparse(u).hostname or "") for u in foreign), foreign

@@ -365,3 +365,99 @@ def test_the_app_leaves_domains_out_of_the_layer_control(gdf):
     standalone, app = (overlay_names(map_html(build_map(gdf, domain_control=c))) for c in (True, False))
     assert {"城乡融合发展", "环境", "民生"} <= set(standalone)  # a standalone map keeps its domain checkboxes
     assert not {"城乡融合发展", "环境", "民生"} & set(app)
+
+
+# -- zoom bands: many vertices drawn by zoom, the finer bands in files beside the page ------------------
+
+
+def _distinct_shapes(gdf):
+    """``gdf`` with every located row at its own detailed shape (a wavy ring or line of ~400 vertices)."""
+    import numpy as np
+    import shapely
+
+    rng = np.random.default_rng(7)
+    out = gdf.copy()
+    located = out.geometry.notna()
+    shapes = []
+    t = np.linspace(0, 2 * np.pi, 400)
+    for i, geom in enumerate(out.geometry[located]):
+        x, y = 112.3 + rng.uniform(0, 0.5), 37.7 + rng.uniform(0, 0.4)
+        r = 0.01 * (1 + 0.15 * np.sin(9 * t))
+        if geom.geom_type == "Point" and i % 2:
+            shapes.append(geom)
+        elif geom.geom_type in ("LineString", "MultiLineString"):
+            shapes.append(shapely.LineString(np.c_[x + np.linspace(0, 0.05, 400), y + 0.003 * np.sin(15 * t)]))
+        else:
+            shapes.append(shapely.Polygon(np.c_[x + r * np.cos(t), y + r * np.sin(t)][:-1]))
+    out.loc[located, "geometry"] = shapes
+    return out
+
+
+def test_banded_geometries_are_valid_within_tolerance_and_keep_the_bbox(gdf, monkeypatch):
+    import numpy as np
+    import shapely
+
+    import geoplan.maps as maps
+
+    monkeypatch.setattr(maps, "LOD_MIN_VERTICES", 100)
+    data = maps.map_data(_distinct_shapes(gdf), lod=True)
+    assert data.bands and len(data.bands) == len(data.layers)
+    coarse_vertices = full_vertices = 0
+    for (_domain, _colour, doc), extra in zip(data.layers, data.bands, strict=True):
+        feats = json.loads(doc)["features"]
+        assert len(extra) == len(maps.DRAW_BANDS) - 1
+        bands = [json.loads(b) for b in extra]
+        for i, f in enumerate(feats):
+            if f["geometry"]["type"] == "Point":
+                assert "bbox" not in f and all(b[i] is None for b in bands)
+                continue
+            # Each band falls back to the one before it where simplifying dropped nothing.
+            chain = [f["geometry"]]
+            for b in bands:
+                chain.append(b[i] or chain[-1])
+            full = shape(chain[-1])
+            assert f["bbox"] == pytest.approx(list(full.bounds), abs=1e-5)
+            for geom, (_zoom, tolerance) in zip(chain, maps.DRAW_BANDS, strict=True):
+                g = shape(geom)
+                assert g.is_valid and not g.is_empty
+                if tolerance is not None:  # every vertex of the whole shape lies within tolerance of the band's
+                    outline = g.boundary if g.geom_type.endswith("Polygon") else g
+                    far = shapely.distance(shapely.points(shapely.get_coordinates(full)), outline).max()
+                    assert far <= tolerance * 1.1 + 2e-5, (far, tolerance)  # GEOS bends it a little; 5 decimals
+            coarse_vertices += shapely.get_num_coordinates(shape(chain[0]))
+            full_vertices += shapely.get_num_coordinates(full)
+    assert coarse_vertices * 5 < full_vertices, (coarse_vertices, full_vertices)
+    # Without lod (the app, the site) nothing changes.
+    assert maps.map_data(_distinct_shapes(gdf)).bands == ()
+    assert np.isfinite(data.bounds).all()
+
+
+def test_save_map_writes_bands_beside_the_page_and_small_maps_as_one_file(tmp_path, gdf, gaz, monkeypatch):
+    import geoplan.maps as maps
+
+    small = tmp_path / "small.html"
+    maps.save_map(localize(build_map(gdf, gazetteer=gaz), mode="inline"), small)
+    assert not (tmp_path / "small.data").exists()
+    assert "_band1" not in small.read_text("utf-8")
+
+    monkeypatch.setattr(maps, "LOD_MIN_VERTICES", 100)
+    target = tmp_path / "big map.html"
+    (tmp_path / "big map.data").mkdir()
+    (tmp_path / "big map.data" / "old_band1.js").write_text("stale", "utf-8")
+    written = maps.save_map(localize(build_map(_distinct_shapes(gdf), gazetteer=gaz), mode="inline"), target)
+    files = sorted((tmp_path / "big map.data").iterdir())
+    page = target.read_text("utf-8")
+    assert written == target.stat().st_size + sum(f.stat().st_size for f in files)
+    assert files and all(f.name.endswith(".js") and "old_" not in f.name for f in files)
+    for f in files:
+        assert f"big%20map.data/{f.name}" in page
+        text = f.read_text("utf-8")
+        assert text.startswith(f'geoplan.band("{f.stem}",') and text.endswith(");\n")
+    assert_no_cdn(page)
+    # In one page (map_html), the bands are JSON blocks the browser parses only when it zooms in.
+    one = map_html(localize(build_map(_distinct_shapes(gdf), gazetteer=gaz), mode="inline"))
+    assert '<script type="application/json" id="' in one and '{"id":' not in one
+    # Banded layers: the zooms of the finer bands, and no markercluster zoom animation (its forced layouts).
+    assert {json.dumps(o.get("zooms")) for _d, o in _layers(one)} == {json.dumps([z for z, _t in maps.DRAW_BANDS[1:]])}
+    assert all(o.get("animate") is False for _d, o in _layers(one))
+    assert all("animate" not in o and "zooms" not in o for _d, o in _layers(small.read_text("utf-8")))

@@ -19,7 +19,9 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import urllib.parse
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import folium
@@ -289,16 +291,57 @@ class DomainLayer(RawScriptElement, JSCSSMixin, folium.map.Layer):
     default_css = MarkerCluster.default_css
 
     def __init__(
-        self, data_json: str, *, name: str, options: dict[str, Any], show: bool = True, control: bool = True
+        self,
+        data_json: str,
+        *,
+        name: str,
+        options: dict[str, Any],
+        show: bool = True,
+        control: bool = True,
+        bands: tuple[str, ...] = (),
+        deferred: bool = False,
     ) -> None:
         folium.map.Layer.__init__(self, name=name, overlay=True, control=control, show=show)
         self._name = "DomainLayer"
         self.data_json = data_json
         self.options = options
+        self.bands = bands
+        self.deferred = deferred and bool(bands)
+        self.data_dir: str | None = None  # set by save_map: the bands are files in this folder beside the page
+
+    def band_ids(self) -> list[str]:
+        return [f"{self.get_name()}_band{k}" for k in range(1, len(self.bands) + 1)]
+
+    def data_files(self) -> dict[str, str]:
+        """The bands as scripts for ``data_dir`` (file name -> text): each hands its geometries to geoplan.band."""
+        return {
+            f"{i}.js": f"geoplan.band({js_json(i)},{band});\n"
+            for i, band in zip(self.band_ids(), self.bands, strict=True)
+        }
 
     @property
     def script_text(self) -> str:
-        return f"var {self.get_name()} = geoplan.layer({self.data_json}, {js_json(self.options)});"
+        if not self.bands:
+            return f"var {self.get_name()} = geoplan.layer({self.data_json}, {js_json(self.options)});"
+        options = {**self.options, "zooms": [zoom for zoom, _tol in DRAW_BANDS[1:]]}
+        # In files beside the page (save_map), loaded when the map first reaches their zoom; deferred, each
+        # finer band is a JSON block (``<script type="application/json">``) the browser only tokenises, parsed
+        # when first needed; else the arrays are in the script itself.
+        if self.data_dir is not None:
+            bands = js_json([{"id": i, "src": f"{self.data_dir}/{i}.js"} for i in self.band_ids()])
+        elif self.deferred:
+            bands = js_json(self.band_ids())
+        else:
+            bands = "[" + ",".join(self.bands) + "]"
+        return f"var {self.get_name()} = geoplan.layer({self.data_json}, {js_json(options)}, {bands});"
+
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
+        if self.deferred and self.data_dir is None:
+            for block_id, band in zip(self.band_ids(), self.bands, strict=True):
+                # js_json writes < and > as \u escapes: the text cannot close its script element.
+                block = f'<script type="application/json" id="{block_id}">{band}</script>'
+                self.page().html.add_child(RawScript(block), name=block_id)
+        super().render(**kwargs)
 
 
 class MapView(RawScriptElement, folium.FeatureGroup):
@@ -351,18 +394,73 @@ class MapData:
     bounds: tuple[float, float, float, float] | None  # lon/lat of the sites and lines drawn (areas if none)
     shapes: int  # features drawn (one per domain and place)
     items: int  # located rows they carry
+    # Per layer, the finer zoom bands' geometries (``DRAW_BANDS[1:]``) as js_json arrays aligned with the
+    # layer's features (null: as the band before); empty when the layer's features carry their full geometry.
+    bands: tuple[tuple[str, ...], ...] = ()
 
 
-def map_data(gdf: gpd.GeoDataFrame, basemap: Basemap = "osm") -> MapData:
+# Zoom bands for drawing many vertices (``map_data(lod=True)``): (first zoom, simplification tolerance in
+# degrees, None = the geometry itself). The tolerance is about half a screen pixel at the band's last zoom
+# (a pixel is 360 / 2**(z+8) degrees of longitude), so the eye sees no difference; the browser builds only
+# the band its zoom needs, and only for what meets the view (geoplan.js).
+DRAW_BANDS: tuple[tuple[int, float | None], ...] = ((0, 5e-4), (11, 8e-5), (14, None))
+# A layer gets zoom bands above this many vertices: below it the whole layer draws in well under a second
+# (the 10k features of the shared 230 places, 0.9 s), and a single geometry per feature is simpler.
+LOD_MIN_VERTICES = 50_000
+# The finer bands as JSON blocks parsed on demand (True) or inside the layer's script; banded lines and
+# areas on one canvas per layer (True) or as SVG paths. Chosen by bench/render.py's figures (bench/README.md).
+LOD_DEFERRED = True
+LOD_CANVAS = False
+LOD_ANIMATE = False  # markercluster's zoom animation on banded layers (its forced layouts cost seconds there)
+
+
+def map_data(gdf: gpd.GeoDataFrame, basemap: Basemap = "osm", *, lod: bool = False) -> MapData:
     """Group the located rows into one feature per (domain, place, geometry) carrying its items.
 
+    With ``lod``, a layer of more than ``LOD_MIN_VERTICES`` vertices is drawn by zoom band: its features
+    carry the coarsest band's geometry and their ``bbox``, and ``MapData.bands`` the finer ones (10k distinct
+    places: 1.08M vertices, 14-17 s to a first draw when every one was a Leaflet LatLng; bench/README.md).
     The garbage collector is paused meanwhile: the dicts of 10k places set it off again and again.
     """
     with gc_paused():
-        return _map_data(gdf, basemap)
+        return _map_data(gdf, basemap, lod)
 
 
-def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap) -> MapData:
+def _simplified(geoms: np.ndarray, tolerance: float | None) -> np.ndarray:
+    """``geoms`` simplified for a zoom band, valid and not empty where they were (a polygon keeps its holes).
+
+    Plain Douglas-Peucker first, then the topology-preserving simplifier for the few it broke: the latter
+    alone took 1.27 s CPU against 0.15 s for the 1.07M vertices of 10k distinct places (bench/README.md).
+    """
+    if tolerance is None:
+        return geoms
+    out = np.asarray(geoms, dtype=object).copy()
+    shapes = ~shapely.is_missing(out) & (shapely.get_type_id(out) != 0) & (shapely.get_type_id(out) != 4)
+    out[shapes] = shapely.simplify(out[shapes], tolerance, preserve_topology=False)
+    broken = shapes & (
+        shapely.is_empty(out) | ~shapely.is_valid(out) | (shapely.is_valid(geoms) != shapely.is_valid(out))
+    )
+    if broken.any():
+        out[broken] = shapely.simplify(np.asarray(geoms, dtype=object)[broken], tolerance, preserve_topology=True)
+    return out
+
+
+def _banded(geoms: np.ndarray, decimals: int) -> list[list[Any]]:
+    """Per ``DRAW_BANDS`` band, the GeoJSON geometry of each of ``geoms``; None where it equals the band before."""
+    bands: list[list[Any]] = []
+    previous: np.ndarray | None = None
+    for _zoom, tolerance in DRAW_BANDS:
+        cleaned = clean_geometries(_simplified(geoms, tolerance), decimals)
+        mapped = geometries_to_geojson(cleaned, arrays=True)
+        if previous is not None:
+            same = shapely.get_num_coordinates(cleaned) == shapely.get_num_coordinates(previous)
+            mapped = [None if s else g for s, g in zip(same.tolist(), mapped, strict=True)]
+        bands.append(mapped)
+        previous = cleaned
+    return bands
+
+
+def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False) -> MapData:
     located = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
     place_cols = [c for c in PLACE_PROPERTIES if c in located.columns]
     item_cols = [c for c in ITEM_PROPERTIES if c in located.columns]
@@ -419,12 +517,39 @@ def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap) -> MapData:
     drawn = [drawn_as[k] for k, g in groups.items() if g["properties"].get("precision") not in AREA_PRECISIONS]
     drawn = drawn or list(drawn_as.values())
     layers = []
+    bands: list[tuple[str, ...]] = []
+    index = {digest: i for i, digest in enumerate(geometries)}
+    vertices = shapely.get_num_coordinates(drawn_geoms) if lod else None
+    banded: list[list[Any]] | None = None
+    boxes: np.ndarray | None = None
     for domain in domains_in_order(gdf):
         feats = by_domain.get(domain)
-        if feats:
-            layers.append((domain, colors[domain], js_json({"type": "FeatureCollection", "features": feats})))
+        if not feats:
+            continue
+        extra: tuple[str, ...] = ()
+        rows = [index[k[-1]] for k, g in groups.items() if g["properties"]["domain"] == domain]
+        if vertices is not None and int(vertices[rows].sum()) > LOD_MIN_VERTICES:
+            if banded is None:  # every distinct geometry simplified once, in vectorised calls
+                banded = _banded(drawn_geoms, settings.coordinate_decimals)
+                boxes = np.round(shapely.bounds(drawn_geoms), settings.coordinate_decimals)
+            assert boxes is not None
+            feats = [
+                {**f, "geometry": banded[0][i] or f["geometry"], "bbox": boxes[i]}
+                if f["geometry"]["type"] != "Point"
+                else f
+                for f, i in zip(feats, rows, strict=True)
+            ]
+            extra = tuple(js_json([band[i] for i in rows]) for band in banded[1:])
+        layers.append((domain, colors[domain], js_json({"type": "FeatureCollection", "features": feats})))
+        bands.append(extra)
     bounds = tuple(float(v) for v in shapely.total_bounds(drawn)) if drawn else None
-    return MapData(layers=tuple(layers), bounds=bounds, shapes=len(groups), items=len(located))  # type: ignore[arg-type]
+    return MapData(
+        layers=tuple(layers),
+        bounds=bounds,  # type: ignore[arg-type]
+        shapes=len(groups),
+        items=len(located),
+        bands=tuple(bands) if any(bands) else (),
+    )
 
 
 def _resident_words(props: dict[str, Any]) -> dict[str, str]:
@@ -546,6 +671,7 @@ def build_map(
     height: str | int = "100%",
     data: MapData | None = None,
     domain_control: bool = True,
+    deferred_bands: bool | None = None,
 ) -> folium.Map:
     """The map of ``gdf``: a layer per domain, basemaps, legend, optional district boundaries.
 
@@ -553,6 +679,8 @@ def build_map(
     work). ``selected`` opens that feature's popup and highlights its item; ``search`` adds a search box
     that filters in the browser, with no round trip to a server. ``domain_control=False`` leaves the domains
     out of the layer control: the app's sidebar is then the one place to choose them (see the app).
+    Without ``data``, layers of many vertices are drawn by zoom band (``map_data(lod=True)``), the finer
+    bands as JSON blocks in the page (``deferred_bands``) that the browser parses only when it zooms in.
     """
     m = folium.Map(
         location=[37.87, 112.55], zoom_start=10, tiles=None, control_scale=True, height=height, prefer_canvas=False
@@ -584,7 +712,7 @@ def build_map(
 
     m.add_child(MapUI(lang), name="geoplan_ui")  # before Draw: it sets Leaflet.draw's words
 
-    data = map_data(gdf, basemap) if data is None else data
+    data = map_data(gdf, basemap, lod=True) if data is None else data
     base_opts = {
         "glyphs": KIND_GLYPHS,
         "labels": LABELS[lang],
@@ -593,14 +721,24 @@ def build_map(
         "status_labels": {k: status_label(k, lang) for k in STATUS},
         "planner": draw,
     }
+    if data.bands and LOD_CANVAS:
+        base_opts["canvas"] = True
+    if data.bands and not LOD_ANIMATE:
+        base_opts["animate"] = False
+    deferred_bands = LOD_DEFERRED if deferred_bands is None else deferred_bands
     if show_boundaries and gazetteer is not None and gazetteer.admin_units:
         boundaries = _boundaries_layer(gazetteer, lang, basemap)
         boundaries.add_to(m)
         _DistrictLabels(boundaries, gazetteer, lang, basemap).add_to(m)
-    for domain, color, doc in data.layers:
-        DomainLayer(doc, name=html_label(domain), options={**base_opts, "color": color}, control=domain_control).add_to(
-            m
-        )
+    for i, (domain, color, doc) in enumerate(data.layers):
+        DomainLayer(
+            doc,
+            name=html_label(domain),
+            options={**base_opts, "color": color},
+            control=domain_control,
+            bands=data.bands[i] if data.bands else (),
+            deferred=deferred_bands,
+        ).add_to(m)
     if draw:  # planners draw a corrected point, line or area
         Draw(  # type: ignore[no-untyped-call]
             export=False,
@@ -688,3 +826,31 @@ class _DistrictLabels(RawScriptElement):
 def map_html(m: folium.Map) -> str:
     """The whole page as one HTML string (CDN links still in place; see ``geoplan.offline``)."""
     return m.get_root().render()
+
+
+def save_map(m: folium.Map, target: Path) -> int:
+    """Write ``m`` to ``target``; its layers' zoom bands, if any, as files in ``<target stem>.data/`` beside it.
+
+    A map without bands (the shipped report, anything under ``LOD_MIN_VERTICES`` a layer) stays one
+    self-contained page. With bands the page carries the coarsest one and the browser loads a finer band's
+    file (a script, so ``file://`` pages work) only when the map is first zoomed to it: at 10k distinct
+    places the page falls from 34.9 MB to 12 MB (bench/README.md). Returns the bytes written.
+    """
+    layers = [c for c in m._children.values() if isinstance(c, DomainLayer) and c.bands]
+    folder = target.with_name(target.stem + ".data")
+    files: dict[str, str] = {}
+    for layer in layers:
+        layer.data_dir = urllib.parse.quote(folder.name)
+        files.update(layer.data_files())
+    page = map_html(m).encode("utf-8")
+    written = len(page)
+    if files:
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("*_band*.js"):  # an earlier page's bands (their names change with each map)
+            old.unlink()
+        for name, text in files.items():
+            data = text.encode("utf-8")
+            (folder / name).write_bytes(data)
+            written += len(data)
+    target.write_bytes(page)
+    return written

@@ -130,3 +130,80 @@ test("each create() has its own state", () => {
   assert.deepEqual(b.counts(), {shapes: 0, items: 0});
   delete global.L;
 });
+
+// Enough of Leaflet for banded layers: bounds that intersect, a map with a view, a group with events.
+function bandedLeaflet() {
+  function bounds(sw, ne) {
+    return {w: sw[1], s: sw[0], e: ne[1], n: ne[0],
+      pad() { return this; },
+      intersects(o) { return o.w <= this.e && o.e >= this.w && o.s <= this.n && o.n >= this.s; },
+      extend() { return this; }, isValid() { return true; }};
+  }
+  function shape(f) {
+    return {geometry: f.geometry, options: {}, styled: null, bindTooltip() {}, bindPopup() {},
+      setStyle(s) { this.styled = s; }, getBounds() { return bounds([0, 0], [0, 0]); }};
+  }
+  return {
+    latLng: (lat, lng) => ({lat: lat, lng: lng}),
+    latLngBounds: (sw, ne) => (ne ? bounds(sw, ne) : bounds([90, 180], [-90, -180])),
+    divIcon: (o) => o,
+    marker: (latlng, o) => ({latlng: latlng, icon: o.icon, bindTooltip() {}, bindPopup() {}, getLatLng() { return latlng; }}),
+    canvas: () => ({}),
+    GeoJSON: {geometryToLayer: (f) => shape(f)},
+    featureGroup() {
+      const handlers = {};
+      return {layers: new Set(), _map: null, addLayer(l) { this.layers.add(l); }, removeLayer(l) { this.layers.delete(l); },
+        on(ev, fn) { handlers[ev] = fn; return this; },
+        addTo(m) { this._map = m; handlers.add(); return this; }};
+    },
+  };
+}
+
+function viewMap(zoom, view) {
+  const handlers = {};
+  return {zoom: zoom, view: view, fits: [],
+    getZoom() { return this.zoom; }, getBounds() { return L.latLngBounds(this.view[0], this.view[1]); },
+    on(ev, fn) { handlers[ev] = fn; }, off() {}, once() {}, fitBounds(b, o) { this.fits.push(o); },
+    move(zoom, view) { this.zoom = zoom; this.view = view; handlers.moveend(); }};
+}
+
+function area(name, fid, box, coords) {
+  return {type: "Feature", bbox: box, geometry: {type: "Polygon", coordinates: [coords]},
+    properties: {domain: "环境", name: name, precision: "site", items: [item(fid, name + "整治", name)]}};
+}
+
+test("a banded layer builds lines and areas only in view, at its zoom's band, and loads a band file on demand", () => {
+  global.L = bandedLeaflet();
+  const appended = [];
+  global.document = {createElement: () => ({}), head: {appendChild(t) { appended.push(t); }},
+    getElementById: (id) => ({textContent: JSON.stringify([{type: "Polygon", coordinates: [["mid-" + id]]}, null, null])})};
+  const g = create();
+  const near = area("近湖", "it-n-1", [112.5, 37.8, 112.6, 37.9], ["coarse-near"]);
+  const far = area("远湖", "it-f-1", [113.5, 38.5, 113.6, 38.6], ["coarse-far"]);
+  const data = {type: "FeatureCollection", features: [near, far, place("站", [item("it-p-1", "站", "站")])]};
+  const o = Object.assign({}, OPTS, {zooms: [11, 14]});
+  const group = g.layer(data, o, ["blk1", {id: "x_band2", src: "map.data/x_band2.js"}]);
+  assert.equal(group.layers.size, 1, "only the point is made before the layer is on a map");
+  const m = viewMap(10, [[37.7, 112.4], [38.0, 112.7]]);
+  group.addTo(m);
+  const shapeLayers = () => [...group.layers].filter((l) => l.geometry);
+  assert.deepEqual(shapeLayers().map((l) => l.geometry.coordinates[0][0]), ["coarse-near"], "band 0, in view only");
+  m.move(12, m.view);
+  assert.deepEqual(shapeLayers().map((l) => l.geometry.coordinates[0][0]), ["mid-blk1"], "band 1 from the JSON block");
+  assert.equal(appended.length, 0, "no file before its zoom");
+  m.move(14, m.view);
+  assert.equal(appended.length, 1);
+  assert.equal(appended[0].src, "map.data/x_band2.js");
+  assert.deepEqual(shapeLayers().map((l) => l.geometry.coordinates[0][0]), ["mid-blk1"], "the band before, until the file comes");
+  g.band("x_band2", [{type: "Polygon", coordinates: [["full-near"]]}, {type: "Polygon", coordinates: [["full-far"]]}, null]);
+  assert.deepEqual(shapeLayers().map((l) => l.geometry.coordinates[0][0]), ["full-near"]);
+  // Filtered out, a shape leaves; panned to, the far one is built (culling shows every feature when there).
+  g.view(m, {fids: ["it-p-1", "it-f-1"], selected: null, key: "k"});
+  assert.equal(shapeLayers().length, 0);
+  assert.deepEqual(g.counts(), {shapes: 2, items: 2});
+  m.move(14, [[38.45, 113.45], [38.65, 113.65]]);
+  assert.deepEqual(shapeLayers().map((l) => l.geometry.coordinates[0][0]), ["full-far"]);
+  assert.equal(g.byFid["it-f-1"].layer.styled.weight, 2, "styled as it is built");
+  delete global.L;
+  delete global.document;
+});

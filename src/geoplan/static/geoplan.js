@@ -12,7 +12,7 @@
 
   function create() {
     var APPROX = {near: 1, estimated: 1, district: 1, city: 1}, AREA = {district: 1, city: 1}, MAX_ITEMS = 20;
-    var entries = [], byFid = {}, state = {fids: null, query: "", selected: null, key: undefined};
+    var entries = [], byFid = {}, syncs = [], arrivals = {}, state = {fids: null, query: "", selected: null, key: undefined};
     function planned(p) { return p.place_status && p.place_status !== "existing"; }
     function isSelected(e) { return state.selected != null && e.shown.some(function (it) { return it.fid === state.selected; }); }
     function style(e) {
@@ -92,23 +92,114 @@
     function tooltip(e) {
       return esc(e.p.name || "") + (e.shown.length > 1 ? " (" + e.shown.length + ")" : "");
     }
-    function layer(data, o) {
+    function bind(e, l) {
+      l.bindTooltip(function () { return tooltip(e); }, {sticky: true});
+      l.bindPopup(function () { return popup(e); }, {maxWidth: 380});
+    }
+    function entry(f, o, group) {
+      var e = {p: f.properties, o: o, items: f.properties.items || [], layer: null, group: group, on: true};
+      e.shown = e.items;
+      e.items.forEach(function (it) { byFid[it.fid] = e; });
+      entries.push(e);
+      return e;
+    }
+    // ``bands`` (optional): the finer zoom bands' geometries, each an array aligned with data.features
+    // (null: as the band before) or the id of a JSON block holding it, parsed when first needed. A layer
+    // with bands draws its lines and areas lazily (see sync); points are made at once, as without.
+    function layer(data, o, bands) {
+      // animate: false for many shapes: markercluster's zoom animation forces a synchronous layout of the
+      // whole page (_forceLayout), and with thousands of SVG paths that cost seconds (bench/README.md).
       var group = o.cluster ? L.markerClusterGroup({maxClusterRadius: 40, disableClusteringAtZoom: 15,
-                                                    showCoverageOnHover: false}) : L.featureGroup();
+                                                    showCoverageOnHover: false, animate: o.animate !== false})
+                            : L.featureGroup();
       var made = [];
+      if (bands) { return banded(data, o, bands, group); }
       L.geoJson(data, {
         style: function (f) { return style({p: f.properties, o: o, shown: []}); },
         pointToLayer: function (f, latlng) { return point(f.properties, latlng, o); },
         onEachFeature: function (f, l) {
-          var e = {p: f.properties, o: o, items: f.properties.items || [], layer: l, group: group, on: true};
-          e.shown = e.items;
-          e.items.forEach(function (it) { byFid[it.fid] = e; });
-          l.bindTooltip(function () { return tooltip(e); }, {sticky: true});
-          l.bindPopup(function () { return popup(e); }, {maxWidth: 380});
-          entries.push(e);
+          var e = entry(f, o, group);
+          e.layer = l;
+          bind(e, l);
           made.push(l);
         }
       });
+      if (o.cluster) { group.addLayers(made); } else { made.forEach(function (l) { group.addLayer(l); }); }
+      return group;
+    }
+    // Lines and areas by zoom band, built only when they meet the view: 10k distinct places are 1.08M
+    // vertices, and making a Leaflet layer of each at once took 14-17 s to a first draw (bench/README.md).
+    // Each entry keeps the layers it has had (one per band), so panning back costs nothing.
+    function banded(data, o, bands, group) {
+      var feats = data.features, shapes = [], made = [], parsed = [], map = null;
+      var renderer = o.canvas ? L.canvas({padding: 0.5}) : null;
+      // Band k >= 1: an array, the id of a JSON block in the page, or {id, src}: a data file beside the page
+      // (``x.data/…js``, calling geoplan.band(id, geometries)), loaded by a script element so that file://
+      // pages work too. Until a file has come, its band draws as the coarser one before it.
+      function geometries(k) {
+        var b = bands[k - 1];
+        if (!parsed[k] && b && b.src) {
+          parsed[k] = "loading";
+          arrivals[b.id] = function (data) { parsed[k] = data; stale(k); sync(); };
+          var tag = document.createElement("script");
+          tag.src = b.src;
+          document.head.appendChild(tag);
+        } else if (!parsed[k]) {
+          parsed[k] = typeof b === "string" ? JSON.parse(document.getElementById(b).textContent) : b;
+        }
+        return parsed[k] === "loading" ? null : parsed[k];
+      }
+      function geometry(e, k) {
+        for (var j = k; j >= 1; j--) { var gs = geometries(j), g = gs && gs[e.i]; if (g) { return g; } }
+        return e.f.geometry;
+      }
+      function stale(k) { shapes.forEach(function (e) { if (e.bands[k] && e.bands[k] !== e.layer) { delete e.bands[k]; } }); }
+      feats.forEach(function (f, i) {
+        var e = entry(f, o, group);
+        if (f.geometry.type === "Point") {
+          e.layer = point(f.properties, L.latLng(f.geometry.coordinates[1], f.geometry.coordinates[0]), o);
+          e.layer.feature = f;
+          bind(e, e.layer);
+          made.push(e.layer);
+        } else {
+          e.i = i; e.f = f; e.bbox = f.bbox; e.bands = [];
+          e.bounds = L.latLngBounds([f.bbox[1], f.bbox[0]], [f.bbox[3], f.bbox[2]]);
+          shapes.push(e);
+        }
+      });
+      function band(z) { var k = 0; (o.zooms || []).forEach(function (m) { if (z >= m) { k += 1; } }); return k; }
+      function make(e, k) {
+        var f = {type: "Feature", properties: e.p, geometry: geometry(e, k)};
+        var l = L.GeoJSON.geometryToLayer(f, {style: function () { return style(e); }});
+        l.feature = f;
+        l.geoplanCoarse = k > 0 && !(parsed[k] && parsed[k] !== "loading");  // drawn from a band before k
+        if (renderer) { l.options.renderer = renderer; }
+        l.setStyle(style(e));
+        bind(e, l);
+        return l;
+      }
+      // Add the shown entries that meet the (padded) view, at the band of the zoom; take away the rest.
+      function sync() {
+        if (!map) { return; }
+        var view = map.getBounds().pad(0.25), k = band(map.getZoom()), adds = [], drops = [];
+        shapes.forEach(function (e) {
+          var want = null;
+          if (e.on && view.intersects(e.bounds)) {
+            want = e.bands[k] || (e.bands[k] = make(e, k));
+            if (want.geoplanCoarse && parsed[k] && parsed[k] !== "loading") { want = e.bands[k] = make(e, k); }
+          }
+          if (want !== e.layer) {
+            if (e.layer) { drops.push(e.layer); }
+            if (want) { want.setStyle(style(e)); adds.push(want); }
+            e.layer = want;
+          }
+        });
+        batch([[group, drops]], false);
+        batch([[group, adds]], true);
+      }
+      syncs.push(sync);
+      group.on("add", function () { map = group._map; map.on("moveend", sync); sync(); });
+      group.on("remove", function () { if (map) { map.off("moveend", sync); } map = null; });
       if (o.cluster) { group.addLayers(made); } else { made.forEach(function (l) { group.addLayer(l); }); }
       return group;
     }
@@ -136,6 +227,7 @@
       entries.forEach(function (e) {
         e.shown = e.items.filter(function (it) { return (!want || want[it.fid]) && (!q || matches(e, it, q)); });
         var on = e.shown.length > 0, into = on ? adds : drops;
+        if (e.bbox) { e.on = on; return; }  // drawn lazily: sync() below adds and takes away
         if (on !== e.on) {
           if (!into.has(e.group)) { into.set(e.group, []); }
           into.get(e.group).push(e.layer);
@@ -144,10 +236,13 @@
       });
       batch(Array.from(drops), false);
       batch(Array.from(adds), true);
+      syncs.forEach(function (sync) { sync(); });
       if (map && fit) {
         var sites = L.latLngBounds([]), areas = L.latLngBounds([]);
         entries.forEach(function (e) {
-          if (e.on) { (AREA[e.p.precision] ? areas : sites).extend(e.layer.getBounds ? e.layer.getBounds() : e.layer.getLatLng()); }
+          if (e.on) {
+            (AREA[e.p.precision] ? areas : sites).extend(e.bounds || (e.layer.getBounds ? e.layer.getBounds() : e.layer.getLatLng()));
+          }
         });
         var b = sites.isValid() ? sites : areas;  // as map_data's bounds: county areas do not set the view
         if (b.isValid()) { map.fitBounds(b, {padding: [40, 40], maxZoom: 15}); }
@@ -164,7 +259,10 @@
       apply(map, !sel && v.key !== state.key && (state.key !== undefined || want));
       restyle(before);
       restyle(sel);
-      if (sel && sel.on) {
+      if (sel && sel.on && !sel.layer && sel.bounds && map) {  // out of view, so not built: go there first
+        map.once("moveend", function () { if (sel.layer) { sel.layer.openPopup(where(sel.layer)); } });
+        setTimeout(function () { map.fitBounds(sel.bounds, {padding: [40, 40], maxZoom: 15}); }, 50);
+      } else if (sel && sel.on) {
         var reveal = function () { if (sel.group.zoomToShowLayer) { sel.group.zoomToShowLayer(sel.layer, function () {
           sel.layer.openPopup(where(sel.layer)); }); } else { sel.layer.openPopup(where(sel.layer)); } };
         setTimeout(reveal, 50);  // after the app's own setView
@@ -175,7 +273,7 @@
     }
     function open(fid) {
       var e = byFid[fid];
-      if (e && e.on) { e.layer.openPopup(where(e.layer)); }
+      if (e && e.on && e.layer) { e.layer.openPopup(where(e.layer)); }
     }
     // The map's own filter, answered in the browser without a round trip: items whose sentence, place or
     // section holds the words typed, within what the app's sidebar (view) shows.
@@ -206,7 +304,9 @@
       entries.forEach(function (e) { if (e.on) { n += 1; items += e.shown.length; } });
       return {shapes: n, items: items};
     }
-    return {esc: esc, layer: layer, popup: popup, tooltip: tooltip, view: view, open: open, counts: counts, search: search,
+    // A data file's band has come (see banded): hand it to the layer that asked for it.
+    function band(id, data) { var f = arrivals[id]; delete arrivals[id]; if (f) { f(data); } }
+    return {esc: esc, layer: layer, band: band, popup: popup, tooltip: tooltip, view: view, open: open, counts: counts, search: search,
             entries: entries, byFid: byFid};
   }
 

@@ -137,7 +137,7 @@ window.geoplanUI = window.geoplanUI || (function () {
     function on(fid) {
       off();
       var g = window.geoplan, e = g && g.byFid && g.byFid[fid];
-      if (!e || !e.on) { return false; }
+      if (!e || !e.on || !e.layer) { return false; }  // a line or area out of view is not built
       var l = e.layer, c = {layer: l, fid: fid};
       if (l.setStyle) {
         c.saved = {weight: l.options.weight, color: l.options.color, opacity: l.options.opacity};
