@@ -24,6 +24,7 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from geoplan import settings
+from geoplan import _io
 from geoplan._io import MAX_JSON_DEPTH, gc_paused, json_nesting
 from geoplan.admin import admin_index
 from geoplan.errors import GeoplanError, ValidationError
@@ -430,6 +431,88 @@ def dumps_geojson(doc: dict[str, Any]) -> str:
     return f'{head_json}{sep}"features":[\n{body}\n]}}\n'
 
 
+GEOJSON_CHUNK = 4096  # features made, checked and written at a time by ``geojson_pieces``
+
+
+def geojson_pieces(gdf: gpd.GeoDataFrame, *, decimals: int | None = None) -> Iterator[bytes]:
+    """``dumps_geojson(validate_geojson(features_to_geojson(gdf)))`` as UTF-8 pieces, made chunk by chunk.
+
+    The whole document of 100k distinct places is ~2 GB of dicts and lists and its text 360 MB more
+    (bench/README.md); here only ``GEOJSON_CHUNK`` features' dicts and text are alive at a time. Each
+    chunk is checked against RFC 7946 as it is made (message indices offset to the whole file's), and
+    ``ValidationError`` with ``validate_geojson``'s message is raised after the last feature and before
+    the closing bytes, so a caller writing the pieces to a temporary file never moves a bad one into
+    place and one printing them collects them first. The bytes are ``dumps_geojson``'s, byte for byte.
+    """
+    with gc_paused():
+        yield from _geojson_pieces(gdf, decimals)
+
+
+def _geojson_pieces(gdf: gpd.GeoDataFrame, decimals: int | None) -> Iterator[bytes]:
+    decimals = settings.coordinate_decimals if decimals is None else decimals
+    if gdf.crs is not None and not gdf.crs.equals(settings.default_crs):
+        gdf = gdf.to_crs(settings.default_crs)
+    head: dict[str, Any] = {"type": "FeatureCollection"}
+    if "report" in gdf.attrs:
+        head["report"] = gdf.attrs["report"]
+    head_json = _dumps_compact(head)[:-1]
+    yield f'{head_json}{"," if head_json != "{" else ""}"features":[\n'.encode()
+    props = [c for c in gdf.columns if c != gdf.geometry.name]
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    plain = pd.DataFrame(gdf[props])
+    plain.attrs = {}  # pandas deep-copies attrs (the report) into every slice: 1 s at 10k rows in chunks of 7
+    # Rows of one place share the gazetteer's geometry object: those are cleaned and mapped once, up front
+    # (features_to_geojson's 2-2.5x); a geometry of one row only is cleaned in its chunk, vectorised.
+    uses: dict[int, int] = {}
+    for g in geoms.tolist():
+        uses[id(g)] = uses.get(id(g), 0) + 1
+    shared = {id(g): g for g in geoms.tolist() if uses[id(g)] > 1}
+    shared_arr = np.empty(len(shared), dtype=object)
+    shared_arr[:] = list(shared.values())
+    shared_cleaned = clean_geometries(shared_arr, decimals)
+    shared_clean = dict(zip(shared, shared_cleaned.tolist(), strict=True))
+    mapped = dict(zip(shared, geometries_to_geojson(shared_cleaned), strict=True))
+    problems: list[str] = []
+    for start in range(0, len(gdf), GEOJSON_CHUNK):
+        part = geoms[start : start + GEOJSON_CHUNK]
+        own = np.flatnonzero([uses[id(g)] == 1 for g in part.tolist()])
+        cleaned = clean_geometries(part[own], decimals)
+        local = dict(zip(map(id, part[own].tolist()), geometries_to_geojson(cleaned), strict=True))
+        rows = json_columns(plain.iloc[start : start + GEOJSON_CHUNK], props)
+        features = [
+            {
+                "type": "Feature",
+                "id": p.get("fid"),
+                "properties": p,
+                "geometry": local[id(g)] if id(g) in local else mapped[id(g)],
+            }
+            for p, g in zip((dict(zip(props, rec, strict=True)) for rec in rows), part.tolist(), strict=True)
+        ]
+        made = np.full(len(part), None, dtype=object)
+        if len(own):
+            made[own] = cleaned
+        if len(part) > len(own):
+            shared_rows = np.setdiff1d(np.arange(len(part)), own)
+            made[shared_rows] = [shared_clean[id(g)] for g in part[shared_rows].tolist()]
+        doc = {"type": "FeatureCollection", "features": features}
+        found, _ = _checked_features(doc, offset=start, built=made)
+        problems.extend(found)
+        text = ",\n".join(_dumps_compact(f) for f in features)
+        yield (text if start + GEOJSON_CHUNK >= len(gdf) else text + ",\n").encode()
+    if problems:
+        raise ValidationError(f"{len(problems)} RFC 7946 problem(s): " + "; ".join(problems[:10]))
+    yield b"\n]}\n"
+
+
+def write_geojson(gdf: gpd.GeoDataFrame, path: Path) -> int:
+    """Write ``geojson_pieces(gdf)`` to ``path`` as they are made; the number of bytes meant.
+
+    Raises ``ValidationError`` when the features break RFC 7946, after writing all but the closing bytes:
+    write to a temporary file (``geoplan._io.write_atomic``) so a bad file never takes the place of a good one.
+    """
+    return _io.write_pieces(path, geojson_pieces(gdf))
+
+
 def _dumps_compact(obj: Any) -> str:
     """``json.dumps(obj, ensure_ascii=False, separators=(",", ":"))``, by orjson when it can (same text for
     what geoplan writes; a lone surrogate or a huge integer goes the ``json`` way)."""
@@ -762,11 +845,15 @@ def check_rfc7946(doc: Any) -> list[str]:
         return _checked_features(doc)[0]
 
 
-def _checked_features(doc: Any, offset: int = 0) -> tuple[list[str], np.ndarray | None]:
+def _checked_features(
+    doc: Any, offset: int = 0, built: np.ndarray | None = None
+) -> tuple[list[str], np.ndarray | None]:
     """``check_rfc7946``'s problems and, when the features are a list, their shapely geometries.
 
     ``offset`` is the index of ``doc``'s first feature in the whole file, for the messages (a file read in
-    chunks, ``_features_from_lines``).
+    chunks, ``_features_from_lines``). ``built`` are the shapely geometries the features' geometry members
+    were written from (``geojson_pieces``): they are checked as they are instead of being read back from
+    the members (``geometries_to_geojson`` gives ``mapping()`` of each, tested), which halves the check.
     """
     problems: list[str] = []
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
@@ -800,7 +887,10 @@ def _checked_features(doc: Any, offset: int = 0) -> tuple[list[str], np.ndarray 
         at.append(i)
         wheres.append(where)
         members.append(f["geometry"])
-    geoms, errors = geometries_from_geojson(members)
+    if built is None:
+        geoms, errors = geometries_from_geojson(members)
+    else:
+        geoms, errors = np.asarray(built, dtype=object)[at], {}
     all_geoms = np.full(len(features), None, dtype=object)
     all_geoms[at] = geoms
     ok = np.array([j not in errors for j in range(len(members))], dtype=bool)
