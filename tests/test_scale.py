@@ -397,3 +397,33 @@ def test_cli_build_streams_and_checks_before_printing(tmp_path, capsys):
     assert "1 RFC 7946 problem(s): feature 3 (x): broken" in captured.err
     assert out.read_bytes() == SHIPPED.read_bytes()  # the bad build did not replace it
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.geojson"]
+
+
+@pytest.mark.parametrize("where", ["feature", "head"])
+def test_chunked_read_refuses_deep_nesting_as_the_whole_file(tmp_path, where):
+    """Nesting is checked per chunk on the line-by-line read; too deep, the file goes the whole way and
+    gets the whole file's message, with its depth."""
+    from geoplan.errors import ReportError
+
+    doc = _doc(20)
+    deep = json.loads("[" * 80 + "]" * 80)
+    if where == "feature":
+        doc["features"][9]["geometry"] = {"type": "Point", "coordinates": deep}
+    else:
+        doc["report"]["lead"] = deep
+    path = tmp_path / "deep.geojson"
+    text = features.dumps_geojson(doc)
+    path.write_text(text, encoding="utf-8")
+    with mock.patch.object(features, "LINES_CHUNK", 4), pytest.raises(ReportError) as err:
+        features_from_path(path)
+    assert f"JSON nested {gio.json_nesting(text)} levels deep" in str(err.value)
+
+
+def test_chunked_read_does_not_hold_the_file(tmp_path, monkeypatch):
+    """The line-by-line read never reads the whole file into memory."""
+    doc = _doc(30)
+    path = tmp_path / "built.geojson"
+    path.write_text(features.dumps_geojson(doc), encoding="utf-8")
+    monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail("read whole"))
+    with mock.patch.object(features, "LINES_CHUNK", 4):
+        assert features_from_path(path).to_json() == features_from_geojson(doc).to_json()

@@ -968,53 +968,66 @@ _LINES_TAIL = b"\n]}\n"
 LINES_CHUNK = 4096  # features parsed at a time when a file has dumps_geojson's layout
 
 
-def _features_from_lines(data: bytes) -> gpd.GeoDataFrame | None:
+def _features_from_lines(path: Path) -> gpd.GeoDataFrame | None:
     """A file laid out as ``dumps_geojson`` writes it (a head line, one feature per line), read in chunks.
 
-    Parsing the whole file at once holds a document ~5.5x its size (2 GB for 100k distinct places);
-    here only ``LINES_CHUNK`` features' coordinates are alive at a time, and the result, problems and
-    messages are those of ``features_from_geojson`` on the whole document (every check but the
-    collection's ``crs`` and ``bbox`` is per feature; a head with either goes the whole way).
-    ``None`` when the file is not laid out that way or a chunk does not parse alone: the caller then
-    reads it whole, with the messages that path gives.
+    Parsing the whole file at once holds a document ~5.5x its size (2 GB for 100k distinct places) and
+    the file's bytes (360 MB); here the file is read line by line and only ``LINES_CHUNK`` features' text
+    and coordinates are alive at a time. The result, problems and messages are those of
+    ``features_from_geojson`` on the whole document (every check but the collection's ``crs`` and ``bbox``
+    is per feature; a head with either goes the whole way). Nesting is checked per chunk (a feature line
+    nests one level less deep in its chunk's ``[…]`` than in the file): a chunk too deep, a file not laid
+    out this way or a chunk that does not parse alone gives ``None``, and the caller reads the file whole,
+    with the messages that path gives.
     """
-    first = data.find(b"\n")
-    if first < 0 or not data.endswith(_LINES_TAIL) or not data[:first].endswith(b'"features":['):
-        return None
-    try:
-        head = orjson.loads(data[:first] + b"]}")
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(head, dict) or head.get("type") != "FeatureCollection" or "crs" in head or "bbox" in head:
-        return None
-    body_end = len(data) - len(_LINES_TAIL)
-    problems: list[str] = []
-    rows: list[dict[str, Any]] = []
-    geoms: list[Any] = []
-    pos = first + 1
-    while pos < body_end:
-        end = pos
-        for _ in range(LINES_CHUNK):
-            nl = data.find(b"\n", end, body_end)
-            end = body_end if nl < 0 else nl + 1
-            if nl < 0:
-                break
-        chunk = data[pos:end].rstrip(b"\n")
-        pos = end
-        if not chunk:
-            continue
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        first = fh.readline()
+        if size < len(first) + len(_LINES_TAIL) or not first.endswith(b'"features":[\n'):
+            return None
+        fh.seek(size - len(_LINES_TAIL))
+        if fh.read() != _LINES_TAIL:
+            return None
         try:
-            features = orjson.loads(b"[" + (chunk[:-1] if chunk.endswith(b",") else chunk) + b"]")
+            head = orjson.loads(first[:-1] + b"]}")
         except orjson.JSONDecodeError:
             return None
-        found, built = _checked_features({"type": "FeatureCollection", "features": features}, offset=len(rows))
-        problems.extend(found)
-        if not problems:  # rows only matter while every feature so far is sound
-            rows.extend(dict(f.get("properties") or {}) for f in features)
-        else:
-            rows.extend({} for _ in features)
-        geoms.extend(built.tolist() if built is not None else [None] * len(features))
-        del features  # this chunk's coordinate lists
+        if json_nesting(first[:-1] + b"]}") > MAX_JSON_DEPTH:
+            return None
+        if not isinstance(head, dict) or head.get("type") != "FeatureCollection" or "crs" in head or "bbox" in head:
+            return None
+        body_end = size - len(_LINES_TAIL) + 1  # where the closing "]}" line starts
+        fh.seek(len(first))
+        problems: list[str] = []
+        rows: list[dict[str, Any]] = []
+        geoms: list[Any] = []
+        while fh.tell() < body_end:
+            lines = []
+            for _ in range(LINES_CHUNK):
+                lines.append(fh.readline())
+                if fh.tell() >= body_end:
+                    break
+            chunk = b"".join(lines).rstrip(b"\n")
+            del lines
+            if not chunk:
+                continue
+            text = b"[" + (chunk[:-1] if chunk.endswith(b",") else chunk) + b"]"
+            del chunk
+            if json_nesting(text) > MAX_JSON_DEPTH - 1:
+                return None
+            try:
+                features = orjson.loads(text)
+            except orjson.JSONDecodeError:
+                return None
+            del text
+            found, built = _checked_features({"type": "FeatureCollection", "features": features}, offset=len(rows))
+            problems.extend(found)
+            if not problems:  # rows only matter while every feature so far is sound
+                rows.extend(dict(f.get("properties") or {}) for f in features)
+            else:
+                rows.extend({} for _ in features)
+            geoms.extend(built.tolist() if built is not None else [None] * len(features))
+            del features  # this chunk's coordinate lists
     if problems:
         raise ValidationError("not a valid geoplan GeoJSON: " + "; ".join(problems[:5]))
     return _frame_of_rows(rows, geoms, head)
@@ -1051,18 +1064,18 @@ def features_from_path(
             size = p.stat().st_size
             if size > settings.max_report_bytes:
                 raise too_large(p, size, settings.max_report_bytes)
+            with gc_paused():
+                try:
+                    by_lines = _features_from_lines(p)
+                except ValidationError as err:
+                    raise ValidationError(f"{p}: {err}") from err
+            if by_lines is not None:
+                return by_lines
             data = p.read_bytes()
             depth = json_nesting(data)
             if depth > MAX_JSON_DEPTH:  # json.loads would recurse until Python gives up
                 msg = f"JSON nested {depth} levels deep (more than {MAX_JSON_DEPTH}); not a geoplan GeoJSON"
                 raise ReportError(msg, source=str(p))
-            with gc_paused():
-                try:
-                    by_lines = _features_from_lines(data)
-                except ValidationError as err:
-                    raise ValidationError(f"{p}: {err}") from err
-            if by_lines is not None:
-                return by_lines
             doc = loads_json(data)
             del data  # 360 MB at 100k distinct places: not kept while the features are built
         except OSError as err:
