@@ -10,9 +10,12 @@ Best of 7/5/3 runs for the shipped report/1k/10k, one run at 100k. Each size run
 so the peak resident memory (``ru_maxrss``) is that size's own.
 
 ``--distinct`` adds rows for feature sets whose every row is its own place (``generate.distinct_features``:
-points, lines and polygons at distinct positions inside Taiyuan): ``geoplan build`` after the features
-(GeoJSON, validate, serialise) and ``geoplan map`` from the built file (read and check it, then the
-standalone page as the command writes it), best of 3/1/1 at 1k/10k/100k.
+points, lines and polygons at distinct positions inside Taiyuan), each step in its own process so each
+peak RSS is that step's own and the bench holds no copies of its own: ``build`` (``geoplan build`` after
+the features: made, checked and written chunk by chunk), ``whole`` (the whole-document path it replaced,
+for the ratio; at 100k only with ``--whole``), ``map`` (the file read back, ``map_data`` and the page,
+stage by stage) and the ``geoplan map`` command itself (wall, user + sys and peak RSS from ``wait4``).
+The features are generated once per code version and cached (generation is not measured).
 
 ``--distinct-only`` runs only those rows.
 
@@ -104,78 +107,133 @@ def measure(n: int | None) -> dict[str, object]:
     return out
 
 
-DISTINCT_STAGES = ("geojson", "validate", "serialise", "read", "map_data", "page")
-DISTINCT_BUILD = ("geojson", "validate", "serialise")  # `geoplan build` once the features exist
-DISTINCT_MAP = ("read", "page")  # `geoplan map built.geojson`: read and check the file, write the page
+DISTINCT_STAGES = ("build", "read", "map_data", "page")
+DISTINCT_STEPS = ("prepare", "whole", "build", "map", "command")  # one process each
 
 
-def measure_distinct(n: int) -> dict[str, object]:
-    """Build and map stages for ``n`` features at ``n`` distinct places."""
-    import tempfile
-
+def _distinct_gdf(n: int):
+    """The ``n`` distinct places, generated once per code version (generation is not what is measured)."""
+    from _common import cached
     from generate import distinct_features
 
-    from geoplan.features import dumps_geojson, features_from_path, features_to_geojson, validate_geojson
     from geoplan.gazetteer import load_gazetteer
+
+    return cached(f"distinct-{n}", lambda: distinct_features(n, SEED, gazetteer=load_gazetteer()), n, SEED)
+
+
+def _timed(fn):
+    """Wall and CPU seconds of one call, and its result."""
+    w, c = time.perf_counter(), time.process_time()
+    out = fn()
+    return time.perf_counter() - w, time.process_time() - c, out
+
+
+def measure_distinct(n: int, step: str, folder: Path) -> dict[str, object]:
+    """One step for ``n`` distinct places, in its own process so its peak RSS is its own.
+
+    ``prepare`` makes (or reads) the features; ``build`` writes them as ``geoplan build`` does after the
+    features (made, checked and written chunk by chunk: ``geoplan.features.write_geojson``); ``whole`` is
+    the whole-document path it replaced (``features_to_geojson``, ``validate_geojson``, ``dumps_geojson``),
+    for the ratio; ``map`` reads ``folder/built.geojson`` and makes the page as ``geoplan map`` does,
+    stage by stage. Each step reports the RSS before it starts (the imports and the features) and its peak.
+    """
+    from geoplan import settings
+
+    settings.max_report_bytes = 1 << 40  # 100k distinct is ~360 MB: over the 64 MiB a report may be by default
+    built = folder / "built.geojson"
+    out: dict[str, object] = {"n": n, "step": step}
+    if step == "prepare":
+        import shapely
+
+        gdf = _distinct_gdf(n)
+        out.update(features=len(gdf), vertices=int(shapely.get_num_coordinates(gdf.geometry.values).sum()))
+        return out
+    if step in ("build", "whole"):
+        from geoplan.features import dumps_geojson, features_to_geojson, validate_geojson, write_geojson
+
+        gdf = _distinct_gdf(n)
+        out["rss_base_mib"] = peak_rss_mib()
+        if step == "build":
+            w, c, size = _timed(lambda: write_geojson(gdf, built))
+        else:
+            w, c, size = _timed(
+                lambda: (folder / "whole.geojson").write_bytes(
+                    dumps_geojson(validate_geojson(features_to_geojson(gdf))).encode("utf-8")
+                )
+            )
+        out.update(times={"build": w}, cpu={"build": c}, geojson_bytes=size, rss_peak_mib=peak_rss_mib())
+        return out
+    from geoplan.features import features_and_gazetteer
     from geoplan.maps import build_map, map_data, map_html
     from geoplan.offline import localize
 
-    runs = 3 if n < 10_000 else 1
-    cpu: dict[str, float] = {}
-
-    def best_of(fn, runs):  # wall seconds as everywhere, and this process's CPU seconds of the same call
-        import time as _time
-
-        best, best_cpu, out = float("inf"), float("inf"), None
-        for _ in range(runs):
-            w, c = _time.perf_counter(), _time.process_time()
-            out = fn()
-            best, best_cpu = min(best, _time.perf_counter() - w), min(best_cpu, _time.process_time() - c)
-        cpu[len(cpu)] = best_cpu
-        return best, out
-
-    gaz = load_gazetteer()
-    gdf = distinct_features(n, SEED, gazetteer=gaz)
-    out: dict[str, object] = {"n": n, "runs": runs, "distinct": True, "rss_base_mib": peak_rss_mib()}
+    out["rss_base_mib"] = peak_rss_mib()
     t: dict[str, float] = {}
-    t["geojson"], doc = best_of(lambda: features_to_geojson(gdf), runs)
-    t["validate"], _ = best_of(lambda: validate_geojson(doc), runs)
-    t["serialise"], body = best_of(lambda: dumps_geojson(doc), runs)
-    doc = None
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "built.geojson"
-        path.write_text(body, encoding="utf-8")
-        from geoplan import settings  # 100k distinct is ~360 MB: over the 64 MiB a report may be by default
+    cpu: dict[str, float] = {}
+    t["read"], cpu["read"], (read, gaz) = _timed(lambda: features_and_gazetteer(built))
+    t["map_data"], cpu["map_data"], _ = _timed(lambda: map_data(read, "osm"))
 
-        settings.max_report_bytes = max(settings.max_report_bytes, path.stat().st_size)
-        t["read"], read = best_of(lambda: features_from_path(path), runs)
-    t["map_data"], drawn = best_of(lambda: map_data(read, "osm"), runs)
-
-    def page() -> str:
+    def page() -> int:
         m = build_map(
             read, lang="zh", basemap="osm", gazetteer=gaz, show_boundaries=True, list_unplaced=True, search=True
         )
         localize(m, mode="inline")
-        return map_html(m)
+        return len(map_html(m).encode("utf-8"))
 
-    t["page"], html_text = best_of(page, runs)
-    out.update(
-        features=len(gdf),
-        vertices=int(__import__("shapely").get_num_coordinates(gdf.geometry.values).sum()),
-        geojson_bytes=len(body.encode("utf-8")),
-        page_bytes=len(html_text.encode("utf-8")),
-        map_shapes=drawn.shapes,
-        times=t,
-        rss_peak_mib=peak_rss_mib(),
-        cpu=dict(zip(DISTINCT_STAGES, cpu.values(), strict=True)),
-    )
+    t["page"], cpu["page"], page_bytes = _timed(page)
+    out.update(times=t, cpu=cpu, page_bytes=page_bytes, rss_peak_mib=peak_rss_mib())
     return out
 
 
-def _child(n: int | None, timeout: float, *, distinct: bool = False) -> dict[str, object] | None:
+def _command(n: int, folder: str, _step: str = "command") -> dict[str, object]:
+    """``geoplan map built.geojson -o map.html`` as a command: wall, user + sys and peak RSS from ``wait4``.
+
+    The only change is the size limit, raised for files over 64 MiB (100k distinct places).
+    """
+    import os
+
+    code = (
+        "import sys; from geoplan import settings; settings.max_report_bytes = 1 << 40; "
+        "from geoplan.cli import main; raise SystemExit(main(sys.argv[1:]))"
+    )
+    cmd = [sys.executable, "-c", code, "map", f"{folder}/built.geojson", "-o", f"{folder}/map.html"]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if status != 0:
+        log(f"geoplan map on {label(n)} distinct failed:\n{err[-2000:]}")
+        return {}
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_peak_mib": usage.ru_maxrss / 1024}
+
+
+def _step(n: int, folder: str, step: str) -> dict[str, object] | None:
+    return _child(n, timeout=1800, distinct=step, folder=folder)
+
+
+def run_distinct(n: int, *, whole: bool) -> dict[str, object] | None:
+    """Every step for ``n`` distinct places, each in its own process, sharing one folder for the built file."""
+    import tempfile
+
+    res: dict[str, object] = {"n": n}
+    with tempfile.TemporaryDirectory(prefix="geoplan-distinct-") as tmp:
+        for step in DISTINCT_STEPS:
+            if step == "whole" and not whole:
+                continue
+            log(f"pipeline distinct {label(n)}: {step} …")
+            run_step = _command if step == "command" else _step
+            r = run_step(n, tmp, step)
+            if not r:
+                return None
+            res[step] = r
+    return res
+
+
+def _child(n: int | None, timeout: float, *, distinct: str = "", folder: str = "") -> dict[str, object] | None:
     cmd = [sys.executable, __file__, "--one", "shipped" if n is None else str(n)]
     if distinct:
-        cmd.append("--distinct")
+        cmd += ["--step", distinct, "--folder", folder]
     try:
         res = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -187,17 +245,76 @@ def _child(n: int | None, timeout: float, *, distinct: bool = False) -> dict[str
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
+def print_distinct(distinct: list[dict[str, object]]) -> None:
+    """The distinct-place tables and the #14 targets they decide."""
+    rows = []
+    for r in distinct:
+        prep, build, mp, cmd = r["prepare"], r["build"], r["map"], r["command"]
+        whole = r.get("whole")
+        t, c = mp["times"], mp["cpu"]
+        rows.append(
+            [
+                f"{label(r['n'])} distinct",
+                f"{prep['features']:,} / {prep['vertices']:,}",
+                f"{fmt_s(whole['times']['build'])} ({fmt_s(whole['cpu']['build'])}), {whole['rss_peak_mib']:,.0f} MiB"
+                if whole
+                else "—",
+                f"{fmt_s(build['times']['build'])} ({fmt_s(build['cpu']['build'])}), {build['rss_peak_mib']:,.0f} MiB"
+                f" (+{build['rss_peak_mib'] - build['rss_base_mib']:,.0f})",
+                *(f"{fmt_s(t[s])} ({fmt_s(c[s])})" for s in ("read", "map_data", "page")),
+                f"{mp['rss_peak_mib']:,.0f} MiB (+{mp['rss_peak_mib'] - mp['rss_base_mib']:,.0f})",
+                f"{fmt_s(cmd['wall'])} ({fmt_s(cmd['cpu'])}), {cmd['rss_peak_mib']:,.0f} MiB",
+                fmt_bytes(build["geojson_bytes"]),
+                fmt_bytes(mp["page_bytes"]),
+                f"{max(build['rss_peak_mib'], cmd['rss_peak_mib'], mp['rss_peak_mib']):,.0f} MiB",
+            ]
+        )
+    table(
+        [
+            "features",
+            "features / vertices",
+            "build, whole document (before): wall (CPU), peak",
+            "build, streamed: wall (CPU), peak (+ over features)",
+            "read",
+            "map_data",
+            "page",
+            "map stages: peak (+ over imports)",
+            "`geoplan map` command: wall (user+sys), peak",
+            "GeoJSON",
+            "page",
+            "pipeline peak RSS",
+        ],
+        rows,
+        title="Distinct places: each step in its own process (wall (CPU) seconds; one run each)",
+    )
+    for r in distinct:
+        n, build, cmd = r["n"], r["build"], r["command"]
+        peak = max(build["rss_peak_mib"], cmd["rss_peak_mib"], r["map"]["rss_peak_mib"])
+        if n == 10_000:
+            target("#14, 10k distinct: `geoplan map` ≤ 2 s", cmd["wall"] <= 2, f"{fmt_s(cmd['wall'])} wall")
+        if n == 100_000:
+            target(
+                "#14, 100k distinct: built ≤ 15 s",
+                build["times"]["build"] <= 15,
+                f"{fmt_s(build['times']['build'])} wall ({fmt_s(build['cpu']['build'])} CPU) after the features",
+            )
+            target("#14, 100k distinct: pipeline peak RSS ≤ 1 GB", peak <= 1000, f"{peak:,.0f} MiB")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="skip 100k")
     ap.add_argument("--sizes", type=int, nargs="*", help="report sizes in ◆ lines (default 1k 10k 100k)")
     ap.add_argument("--distinct", action="store_true", help="also feature sets of distinct places")
     ap.add_argument("--distinct-only", action="store_true", help="only the feature sets of distinct places")
+    ap.add_argument("--whole", action="store_true", help="distinct: also the whole-document build at 100k (7 GiB)")
     ap.add_argument("--one", help=argparse.SUPPRESS)
+    ap.add_argument("--step", help=argparse.SUPPRESS)
+    ap.add_argument("--folder", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.one:
-        if args.distinct:
-            print(json.dumps(measure_distinct(int(args.one))))
+        if args.step:
+            print(json.dumps(measure_distinct(int(args.one), args.step, Path(args.folder))))
         else:
             print(json.dumps(measure(None if args.one == "shipped" else int(args.one))))
         return 0
@@ -260,41 +377,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.distinct:
         distinct = []
         for n in sizes:
-            log(f"pipeline distinct {label(n)} …")
             t0 = time.perf_counter()
-            r = _child(n, timeout=900, distinct=True)
+            r = run_distinct(n, whole=args.whole or n < 100_000)
             log(f"pipeline distinct {label(n)} done in {time.perf_counter() - t0:.0f} s")
             if r is not None:
                 distinct.append(r)
-        rows = []
-        for r in distinct:
-            t = r["times"]
-            rows.append(
-                [
-                    f"{label(r['n'])} distinct",
-                    f"{r['features']:,} / {r['vertices']:,}",
-                    *(f"{fmt_s(t[s])} ({fmt_s(r['cpu'][s])})" for s in DISTINCT_STAGES),
-                    fmt_s(sum(t[s] for s in DISTINCT_BUILD)),
-                    fmt_s(sum(t[s] for s in DISTINCT_MAP)),
-                    fmt_bytes(r["geojson_bytes"]),
-                    f"{r['map_shapes']:,} / {fmt_bytes(r['page_bytes'])}",
-                    f"{r['rss_peak_mib']:.0f} MiB (+{r['rss_peak_mib'] - r['rss_base_mib']:.0f})",
-                ]
-            )
-        table(
-            [
-                "features",
-                "features / vertices",
-                *DISTINCT_STAGES,
-                "build (after features)",
-                "map (file→page)",
-                "GeoJSON",
-                "map shapes / page",
-                "peak RSS (+ over base)",
-            ],
-            rows,
-            title="Distinct places: wall (CPU) per stage, best of 3 at 1k, one run at 10k/100k",
-        )
+        print_distinct(distinct)
 
     print()
     shipped = next((r for r in results if r["n"] is None), None)

@@ -439,7 +439,7 @@ def test_failed_write_leaves_previous_file(
     written: list[Path] = []
     fail = _fail_after_some_bytes(exc, written)
     if fmt == "geojson":
-        monkeypatch.setattr(Path, "write_text", lambda self, *a, **k: fail(self))
+        monkeypatch.setattr("geoplan.export.write_geojson", lambda frame, path: fail(path))  # streams its pieces
     elif fmt == "csv":
         monkeypatch.setattr(pd.DataFrame, "to_csv", lambda self, path, *a, **k: fail(path))
     else:
@@ -518,13 +518,8 @@ def test_silently_truncated_export_is_refused_and_keeps_the_previous_file(
 ) -> None:
     target = tmp_path / f"out{SUFFIXES[fmt]}"
     target.write_bytes(b"previous export")
-    if fmt == "geojson":
-        real_write_text = Path.write_text
-
-        def half(self: Path, data: str, *a, **k) -> int:
-            return real_write_text(self, data[: len(data) // 2], *a, **k)
-
-        monkeypatch.setattr(Path, "write_text", half)
+    if fmt == "geojson":  # written piece by piece as it is made
+        monkeypatch.setattr("geoplan.export.write_geojson", _truncating(geoplan.export.write_geojson))
     elif fmt == "csv":
         monkeypatch.setattr(pd.DataFrame, "to_csv", _truncating(pd.DataFrame.to_csv))
     elif fmt == "kml":

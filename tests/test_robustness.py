@@ -22,6 +22,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
+import geoplan._io as gio
 from geoplan import cli, settings
 from geoplan.corrections import CorrectionStore
 from geoplan.errors import GazetteerError, GeoplanError, ReportError
@@ -287,7 +288,11 @@ def _fail_halfway(monkeypatch: pytest.MonkeyPatch, root: Path, exc: BaseExceptio
             f.write(data[: len(data) // 2])
         raise exc
 
+    def write_pieces(path: Path, pieces: object) -> int:  # what `geoplan build` writes as it is made
+        return write_text(Path(path), b"".join(pieces).decode("utf-8"))  # type: ignore[call-overload]
+
     monkeypatch.setattr(pathlib.Path, "write_text", write_text)
+    monkeypatch.setattr(gio, "write_pieces", write_pieces)
     return attempts
 
 
@@ -322,7 +327,13 @@ def test_silently_short_write_keeps_the_previous_file(capsys, tmp_path, monkeypa
     def half(self: Path, data: str, *args: object, **kwargs: object) -> int:
         return real(self, data[: len(data) // 2], *args, **kwargs)
 
+    def half_pieces(path: Path, pieces: object) -> int:  # what `geoplan build` writes as it is made
+        data = b"".join(pieces)  # type: ignore[call-overload]
+        Path(path).write_bytes(data[: len(data) // 2])
+        return len(data)
+
     monkeypatch.setattr(pathlib.Path, "write_text", half)
+    monkeypatch.setattr(gio, "write_pieces", half_pieces)
     rc, _, err = run(capsys, command, REPORT, "-o", out)
     assert_one_line_error(rc, err, f"{out}: ", "cannot write (wrote ")
     assert out.read_text("utf-8") == "previous good output\n"

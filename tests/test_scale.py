@@ -320,3 +320,110 @@ def test_gc_paused_restores_the_collector():
         assert not gc.isenabled()  # a caller that had paused it keeps it paused
     finally:
         gc.enable()
+
+
+# --------------------------------------------------------------------------- the streamed build
+
+
+def _whole(gdf):
+    """What ``geoplan build`` wrote before it streamed: the whole document, checked, then its text."""
+    try:
+        return features.dumps_geojson(features.validate_geojson(features_to_geojson(gdf))).encode("utf-8")
+    except ValidationError as err:
+        return f"refused: {err}"
+
+
+def _streamed(gdf, chunk):
+    with mock.patch.object(features, "GEOJSON_CHUNK", chunk):
+        try:
+            return b"".join(features.geojson_pieces(gdf))
+        except ValidationError as err:
+            return f"refused: {err}"
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 4096])
+def test_streamed_build_writes_the_whole_documents_bytes(chunk):
+    """Shared geometries (the shipped report: rows of one place share its object), distinct ones, a frame
+    with no rows and one with no ``report``: the pieces are the old text byte for byte."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from generate import distinct_features
+
+    shipped = features_from_path(REPORT)
+    distinct = distinct_features(120, 0)
+    bare = distinct[:5].copy()
+    bare.attrs = {}
+    for gdf in (shipped, distinct, shipped[:0], bare):
+        assert _streamed(gdf, chunk) == _whole(gdf)
+    assert _streamed(shipped, chunk) == SHIPPED.read_bytes()
+
+
+@hsettings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 39), st.sampled_from(["far", "3d", "empty", "nan"])), max_size=4),
+    st.sampled_from([1, 3, 7, 100]),
+)
+def test_streamed_build_refuses_as_validate_geojson(spoils, chunk):
+    """The check runs per chunk with the features' indices offset: same problems, same message."""
+    gdf = features_from_path(SHIPPED)[:40].copy()
+    geoms = list(gdf.geometry)
+    for i, how in spoils:
+        if how == "far":
+            geoms[i] = shapely.Point(200.0 + i, 95.0)
+        elif how == "3d":
+            geoms[i] = shapely.Point(112.5, 37.8, 800.0)
+        elif how == "empty":
+            geoms[i] = shapely.Polygon()
+        else:
+            geoms[i] = shapely.LineString([(112.5, float("nan")), (112.6, 37.9)])
+    gdf["geometry"] = geoms
+    assert _streamed(gdf, chunk) == _whole(gdf)
+
+
+def test_cli_build_streams_and_checks_before_printing(tmp_path, capsys):
+    """``-o`` is written piece by piece and equals stdout, which is printed only once all of it is checked."""
+    from geoplan import cli
+
+    out = tmp_path / "out.geojson"
+    assert cli.main(["build", str(REPORT), "-o", str(out)]) == 0
+    assert cli.main(["build", str(REPORT)]) == 0
+    assert capsys.readouterr().out.encode("utf-8") == out.read_bytes() == SHIPPED.read_bytes()
+    with mock.patch.object(features, "_checked_features", return_value=(["feature 3 (x): broken"], None)):
+        assert cli.main(["build", str(REPORT)]) != 0
+        assert cli.main(["build", str(REPORT), "-o", str(out)]) != 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "1 RFC 7946 problem(s): feature 3 (x): broken" in captured.err
+    assert out.read_bytes() == SHIPPED.read_bytes()  # the bad build did not replace it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.geojson"]
+
+
+@pytest.mark.parametrize("where", ["feature", "head"])
+def test_chunked_read_refuses_deep_nesting_as_the_whole_file(tmp_path, where):
+    """Nesting is checked per chunk on the line-by-line read; too deep, the file goes the whole way and
+    gets the whole file's message, with its depth."""
+    from geoplan.errors import ReportError
+
+    doc = _doc(20)
+    deep = json.loads("[" * 80 + "]" * 80)
+    if where == "feature":
+        doc["features"][9]["geometry"] = {"type": "Point", "coordinates": deep}
+    else:
+        doc["report"]["lead"] = deep
+    path = tmp_path / "deep.geojson"
+    text = features.dumps_geojson(doc)
+    path.write_text(text, encoding="utf-8")
+    with mock.patch.object(features, "LINES_CHUNK", 4), pytest.raises(ReportError) as err:
+        features_from_path(path)
+    assert f"JSON nested {gio.json_nesting(text)} levels deep" in str(err.value)
+
+
+def test_chunked_read_does_not_hold_the_file(tmp_path, monkeypatch):
+    """The line-by-line read never reads the whole file into memory."""
+    doc = _doc(30)
+    path = tmp_path / "built.geojson"
+    path.write_text(features.dumps_geojson(doc), encoding="utf-8")
+    monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail("read whole"))
+    with mock.patch.object(features, "LINES_CHUNK", 4):
+        assert features_from_path(path).to_json() == features_from_geojson(doc).to_json()

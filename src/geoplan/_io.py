@@ -18,7 +18,7 @@ import errno
 import gc
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -100,6 +100,16 @@ def check_size(path: Path, expected: int) -> None:
     if size != expected:
         msg = f"wrote {size:,} of {expected:,} bytes (disk full?)"
         raise TruncatedWriteError(errno.EIO, msg)
+
+
+def write_pieces(path: Path, pieces: Iterable[bytes]) -> int:
+    """Write ``pieces`` to ``path`` as they come, keeping none; the number of bytes meant (for ``check_size``)."""
+    size = 0
+    with path.open("wb") as f:
+        for piece in pieces:
+            f.write(piece)
+            size += len(piece)
+    return size
 
 
 def write_atomic(

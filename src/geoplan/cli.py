@@ -7,6 +7,7 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
@@ -81,6 +82,18 @@ def _write(out: Path, text: str) -> None:
 
     try:
         write_atomic(out, text, created=_created)
+    except OSError as err:
+        msg = f"{out}: cannot write ({err.strerror or err}); nothing was written"
+        raise ExportError(msg) from err
+
+
+def _write_pieces(out: Path, pieces: Iterator[bytes]) -> None:
+    """``_write`` for text made piece by piece: each piece written as it comes, none kept, then checked."""
+    from geoplan import _io
+    from geoplan.errors import ExportError
+
+    try:
+        _io.write_atomic(out, lambda tmp: _io.check_size(tmp, _io.write_pieces(tmp, pieces)), created=_created)
     except OSError as err:
         msg = f"{out}: cannot write ({err.strerror or err}); nothing was written"
         raise ExportError(msg) from err
@@ -231,17 +244,16 @@ def build_cmd(
     city: CityOption = None,
 ) -> None:
     """Parse, link and geocode REPORT into an RFC 7946 GeoJSON FeatureCollection."""
-    from geoplan.features import dumps_geojson, features_from_path, features_to_geojson, validate_geojson
+    from geoplan.features import features_from_path, geojson_pieces
 
     target = None if out is None else _target(out, f"{report.stem}.geojson")
     gdf = features_from_path(report, geocoders=_geocoders(geocoder, amap_key), shape=_shape(shape), city=city)
     meta = gdf.attrs.get("report", {})
     gdf = _with_corrections(gdf, data_dir)
-    text = dumps_geojson(validate_geojson(features_to_geojson(gdf)))
-    if target is None:
-        _out(text, nl=False)
-    else:
-        _write(target, text)
+    if target is None:  # checked whole before a byte is printed
+        _out(b"".join(geojson_pieces(gdf)).decode("utf-8"), nl=False)
+    else:  # written as it is made (bounded memory at 100k places), moved into place once checked
+        _write_pieces(target, geojson_pieces(gdf))
     counts = gdf["precision"].value_counts().to_dict()
     summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
     where = meta.get("city") or {}

@@ -49,7 +49,7 @@ import shapely
 from geoplan import settings
 from geoplan._io import TruncatedWriteError, write_atomic
 from geoplan.errors import ExportError, ValidationError
-from geoplan.features import clean_geometry, dumps_geojson, features_to_geojson, geometry_kind, validate_geojson
+from geoplan.features import clean_geometries, geometry_kind, write_geojson
 
 FORMATS: tuple[str, ...] = ("geojson", "gpkg", "kml", "csv")
 SUFFIXES: dict[str, str] = {"geojson": ".geojson", "gpkg": ".gpkg", "kml": ".kml", "csv": ".csv"}
@@ -97,8 +97,8 @@ def _prepared(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         gdf = gdf.to_crs(settings.default_crs)
     frame = gdf.reset_index(drop=True)
     geom = frame.geometry
-    cleaned = [clean_geometry(g, settings.coordinate_decimals) for g in geom]
-    frame[geom.name] = gpd.GeoSeries(np.asarray(cleaned, dtype=object), index=frame.index, crs=settings.default_crs)
+    cleaned = clean_geometries(np.asarray(geom.values, dtype=object), settings.coordinate_decimals)
+    frame[geom.name] = gpd.GeoSeries(cleaned, index=frame.index, crs=settings.default_crs)
     if "precision_code" in frame:
         frame["precision_code"] = pd.to_numeric(frame["precision_code"]).astype("Int64")
     frame.attrs = dict(gdf.attrs)
@@ -106,7 +106,7 @@ def _prepared(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def _write_geojson(frame: gpd.GeoDataFrame, tmp: Path) -> None:
-    tmp.write_text(dumps_geojson(validate_geojson(features_to_geojson(frame))), encoding="utf-8")
+    write_geojson(frame, tmp)  # made, checked and written chunk by chunk; a bad one is never moved into place
 
 
 def _gpkg_layers(frame: gpd.GeoDataFrame) -> list[tuple[str, gpd.GeoDataFrame]]:

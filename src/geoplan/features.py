@@ -24,6 +24,7 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from geoplan import settings
+from geoplan import _io
 from geoplan._io import MAX_JSON_DEPTH, gc_paused, json_nesting
 from geoplan.admin import admin_index
 from geoplan.errors import GeoplanError, ValidationError
@@ -430,6 +431,88 @@ def dumps_geojson(doc: dict[str, Any]) -> str:
     return f'{head_json}{sep}"features":[\n{body}\n]}}\n'
 
 
+GEOJSON_CHUNK = 4096  # features made, checked and written at a time by ``geojson_pieces``
+
+
+def geojson_pieces(gdf: gpd.GeoDataFrame, *, decimals: int | None = None) -> Iterator[bytes]:
+    """``dumps_geojson(validate_geojson(features_to_geojson(gdf)))`` as UTF-8 pieces, made chunk by chunk.
+
+    The whole document of 100k distinct places is ~2 GB of dicts and lists and its text 360 MB more
+    (bench/README.md); here only ``GEOJSON_CHUNK`` features' dicts and text are alive at a time. Each
+    chunk is checked against RFC 7946 as it is made (message indices offset to the whole file's), and
+    ``ValidationError`` with ``validate_geojson``'s message is raised after the last feature and before
+    the closing bytes, so a caller writing the pieces to a temporary file never moves a bad one into
+    place and one printing them collects them first. The bytes are ``dumps_geojson``'s, byte for byte.
+    """
+    with gc_paused():
+        yield from _geojson_pieces(gdf, decimals)
+
+
+def _geojson_pieces(gdf: gpd.GeoDataFrame, decimals: int | None) -> Iterator[bytes]:
+    decimals = settings.coordinate_decimals if decimals is None else decimals
+    if gdf.crs is not None and not gdf.crs.equals(settings.default_crs):
+        gdf = gdf.to_crs(settings.default_crs)
+    head: dict[str, Any] = {"type": "FeatureCollection"}
+    if "report" in gdf.attrs:
+        head["report"] = gdf.attrs["report"]
+    head_json = _dumps_compact(head)[:-1]
+    yield f'{head_json}{"," if head_json != "{" else ""}"features":[\n'.encode()
+    props = [c for c in gdf.columns if c != gdf.geometry.name]
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    plain = pd.DataFrame(gdf[props])
+    plain.attrs = {}  # pandas deep-copies attrs (the report) into every slice: 1 s at 10k rows in chunks of 7
+    # Rows of one place share the gazetteer's geometry object: those are cleaned and mapped once, up front
+    # (features_to_geojson's 2-2.5x); a geometry of one row only is cleaned in its chunk, vectorised.
+    uses: dict[int, int] = {}
+    for g in geoms.tolist():
+        uses[id(g)] = uses.get(id(g), 0) + 1
+    shared = {id(g): g for g in geoms.tolist() if uses[id(g)] > 1}
+    shared_arr = np.empty(len(shared), dtype=object)
+    shared_arr[:] = list(shared.values())
+    shared_cleaned = clean_geometries(shared_arr, decimals)
+    shared_clean = dict(zip(shared, shared_cleaned.tolist(), strict=True))
+    mapped = dict(zip(shared, geometries_to_geojson(shared_cleaned), strict=True))
+    problems: list[str] = []
+    for start in range(0, len(gdf), GEOJSON_CHUNK):
+        part = geoms[start : start + GEOJSON_CHUNK]
+        own = np.flatnonzero([uses[id(g)] == 1 for g in part.tolist()])
+        cleaned = clean_geometries(part[own], decimals)
+        local = dict(zip(map(id, part[own].tolist()), geometries_to_geojson(cleaned), strict=True))
+        rows = json_columns(plain.iloc[start : start + GEOJSON_CHUNK], props)
+        features = [
+            {
+                "type": "Feature",
+                "id": p.get("fid"),
+                "properties": p,
+                "geometry": local[id(g)] if id(g) in local else mapped[id(g)],
+            }
+            for p, g in zip((dict(zip(props, rec, strict=True)) for rec in rows), part.tolist(), strict=True)
+        ]
+        made = np.full(len(part), None, dtype=object)
+        if len(own):
+            made[own] = cleaned
+        if len(part) > len(own):
+            shared_rows = np.setdiff1d(np.arange(len(part)), own)
+            made[shared_rows] = [shared_clean[id(g)] for g in part[shared_rows].tolist()]
+        doc = {"type": "FeatureCollection", "features": features}
+        found, _ = _checked_features(doc, offset=start, built=made)
+        problems.extend(found)
+        text = ",\n".join(_dumps_compact(f) for f in features)
+        yield (text if start + GEOJSON_CHUNK >= len(gdf) else text + ",\n").encode()
+    if problems:
+        raise ValidationError(f"{len(problems)} RFC 7946 problem(s): " + "; ".join(problems[:10]))
+    yield b"\n]}\n"
+
+
+def write_geojson(gdf: gpd.GeoDataFrame, path: Path) -> int:
+    """Write ``geojson_pieces(gdf)`` to ``path`` as they are made; the number of bytes meant.
+
+    Raises ``ValidationError`` when the features break RFC 7946, after writing all but the closing bytes:
+    write to a temporary file (``geoplan._io.write_atomic``) so a bad file never takes the place of a good one.
+    """
+    return _io.write_pieces(path, geojson_pieces(gdf))
+
+
 def _dumps_compact(obj: Any) -> str:
     """``json.dumps(obj, ensure_ascii=False, separators=(",", ":"))``, by orjson when it can (same text for
     what geoplan writes; a lone surrogate or a huge integer goes the ``json`` way)."""
@@ -762,11 +845,15 @@ def check_rfc7946(doc: Any) -> list[str]:
         return _checked_features(doc)[0]
 
 
-def _checked_features(doc: Any, offset: int = 0) -> tuple[list[str], np.ndarray | None]:
+def _checked_features(
+    doc: Any, offset: int = 0, built: np.ndarray | None = None
+) -> tuple[list[str], np.ndarray | None]:
     """``check_rfc7946``'s problems and, when the features are a list, their shapely geometries.
 
     ``offset`` is the index of ``doc``'s first feature in the whole file, for the messages (a file read in
-    chunks, ``_features_from_lines``).
+    chunks, ``_features_from_lines``). ``built`` are the shapely geometries the features' geometry members
+    were written from (``geojson_pieces``): they are checked as they are instead of being read back from
+    the members (``geometries_to_geojson`` gives ``mapping()`` of each, tested), which halves the check.
     """
     problems: list[str] = []
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
@@ -800,7 +887,10 @@ def _checked_features(doc: Any, offset: int = 0) -> tuple[list[str], np.ndarray 
         at.append(i)
         wheres.append(where)
         members.append(f["geometry"])
-    geoms, errors = geometries_from_geojson(members)
+    if built is None:
+        geoms, errors = geometries_from_geojson(members)
+    else:
+        geoms, errors = np.asarray(built, dtype=object)[at], {}
     all_geoms = np.full(len(features), None, dtype=object)
     all_geoms[at] = geoms
     ok = np.array([j not in errors for j in range(len(members))], dtype=bool)
@@ -878,53 +968,66 @@ _LINES_TAIL = b"\n]}\n"
 LINES_CHUNK = 4096  # features parsed at a time when a file has dumps_geojson's layout
 
 
-def _features_from_lines(data: bytes) -> gpd.GeoDataFrame | None:
+def _features_from_lines(path: Path) -> gpd.GeoDataFrame | None:
     """A file laid out as ``dumps_geojson`` writes it (a head line, one feature per line), read in chunks.
 
-    Parsing the whole file at once holds a document ~5.5x its size (2 GB for 100k distinct places);
-    here only ``LINES_CHUNK`` features' coordinates are alive at a time, and the result, problems and
-    messages are those of ``features_from_geojson`` on the whole document (every check but the
-    collection's ``crs`` and ``bbox`` is per feature; a head with either goes the whole way).
-    ``None`` when the file is not laid out that way or a chunk does not parse alone: the caller then
-    reads it whole, with the messages that path gives.
+    Parsing the whole file at once holds a document ~5.5x its size (2 GB for 100k distinct places) and
+    the file's bytes (360 MB); here the file is read line by line and only ``LINES_CHUNK`` features' text
+    and coordinates are alive at a time. The result, problems and messages are those of
+    ``features_from_geojson`` on the whole document (every check but the collection's ``crs`` and ``bbox``
+    is per feature; a head with either goes the whole way). Nesting is checked per chunk (a feature line
+    nests one level less deep in its chunk's ``[…]`` than in the file): a chunk too deep, a file not laid
+    out this way or a chunk that does not parse alone gives ``None``, and the caller reads the file whole,
+    with the messages that path gives.
     """
-    first = data.find(b"\n")
-    if first < 0 or not data.endswith(_LINES_TAIL) or not data[:first].endswith(b'"features":['):
-        return None
-    try:
-        head = orjson.loads(data[:first] + b"]}")
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(head, dict) or head.get("type") != "FeatureCollection" or "crs" in head or "bbox" in head:
-        return None
-    body_end = len(data) - len(_LINES_TAIL)
-    problems: list[str] = []
-    rows: list[dict[str, Any]] = []
-    geoms: list[Any] = []
-    pos = first + 1
-    while pos < body_end:
-        end = pos
-        for _ in range(LINES_CHUNK):
-            nl = data.find(b"\n", end, body_end)
-            end = body_end if nl < 0 else nl + 1
-            if nl < 0:
-                break
-        chunk = data[pos:end].rstrip(b"\n")
-        pos = end
-        if not chunk:
-            continue
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        first = fh.readline()
+        if size < len(first) + len(_LINES_TAIL) or not first.endswith(b'"features":[\n'):
+            return None
+        fh.seek(size - len(_LINES_TAIL))
+        if fh.read() != _LINES_TAIL:
+            return None
         try:
-            features = orjson.loads(b"[" + (chunk[:-1] if chunk.endswith(b",") else chunk) + b"]")
+            head = orjson.loads(first[:-1] + b"]}")
         except orjson.JSONDecodeError:
             return None
-        found, built = _checked_features({"type": "FeatureCollection", "features": features}, offset=len(rows))
-        problems.extend(found)
-        if not problems:  # rows only matter while every feature so far is sound
-            rows.extend(dict(f.get("properties") or {}) for f in features)
-        else:
-            rows.extend({} for _ in features)
-        geoms.extend(built.tolist() if built is not None else [None] * len(features))
-        del features  # this chunk's coordinate lists
+        if json_nesting(first[:-1] + b"]}") > MAX_JSON_DEPTH:
+            return None
+        if not isinstance(head, dict) or head.get("type") != "FeatureCollection" or "crs" in head or "bbox" in head:
+            return None
+        body_end = size - len(_LINES_TAIL) + 1  # where the closing "]}" line starts
+        fh.seek(len(first))
+        problems: list[str] = []
+        rows: list[dict[str, Any]] = []
+        geoms: list[Any] = []
+        while fh.tell() < body_end:
+            lines = []
+            for _ in range(LINES_CHUNK):
+                lines.append(fh.readline())
+                if fh.tell() >= body_end:
+                    break
+            chunk = b"".join(lines).rstrip(b"\n")
+            del lines
+            if not chunk:
+                continue
+            text = b"[" + (chunk[:-1] if chunk.endswith(b",") else chunk) + b"]"
+            del chunk
+            if json_nesting(text) > MAX_JSON_DEPTH - 1:
+                return None
+            try:
+                features = orjson.loads(text)
+            except orjson.JSONDecodeError:
+                return None
+            del text
+            found, built = _checked_features({"type": "FeatureCollection", "features": features}, offset=len(rows))
+            problems.extend(found)
+            if not problems:  # rows only matter while every feature so far is sound
+                rows.extend(dict(f.get("properties") or {}) for f in features)
+            else:
+                rows.extend({} for _ in features)
+            geoms.extend(built.tolist() if built is not None else [None] * len(features))
+            del features  # this chunk's coordinate lists
     if problems:
         raise ValidationError("not a valid geoplan GeoJSON: " + "; ".join(problems[:5]))
     return _frame_of_rows(rows, geoms, head)
@@ -961,18 +1064,18 @@ def features_from_path(
             size = p.stat().st_size
             if size > settings.max_report_bytes:
                 raise too_large(p, size, settings.max_report_bytes)
+            with gc_paused():
+                try:
+                    by_lines = _features_from_lines(p)
+                except ValidationError as err:
+                    raise ValidationError(f"{p}: {err}") from err
+            if by_lines is not None:
+                return by_lines
             data = p.read_bytes()
             depth = json_nesting(data)
             if depth > MAX_JSON_DEPTH:  # json.loads would recurse until Python gives up
                 msg = f"JSON nested {depth} levels deep (more than {MAX_JSON_DEPTH}); not a geoplan GeoJSON"
                 raise ReportError(msg, source=str(p))
-            with gc_paused():
-                try:
-                    by_lines = _features_from_lines(data)
-                except ValidationError as err:
-                    raise ValidationError(f"{p}: {err}") from err
-            if by_lines is not None:
-                return by_lines
             doc = loads_json(data)
             del data  # 360 MB at 100k distinct places: not kept while the features are built
         except OSError as err:
