@@ -461,3 +461,22 @@ def test_save_map_writes_bands_beside_the_page_and_small_maps_as_one_file(tmp_pa
     assert {json.dumps(o.get("zooms")) for _d, o in _layers(one)} == {json.dumps([z for z, _t in maps.DRAW_BANDS[1:]])}
     assert all(o.get("animate") is False for _d, o in _layers(one))
     assert all("animate" not in o and "zooms" not in o for _d, o in _layers(small.read_text("utf-8")))
+
+
+def test_geoplan_map_writes_the_bands_of_many_places_beside_the_page(tmp_path, gdf, monkeypatch, capsys):
+    """The command, not only the function: `geoplan map` on a built file of detailed distinct places writes
+    `<page>.data/` and a page that loads it; a missing output folder is made and said so."""
+    import geoplan.maps as maps
+    from geoplan import cli
+    from geoplan.features import dumps_geojson, features_to_geojson
+
+    monkeypatch.setattr(maps, "LOD_MIN_VERTICES", 100)
+    built = tmp_path / "distinct.geojson"
+    built.write_text(dumps_geojson(features_to_geojson(_distinct_shapes(gdf))), "utf-8")
+    target = tmp_path / "new" / "map.html"
+    assert cli.main(["map", str(built), "-o", str(target)]) == 0
+    err = capsys.readouterr().err
+    files = sorted((tmp_path / "new" / "map.data").iterdir())
+    assert files and all(f"map.data/{f.name}" in target.read_text("utf-8") for f in files)
+    assert f"created folder {tmp_path / 'new'}" in err
+    assert f"{target.stat().st_size + sum(f.stat().st_size for f in files):,} bytes -> {target}" in err

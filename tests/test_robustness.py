@@ -276,8 +276,9 @@ def test_many_items_build_in_linear_time(gaz):
 
 
 def _fail_halfway(monkeypatch: pytest.MonkeyPatch, root: Path, exc: BaseException) -> list[Path]:
-    """Make ``Path.write_text`` under ``root`` write half its data, then raise ``exc``."""
+    """Make ``Path.write_text`` / ``write_bytes`` under ``root`` write half their data, then raise ``exc``."""
     real = pathlib.Path.write_text
+    real_bytes = pathlib.Path.write_bytes
     attempts: list[Path] = []
 
     def write_text(self: Path, data: str, *args: object, **kwargs: object) -> int:
@@ -288,10 +289,16 @@ def _fail_halfway(monkeypatch: pytest.MonkeyPatch, root: Path, exc: BaseExceptio
             f.write(data[: len(data) // 2])
         raise exc
 
+    def write_bytes(self: Path, data: bytes) -> int:  # what `geoplan map` writes (maps.save_map)
+        if root not in Path(self).parents:
+            return real_bytes(self, data)
+        return write_text(self, data.decode("utf-8"))
+
     def write_pieces(path: Path, pieces: object) -> int:  # what `geoplan build` writes as it is made
         return write_text(Path(path), b"".join(pieces).decode("utf-8"))  # type: ignore[call-overload]
 
     monkeypatch.setattr(pathlib.Path, "write_text", write_text)
+    monkeypatch.setattr(pathlib.Path, "write_bytes", write_bytes)
     monkeypatch.setattr(gio, "write_pieces", write_pieces)
     return attempts
 
@@ -324,8 +331,13 @@ def test_silently_short_write_keeps_the_previous_file(capsys, tmp_path, monkeypa
     out.write_text("previous good output\n", encoding="utf-8")
     real = pathlib.Path.write_text
 
+    real_bytes = pathlib.Path.write_bytes
+
     def half(self: Path, data: str, *args: object, **kwargs: object) -> int:
         return real(self, data[: len(data) // 2], *args, **kwargs)
+
+    def half_bytes(self: Path, data: bytes) -> int:  # what `geoplan map` writes (maps.save_map)
+        return real_bytes(self, data[: len(data) // 2])
 
     def half_pieces(path: Path, pieces: object) -> int:  # what `geoplan build` writes as it is made
         data = b"".join(pieces)  # type: ignore[call-overload]
@@ -333,6 +345,7 @@ def test_silently_short_write_keeps_the_previous_file(capsys, tmp_path, monkeypa
         return len(data)
 
     monkeypatch.setattr(pathlib.Path, "write_text", half)
+    monkeypatch.setattr(pathlib.Path, "write_bytes", half_bytes)
     monkeypatch.setattr(gio, "write_pieces", half_pieces)
     rc, _, err = run(capsys, command, REPORT, "-o", out)
     assert_one_line_error(rc, err, f"{out}: ", "cannot write (wrote ")

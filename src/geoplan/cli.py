@@ -614,9 +614,11 @@ def map_cmd(
     ] = BasemapChoice.osm,
     data_dir: DataDirArg = None,
 ) -> None:
-    """Write the map as one standalone HTML page: every script and style inlined, only tiles remote."""
+    """Write the map as a standalone HTML page: every script and style inlined, only tiles remote (a map of many
+    distinct places also writes its finer zoom bands into ``<page>.data/`` beside it)."""
     from geoplan.features import features_and_gazetteer
-    from geoplan.maps import build_map, map_html
+    from geoplan.errors import ExportError
+    from geoplan.maps import build_map, save_map
     from geoplan.offline import localize
 
     gdf, gaz = features_and_gazetteer(source)  # the gazetteer has the report's districts
@@ -631,10 +633,13 @@ def map_cmd(
         search=True,
     )
     localize(m, mode="inline")
-    html_text = map_html(m)
     target = _target(out, "map.html")
-    _write(target, html_text)
-    typer.echo(f"{len(gdf)} features, {len(html_text.encode()):,} bytes -> {target}", err=True)
+    try:  # a map of many vertices puts its finer zoom bands in <page>.data/ beside the page (maps.save_map)
+        written = save_map(m, target, created=_created)
+    except OSError as err:
+        msg = f"{target}: cannot write ({err.strerror or err}); the page there was left as it was"
+        raise ExportError(msg) from err
+    typer.echo(f"{len(gdf)} features, {written:,} bytes -> {target}", err=True)
 
 
 # -- publish: a static site for a city's residents ------------------------------------------------

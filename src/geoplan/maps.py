@@ -20,6 +20,7 @@ import hashlib
 import html
 import json
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -37,7 +38,7 @@ from folium.elements import ElementAddToElement
 from jinja2 import Template
 
 from geoplan import settings
-from geoplan._io import gc_paused
+from geoplan._io import gc_paused, write_atomic
 from geoplan.datum import Datum, convert_geometry
 from geoplan.features import clean_geometries, geometries_to_geojson, json_columns
 from geoplan.gazetteer import Gazetteer
@@ -828,7 +829,7 @@ def map_html(m: folium.Map) -> str:
     return m.get_root().render()
 
 
-def save_map(m: folium.Map, target: Path) -> int:
+def save_map(m: folium.Map, target: Path, *, created: Callable[[Path], None] | None = None) -> int:
     """Write ``m`` to ``target``; its layers' zoom bands, if any, as files in ``<target stem>.data/`` beside it.
 
     A map without bands (the shipped report, anything under ``LOD_MIN_VERTICES`` a layer) stays one
@@ -845,12 +846,13 @@ def save_map(m: folium.Map, target: Path) -> int:
     page = map_html(m).encode("utf-8")
     written = len(page)
     if files:
-        folder.mkdir(parents=True, exist_ok=True)
-        for old in folder.glob("*_band*.js"):  # an earlier page's bands (their names change with each map)
-            old.unlink()
+        stale = set(folder.glob("*_band*.js"))  # an earlier page's bands (their names change with each map)
         for name, text in files.items():
             data = text.encode("utf-8")
-            (folder / name).write_bytes(data)
+            write_atomic(folder / name, data, created=created)
+            stale.discard(folder / name)
             written += len(data)
-    target.write_bytes(page)
+        for old in stale:
+            old.unlink()
+    write_atomic(target, page, created=created)
     return written
