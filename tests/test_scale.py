@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import tempfile
+from typing import Any
 from pathlib import Path
 from unittest import mock
 
@@ -192,9 +193,8 @@ spoilers = st.sampled_from(
 )
 
 
-@hsettings(max_examples=80, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 39), spoilers), max_size=3))
-def test_column_wide_check_refuses_as_row_by_row(spoils):
+def _spoiled(spoils: list[tuple[int, tuple[str, Any]]]) -> dict[str, Any]:
+    """The shipped features with some properties dropped or replaced (hypothesis's ``spoilers``)."""
     doc = _doc()
     for i, (key, value) in spoils:
         props = doc["features"][i]["properties"]
@@ -202,6 +202,13 @@ def test_column_wide_check_refuses_as_row_by_row(spoils):
             props.pop(value, None)
         else:
             props[key] = value
+    return doc
+
+
+@hsettings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 39), spoilers), max_size=3))
+def test_column_wide_check_refuses_as_row_by_row(spoils):
+    doc = _spoiled(spoils)
     assert _outcome(doc) == _row_by_row(doc)
 
 
@@ -273,13 +280,7 @@ def test_a_built_file_is_read_in_chunks(tmp_path):
 @hsettings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 39), spoilers), max_size=3), st.sampled_from([1, 3, 7, 100]))
 def test_chunked_read_refuses_as_the_whole_document(spoils, chunk):
-    doc = _doc()
-    for i, (key, value) in spoils:
-        props = doc["features"][i]["properties"]
-        if key == "drop":
-            props.pop(value, None)
-        else:
-            props[key] = value
+    doc = _spoiled(spoils)
     with tempfile.TemporaryDirectory() as tmp:
         by_lines, whole = _read_both(doc, Path(tmp), chunk)
     assert by_lines == whole
