@@ -19,7 +19,7 @@ import ahocorasick  # type: ignore[import-not-found]  # pyahocorasick is a C ext
 
 from geoplan.gazetteer import Gazetteer, GazetteerEntry
 from geoplan.models import Item, Mention, Status
-from geoplan.names import Candidate, candidates_from_text
+from geoplan.names import FILLERS, Candidate, candidates_from_text
 from geoplan.parse import ACTIONS, actions_from_text, status_from_actions
 
 CN_NUMERALS = "一二三四五六七八九十"
@@ -31,50 +31,7 @@ ADMIN_FOLLOWED_BY_PLACE_RE = re.compile(
     r"图书馆|博物馆|新城|港|水库|山)"
 )
 # Verbs and fillers cut a clause into noun phrases (推进幸福桥 → 幸福桥, 国家区域医疗中心 stays whole).
-_SPLIT_WORDS = tuple(
-    sorted(
-        {
-            *ACTIONS,
-            "建设",
-            "打造",
-            "完成",
-            "支持",
-            "全面",
-            "深入",
-            "持续",
-            "继续",
-            "加力",
-            "大力",
-            "高标准",
-            "一批",
-            "构建",
-            "推广",
-            "聚焦",
-            "立足",
-            "坚持",
-            "综合",
-            "确保",
-            "提升",
-            "至少",
-            "每个",
-            "的",
-            "和",
-            "与",
-            "及",
-            "等",
-            "为",
-            "以",
-            "在",
-            "把",
-            "让",
-            "向",
-            "将",
-            "加快推进",
-        },
-        key=len,
-        reverse=True,
-    )
-)
+_SPLIT_WORDS = tuple(sorted({*ACTIONS, *FILLERS}, key=len, reverse=True))
 _CLAUSE_RE = re.compile(r"[^，,；;。！!？?]+")
 
 

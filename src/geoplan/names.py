@@ -276,8 +276,8 @@ _GENERIC_RE = re.compile(
     r"示范区|新城|站|枢纽|港|机场|小学|中学|幼儿园|基地|河湖|水库|体育场|体育馆|图书馆|博物馆|剧院|村|镇|城)$"
     r"|.*服务中心$|.*城市群.*$|.*街巷$|.*绿地$)"
 )
-#: Splits a clause into noun phrases: verbs of the status vocabulary and fillers, punctuation, brackets.
-_FILLERS = (
+#: Verbs and fillers around a place name in a clause (推进幸福桥 → 幸福桥); geoplan.link cuts clauses at them too.
+FILLERS = (
     "建设",
     "打造",
     "完成",
@@ -313,6 +313,10 @@ _FILLERS = (
     "向",
     "将",
     "加快推进",
+)
+#: Splits a clause into noun phrases: verbs of the status vocabulary and fillers, punctuation, brackets.
+_FILLERS = (
+    *FILLERS,
     "或",
     "并",
     "同时",
