@@ -114,6 +114,7 @@ LABELS: dict[str, dict[str, str]] = {
         "more": "另有 {n} 项，见事项表",
         "search": "在地图上查找",
         "found": "{n} 项",
+        "loading": "加载中…",
     },
     "en": {
         "domain": "Domain",
@@ -140,6 +141,7 @@ LABELS: dict[str, dict[str, str]] = {
         "more": "{n} more: see the table",
         "search": "Find on the map",
         "found": "{n} found",
+        "loading": "loading…",
     },
 }
 STATUS_EN = {
@@ -301,6 +303,7 @@ class DomainLayer(RawScriptElement, JSCSSMixin, folium.map.Layer):
         control: bool = True,
         bands: tuple[str, ...] = (),
         deferred: bool = False,
+        props: str = "",
     ) -> None:
         folium.map.Layer.__init__(self, name=name, overlay=True, control=control, show=show)
         self._name = "DomainLayer"
@@ -308,17 +311,25 @@ class DomainLayer(RawScriptElement, JSCSSMixin, folium.map.Layer):
         self.options = options
         self.bands = bands
         self.deferred = deferred and bool(bands)
+        self.props = props if bands else ""
         self.data_dir: str | None = None  # set by save_map: the bands are files in this folder beside the page
 
     def band_ids(self) -> list[str]:
         return [f"{self.get_name()}_band{k}" for k in range(1, len(self.bands) + 1)]
 
+    def props_id(self) -> str:
+        return f"{self.get_name()}_props"
+
     def data_files(self) -> dict[str, str]:
-        """The bands as scripts for ``data_dir`` (file name -> text): each hands its geometries to geoplan.band."""
-        return {
+        """The bands (and deferred properties) as scripts for ``data_dir`` (file name -> text): each hands its
+        data to geoplan.band, as a band does."""
+        files = {
             f"{i}.js": f"geoplan.band({js_json(i)},{band});\n"
             for i, band in zip(self.band_ids(), self.bands, strict=True)
         }
+        if self.props:
+            files[f"{self.props_id()}.js"] = f"geoplan.band({js_json(self.props_id())},{self.props});\n"
+        return files
 
     @property
     def script_text(self) -> str:
@@ -328,13 +339,19 @@ class DomainLayer(RawScriptElement, JSCSSMixin, folium.map.Layer):
         # In files beside the page (save_map), loaded when the map first reaches their zoom; deferred, each
         # finer band is a JSON block (``<script type="application/json">``) the browser only tokenises, parsed
         # when first needed; else the arrays are in the script itself.
+        # The properties likewise: a file, a JSON block or inline, loaded after the first draw (geoplan.js).
+        props = "null"
         if self.data_dir is not None:
             bands = js_json([{"id": i, "src": f"{self.data_dir}/{i}.js"} for i in self.band_ids()])
+            if self.props:
+                props = js_json({"id": self.props_id(), "src": f"{self.data_dir}/{self.props_id()}.js"})
         elif self.deferred:
             bands = js_json(self.band_ids())
+            props = js_json(self.props_id()) if self.props else props
         else:
             bands = "[" + ",".join(self.bands) + "]"
-        return f"var {self.get_name()} = geoplan.layer({self.data_json}, {js_json(options)}, {bands});"
+            props = self.props or props
+        return f"var {self.get_name()} = geoplan.layer({self.data_json}, {js_json(options)}, {bands}, {props});"
 
     def render(self, **kwargs: Any) -> None:  # type: ignore[override]
         if self.deferred and self.data_dir is None:
@@ -342,6 +359,9 @@ class DomainLayer(RawScriptElement, JSCSSMixin, folium.map.Layer):
                 # js_json writes < and > as \u escapes: the text cannot close its script element.
                 block = f'<script type="application/json" id="{block_id}">{band}</script>'
                 self.page().html.add_child(RawScript(block), name=block_id)
+            if self.props:
+                block = f'<script type="application/json" id="{self.props_id()}">{self.props}</script>'
+                self.page().html.add_child(RawScript(block), name=self.props_id())
         super().render(**kwargs)
 
 
@@ -398,6 +418,10 @@ class MapData:
     # Per layer, the finer zoom bands' geometries (``DRAW_BANDS[1:]``) as js_json arrays aligned with the
     # layer's features (null: as the band before); empty when the layer's features carry their full geometry.
     bands: tuple[tuple[str, ...], ...] = ()
+    # Per layer, with bands: every feature's whole properties (popup text, items) as a js_json array aligned
+    # with the layer's features, whose own properties then keep only what drawing needs (DRAW_PROPERTIES and
+    # the items' fids); "" for a layer that carries its properties. Empty when no layer has bands.
+    props: tuple[str, ...] = ()
 
 
 # Zoom bands for drawing many vertices (``map_data(lod=True)``): (first zoom, simplification tolerance in
@@ -413,6 +437,11 @@ LOD_MIN_VERTICES = 50_000
 LOD_DEFERRED = True
 LOD_CANVAS = False
 LOD_ANIMATE = False  # markercluster's zoom animation on banded layers (its forced layouts cost seconds there)
+# Banded layers' popup and find-box data (properties, items' text) out of the page, loaded after the first
+# draw: it was ~8 MB of the 14 MB page at 10k distinct places (bench/README.md).
+LOD_PROPS_DEFERRED = True
+# What a banded layer's features keep in the page: what style(), point() and the tooltip read; items keep fid.
+DRAW_PROPERTIES = ("name", "place_kind", "geometry_kind", "precision", "place_status")
 
 
 def map_data(gdf: gpd.GeoDataFrame, basemap: Basemap = "osm", *, lod: bool = False) -> MapData:
@@ -519,6 +548,7 @@ def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False) -> Map
     drawn = drawn or list(drawn_as.values())
     layers = []
     bands: list[tuple[str, ...]] = []
+    deferred_props: list[str] = []
     index = {digest: i for i, digest in enumerate(geometries)}
     vertices = shapely.get_num_coordinates(drawn_geoms) if lod else None
     banded: list[list[Any]] | None = None
@@ -528,6 +558,7 @@ def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False) -> Map
         if not feats:
             continue
         extra: tuple[str, ...] = ()
+        layer_props = ""
         rows = [index[k[-1]] for k, g in groups.items() if g["properties"]["domain"] == domain]
         if vertices is not None and int(vertices[rows].sum()) > LOD_MIN_VERTICES:
             if banded is None:  # every distinct geometry simplified once, in vectorised calls
@@ -541,8 +572,12 @@ def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False) -> Map
                 for f, i in zip(feats, rows, strict=True)
             ]
             extra = tuple(js_json([band[i] for i in rows]) for band in banded[1:])
+            if LOD_PROPS_DEFERRED:
+                layer_props = js_json([f["properties"] for f in feats])
+                feats = [{**f, "properties": _drawing_properties(f["properties"])} for f in feats]
         layers.append((domain, colors[domain], js_json({"type": "FeatureCollection", "features": feats})))
         bands.append(extra)
+        deferred_props.append(layer_props)
     bounds = tuple(float(v) for v in shapely.total_bounds(drawn)) if drawn else None
     return MapData(
         layers=tuple(layers),
@@ -550,7 +585,15 @@ def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False) -> Map
         shapes=len(groups),
         items=len(located),
         bands=tuple(bands) if any(bands) else (),
+        props=tuple(deferred_props) if any(deferred_props) else (),
     )
+
+
+def _drawing_properties(props: dict[str, Any]) -> dict[str, Any]:
+    """What a banded layer's feature keeps in the page: DRAW_PROPERTIES and its items' fids (view, share links)."""
+    slim = {k: props[k] for k in DRAW_PROPERTIES if k in props}
+    slim["items"] = [{"fid": it["fid"]} for it in props["items"] if "fid" in it]
+    return slim
 
 
 def _resident_words(props: dict[str, Any]) -> dict[str, str]:
@@ -739,6 +782,7 @@ def build_map(
             control=domain_control,
             bands=data.bands[i] if data.bands else (),
             deferred=deferred_bands,
+            props=data.props[i] if data.props else "",
         ).add_to(m)
     if draw:  # planners draw a corrected point, line or area
         Draw(  # type: ignore[no-untyped-call]
@@ -846,7 +890,9 @@ def save_map(m: folium.Map, target: Path, *, created: Callable[[Path], None] | N
     page = map_html(m).encode("utf-8")
     written = len(page)
     if files:
-        stale = set(folder.glob("*_band*.js"))  # an earlier page's bands (their names change with each map)
+        stale = set(folder.glob("*_band*.js")) | set(
+            folder.glob("*_props.js")
+        )  # an earlier page's bands (their names change with each map)
         for name, text in files.items():
             data = text.encode("utf-8")
             write_atomic(folder / name, data, created=created)
