@@ -246,10 +246,12 @@
       loaders.push(load);
       afterDraw(load);
     }
-    // After the page's load event and the frame it paints (a script added before the load event delays it).
+    // After the page's load event and the two frames that follow it (the first holds the map; a script
+    // added before the load event would delay that event, one added in the first frame the second frame).
     function afterDraw(fn) {
       if (typeof window === "undefined" || !window.addEventListener) { return; }  // node: on demand only
-      var go = function () { (window.requestAnimationFrame || setTimeout)(function () { setTimeout(fn, 0); }); };
+      var frame = window.requestAnimationFrame || setTimeout;
+      var go = function () { frame(function () { frame(function () { setTimeout(fn, 0); }); }); };
       if (document.readyState === "complete") { go(); } else { window.addEventListener("load", go); }
     }
     function batch(lists, add) {
