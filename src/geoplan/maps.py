@@ -438,7 +438,8 @@ LOD_DEFERRED = True
 LOD_CANVAS = False
 LOD_ANIMATE = False  # markercluster's zoom animation on banded layers (its forced layouts cost seconds there)
 # Banded layers' popup and find-box data (properties, items' text) out of the page, loaded after the first
-# draw: it was ~8 MB of the 14 MB page at 10k distinct places (bench/README.md).
+# draw: at 10k distinct places the page fell from 14.0 to 6.4 MB and the main thread's CPU to the first
+# draw by 0.4-0.7 s (bench/README.md).
 LOD_PROPS_DEFERRED = True
 # What a banded layer's features keep in the page: what style(), point() and the tooltip read; items keep fid.
 DRAW_PROPERTIES = ("name", "place_kind", "geometry_kind", "precision", "place_status")
@@ -449,8 +450,9 @@ def map_data(gdf: gpd.GeoDataFrame, basemap: Basemap = "osm", *, lod: bool = Fal
 
     With ``lod``, a layer of more than ``LOD_MIN_VERTICES`` vertices is drawn by zoom band: its features
     carry the coarsest band's geometry and their ``bbox``, and ``MapData.bands`` the finer ones (10k distinct
-    places: 1.08M vertices, 14-17 s to a first draw when every one was a Leaflet LatLng; bench/README.md).
-    The garbage collector is paused meanwhile: the dicts of 10k places set it off again and again.
+    places: 1.08M vertices, 14-17 s to a first draw when every one was a Leaflet LatLng; bench/README.md);
+    with ``LOD_PROPS_DEFERRED`` their properties shrink to ``DRAW_PROPERTIES`` and the items' fids, the whole
+    properties going to ``MapData.props``. The garbage collector is paused meanwhile: the dicts of 10k places set it off again and again.
     """
     with gc_paused():
         return _map_data(gdf, basemap, lod)
@@ -724,7 +726,8 @@ def build_map(
     that filters in the browser, with no round trip to a server. ``domain_control=False`` leaves the domains
     out of the layer control: the app's sidebar is then the one place to choose them (see the app).
     Without ``data``, layers of many vertices are drawn by zoom band (``map_data(lod=True)``), the finer
-    bands as JSON blocks in the page (``deferred_bands``) that the browser parses only when it zooms in.
+    bands as JSON blocks in the page (``deferred_bands``) that the browser parses only when it zooms in,
+    and their popup and find data as one more block, parsed after the first draw.
     """
     m = folium.Map(
         location=[37.87, 112.55], zoom_start=10, tiles=None, control_scale=True, height=height, prefer_canvas=False
@@ -878,8 +881,9 @@ def save_map(m: folium.Map, target: Path, *, created: Callable[[Path], None] | N
 
     A map without bands (the shipped report, anything under ``LOD_MIN_VERTICES`` a layer) stays one
     self-contained page. With bands the page carries the coarsest one and the browser loads a finer band's
-    file (a script, so ``file://`` pages work) only when the map is first zoomed to it: at 10k distinct
-    places the page falls from 34.9 MB to 12 MB (bench/README.md). Returns the bytes written.
+    file (a script, so ``file://`` pages work) only when the map is first zoomed to it, and the banded
+    layers' popup and find data (``<layer>_props.js``) once the page has drawn: at 10k distinct places the
+    page falls from 34.9 MB to 6.4 MB (bench/README.md). Returns the bytes written.
     """
     layers = [c for c in m._children.values() if isinstance(c, DomainLayer) and c.bands]
     folder = target.with_name(target.stem + ".data")
