@@ -77,6 +77,7 @@ VARIANTS = {
     "bands-inline": "shipped, the finer zoom bands inside the layers' script (one file)",
     "bands-canvas": "shipped, the banded lines and areas drawn on one canvas per layer",
     "bands-animated": "shipped, with markercluster's zoom animation (animate: true) on the banded layers",
+    "props-in-page": "shipped, the banded layers' popup and find data in the page (before #14's props files)",
 }
 
 
@@ -92,15 +93,17 @@ def variant(name: str) -> Iterator[None]:
     """Inside the block, ``build_map`` (which calls the module global ``map_data`` when it is given no
     ``data=``) draws the ``name`` way."""
     func = map_data_for(name)
-    saved = geoplan.maps.map_data, geoplan.maps.LOD_DEFERRED, geoplan.maps.LOD_CANVAS, geoplan.maps.LOD_ANIMATE
-    geoplan.maps.map_data = func
-    geoplan.maps.LOD_DEFERRED = name != "bands-inline"
-    geoplan.maps.LOD_CANVAS = name == "bands-canvas"
-    geoplan.maps.LOD_ANIMATE = name == "bands-animated"
+    maps = geoplan.maps
+    saved = maps.map_data, maps.LOD_DEFERRED, maps.LOD_CANVAS, maps.LOD_ANIMATE, maps.LOD_PROPS_DEFERRED
+    maps.map_data = func
+    maps.LOD_DEFERRED = name != "bands-inline"
+    maps.LOD_CANVAS = name == "bands-canvas"
+    maps.LOD_ANIMATE = name == "bands-animated"
+    maps.LOD_PROPS_DEFERRED = name != "props-in-page"  # before: popup and find data in the page
     try:
         yield
     finally:
-        geoplan.maps.map_data, geoplan.maps.LOD_DEFERRED, geoplan.maps.LOD_CANVAS, geoplan.maps.LOD_ANIMATE = saved
+        maps.map_data, maps.LOD_DEFERRED, maps.LOD_CANVAS, maps.LOD_ANIMATE, maps.LOD_PROPS_DEFERRED = saved
 
 
 def build_map_variant(name: str, gdf: Any, **kwargs: Any) -> folium.Map:

@@ -72,7 +72,17 @@ FILTER_TARGET_S = 0.300
 USABLE_PAINT_S, USABLE_TOGGLE_S = 10.0, 1.0
 USABLE_APP_START_S, USABLE_APP_CHANGE_S = 60.0, 10.0
 TOGGLE_CYCLES = 3
-VARIANTS = ("shipped", "per-item", "canvas", "whole", "bands-blocks", "bands-inline", "bands-canvas", "bands-animated")
+VARIANTS = (
+    "shipped",
+    "per-item",
+    "canvas",
+    "whole",
+    "bands-blocks",
+    "bands-inline",
+    "bands-canvas",
+    "bands-animated",
+    "props-in-page",
+)
 # The default peers: of the shared 230 places, the old ways; of distinct places, the map before zoom bands.
 DEFAULT_VARIANTS = ("shipped", "per-item", "canvas")
 DISTINCT_VARIANTS = ("shipped", "whole", "bands-canvas")
@@ -240,6 +250,13 @@ def standalone_page(browser: Any, path: Path, layer: str, map_name: str, timeout
             }
         out: dict[str, Any] = {"load": page.evaluate("window.__bench"), "wall_s": time.monotonic() - t0}
         out["cdp"] = _cdp_metrics(cdp)
+        try:  # banded layers' popup and find data, loaded after the first draw (geoplan.js deferred)
+            page.wait_for_function("geoplan.entries.every((e) => !e.pending)", timeout=timeout_s * 1000)
+            out["props_s"] = page.evaluate("performance.now()") / 1000
+            out["cdp_props"] = _cdp_metrics(cdp)
+        except Exception as err:  # noqa: BLE001
+            out["props_s"] = None
+            errors.append(f"popup data never came ({type(err).__name__})")
         for key, js, arg in (
             ("toggle", TOGGLE_JS, [layer, TOGGLE_CYCLES]),
             ("view", VIEW_JS, [map_name, TOGGLE_CYCLES]),
@@ -285,6 +302,11 @@ def run_standalone(sizes: list[int], variants: tuple[str, ...], *, distinct: boo
                         layer_features=int((gdf["domain"] == layer).sum()),
                     )
                     results.append(r)
+                    if r.get("props_s") is not None:
+                        log(
+                            f"standalone {label(n)} {v}: popup data in at {r['props_s']:.2f} s; main thread CPU "
+                            f"{r['cdp']['ThreadTime']:.2f} s at first draw, {r['cdp_props']['ThreadTime']:.2f} s then"
+                        )
                     path.unlink()
                     shutil.rmtree(path.with_name(path.stem + ".data"), ignore_errors=True)
     finally:

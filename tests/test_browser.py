@@ -609,10 +609,21 @@ def test_a_page_with_band_files_draws_every_place_when_zoomed_to_it_with_no_fore
     from test_maps import _distinct_shapes
 
     monkeypatch.setattr(maps, "LOD_MIN_VERTICES", 100)
-    m = localize(maps.build_map(_distinct_shapes(gdf), gazetteer=gaz, search=True), mode="inline")
+    shapes = _distinct_shapes(gdf)
+    m = localize(maps.build_map(shapes, gazetteer=gaz, search=True), mode="inline")
     target = tmp_path / "map.html"
     maps.save_map(m, target)
-    assert list((tmp_path / "map.data").glob("*.js"))
+    assert list((tmp_path / "map.data").glob("*_props.js"))
+    located = shapes[shapes.geometry.notna()]
+    texts = dict(zip(located["fid"], located["text"], strict=True))
+    names = "".join(str(n) for n in located["name"])
+    # Words of one item's text that no place's name holds: found only once the items' text has come.
+    wanted, query = next(
+        (fid, text[i : i + 6])
+        for fid, text in texts.items()
+        for i in range(0, max(len(text) - 6, 0), 3)
+        if text[i : i + 6] not in names and sum(text[i : i + 6] in t for t in texts.values()) == 1
+    )
     context = browser.new_context(viewport={"width": 1000, "height": 700})
     requests: list[str] = []
     errors: list[str] = []
@@ -645,9 +656,26 @@ def test_a_page_with_band_files_draws_every_place_when_zoomed_to_it_with_no_fore
             }""",
             m.get_name(),
         )
+        # Popup and find data (``<layer>_props.js``) come after the first draw: a popup of a line or area
+        # shows its items' text, and the find box finds an item by words of its text alone.
+        pg.wait_for_function("geoplan.entries.every((e) => !e.pending)", timeout=15_000)
+        shown = pg.evaluate(
+            """() => {
+              const e = geoplan.entries.filter((e) => e.bbox && e.layer && e.layer._map).pop();
+              e.layer.openPopup(e.layer.getBounds().getCenter());
+              return e.items.map((it) => it.fid);
+            }"""
+        )
+        popup = pg.locator(".leaflet-popup-content").inner_text()
+        pg.evaluate("(name) => window[name].closePopup()", m.get_name())  # open, it hides the controls
+        pg.locator(".gp-search input").fill(query)
+        pg.wait_for_function("document.querySelector('.gp-search-n').textContent !== ''", timeout=10_000)
+        found = pg.evaluate("() => geoplan.entries.filter((e) => e.on).flatMap((e) => e.shown.map((it) => it.fid))")
     finally:
         context.close()
     assert errors == []
+    assert shown and texts[shown[0]][:12] in popup, (popup, texts[shown[0]])
+    assert found and all(query in texts[f] for f in found) and wanted in found, (query, found)
     assert state["shapes"] > 10 and state["missing"] == [], state
     assert state["coarse"] == 0, "each place is drawn from the finest band at street zoom"
     assert state["hidden_far"] > 0, "at street zoom, places far from the view are not built"

@@ -480,3 +480,45 @@ def test_geoplan_map_writes_the_bands_of_many_places_beside_the_page(tmp_path, g
     assert files and all(f"map.data/{f.name}" in target.read_text("utf-8") for f in files)
     assert f"created folder {tmp_path / 'new'}" in err
     assert f"{target.stat().st_size + sum(f.stat().st_size for f in files):,} bytes -> {target}" in err
+
+
+def test_a_banded_page_leaves_popup_text_to_a_data_file_loaded_after_the_first_draw(tmp_path, gdf, gaz, monkeypatch):
+    """The items' text (popups, find box) of a banded layer is in ``<layer>_props.js``, not in the page; the
+    page keeps each place's drawing fields and its items' fids (view, share links, hover)."""
+    import geoplan.maps as maps
+
+    monkeypatch.setattr(maps, "LOD_MIN_VERTICES", 100)
+    shapes = _distinct_shapes(gdf)
+    located = shapes[shapes.geometry.notna()]
+    texts = sorted({t for t in located["text"] if len(t) > 12})
+    assert texts
+    target = tmp_path / "map.html"
+    maps.save_map(localize(build_map(shapes, gazetteer=gaz), mode="inline"), target)
+    page = target.read_text("utf-8")
+    assert not [t for t in texts if t in page or maps.js_json(t)[1:-1] in page]
+    assert sorted(_drawn_items(page)) == sorted(located["fid"])
+    for data, _o in _layers(page):
+        for f in data["features"]:
+            assert set(f["properties"]) <= {*maps.DRAW_PROPERTIES, "items"}
+            assert all(set(it) == {"fid"} for it in f["properties"]["items"])
+    props = sorted((tmp_path / "map.data").glob("*_props.js"))
+    assert props and all(f"map.data/{f.name}" in page for f in props)
+    data_text = "".join(f.read_text("utf-8") for f in props)
+    assert all(maps.js_json(t)[1:-1] in data_text for t in texts)
+    # Loaded in the order of the page's features: the same fids, one list per feature.
+    for f in props:
+        listed = json.loads(f.read_text("utf-8")[len(f'geoplan.band("{f.stem}",') : -3])
+        name = f.stem.removesuffix("_props")
+        data, _o = _layers(page[page.index(f"var {name} = ") :])[0]
+        assert [[it["fid"] for it in p["items"]] for p in listed] == [
+            [it["fid"] for it in g["properties"]["items"]] for g in data["features"]
+        ]
+    # One page (map_html): the same data as a JSON block the browser parses after the first draw.
+    one = map_html(localize(build_map(shapes, gazetteer=gaz), mode="inline"))
+    assert re.search(r'<script type="application/json" id="[^"]+_props">', one)
+    assert all(maps.js_json(t)[1:-1] in one for t in texts)
+    # Small maps carry their properties as before.
+    monkeypatch.undo()
+    small = map_html(localize(build_map(gdf, gazetteer=gaz), mode="inline"))
+    assert "_props" not in small
+    assert all(maps.js_json(t)[1:-1] in small for t in texts)

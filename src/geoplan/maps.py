@@ -114,6 +114,7 @@ LABELS: dict[str, dict[str, str]] = {
         "more": "另有 {n} 项，见事项表",
         "search": "在地图上查找",
         "found": "{n} 项",
+        "loading": "加载中…",
     },
     "en": {
         "domain": "Domain",
@@ -140,6 +141,7 @@ LABELS: dict[str, dict[str, str]] = {
         "more": "{n} more: see the table",
         "search": "Find on the map",
         "found": "{n} found",
+        "loading": "loading…",
     },
 }
 STATUS_EN = {
@@ -301,6 +303,7 @@ class DomainLayer(RawScriptElement, JSCSSMixin, folium.map.Layer):
         control: bool = True,
         bands: tuple[str, ...] = (),
         deferred: bool = False,
+        props: str = "",
     ) -> None:
         folium.map.Layer.__init__(self, name=name, overlay=True, control=control, show=show)
         self._name = "DomainLayer"
@@ -308,17 +311,25 @@ class DomainLayer(RawScriptElement, JSCSSMixin, folium.map.Layer):
         self.options = options
         self.bands = bands
         self.deferred = deferred and bool(bands)
+        self.props = props if bands else ""
         self.data_dir: str | None = None  # set by save_map: the bands are files in this folder beside the page
 
     def band_ids(self) -> list[str]:
         return [f"{self.get_name()}_band{k}" for k in range(1, len(self.bands) + 1)]
 
+    def props_id(self) -> str:
+        return f"{self.get_name()}_props"
+
     def data_files(self) -> dict[str, str]:
-        """The bands as scripts for ``data_dir`` (file name -> text): each hands its geometries to geoplan.band."""
-        return {
+        """The bands (and deferred properties) as scripts for ``data_dir`` (file name -> text): each hands its
+        data to geoplan.band, as a band does."""
+        files = {
             f"{i}.js": f"geoplan.band({js_json(i)},{band});\n"
             for i, band in zip(self.band_ids(), self.bands, strict=True)
         }
+        if self.props:
+            files[f"{self.props_id()}.js"] = f"geoplan.band({js_json(self.props_id())},{self.props});\n"
+        return files
 
     @property
     def script_text(self) -> str:
@@ -328,13 +339,19 @@ class DomainLayer(RawScriptElement, JSCSSMixin, folium.map.Layer):
         # In files beside the page (save_map), loaded when the map first reaches their zoom; deferred, each
         # finer band is a JSON block (``<script type="application/json">``) the browser only tokenises, parsed
         # when first needed; else the arrays are in the script itself.
+        # The properties likewise: a file, a JSON block or inline, loaded after the first draw (geoplan.js).
+        props = "null"
         if self.data_dir is not None:
             bands = js_json([{"id": i, "src": f"{self.data_dir}/{i}.js"} for i in self.band_ids()])
+            if self.props:
+                props = js_json({"id": self.props_id(), "src": f"{self.data_dir}/{self.props_id()}.js"})
         elif self.deferred:
             bands = js_json(self.band_ids())
+            props = js_json(self.props_id()) if self.props else props
         else:
             bands = "[" + ",".join(self.bands) + "]"
-        return f"var {self.get_name()} = geoplan.layer({self.data_json}, {js_json(options)}, {bands});"
+            props = self.props or props
+        return f"var {self.get_name()} = geoplan.layer({self.data_json}, {js_json(options)}, {bands}, {props});"
 
     def render(self, **kwargs: Any) -> None:  # type: ignore[override]
         if self.deferred and self.data_dir is None:
@@ -342,6 +359,9 @@ class DomainLayer(RawScriptElement, JSCSSMixin, folium.map.Layer):
                 # js_json writes < and > as \u escapes: the text cannot close its script element.
                 block = f'<script type="application/json" id="{block_id}">{band}</script>'
                 self.page().html.add_child(RawScript(block), name=block_id)
+            if self.props:
+                block = f'<script type="application/json" id="{self.props_id()}">{self.props}</script>'
+                self.page().html.add_child(RawScript(block), name=self.props_id())
         super().render(**kwargs)
 
 
@@ -398,6 +418,10 @@ class MapData:
     # Per layer, the finer zoom bands' geometries (``DRAW_BANDS[1:]``) as js_json arrays aligned with the
     # layer's features (null: as the band before); empty when the layer's features carry their full geometry.
     bands: tuple[tuple[str, ...], ...] = ()
+    # Per layer, with bands: every feature's whole properties (popup text, items) as a js_json array aligned
+    # with the layer's features, whose own properties then keep only what drawing needs (DRAW_PROPERTIES and
+    # the items' fids); "" for a layer that carries its properties. Empty when no layer has bands.
+    props: tuple[str, ...] = ()
 
 
 # Zoom bands for drawing many vertices (``map_data(lod=True)``): (first zoom, simplification tolerance in
@@ -413,6 +437,12 @@ LOD_MIN_VERTICES = 50_000
 LOD_DEFERRED = True
 LOD_CANVAS = False
 LOD_ANIMATE = False  # markercluster's zoom animation on banded layers (its forced layouts cost seconds there)
+# Banded layers' popup and find-box data (properties, items' text) out of the page, loaded after the first
+# draw: at 10k distinct places the page fell from 14.0 to 6.4 MB and the main thread's CPU to the first
+# draw by 0.4-0.7 s (bench/README.md).
+LOD_PROPS_DEFERRED = True
+# What a banded layer's features keep in the page: what style(), point() and the tooltip read; items keep fid.
+DRAW_PROPERTIES = ("name", "place_kind", "geometry_kind", "precision", "place_status")
 
 
 def map_data(gdf: gpd.GeoDataFrame, basemap: Basemap = "osm", *, lod: bool = False) -> MapData:
@@ -420,8 +450,9 @@ def map_data(gdf: gpd.GeoDataFrame, basemap: Basemap = "osm", *, lod: bool = Fal
 
     With ``lod``, a layer of more than ``LOD_MIN_VERTICES`` vertices is drawn by zoom band: its features
     carry the coarsest band's geometry and their ``bbox``, and ``MapData.bands`` the finer ones (10k distinct
-    places: 1.08M vertices, 14-17 s to a first draw when every one was a Leaflet LatLng; bench/README.md).
-    The garbage collector is paused meanwhile: the dicts of 10k places set it off again and again.
+    places: 1.08M vertices, 14-17 s to a first draw when every one was a Leaflet LatLng; bench/README.md);
+    with ``LOD_PROPS_DEFERRED`` their properties shrink to ``DRAW_PROPERTIES`` and the items' fids, the whole
+    properties going to ``MapData.props``. The garbage collector is paused meanwhile: the dicts of 10k places set it off again and again.
     """
     with gc_paused():
         return _map_data(gdf, basemap, lod)
@@ -519,6 +550,7 @@ def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False) -> Map
     drawn = drawn or list(drawn_as.values())
     layers = []
     bands: list[tuple[str, ...]] = []
+    deferred_props: list[str] = []
     index = {digest: i for i, digest in enumerate(geometries)}
     vertices = shapely.get_num_coordinates(drawn_geoms) if lod else None
     banded: list[list[Any]] | None = None
@@ -528,6 +560,7 @@ def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False) -> Map
         if not feats:
             continue
         extra: tuple[str, ...] = ()
+        layer_props = ""
         rows = [index[k[-1]] for k, g in groups.items() if g["properties"]["domain"] == domain]
         if vertices is not None and int(vertices[rows].sum()) > LOD_MIN_VERTICES:
             if banded is None:  # every distinct geometry simplified once, in vectorised calls
@@ -541,8 +574,12 @@ def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False) -> Map
                 for f, i in zip(feats, rows, strict=True)
             ]
             extra = tuple(js_json([band[i] for i in rows]) for band in banded[1:])
+            if LOD_PROPS_DEFERRED:
+                layer_props = js_json([f["properties"] for f in feats])
+                feats = [{**f, "properties": _drawing_properties(f["properties"])} for f in feats]
         layers.append((domain, colors[domain], js_json({"type": "FeatureCollection", "features": feats})))
         bands.append(extra)
+        deferred_props.append(layer_props)
     bounds = tuple(float(v) for v in shapely.total_bounds(drawn)) if drawn else None
     return MapData(
         layers=tuple(layers),
@@ -550,7 +587,15 @@ def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False) -> Map
         shapes=len(groups),
         items=len(located),
         bands=tuple(bands) if any(bands) else (),
+        props=tuple(deferred_props) if any(deferred_props) else (),
     )
+
+
+def _drawing_properties(props: dict[str, Any]) -> dict[str, Any]:
+    """What a banded layer's feature keeps in the page: DRAW_PROPERTIES and its items' fids (view, share links)."""
+    slim = {k: props[k] for k in DRAW_PROPERTIES if k in props}
+    slim["items"] = [{"fid": it["fid"]} for it in props["items"] if "fid" in it]
+    return slim
 
 
 def _resident_words(props: dict[str, Any]) -> dict[str, str]:
@@ -681,7 +726,8 @@ def build_map(
     that filters in the browser, with no round trip to a server. ``domain_control=False`` leaves the domains
     out of the layer control: the app's sidebar is then the one place to choose them (see the app).
     Without ``data``, layers of many vertices are drawn by zoom band (``map_data(lod=True)``), the finer
-    bands as JSON blocks in the page (``deferred_bands``) that the browser parses only when it zooms in.
+    bands as JSON blocks in the page (``deferred_bands``) that the browser parses only when it zooms in,
+    and their popup and find data as one more block, parsed after the first draw.
     """
     m = folium.Map(
         location=[37.87, 112.55], zoom_start=10, tiles=None, control_scale=True, height=height, prefer_canvas=False
@@ -739,6 +785,7 @@ def build_map(
             control=domain_control,
             bands=data.bands[i] if data.bands else (),
             deferred=deferred_bands,
+            props=data.props[i] if data.props else "",
         ).add_to(m)
     if draw:  # planners draw a corrected point, line or area
         Draw(  # type: ignore[no-untyped-call]
@@ -834,8 +881,9 @@ def save_map(m: folium.Map, target: Path, *, created: Callable[[Path], None] | N
 
     A map without bands (the shipped report, anything under ``LOD_MIN_VERTICES`` a layer) stays one
     self-contained page. With bands the page carries the coarsest one and the browser loads a finer band's
-    file (a script, so ``file://`` pages work) only when the map is first zoomed to it: at 10k distinct
-    places the page falls from 34.9 MB to 12 MB (bench/README.md). Returns the bytes written.
+    file (a script, so ``file://`` pages work) only when the map is first zoomed to it, and the banded
+    layers' popup and find data (``<layer>_props.js``) once the page has drawn: at 10k distinct places the
+    page falls from 34.9 MB to 6.4 MB (bench/README.md). Returns the bytes written.
     """
     layers = [c for c in m._children.values() if isinstance(c, DomainLayer) and c.bands]
     folder = target.with_name(target.stem + ".data")
@@ -846,7 +894,9 @@ def save_map(m: folium.Map, target: Path, *, created: Callable[[Path], None] | N
     page = map_html(m).encode("utf-8")
     written = len(page)
     if files:
-        stale = set(folder.glob("*_band*.js"))  # an earlier page's bands (their names change with each map)
+        stale = set(folder.glob("*_band*.js")) | set(
+            folder.glob("*_props.js")
+        )  # an earlier page's bands (their names change with each map)
         for name, text in files.items():
             data = text.encode("utf-8")
             write_atomic(folder / name, data, created=created)

@@ -207,3 +207,74 @@ test("a banded layer builds lines and areas only in view, at its zoom's band, an
   delete global.L;
   delete global.document;
 });
+
+test("a banded layer's popup and find data come after the first draw: fids at once, text from the file", () => {
+  global.L = bandedLeaflet();
+  const appended = [];
+  global.document = {createElement: () => ({}), head: {appendChild(t) { appended.push(t); }}};
+  const g = create();
+  const slim = (f) => Object.assign({}, f, {properties: {name: f.properties.name, precision: "site",
+    items: f.properties.items.map((it) => ({fid: it.fid}))}});
+  const near = area("近湖", "it-n-1", [112.5, 37.8, 112.6, 37.9], ["coarse-near"]);
+  const stop = place("站", [item("it-p-1", "新建地铁站<b>", "站"), item("it-p-2", "改造站前广场", "站")]);
+  const full = [near.properties, stop.properties];
+  const data = {type: "FeatureCollection", features: [slim(near), slim(stop)]};
+  const o = Object.assign({}, OPTS, {zooms: [11, 14]});
+  const group = g.layer(data, o, [[null, null], [null, null]], {id: "x_props", src: "map.data/x_props.js"});
+  const m = viewMap(10, [[37.7, 112.4], [38.0, 112.7]]);
+  group.addTo(m);
+  assert.equal(appended.length, 0, "not loaded before it is needed (node has no load event)");
+  // The view and its counts work on the fids alone; a popup says it is loading and fetches the file once.
+  assert.equal(g.view(m, {fids: ["it-p-1", "it-n-1"], selected: null, key: "k"}), 2);
+  assert.deepEqual(g.counts(), {shapes: 2, items: 2});
+  const e = g.byFid["it-p-1"];
+  let html = g.popup(e);
+  assert.match(html, /<b>站<\/b><p class="gp-loading">loading…<\/p>/);
+  g.popup(g.byFid["it-n-1"]);
+  assert.equal(appended.length, 1);
+  assert.equal(appended[0].src, "map.data/x_props.js");
+  let updates = 0;
+  e.layer.isPopupOpen = () => true;
+  e.layer.getPopup = () => ({update() { updates += 1; }});
+  g.band("x_props", full);
+  assert.equal(updates, 1, "the open popup fills in");
+  html = g.popup(e);
+  assert.ok(html.includes("新建地铁<mark>站</mark>&lt;b&gt;"), html);
+  assert.ok(!html.includes("改造站前广场"), "the view's filter still holds");
+  assert.deepEqual(g.counts(), {shapes: 2, items: 2});
+  g.view(m, {fids: null, selected: null, key: "all"});
+  assert.deepEqual(g.counts(), {shapes: 2, items: 3});
+  delete global.L;
+  delete global.document;
+});
+
+test("deferred properties in a JSON block load after the page's load event, parsed once", () => {
+  global.L = bandedLeaflet();
+  const loads = [];
+  let parsed = 0;
+  const near = area("近湖", "it-n-1", [112.5, 37.8, 112.6, 37.9], ["coarse-near"]);
+  const far = area("远湖", "it-f-1", [113.5, 38.5, 113.6, 38.6], ["coarse-far"]);
+  global.document = {readyState: "loading",
+    getElementById(id) { parsed += 1; assert.equal(id, "x_props"); return {textContent: JSON.stringify([near.properties, far.properties])}; }};
+  global.window = {addEventListener(ev, fn) { assert.equal(ev, "load"); loads.push(fn); },
+    requestAnimationFrame: (fn) => fn()};
+  const g = create();
+  const slim = (f) => Object.assign({}, f, {properties: {name: f.properties.name, items: [{fid: f.properties.items[0].fid}]}});
+  const group = g.layer({type: "FeatureCollection", features: [slim(near), slim(far)]}, Object.assign({}, OPTS, {zooms: [11]}),
+    [[null, null]], "x_props");
+  group.addTo(viewMap(10, [[37.7, 112.4], [38.0, 112.7]]));
+  assert.equal(parsed, 0, "nothing parsed before the load event");
+  assert.equal(loads.length, 1);
+  return new Promise((resolve) => {
+    loads[0]();
+    setTimeout(() => {
+      assert.equal(parsed, 1);
+      assert.equal(g.byFid["it-f-1"].items[0].text, "远湖整治");
+      assert.equal(g.byFid["it-f-1"].pending, null);
+      delete global.L;
+      delete global.document;
+      delete global.window;
+      resolve();
+    }, 5);
+  });
+});

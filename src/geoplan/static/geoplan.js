@@ -12,7 +12,8 @@
 
   function create() {
     var APPROX = {near: 1, estimated: 1, district: 1, city: 1}, AREA = {district: 1, city: 1}, MAX_ITEMS = 20;
-    var entries = [], byFid = {}, syncs = [], arrivals = {}, state = {fids: null, query: "", selected: null, key: undefined};
+    var entries = [], byFid = {}, syncs = [], arrivals = {}, loaders = [];
+    var state = {fids: null, query: "", selected: null, key: undefined, map: null};
     function planned(p) { return p.place_status && p.place_status !== "existing"; }
     function isSelected(e) { return state.selected != null && e.shown.some(function (it) { return it.fid === state.selected; }); }
     function style(e) {
@@ -75,6 +76,11 @@
     }
     function popup(e) {
       var p = e.p, o = e.o, L_ = o.labels, items = e.shown.slice();
+      if (e.pending) {  // its text comes after the first draw (see deferred): fetched now, filled in then
+        e.pending();
+        return '<div class="gp-popup"><b>' + esc(p.name) + '</b><p class="gp-loading">' +
+               esc(L_.loading || "loading…") + "</p></div>";
+      }
       items.sort(function (a, b) { return (b.fid === state.selected) - (a.fid === state.selected); });
       var more = items.length - MAX_ITEMS, body = rows([
         [L_.precision, esc(o.lang === "en" ? p.precision_en : p.precision_zh) +
@@ -106,14 +112,16 @@
     // ``bands`` (optional): the finer zoom bands' geometries, each an array aligned with data.features
     // (null: as the band before) or the id of a JSON block holding it, parsed when first needed. A layer
     // with bands draws its lines and areas lazily (see sync); points are made at once, as without.
-    function layer(data, o, bands) {
+    // ``props`` (optional, with bands): every feature's whole properties, aligned with data.features, whose
+    // own properties keep only what drawing needs; an array, a JSON block's id or {id, src} (see deferred).
+    function layer(data, o, bands, props) {
       // animate: false for many shapes: markercluster's zoom animation forces a synchronous layout of the
       // whole page (_forceLayout), and with thousands of SVG paths that cost seconds (bench/README.md).
       var group = o.cluster ? L.markerClusterGroup({maxClusterRadius: 40, disableClusteringAtZoom: 15,
                                                     showCoverageOnHover: false, animate: o.animate !== false})
                             : L.featureGroup();
       var made = [];
-      if (bands) { return banded(data, o, bands, group); }
+      if (bands) { return banded(data, o, bands, group, props); }
       L.geoJson(data, {
         style: function (f) { return style({p: f.properties, o: o, shown: []}); },
         pointToLayer: function (f, latlng) { return point(f.properties, latlng, o); },
@@ -130,8 +138,8 @@
     // Lines and areas by zoom band, built only when they meet the view: 10k distinct places are 1.08M
     // vertices, and making a Leaflet layer of each at once took 14-17 s to a first draw (bench/README.md).
     // Each entry keeps the layers it has had (one per band), so panning back costs nothing.
-    function banded(data, o, bands, group) {
-      var feats = data.features, shapes = [], made = [], parsed = [], map = null;
+    function banded(data, o, bands, group, props) {
+      var feats = data.features, shapes = [], made = [], parsed = [], map = null, mine = [];
       var renderer = o.canvas ? L.canvas({padding: 0.5}) : null;
       // Band k >= 1: an array, the id of a JSON block in the page, or {id, src}: a data file beside the page
       // (``x.data/…js``, calling geoplan.band(id, geometries)), loaded by a script element so that file://
@@ -156,6 +164,7 @@
       function stale(k) { shapes.forEach(function (e) { if (e.bands[k] && e.bands[k] !== e.layer) { delete e.bands[k]; } }); }
       feats.forEach(function (f, i) {
         var e = entry(f, o, group);
+        mine.push(e);
         if (f.geometry.type === "Point") {
           e.layer = point(f.properties, L.latLng(f.geometry.coordinates[1], f.geometry.coordinates[0]), o);
           e.layer.feature = f;
@@ -198,10 +207,52 @@
         batch([[group, adds]], true);
       }
       syncs.push(sync);
+      if (props) { deferred(props, mine); }
       group.on("add", function () { map = group._map; map.on("moveend", sync); sync(); });
       group.on("remove", function () { if (map) { map.off("moveend", sync); } map = null; });
       if (o.cluster) { group.addLayers(made); } else { made.forEach(function (l) { group.addLayer(l); }); }
       return group;
+    }
+    // A banded layer's popup and find-box data (the places' whole properties and their items' text), most
+    // of a large page's bytes, kept out of the first draw (bench/README.md): loaded once the page has drawn,
+    // or at once when a popup or the find box needs it. Until then each entry has its fids (view, links).
+    function deferred(src, mine) {
+      var started = false;
+      function arrive(list) {
+        mine.forEach(function (e, i) {
+          var p = list[i], keep = {};
+          e.shown.forEach(function (it) { keep[it.fid] = 1; });
+          e.p = p; e.items = p.items || [];
+          e.shown = e.items.filter(function (it) { return keep[it.fid]; });
+          e.pending = null;
+          if (e.layer && e.layer.isPopupOpen && e.layer.isPopupOpen()) { e.layer.getPopup().update(); }
+        });
+        if (state.query) { apply(state.map, true); }
+        if (searchBox) { searchBox.update(); }
+      }
+      function load() {
+        if (started) { return; }
+        started = true;
+        if (src.src) {
+          arrivals[src.id] = arrive;
+          var tag = document.createElement("script");
+          tag.src = src.src;
+          document.head.appendChild(tag);
+        } else {
+          arrive(typeof src === "string" ? JSON.parse(document.getElementById(src).textContent) : src);
+        }
+      }
+      mine.forEach(function (e) { e.pending = load; });
+      loaders.push(load);
+      afterDraw(load);
+    }
+    // After the page's load event and the two frames that follow it (the first holds the map; a script
+    // added before the load event would delay that event, one added in the first frame the second frame).
+    function afterDraw(fn) {
+      if (typeof window === "undefined" || !window.addEventListener) { return; }  // node: on demand only
+      var frame = window.requestAnimationFrame || setTimeout;
+      var go = function () { frame(function () { frame(function () { setTimeout(fn, 0); }); }); };
+      if (document.readyState === "complete") { go(); } else { window.addEventListener("load", go); }
     }
     function batch(lists, add) {
       lists.forEach(function (pair) {
@@ -251,6 +302,7 @@
     // What the app (or a standalone page's ``selected``) wants shown: v.fids (null = all), v.selected.
     // The map and its layers stay; only visibility changes. The map's own search box narrows it further.
     function view(map, v) {
+      state.map = map || state.map;
       var before = byFid[state.selected], want = null;
       if (v.fids) { want = {}; v.fids.forEach(function (f) { want[f] = 1; }); }
       state.fids = want;
@@ -286,7 +338,9 @@
         input.type = "search"; input.placeholder = labels.search; input.setAttribute("aria-label", labels.search);
         L.DomEvent.disableClickPropagation(d); L.DomEvent.disableScrollPropagation(d);
         searchBox = {update: function () { count.textContent = state.query ? labels.found.replace("{n}", counts().items) : ""; }};
+        state.map = state.map || map;
         L.DomEvent.on(input, "input", function () {
+          loaders.forEach(function (load) { load(); });  // the items' text, if it has not come yet
           clearTimeout(timer);
           timer = setTimeout(function () {
             state.query = input.value.trim().toLowerCase();
