@@ -320,16 +320,17 @@ class DomainLayer(RawScriptElement, JSCSSMixin, folium.map.Layer):
     def props_id(self) -> str:
         return f"{self.get_name()}_props"
 
+    def data_blocks(self) -> list[tuple[str, str]]:
+        """(id, JSON) of each finer band, then of the deferred properties: what goes beside the page or in it."""
+        blocks = list(zip(self.band_ids(), self.bands, strict=True))
+        if self.props:
+            blocks.append((self.props_id(), self.props))
+        return blocks
+
     def data_files(self) -> dict[str, str]:
         """The bands (and deferred properties) as scripts for ``data_dir`` (file name -> text): each hands its
         data to geoplan.band, as a band does."""
-        files = {
-            f"{i}.js": f"geoplan.band({js_json(i)},{band});\n"
-            for i, band in zip(self.band_ids(), self.bands, strict=True)
-        }
-        if self.props:
-            files[f"{self.props_id()}.js"] = f"geoplan.band({js_json(self.props_id())},{self.props});\n"
-        return files
+        return {f"{i}.js": f"geoplan.band({js_json(i)},{data});\n" for i, data in self.data_blocks()}
 
     @property
     def script_text(self) -> str:
@@ -355,13 +356,10 @@ class DomainLayer(RawScriptElement, JSCSSMixin, folium.map.Layer):
 
     def render(self, **kwargs: Any) -> None:  # type: ignore[override]
         if self.deferred and self.data_dir is None:
-            for block_id, band in zip(self.band_ids(), self.bands, strict=True):
+            for block_id, data in self.data_blocks():
                 # js_json writes < and > as \u escapes: the text cannot close its script element.
-                block = f'<script type="application/json" id="{block_id}">{band}</script>'
+                block = f'<script type="application/json" id="{block_id}">{data}</script>'
                 self.page().html.add_child(RawScript(block), name=block_id)
-            if self.props:
-                block = f'<script type="application/json" id="{self.props_id()}">{self.props}</script>'
-                self.page().html.add_child(RawScript(block), name=self.props_id())
         super().render(**kwargs)
 
 
