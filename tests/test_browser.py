@@ -444,6 +444,10 @@ def test_the_first_screen_is_the_map(screen, kind, lang):
         assert frame.locator("details.gp-legend[open]").count() == 0
         legend = frame.locator(".gp-legend").bounding_box()
         assert legend["width"] * legend["height"] < 0.03 * box["width"] * box["height"]
+        # The attribution wraps to two lines on a phone; the scale bar stands above it, not under it.
+        scale = frame.locator(".leaflet-control-scale").bounding_box()
+        attribution = frame.locator(".leaflet-control-attribution").bounding_box()
+        assert scale["y"] + scale["height"] <= attribution["y"] + 1, (scale, attribution)
     if lang == "zh":
         text = _visible_text(page) + _visible_text(frame.locator("body"))
         assert "城乡融合发展" in text or kind == "phone"  # the scan sees the page (the phone's sidebar is shut)
@@ -469,6 +473,9 @@ def test_a_popup_on_a_phone_fits_and_is_above_the_controls(screen):
     assert frame.locator(".leaflet-control-layers").is_hidden()
     assert frame.locator(".gp-legend").is_hidden()
     assert frame.locator(".leaflet-control-attribution").is_visible()
+    # A tap opens the hover label of the district under it too: it must not peek out from under the popup.
+    for label in frame.locator(".leaflet-tooltip:not(.gp-district-label)").all():
+        assert label.is_hidden()
     text = frame.locator(".leaflet-popup-content").inner_text()
     assert "大致位置" in text and "IATI" not in text and "25公里" not in text
     page.screenshot(path=str(screenshots_dir() / "phone-popup-zh.png"))
