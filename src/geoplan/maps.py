@@ -478,18 +478,28 @@ def _simplified(geoms: np.ndarray, tolerance: float | None) -> np.ndarray:
     return out
 
 
-def _banded(geoms: np.ndarray, decimals: int) -> list[list[Any]]:
-    """Per ``DRAW_BANDS`` band, the GeoJSON geometry of each of ``geoms``; None where it equals the band before."""
+def _banded(geoms: np.ndarray, decimals: int, whole: tuple[np.ndarray, list[Any]] | None = None) -> list[list[Any]]:
+    """Per ``DRAW_BANDS`` band, the GeoJSON geometry of each of ``geoms``; None where it equals the band before.
+
+    ``whole``: the vertex counts and GeoJSON of ``geoms`` cleaned, which ``map_data`` has made already, for
+    the band that draws them as they are: cleaning and mapping them again cost time and memory at 100k
+    distinct places (bench/README.md). Only each band's vertex counts are kept for the next band, not its
+    cleaned geometries.
+    """
     bands: list[list[Any]] = []
     previous: np.ndarray | None = None
     for _zoom, tolerance in DRAW_BANDS:
-        cleaned = clean_geometries(_simplified(geoms, tolerance), decimals)
-        mapped = geometries_to_geojson(cleaned, arrays=True)
+        if tolerance is None and whole is not None:  # the geometries themselves, cleaned and mapped by the caller
+            counts, mapped = whole
+        else:
+            cleaned = clean_geometries(_simplified(geoms, tolerance), decimals)
+            counts, mapped = shapely.get_num_coordinates(cleaned), geometries_to_geojson(cleaned, arrays=True)
+            del cleaned
         if previous is not None:
-            same = shapely.get_num_coordinates(cleaned) == shapely.get_num_coordinates(previous)
+            same = counts == previous
             mapped = [None if s else g for s, g in zip(same.tolist(), mapped, strict=True)]
         bands.append(mapped)
-        previous = cleaned
+        previous = counts
     return bands
 
 
@@ -532,13 +542,11 @@ def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False) -> Map
     # mapping() one by one was a third of map_data); the features of one geometry share its dict.
     drawn_geoms = np.empty(len(geometries), dtype=object)
     drawn_geoms[:] = list(geometries.values())
-    mapped = dict(
-        zip(
-            geometries,
-            geometries_to_geojson(clean_geometries(drawn_geoms, settings.coordinate_decimals), arrays=True),
-            strict=True,
-        )
-    )
+    cleaned = clean_geometries(drawn_geoms, settings.coordinate_decimals)
+    whole = geometries_to_geojson(cleaned, arrays=True)
+    whole_counts = shapely.get_num_coordinates(cleaned)  # for the zoom bands; the cleaned shapes are not kept
+    del cleaned
+    mapped = dict(zip(geometries, whole, strict=True))
     for feat in groups.values():
         feat["geometry"] = mapped[feat["geometry"]]
     colors = domain_colors(domains_in_order(gdf, all_domains=True))
@@ -565,7 +573,7 @@ def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False) -> Map
         rows = [index[k[-1]] for k, g in groups.items() if g["properties"]["domain"] == domain]
         if vertices is not None and int(vertices[rows].sum()) > LOD_MIN_VERTICES:
             if banded is None:  # every distinct geometry simplified once, in vectorised calls
-                banded = _banded(drawn_geoms, settings.coordinate_decimals)
+                banded = _banded(drawn_geoms, settings.coordinate_decimals, (whole_counts, whole))
                 boxes = np.round(shapely.bounds(drawn_geoms), settings.coordinate_decimals)
             assert boxes is not None
             feats = [
