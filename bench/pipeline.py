@@ -178,6 +178,7 @@ def measure_distinct(n: int, step: str, folder: Path) -> dict[str, object]:
     cpu: dict[str, float] = {}
     t["read"], cpu["read"], (read, gaz) = _timed(lambda: features_and_gazetteer(built))
     t["map_data"], cpu["map_data"], _ = _timed(lambda: map_data(read, "osm"))
+    del _  # not kept alive through the page (which makes its own, as the command does)
 
     def page() -> int:
         m = build_map(
