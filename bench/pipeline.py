@@ -17,9 +17,14 @@ for the ratio; at 100k only with ``--whole``), ``map`` (the file read back, ``ma
 stage by stage) and the ``geoplan map`` command itself (wall, user + sys and peak RSS from ``wait4``).
 The features are generated once per code version and cached (generation is not measured).
 
-``--distinct-only`` runs only those rows.
+``--distinct-only`` runs only those rows; ``--steps`` only some of the steps; ``--before SRC`` runs the
+``map`` and ``command`` steps a second time with geoplan imported from ``SRC`` (an export of an earlier
+commit's ``src/``, e.g. ``git archive <commit> src geodata pyproject.toml | tar -x -C /tmp/before``),
+on the same built file, and prints the two side by side.
 
     .venv/bin/python bench/pipeline.py [--quick] [--sizes 1000 10000] [--distinct | --distinct-only]
+    .venv/bin/python bench/pipeline.py --distinct-only --sizes 10000 100000 --steps build map command \
+        --before /tmp/before/src
 """
 
 from __future__ import annotations
@@ -163,6 +168,7 @@ def measure_distinct(n: int, step: str, folder: Path) -> dict[str, object]:
             )
         out.update(times={"build": w}, cpu={"build": c}, geojson_bytes=size, rss_peak_mib=peak_rss_mib())
         return out
+    import geoplan.maps
     from geoplan.features import features_and_gazetteer
     from geoplan.maps import build_map, map_data, map_html
     from geoplan.offline import localize
@@ -172,23 +178,29 @@ def measure_distinct(n: int, step: str, folder: Path) -> dict[str, object]:
     cpu: dict[str, float] = {}
     t["read"], cpu["read"], (read, gaz) = _timed(lambda: features_and_gazetteer(built))
     t["map_data"], cpu["map_data"], _ = _timed(lambda: map_data(read, "osm"))
+    del _  # not kept alive through the page (which makes its own, as the command does)
 
     def page() -> int:
         m = build_map(
             read, lang="zh", basemap="osm", gazetteer=gaz, show_boundaries=True, list_unplaced=True, search=True
         )
         localize(m, mode="inline")
-        return len(map_html(m).encode("utf-8"))
+        if not hasattr(geoplan.maps, "save_map"):  # an old src/: the page as one string
+            return len(map_html(m).encode("utf-8")), 0
+        page_file = folder / "stages" / "map.html"  # as `geoplan map` writes it: bands in map.data/ beside it
+        written = geoplan.maps.save_map(m, page_file)
+        return page_file.stat().st_size, written - page_file.stat().st_size
 
-    t["page"], cpu["page"], page_bytes = _timed(page)
-    out.update(times=t, cpu=cpu, page_bytes=page_bytes, rss_peak_mib=peak_rss_mib())
+    t["page"], cpu["page"], (page_bytes, data_bytes) = _timed(page)
+    out.update(times=t, cpu=cpu, page_bytes=page_bytes, data_bytes=data_bytes, rss_peak_mib=peak_rss_mib())
     return out
 
 
-def _command(n: int, folder: str, _step: str = "command") -> dict[str, object]:
+def _command(n: int, folder: str, _step: str = "command", env: dict[str, str] | None = None) -> dict[str, object]:
     """``geoplan map built.geojson -o map.html`` as a command: wall, user + sys and peak RSS from ``wait4``.
 
-    The only change is the size limit, raised for files over 64 MiB (100k distinct places).
+    The only change is the size limit, raised for files over 64 MiB (100k distinct places). ``env``: the
+    child's environment (``--before``: geoplan from another ``src/``).
     """
     import os
 
@@ -198,7 +210,7 @@ def _command(n: int, folder: str, _step: str = "command") -> dict[str, object]:
     )
     cmd = [sys.executable, "-c", code, "map", f"{folder}/built.geojson", "-o", f"{folder}/map.html"]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _pid, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     err = proc.stderr.read().decode() if proc.stderr else ""
@@ -208,34 +220,51 @@ def _command(n: int, folder: str, _step: str = "command") -> dict[str, object]:
     return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_peak_mib": usage.ru_maxrss / 1024}
 
 
-def _step(n: int, folder: str, step: str) -> dict[str, object] | None:
-    return _child(n, timeout=1800, distinct=step, folder=folder)
+def _step(n: int, folder: str, step: str, env: dict[str, str] | None = None) -> dict[str, object] | None:
+    return _child(n, timeout=1800, distinct=step, folder=folder, env=env)
 
 
-def run_distinct(n: int, *, whole: bool) -> dict[str, object] | None:
-    """Every step for ``n`` distinct places, each in its own process, sharing one folder for the built file."""
+def _before_env(src: str) -> dict[str, str]:
+    """The environment of a child that imports geoplan from ``src`` (an export of an earlier commit's ``src/``)."""
+    import os
+
+    return {**os.environ, "PYTHONPATH": str(Path(src).resolve())}
+
+
+def run_distinct(n: int, *, whole: bool, steps: tuple[str, ...], before: str | None) -> dict[str, object] | None:
+    """The steps for ``n`` distinct places, each in its own process, sharing one folder for the built file.
+
+    With ``before`` the ``map`` and ``command`` steps run again, one after the other, on the same built file
+    with geoplan imported from that ``src/`` (``before_map``, ``before_command``): before and after in one run.
+    """
     import tempfile
 
     res: dict[str, object] = {"n": n}
     with tempfile.TemporaryDirectory(prefix="geoplan-distinct-") as tmp:
         for step in DISTINCT_STEPS:
-            if step == "whole" and not whole:
+            if step == "whole" and not whole or step not in steps:
                 continue
-            log(f"pipeline distinct {label(n)}: {step} …")
-            run_step = _command if step == "command" else _step
-            r = run_step(n, tmp, step)
-            if not r:
-                return None
-            res[step] = r
+            runs = [(step, None)]
+            if before and step in ("map", "command"):
+                runs = [(f"before_{step}", _before_env(before)), *runs]
+            for key, env in runs:
+                log(f"pipeline distinct {label(n)}: {key} …")
+                run_step = _command if step == "command" else _step
+                r = run_step(n, tmp, step, env)
+                if not r:
+                    return None
+                res[key] = r
     return res
 
 
-def _child(n: int | None, timeout: float, *, distinct: str = "", folder: str = "") -> dict[str, object] | None:
+def _child(
+    n: int | None, timeout: float, *, distinct: str = "", folder: str = "", env: dict[str, str] | None = None
+) -> dict[str, object] | None:
     cmd = [sys.executable, __file__, "--one", "shipped" if n is None else str(n)]
     if distinct:
         cmd += ["--step", distinct, "--folder", folder]
     try:
-        res = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout)
+        res = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
         log(f"pipeline {label(n)}: no result within {timeout:.0f} s")
         return None
@@ -245,8 +274,47 @@ def _child(n: int | None, timeout: float, *, distinct: str = "", folder: str = "
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
+def print_before_after(distinct: list[dict[str, object]], before: str) -> None:
+    """``geoplan map`` and its stages with geoplan from ``before`` and from this checkout, on the same files."""
+    rows = []
+    for r in distinct:
+        for key, name in (("before_", f"before ({before})"), ("", "after (this checkout)")):
+            mp, cmd = r.get(f"{key}map"), r.get(f"{key}command")
+            rows.append(
+                [
+                    f"{label(r['n'])} distinct",
+                    name,
+                    *(
+                        (f"{fmt_s(mp['times'][s])} ({fmt_s(mp['cpu'][s])})" for s in ("read", "map_data", "page"))
+                        if mp
+                        else ["—"] * 3
+                    ),
+                    f"{mp['rss_peak_mib']:,.0f} MiB (+{mp['rss_peak_mib'] - mp['rss_base_mib']:,.0f})" if mp else "—",
+                    f"{fmt_bytes(mp['page_bytes'])} + {fmt_bytes(mp.get('data_bytes', 0))}" if mp else "—",
+                    f"{fmt_s(cmd['wall'])} ({fmt_s(cmd['cpu'])})" if cmd else "—",
+                    f"{cmd['rss_peak_mib']:,.0f} MiB" if cmd else "—",
+                ]
+            )
+    table(
+        [
+            "features",
+            "geoplan",
+            "read",
+            "map_data",
+            "page (build_map + save_map)",
+            "map stages: peak (+ over imports)",
+            "page + data files",
+            "`geoplan map`: wall (user+sys)",
+            "`geoplan map`: peak RSS",
+        ],
+        rows,
+        title="`geoplan map` before and after, same run, same built files (wall (CPU) seconds; one run each)",
+    )
+
+
 def print_distinct(distinct: list[dict[str, object]]) -> None:
     """The distinct-place tables and the #14 targets they decide."""
+    distinct = [r for r in distinct if all(k in r for k in ("prepare", "build", "map", "command"))]
     rows = []
     for r in distinct:
         prep, build, mp, cmd = r["prepare"], r["build"], r["map"], r["command"]
@@ -308,6 +376,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--distinct", action="store_true", help="also feature sets of distinct places")
     ap.add_argument("--distinct-only", action="store_true", help="only the feature sets of distinct places")
     ap.add_argument("--whole", action="store_true", help="distinct: also the whole-document build at 100k (7 GiB)")
+    ap.add_argument(
+        "--steps",
+        nargs="*",
+        choices=DISTINCT_STEPS,
+        default=list(DISTINCT_STEPS),
+        help="distinct: the steps to run (build is needed by map and command)",
+    )
+    ap.add_argument("--before", metavar="SRC", help="distinct: map and command also with geoplan from SRC (an export)")
     ap.add_argument("--one", help=argparse.SUPPRESS)
     ap.add_argument("--step", help=argparse.SUPPRESS)
     ap.add_argument("--folder", help=argparse.SUPPRESS)
@@ -378,11 +454,13 @@ def main(argv: list[str] | None = None) -> int:
         distinct = []
         for n in sizes:
             t0 = time.perf_counter()
-            r = run_distinct(n, whole=args.whole or n < 100_000)
+            r = run_distinct(n, whole=args.whole or n < 100_000, steps=tuple(args.steps), before=args.before)
             log(f"pipeline distinct {label(n)} done in {time.perf_counter() - t0:.0f} s")
             if r is not None:
                 distinct.append(r)
         print_distinct(distinct)
+        if args.before:
+            print_before_after(distinct, args.before)
 
     print()
     shipped = next((r for r in results if r["n"] is None), None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 
@@ -522,3 +523,63 @@ def test_a_banded_page_leaves_popup_text_to_a_data_file_loaded_after_the_first_d
     small = map_html(localize(build_map(gdf, gazetteer=gaz), mode="inline"))
     assert "_props" not in small
     assert all(maps.js_json(t)[1:-1] in small for t in texts)
+
+
+# -- the page written in pieces (save_map): the same bytes as the page rendered whole -----------------------
+
+
+def _whole(m, target):
+    """What save_map wrote before the page went in pieces: ``map_html`` whole and each data file as one text."""
+    import urllib.parse
+
+    import geoplan.maps as maps
+
+    folder = target.with_name(target.stem + ".data")
+    files = {}
+    for layer in [c for c in m._children.values() if isinstance(c, maps.DomainLayer) and c.bands]:
+        layer.data_dir = urllib.parse.quote(folder.name)
+        files.update({folder / name: "".join(parts).encode("utf-8") for name, parts in layer.data_files().items()})
+    return map_html(m).encode("utf-8"), files
+
+
+@pytest.mark.parametrize("banded", [False, True])
+def test_save_map_writes_in_pieces_the_bytes_of_the_whole_page(tmp_path, gdf, gaz, monkeypatch, banded):
+    """The page and its data files, written piece by piece from the layers' own strings, are byte for byte
+    what the page rendered whole and encoded was: for the shipped report (one page) and for detailed distinct
+    places (bands beside the page), with report text that looks like markup, Chinese and a NUL."""
+    import geoplan.maps as maps
+
+    shapes = _distinct_shapes(gdf) if banded else gdf.copy()
+    shapes["text"] = shapes["text"].astype(str) + "</script>{{ 1 }}\x00\u2028太原"
+    if banded:
+        monkeypatch.setattr(maps, "LOD_MIN_VERTICES", 100)
+    monkeypatch.setattr(maps, "_ENCODE_CHARS", 1000)  # many slices per piece: each cut between characters
+    m = localize(build_map(shapes, gazetteer=gaz, show_boundaries=True, list_unplaced=True, search=True), mode="inline")
+    twin = copy.deepcopy(m)  # the same map, names included: a figure renders once (folium adds to it each time)
+    target = tmp_path / "map.html"
+    written = maps.save_map(m, target)
+    page, files = _whole(twin, target)
+    assert target.read_bytes() == page
+    assert {f: f.read_bytes() for f in (tmp_path / "map.data").glob("*")} == files if banded else not files
+    assert written == len(page) + sum(len(b) for b in files.values())
+    # The layers' JSON is a piece of its own, the layer's own string (not a copy inside a page string).
+    fresh = copy.deepcopy(twin)
+    layers = [c for c in fresh._children.values() if isinstance(c, maps.DomainLayer)]
+    pieces = maps.page_pieces(fresh)
+    assert len(pieces) == 2 * len(layers) + 1
+    assert all(p is layer.data_json for p, layer in zip(pieces[1::2], layers, strict=True))
+
+
+def test_page_pieces_put_each_layers_data_where_its_script_has_it(gdf, gaz, monkeypatch):
+    """Cut at markers, the page has a layer's data wherever (and as often as) its script writes it; a script
+    that leaves it out is an error, not a page without that layer's places."""
+    import geoplan.maps as maps
+
+    monkeypatch.setattr(maps.DomainLayer, "script_text", property(lambda self: f"{self.data_json};{self.data_json}"))
+    m = build_map(gdf, gazetteer=gaz)
+    layers = [c for c in m._children.values() if isinstance(c, maps.DomainLayer)]
+    page = "".join(maps.page_pieces(m))
+    assert all(page.count(f"{layer.data_json};{layer.data_json}") == 1 for layer in layers)
+    monkeypatch.setattr(maps.DomainLayer, "script_text", property(lambda self: "var nothing;"))
+    with pytest.raises(RuntimeError, match="left their data out"):
+        maps.page_pieces(build_map(gdf, gazetteer=gaz))

@@ -420,6 +420,54 @@ def test_chunked_read_refuses_deep_nesting_as_the_whole_file(tmp_path, where):
     assert f"JSON nested {gio.json_nesting(text)} levels deep" in str(err.value)
 
 
+def _deep(levels: int, inner: str = "") -> object:
+    return json.loads("[" * levels + inner + "]" * levels)
+
+
+@pytest.mark.parametrize(
+    "geometry, extra",
+    [
+        ({"type": "Point", "coordinates": _deep(62, "1, 2")}, {}),  # shape() takes it, squeezed: scanned after
+        ({"type": "Point", "coordinates": _deep(80, "1, 2")}, {}),
+        ({"type": "MultiPoint", "coordinates": [_deep(60, "1, 2")]}, {}),
+        ({"type": "LineString", "coordinates": _deep(70)}, {}),  # an empty line to shape()
+        ({"type": "MultiPolygon", "coordinates": [[[[0, 0], [1, 0], [1, 1], [0, 0]]], _deep(70)]}, {}),
+        ({"type": "Point", "coordinates": [1, 2]}, {"extra": _deep(70)}),  # a member RFC 7946 does not name
+        ({"type": "Point", "coordinates": [1, 2], "bbox": _deep(70)}, {}),
+        ({"type": "Point", "coordinates": [1, 2]}, {"properties": {"fid": "x", "deep": _deep(70)}}),
+    ],
+)
+def test_chunks_skip_the_nesting_scan_only_when_nothing_can_nest_deep(tmp_path, geometry, extra):
+    """The line-by-line read scans a chunk's nesting only when its parsed features could hide depth (a member,
+    property or bbox that is not flat, coordinates ``shape()`` had to read); deep ones get the whole file's
+    message, with its depth, wherever the depth is."""
+    from geoplan.errors import ReportError
+
+    doc = _doc(20)
+    doc["features"][9]["geometry"] = geometry
+    doc["features"][9].update(extra)
+    path = tmp_path / "deep.geojson"
+    text = features.dumps_geojson(doc)
+    path.write_text(text, encoding="utf-8")
+    assert gio.json_nesting(text) > gio.MAX_JSON_DEPTH
+    with mock.patch.object(features, "LINES_CHUNK", 4), pytest.raises(ReportError) as err:
+        features_from_path(path)
+    assert f"JSON nested {gio.json_nesting(text)} levels deep" in str(err.value)
+
+
+def test_plain_chunks_are_not_scanned(tmp_path, monkeypatch):
+    """A file as geoplan writes it is read without scanning its text for nesting (0.44 s of 10k distinct)."""
+    doc = _doc(30)
+    path = tmp_path / "plain.geojson"
+    path.write_text(features.dumps_geojson(doc), encoding="utf-8")
+    scanned: list[int] = []
+    real = features.json_nesting
+    monkeypatch.setattr(features, "json_nesting", lambda text: scanned.append(len(text)) or real(text))
+    monkeypatch.setattr(features, "LINES_CHUNK", 7)
+    assert len(features_from_path(path)) == 30
+    assert len(scanned) == 1  # the head line only
+
+
 def test_chunked_read_does_not_hold_the_file(tmp_path, monkeypatch):
     """The line-by-line read never reads the whole file into memory."""
     doc = _doc(30)

@@ -19,8 +19,10 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import re
+import secrets
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -37,7 +39,7 @@ from folium.plugins import Draw, MarkerCluster
 from folium.elements import ElementAddToElement
 from jinja2 import Template
 
-from geoplan import settings
+from geoplan import _io, settings
 from geoplan._io import gc_paused, write_atomic
 from geoplan.datum import Datum, convert_geometry
 from geoplan.features import clean_geometries, geometries_to_geojson, json_columns
@@ -327,10 +329,11 @@ class DomainLayer(RawScriptElement, JSCSSMixin, folium.map.Layer):
             blocks.append((self.props_id(), self.props))
         return blocks
 
-    def data_files(self) -> dict[str, str]:
-        """The bands (and deferred properties) as scripts for ``data_dir`` (file name -> text): each hands its
-        data to geoplan.band, as a band does."""
-        return {f"{i}.js": f"geoplan.band({js_json(i)},{data});\n" for i, data in self.data_blocks()}
+    def data_files(self) -> dict[str, tuple[str, str, str]]:
+        """The bands (and deferred properties) as scripts for ``data_dir`` (file name -> its text in three
+        pieces, the JSON itself in the middle, so save_map writes it without a copy): each hands its data to
+        geoplan.band, as a band does."""
+        return {f"{i}.js": (f"geoplan.band({js_json(i)},", data, ");\n") for i, data in self.data_blocks()}
 
     @property
     def script_text(self) -> str:
@@ -475,18 +478,28 @@ def _simplified(geoms: np.ndarray, tolerance: float | None) -> np.ndarray:
     return out
 
 
-def _banded(geoms: np.ndarray, decimals: int) -> list[list[Any]]:
-    """Per ``DRAW_BANDS`` band, the GeoJSON geometry of each of ``geoms``; None where it equals the band before."""
+def _banded(geoms: np.ndarray, decimals: int, whole: tuple[np.ndarray, list[Any]] | None = None) -> list[list[Any]]:
+    """Per ``DRAW_BANDS`` band, the GeoJSON geometry of each of ``geoms``; None where it equals the band before.
+
+    ``whole``: the vertex counts and GeoJSON of ``geoms`` cleaned, which ``map_data`` has made already, for
+    the band that draws them as they are: cleaning and mapping them again cost time and memory at 100k
+    distinct places (bench/README.md). Only each band's vertex counts are kept for the next band, not its
+    cleaned geometries.
+    """
     bands: list[list[Any]] = []
     previous: np.ndarray | None = None
     for _zoom, tolerance in DRAW_BANDS:
-        cleaned = clean_geometries(_simplified(geoms, tolerance), decimals)
-        mapped = geometries_to_geojson(cleaned, arrays=True)
+        if tolerance is None and whole is not None:  # the geometries themselves, cleaned and mapped by the caller
+            counts, mapped = whole
+        else:
+            cleaned = clean_geometries(_simplified(geoms, tolerance), decimals)
+            counts, mapped = shapely.get_num_coordinates(cleaned), geometries_to_geojson(cleaned, arrays=True)
+            del cleaned
         if previous is not None:
-            same = shapely.get_num_coordinates(cleaned) == shapely.get_num_coordinates(previous)
+            same = counts == previous
             mapped = [None if s else g for s, g in zip(same.tolist(), mapped, strict=True)]
         bands.append(mapped)
-        previous = cleaned
+        previous = counts
     return bands
 
 
@@ -529,13 +542,11 @@ def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False) -> Map
     # mapping() one by one was a third of map_data); the features of one geometry share its dict.
     drawn_geoms = np.empty(len(geometries), dtype=object)
     drawn_geoms[:] = list(geometries.values())
-    mapped = dict(
-        zip(
-            geometries,
-            geometries_to_geojson(clean_geometries(drawn_geoms, settings.coordinate_decimals), arrays=True),
-            strict=True,
-        )
-    )
+    cleaned = clean_geometries(drawn_geoms, settings.coordinate_decimals)
+    whole = geometries_to_geojson(cleaned, arrays=True)
+    whole_counts = shapely.get_num_coordinates(cleaned)  # for the zoom bands; the cleaned shapes are not kept
+    del cleaned
+    mapped = dict(zip(geometries, whole, strict=True))
     for feat in groups.values():
         feat["geometry"] = mapped[feat["geometry"]]
     colors = domain_colors(domains_in_order(gdf, all_domains=True))
@@ -562,7 +573,7 @@ def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False) -> Map
         rows = [index[k[-1]] for k, g in groups.items() if g["properties"]["domain"] == domain]
         if vertices is not None and int(vertices[rows].sum()) > LOD_MIN_VERTICES:
             if banded is None:  # every distinct geometry simplified once, in vectorised calls
-                banded = _banded(drawn_geoms, settings.coordinate_decimals)
+                banded = _banded(drawn_geoms, settings.coordinate_decimals, (whole_counts, whole))
                 boxes = np.round(shapely.bounds(drawn_geoms), settings.coordinate_decimals)
             assert boxes is not None
             feats = [
@@ -874,6 +885,56 @@ def map_html(m: folium.Map) -> str:
     return m.get_root().render()
 
 
+def page_pieces(m: folium.Map) -> list[str]:
+    """``map_html(m)`` as pieces whose concatenation is that string, each layer's JSON a piece of its own.
+
+    The page is rendered with a marker in place of each layer's ``data_json`` and cut at the markers, so the
+    layers' JSON (most of a page of many places) is never copied into one page string and its UTF-8 copy:
+    at 100k distinct places those two held ~1 GB at once (bench/README.md). Like ``map_html`` it renders
+    the figure, once: folium adds its ``addTo`` lines again on each render.
+    """
+    layers = [c for c in m._children.values() if isinstance(c, DomainLayer)]
+    if not layers:
+        return [map_html(m)]
+    token = secrets.token_hex(8)
+    data = {f"\x00geoplan-layer-{token}-{k}\x00": layer.data_json for k, layer in enumerate(layers)}
+    try:
+        for layer, mark in zip(layers, data, strict=True):
+            layer.data_json = mark
+        page = map_html(m)
+    finally:
+        for layer, text in zip(layers, data.values(), strict=True):
+            layer.data_json = text
+    parts = re.split("(" + "|".join(re.escape(mark) for mark in data) + ")", page)
+    missing = set(data) - set(parts[1::2])
+    if missing:  # a layer's script without its data: the page would draw nothing for it
+        raise RuntimeError(f"{len(missing)} layer(s) left their data out of the page")
+    return [data[p] if k % 2 else p for k, p in enumerate(parts)]
+
+
+_ENCODE_CHARS = 1 << 22  # characters encoded at a time: a piece's UTF-8 copy stays a few MB
+
+
+def utf8_pieces(texts: Iterable[str]) -> Iterator[bytes]:
+    """``texts`` as UTF-8, a bounded slice at a time (a str slice never splits a character)."""
+    for text in texts:
+        for start in range(0, len(text), _ENCODE_CHARS):
+            yield text[start : start + _ENCODE_CHARS].encode("utf-8")
+
+
+def _write_texts(target: Path, texts: Iterable[str], created: Callable[[Path], None] | None) -> int:
+    """Write the concatenation of ``texts`` to ``target`` atomically, piece by piece, checked by size."""
+    written = 0
+
+    def write(tmp: Path) -> None:
+        nonlocal written
+        written = _io.write_pieces(tmp, utf8_pieces(texts))  # looked up here: the robustness tests replace it
+        _io.check_size(tmp, written)
+
+    write_atomic(target, write, created=created)
+    return written
+
+
 def save_map(m: folium.Map, target: Path, *, created: Callable[[Path], None] | None = None) -> int:
     """Write ``m`` to ``target``; its layers' zoom bands, if any, as files in ``<target stem>.data/`` beside it.
 
@@ -882,25 +943,26 @@ def save_map(m: folium.Map, target: Path, *, created: Callable[[Path], None] | N
     file (a script, so ``file://`` pages work) only when the map is first zoomed to it, and the banded
     layers' popup and find data (``<layer>_props.js``) once the page has drawn: at 10k distinct places the
     page falls from 34.9 MB to 6.4 MB (bench/README.md). Returns the bytes written.
+
+    Every file is written in pieces (``page_pieces``, ``DomainLayer.data_files``): the layers' JSON goes to
+    disk from the strings ``map_data`` made, never copied into a page string or a whole encoded file.
     """
     layers = [c for c in m._children.values() if isinstance(c, DomainLayer) and c.bands]
     folder = target.with_name(target.stem + ".data")
-    files: dict[str, str] = {}
+    files: dict[str, tuple[str, str, str]] = {}
     for layer in layers:
         layer.data_dir = urllib.parse.quote(folder.name)
         files.update(layer.data_files())
-    page = map_html(m).encode("utf-8")
-    written = len(page)
+    page = page_pieces(m)
+    written = 0
     if files:
         stale = set(folder.glob("*_band*.js")) | set(
             folder.glob("*_props.js")
         )  # an earlier page's bands (their names change with each map)
-        for name, text in files.items():
-            data = text.encode("utf-8")
-            write_atomic(folder / name, data, created=created)
+        for name, texts in files.items():
+            written += _write_texts(folder / name, texts, created)
             stale.discard(folder / name)
-            written += len(data)
         for old in stale:
             old.unlink()
-    write_atomic(target, page, created=created)
+    written += _write_texts(target, page, created)
     return written
