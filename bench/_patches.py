@@ -78,7 +78,14 @@ VARIANTS = {
     "bands-canvas": "shipped, the banded lines and areas drawn on one canvas per layer",
     "bands-animated": "shipped, with markercluster's zoom animation (animate: true) on the banded layers",
     "props-in-page": "shipped, the banded layers' popup and find data in the page (before #14's props files)",
+    "no-dots": "shipped, every banded line and area in view drawn as its shape at any zoom (before draw3)",
+    "dots-6": "shipped, banded lines and areas under 6 px drawn as clustered markers",
+    "dots-12": "shipped, banded lines and areas under 12 px drawn as clustered markers",
+    "dots-24": "shipped, banded lines and areas under 24 px drawn as clustered markers",
+    "dots-chunked": "shipped, with markercluster's chunkedLoading on the banded layers (clusters built over frames)",
 }
+# The size under which a banded line or area is a clustered marker (maps.DOT_PX), per variant.
+_DOT_PX = {"no-dots": 0, "dots-6": 6, "dots-12": 12, "dots-24": 24}
 
 
 def map_data_for(name: str) -> Callable[..., geoplan.maps.MapData]:
@@ -95,6 +102,8 @@ def variant(name: str) -> Iterator[None]:
     func = map_data_for(name)
     maps = geoplan.maps
     saved = maps.map_data, maps.LOD_DEFERRED, maps.LOD_CANVAS, maps.LOD_ANIMATE, maps.LOD_PROPS_DEFERRED
+    saved_dot = maps.DOT_PX
+    maps.DOT_PX = _DOT_PX.get(name, saved_dot)
     maps.map_data = func
     maps.LOD_DEFERRED = name != "bands-inline"
     maps.LOD_CANVAS = name == "bands-canvas"
@@ -104,6 +113,7 @@ def variant(name: str) -> Iterator[None]:
         yield
     finally:
         maps.map_data, maps.LOD_DEFERRED, maps.LOD_CANVAS, maps.LOD_ANIMATE, maps.LOD_PROPS_DEFERRED = saved
+        maps.DOT_PX = saved_dot
 
 
 def build_map_variant(name: str, gdf: Any, **kwargs: Any) -> folium.Map:
@@ -111,6 +121,10 @@ def build_map_variant(name: str, gdf: Any, **kwargs: Any) -> folium.Map:
     m = geoplan.maps.build_map(gdf, **kwargs)
     if name == "canvas":
         m.options["prefer_canvas"] = True
+    if name == "dots-chunked":
+        for child in m._children.values():
+            if isinstance(child, geoplan.maps.DomainLayer) and child.bands:
+                child.options = {**child.options, "chunked": True}
     return m
 
 

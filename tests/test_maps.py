@@ -460,7 +460,13 @@ def test_save_map_writes_bands_beside_the_page_and_small_maps_as_one_file(tmp_pa
     # Banded layers: the zooms of the finer bands, and no markercluster zoom animation (its forced layouts).
     assert {json.dumps(o.get("zooms")) for _d, o in _layers(one)} == {json.dumps([z for z, _t in maps.DRAW_BANDS[1:]])}
     assert all(o.get("animate") is False for _d, o in _layers(one))
-    assert all("animate" not in o and "zooms" not in o for _d, o in _layers(small.read_text("utf-8")))
+    # Their lines and areas under DOT_PX pixels are clustered markers (geoplan.js), from each one's bbox.
+    assert maps.DOT_PX > 0 and all(o.get("dot_px") == maps.DOT_PX for _d, o in _layers(one))
+    assert all(
+        len(f["bbox"]) == 4 for data, _o in _layers(one) for f in data["features"] if f["geometry"]["type"] != "Point"
+    )
+    # Small maps (the shipped report) draw as before: no bands, no markers for lines and areas.
+    assert all(k not in o for _d, o in _layers(small.read_text("utf-8")) for k in ("animate", "zooms", "dot_px"))
 
 
 def test_geoplan_map_writes_the_bands_of_many_places_beside_the_page(tmp_path, gdf, monkeypatch, capsys):

@@ -439,6 +439,10 @@ LOD_ANIMATE = False  # markercluster's zoom animation on banded layers (its forc
 # draw: at 10k distinct places the page fell from 14.0 to 6.4 MB and the main thread's CPU to the first
 # draw by 0.4-0.7 s (bench/README.md).
 LOD_PROPS_DEFERRED = True
+# A banded layer's line or area under this many pixels at the map's zoom (its bbox's larger side) is drawn as
+# a marker in the layer's cluster, and as its shape once the zoom makes it larger (geoplan.js); 0 = never.
+# Chosen by bench/render.py's figures (bench/README.md, ``draw3``).
+DOT_PX = 12
 # What a banded layer's features keep in the page: what style(), point() and the tooltip read; items keep fid.
 DRAW_PROPERTIES = ("name", "place_kind", "geometry_kind", "precision", "place_status")
 
@@ -770,6 +774,8 @@ def build_map(
         base_opts["canvas"] = True
     if data.bands and not LOD_ANIMATE:
         base_opts["animate"] = False
+    if data.bands and DOT_PX:
+        base_opts["dot_px"] = DOT_PX
     deferred_bands = LOD_DEFERRED if deferred_bands is None else deferred_bands
     if show_boundaries and gazetteer is not None and gazetteer.admin_units:
         boundaries = _boundaries_layer(gazetteer, lang, basemap)
