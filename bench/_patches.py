@@ -78,10 +78,11 @@ VARIANTS = {
     "bands-canvas": "shipped, the banded lines and areas drawn on one canvas per layer",
     "bands-animated": "shipped, with markercluster's zoom animation (animate: true) on the banded layers",
     "props-in-page": "shipped, the banded layers' popup and find data in the page (before #14's props files)",
-    "no-dots": "shipped, every banded line and area in view drawn as its shape at any zoom (before draw3)",
+    "no-dots": "every banded line and area in view drawn as its shape at any zoom, fitted after (before draw3)",
     "dots-6": "shipped, banded lines and areas under 6 px drawn as clustered markers",
     "dots-12": "shipped, banded lines and areas under 12 px drawn as clustered markers",
     "dots-24": "shipped, banded lines and areas under 24 px drawn as clustered markers",
+    "fit-animated": "shipped, the map fitted after its layers with folium's animated fitBounds (before draw3)",
     "dots-chunked": "shipped, with markercluster's chunkedLoading on the banded layers (clusters built over frames)",
 }
 # The size under which a banded line or area is a clustered marker (maps.DOT_PX), per variant.
@@ -102,8 +103,9 @@ def variant(name: str) -> Iterator[None]:
     func = map_data_for(name)
     maps = geoplan.maps
     saved = maps.map_data, maps.LOD_DEFERRED, maps.LOD_CANVAS, maps.LOD_ANIMATE, maps.LOD_PROPS_DEFERRED
-    saved_dot = maps.DOT_PX
-    maps.DOT_PX = _DOT_PX.get(name, saved_dot)
+    saved_dot = maps.DOT_PX, maps.LOD_FIRST_VIEW
+    maps.DOT_PX = _DOT_PX.get(name, saved_dot[0])
+    maps.LOD_FIRST_VIEW = name not in ("fit-animated", "no-dots")  # before draw3: neither
     maps.map_data = func
     maps.LOD_DEFERRED = name != "bands-inline"
     maps.LOD_CANVAS = name == "bands-canvas"
@@ -113,7 +115,7 @@ def variant(name: str) -> Iterator[None]:
         yield
     finally:
         maps.map_data, maps.LOD_DEFERRED, maps.LOD_CANVAS, maps.LOD_ANIMATE, maps.LOD_PROPS_DEFERRED = saved
-        maps.DOT_PX = saved_dot
+        maps.DOT_PX, maps.LOD_FIRST_VIEW = saved_dot
 
 
 def build_map_variant(name: str, gdf: Any, **kwargs: Any) -> folium.Map:

@@ -752,6 +752,7 @@ def test_a_small_line_is_a_clustered_marker_at_the_city_view_and_its_shape_when_
             [name, fid],
         )
         pg.wait_for_function("(fid) => geoplan.byFid[fid].layer && !geoplan.byFid[fid].layer.geoplanCoarse", arg=fid)
+        pg.wait_for_function("document.querySelectorAll('.leaflet-popup').length === 0")  # the first one's fade-out
         street = pg.evaluate(where, [name, fid])
         pg.mouse.click(street["x"], street["y"])
         pg.locator(".leaflet-popup-content").wait_for(timeout=10_000)

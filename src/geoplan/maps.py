@@ -439,6 +439,8 @@ LOD_ANIMATE = False  # markercluster's zoom animation on banded layers (its forc
 # draw: at 10k distinct places the page fell from 14.0 to 6.4 MB and the main thread's CPU to the first
 # draw by 0.4-0.7 s (bench/README.md).
 LOD_PROPS_DEFERRED = True
+# Banded maps take their fitted view before their layers are added, without the zoom animation (_FirstView).
+LOD_FIRST_VIEW = True
 # A banded layer's line or area under this many pixels at the map's zoom (its bbox's larger side) is drawn as
 # a marker in the layer's cluster, and as its shape once the zoom makes it larger (geoplan.js); 0 = never.
 # Chosen by bench/render.py's figures (bench/README.md, ``draw3``).
@@ -632,6 +634,26 @@ def _legend_html(colors: dict[str, str], lang: Lang) -> str:
     return f'<details class="gp-legend"><summary><b>{html.escape(lab["legend"])}</b></summary>{rows}{marks}</details>'
 
 
+class _FirstView(RawScriptElement):
+    """The map's fitted view set at once (no zoom animation) before banded layers are added.
+
+    folium's ``fit_bounds`` runs after the layers, animated: a banded layer then built its lines and areas
+    and clusters at the map's initial zoom, and again at the fitted one when the animation ended (a third
+    of the first draw's main-thread time at 10k distinct places; bench/README.md). The later
+    ``fit_bounds`` finds the map there already and does not move it.
+    """
+
+    def __init__(self, bounds: tuple[float, float, float, float]) -> None:
+        super().__init__()
+        self._name = "GeoplanFirstView"
+        self.bounds = [[bounds[1], bounds[0]], [bounds[3], bounds[2]]]
+
+    @property
+    def script_text(self) -> str:
+        options = {"maxZoom": 15, "padding": [20, 20], "animate": False}  # as build_map's fit_bounds
+        return f"{self.parent_name}.fitBounds({js_json(self.bounds)}, {js_json(options)});"
+
+
 class _Control(RawScriptElement):
     """A fixed HTML box in a map corner (legend, list of unplaced items)."""
 
@@ -781,6 +803,8 @@ def build_map(
         boundaries = _boundaries_layer(gazetteer, lang, basemap)
         boundaries.add_to(m)
         _DistrictLabels(boundaries, gazetteer, lang, basemap).add_to(m)
+    if data.bands and data.bounds and LOD_FIRST_VIEW:
+        _FirstView(data.bounds).add_to(m)
     for i, (domain, color, doc) in enumerate(data.layers):
         DomainLayer(
             doc,
