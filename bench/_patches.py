@@ -86,7 +86,7 @@ VARIANTS = {
     "dots-chunked": "shipped, with markercluster's chunkedLoading on the banded layers (clusters built over frames)",
 }
 # The size under which a banded line or area is a clustered marker (maps.DOT_PX), per variant.
-_DOT_PX = {"no-dots": 0, "dots-6": 6, "dots-12": 12, "dots-24": 24}
+_DOT_PX = {"no-dots": 0, "dots-6": 6, "dots-12": 12, "dots-24": 24, "fit-animated": 24}
 
 
 def map_data_for(name: str) -> Callable[..., geoplan.maps.MapData]:

@@ -444,7 +444,7 @@ LOD_FIRST_VIEW = True
 # A banded layer's line or area under this many pixels at the map's zoom (its bbox's larger side) is drawn as
 # a marker in the layer's cluster, and as its shape once the zoom makes it larger (geoplan.js); 0 = never.
 # Chosen by bench/render.py's figures (bench/README.md, ``draw3``).
-DOT_PX = 12
+DOT_PX = 24
 # What a banded layer's features keep in the page: what style(), point() and the tooltip read; items keep fid.
 DRAW_PROPERTIES = ("name", "place_kind", "geometry_kind", "precision", "place_status")
 
