@@ -83,7 +83,6 @@ VARIANTS = {
     "dots-12": "shipped, banded lines and areas under 12 px drawn as clustered markers",
     "dots-24": "shipped, banded lines and areas under 24 px drawn as clustered markers",
     "fit-animated": "shipped, the map fitted after its layers with folium's animated fitBounds (before draw3)",
-    "dots-chunked": "shipped, with markercluster's chunkedLoading on the banded layers (clusters built over frames)",
 }
 # The size under which a banded line or area is a clustered marker (maps.DOT_PX), per variant.
 _DOT_PX = {"no-dots": 0, "dots-6": 6, "dots-12": 12, "dots-24": 24, "fit-animated": 24}
@@ -123,10 +122,6 @@ def build_map_variant(name: str, gdf: Any, **kwargs: Any) -> folium.Map:
     m = geoplan.maps.build_map(gdf, **kwargs)
     if name == "canvas":
         m.options["prefer_canvas"] = True
-    if name == "dots-chunked":
-        for child in m._children.values():
-            if isinstance(child, geoplan.maps.DomainLayer) and child.bands:
-                child.options = {**child.options, "chunked": True}
     return m
 
 

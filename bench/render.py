@@ -86,7 +86,6 @@ VARIANTS = (
     "dots-6",
     "dots-12",
     "dots-24",
-    "dots-chunked",
     "fit-animated",
 )
 # The default peers: of the shared 230 places, the old ways; of distinct places, the map before zoom bands.

@@ -127,8 +127,7 @@
       // animate: false for many shapes: markercluster's zoom animation forces a synchronous layout of the
       // whole page (_forceLayout), and with thousands of SVG paths that cost seconds (bench/README.md).
       var group = o.cluster ? L.markerClusterGroup({maxClusterRadius: 40, disableClusteringAtZoom: 15,
-                                                    showCoverageOnHover: false, animate: o.animate !== false,
-                                                    chunkedLoading: !!o.chunked})
+                                                    showCoverageOnHover: false, animate: o.animate !== false})
                             : L.featureGroup();
       var made = [];
       if (bands) { return banded(data, o, bands, group, props); }
