@@ -655,11 +655,11 @@ def test_a_page_with_band_files_draws_every_place_when_zoomed_to_it_with_no_fore
                 const done = moved();
                 map.fitBounds(e.bounds, {animate: false, maxZoom: 16});
                 await done;
-                for (let i = 0; i < 40 && !(e.layer && !e.layer.geoplanCoarse); i++) {
+                for (let i = 0; i < 40 && !(e.layer && e.layer !== e.dot && !e.layer.geoplanCoarse); i++) {
                   await new Promise((r) => setTimeout(r, 50));  // the band file, the first time
                 }
                 if (!e.layer || !map.hasLayer(e.layer)) { out.missing.push(e.p.name); }
-                if (e.layer && e.layer.geoplanCoarse) { out.coarse += 1; }
+                if (e.layer && (e.layer.geoplanCoarse || e.layer === e.dot)) { out.coarse += 1; }
               }
               out.hidden_far = shapes.filter((e) => !e.layer).length;
               out.zoom = map.getZoom();
@@ -751,7 +751,10 @@ def test_a_small_line_is_a_clustered_marker_at_the_city_view_and_its_shape_when_
             })""",
             [name, fid],
         )
-        pg.wait_for_function("(fid) => geoplan.byFid[fid].layer && !geoplan.byFid[fid].layer.geoplanCoarse", arg=fid)
+        pg.wait_for_function(
+            "(fid) => { const e = geoplan.byFid[fid]; return e.layer && e.layer !== e.dot && !e.layer.geoplanCoarse; }",
+            arg=fid,
+        )
         pg.wait_for_function("document.querySelectorAll('.leaflet-popup').length === 0")  # the first one's fade-out
         street = pg.evaluate(where, [name, fid])
         pg.mouse.click(street["x"], street["y"])

@@ -337,3 +337,29 @@ test("a banded line or area under dot_px is a marker in its group; zoomed in, it
     }, 80);
   });
 });
+
+test("a shape with no first-band geometry is a marker until a band with its geometry is there", () => {
+  global.L = bandedLeaflet();
+  const appended = [];
+  global.document = {createElement: () => ({}), head: {appendChild(t) { appended.push(t); }}};
+  const g = create();
+  // map_data leaves out the first band's geometry of what that band draws as markers (under dot_px at zoom 10).
+  const small = Object.assign(area("小湖", "it-s-1", [112.5, 37.8, 112.51, 37.81], []), {geometry: null});
+  const data = {type: "FeatureCollection", features: [small]};
+  const group = g.layer(data, Object.assign({}, OPTS, {zooms: [11, 14], dot_px: 24}),
+    [{id: "x_band1", src: "map.data/x_band1.js"}, [null]]);
+  const m = viewMap(9, [[37.5, 112.2], [38.1, 112.9]]);
+  group.addTo(m);
+  const e = g.byFid["it-s-1"];
+  assert.equal(e.layer, e.dot);
+  m.move(12, [[37.79, 112.49], [37.82, 112.52]]);  // 58 px: its shape, once band 1 has come
+  assert.equal(appended.length, 1);
+  assert.equal(e.layer, e.dot, "its marker while the band file loads");
+  g.band("x_band1", [{type: "Polygon", coordinates: [["mid-small"]]}]);
+  assert.equal(e.layer.geometry.coordinates[0][0], "mid-small");
+  assert.equal(group.layers.has(e.dot), false);
+  m.move(14, m.view);  // band 2 is null for it: as band 1
+  assert.equal(e.layer.geometry.coordinates[0][0], "mid-small");
+  delete global.L;
+  delete global.document;
+});

@@ -174,7 +174,7 @@
       feats.forEach(function (f, i) {
         var e = entry(f, o, group);
         mine.push(e);
-        if (f.geometry.type === "Point") {
+        if (!f.bbox) {  // a point (a line or area has its bbox, and no geometry if the first band draws it as a marker)
           e.layer = point(f.properties, L.latLng(f.geometry.coordinates[1], f.geometry.coordinates[0]), o);
           e.layer.feature = f;
           bind(e, e.layer);
@@ -200,8 +200,12 @@
         }
         return e.dot;
       }
+      // A shape's layer at band k; null while it has no geometry there (map_data leaves out the first band's
+      // of what that band draws as markers; a band file still loading): sync() draws its marker meanwhile.
       function make(e, k) {
-        var f = {type: "Feature", properties: e.p, geometry: geometry(e, k)};
+        var g = geometry(e, k);
+        if (!g) { return null; }
+        var f = {type: "Feature", properties: e.p, geometry: g};
         var l = L.GeoJSON.geometryToLayer(f, {style: function () { return style(e); }});
         l.feature = f;
         l.geoplanCoarse = k > 0 && !(parsed[k] && parsed[k] !== "loading");  // drawn from a band before k
@@ -219,8 +223,8 @@
           if (e.on && tiny(e.span, z, o.dot_px)) {
             want = dotOf(e);
           } else if (e.on && view.intersects(e.bounds)) {
-            want = e.bands[k] || (e.bands[k] = make(e, k));
-            if (want.geoplanCoarse && parsed[k] && parsed[k] !== "loading") { want = e.bands[k] = make(e, k); }
+            want = e.bands[k] || (e.bands[k] = make(e, k)) || dotOf(e);
+            if (want.geoplanCoarse && parsed[k] && parsed[k] !== "loading") { want = e.bands[k] = make(e, k) || dotOf(e); }
           }
           if (want !== e.layer) {
             if (e.layer) { drops.push(e.layer); }
