@@ -804,7 +804,7 @@ def build_map(
     m.add_child(MapUI(lang), name="geoplan_ui")  # before Draw: it sets Leaflet.draw's words
 
     data = map_data(gdf, basemap, lod=True) if data is None else data
-    base_opts = {
+    base_opts: dict[str, Any] = {
         "glyphs": KIND_GLYPHS,
         "labels": LABELS[lang],
         "lang": lang,
