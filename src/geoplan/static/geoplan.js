@@ -189,8 +189,8 @@
       function band(z) { var k = 0; (o.zooms || []).forEach(function (m) { if (z >= m) { k += 1; } }); return k; }
       // A line or area under o.dot_px pixels at the zoom is drawn as a marker in the layer's cluster, at its
       // bbox's centre (within those few pixels of the shape): at the whole-city view of 10k distinct places
-      // most of the 5,944 lines and areas are a few pixels wide, and each SVG path costs the first draw
-      // (bench/README.md). Made once and kept; markercluster shows only what is in view.
+      // 5,648 of the 5,944 lines and areas are under 24 px, and each SVG path cost the first draw (main-thread
+      // CPU 2-3 s, 1 s with the markers; bench/README.md). Made once and kept; markercluster shows what is in view.
       function dotOf(e) {
         if (!e.dot) {
           var b = e.bbox, ll = L.latLng((b[1] + b[3]) / 2, (b[0] + b[2]) / 2);
