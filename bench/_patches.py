@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import folium
+import numpy as np
 
 import geoplan.maps
 
@@ -78,7 +79,15 @@ VARIANTS = {
     "bands-canvas": "shipped, the banded lines and areas drawn on one canvas per layer",
     "bands-animated": "shipped, with markercluster's zoom animation (animate: true) on the banded layers",
     "props-in-page": "shipped, the banded layers' popup and find data in the page (before #14's props files)",
+    "no-dots": "every banded line and area in view drawn as its shape at any zoom, fitted after (before draw3)",
+    "dots-6": "shipped, banded lines and areas under 6 px drawn as clustered markers",
+    "dots-12": "shipped, banded lines and areas under 12 px drawn as clustered markers",
+    "dots-24": "shipped, banded lines and areas under 24 px drawn as clustered markers",
+    "geom-in-page": "shipped, with the first band's geometry of the shapes it draws as markers in the page (before)",
+    "fit-animated": "shipped, the map fitted after its layers with folium's animated fitBounds (before draw3)",
 }
+# The size under which a banded line or area is a clustered marker (maps.DOT_PX), per variant.
+_DOT_PX = {"no-dots": 0, "dots-6": 6, "dots-12": 12, "dots-24": 24, "fit-animated": 24}
 
 
 def map_data_for(name: str) -> Callable[..., geoplan.maps.MapData]:
@@ -95,6 +104,11 @@ def variant(name: str) -> Iterator[None]:
     func = map_data_for(name)
     maps = geoplan.maps
     saved = maps.map_data, maps.LOD_DEFERRED, maps.LOD_CANVAS, maps.LOD_ANIMATE, maps.LOD_PROPS_DEFERRED
+    saved_dot = maps.DOT_PX, maps.LOD_FIRST_VIEW, maps._markers_in_first_band
+    if name == "geom-in-page":
+        maps._markers_in_first_band = lambda boxes: np.zeros(len(boxes), dtype=bool)
+    maps.DOT_PX = _DOT_PX.get(name, saved_dot[0])
+    maps.LOD_FIRST_VIEW = name not in ("fit-animated", "no-dots")  # before draw3: neither
     maps.map_data = func
     maps.LOD_DEFERRED = name != "bands-inline"
     maps.LOD_CANVAS = name == "bands-canvas"
@@ -104,6 +118,7 @@ def variant(name: str) -> Iterator[None]:
         yield
     finally:
         maps.map_data, maps.LOD_DEFERRED, maps.LOD_CANVAS, maps.LOD_ANIMATE, maps.LOD_PROPS_DEFERRED = saved
+        maps.DOT_PX, maps.LOD_FIRST_VIEW, maps._markers_in_first_band = saved_dot
 
 
 def build_map_variant(name: str, gdf: Any, **kwargs: Any) -> folium.Map:

@@ -82,6 +82,12 @@ VARIANTS = (
     "bands-canvas",
     "bands-animated",
     "props-in-page",
+    "no-dots",
+    "dots-6",
+    "dots-12",
+    "dots-24",
+    "fit-animated",
+    "geom-in-page",
 )
 # The default peers: of the shared 230 places, the old ways; of distinct places, the map before zoom bands.
 DEFAULT_VARIANTS = ("shipped", "per-item", "canvas")

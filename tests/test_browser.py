@@ -662,11 +662,11 @@ def test_a_page_with_band_files_draws_every_place_when_zoomed_to_it_with_no_fore
                 const done = moved();
                 map.fitBounds(e.bounds, {animate: false, maxZoom: 16});
                 await done;
-                for (let i = 0; i < 40 && !(e.layer && !e.layer.geoplanCoarse); i++) {
+                for (let i = 0; i < 40 && !(e.layer && e.layer !== e.dot && !e.layer.geoplanCoarse); i++) {
                   await new Promise((r) => setTimeout(r, 50));  // the band file, the first time
                 }
                 if (!e.layer || !map.hasLayer(e.layer)) { out.missing.push(e.p.name); }
-                if (e.layer && e.layer.geoplanCoarse) { out.coarse += 1; }
+                if (e.layer && (e.layer.geoplanCoarse || e.layer === e.dot)) { out.coarse += 1; }
               }
               out.hidden_far = shapes.filter((e) => !e.layer).length;
               out.zoom = map.getZoom();
@@ -701,3 +701,77 @@ def test_a_page_with_band_files_draws_every_place_when_zoomed_to_it_with_no_fore
     assert any("map.data/" in u and u.startswith("file:") for u in requests)
     foreign = [u for u in requests if not u.startswith(("file:", "data:", "blob:", "about:"))]
     assert all(TILE_HOSTS.search(urlparse(u).hostname or "") for u in foreign), foreign
+
+
+@pytest.mark.browser
+def test_a_small_line_is_a_clustered_marker_at_the_city_view_and_its_shape_when_zoomed_in(
+    browser, tmp_path, gdf, gaz, monkeypatch
+):
+    """On a banded page, a line a few pixels long at the whole-city view is a marker (geoplan.js ``dot_px``),
+    not an SVG path; zoomed in it is its shape. Its popup opens by a click in both states."""
+    import shapely
+
+    import geoplan.maps as maps
+    from geoplan.offline import localize
+    from test_maps import _distinct_shapes
+
+    monkeypatch.setattr(maps, "LOD_MIN_VERTICES", 100)
+    shapes = _distinct_shapes(gdf)
+    located = shapes[shapes.geometry.notna()]
+    row = located[located.geometry.geom_type == "LineString"].index[0]
+    # 0.004° of longitude, away from the others (so not in a cluster): ~3 px at the city view, ~90 px at 15.
+    x, y = 112.2, 37.6
+    shapes.loc[row, "geometry"] = shapely.LineString([(x + 0.0002 * i, y) for i in range(21)])
+    fid, text = shapes.loc[row, "fid"], shapes.loc[row, "text"]
+    target = tmp_path / "map.html"
+    maps.save_map(localize(maps.build_map(shapes, gazetteer=gaz), mode="inline"), target)
+    context = browser.new_context(viewport={"width": 1000, "height": 700})
+    errors: list[str] = []
+    name = None
+    try:
+        pg = context.new_page()
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        pg.route(re.compile(r"^https?://"), lambda r: r.abort())
+        pg.goto(target.as_uri())
+        pg.wait_for_function("window.geoplan && geoplan.entries.length > 0 && geoplan.entries.every((e) => !e.pending)")
+        name = pg.evaluate("() => Object.keys(window).find((k) => /^map_[0-9a-f]+$/.test(k))")
+        # Where the line's marker is, or the middle of its path, in page pixels.
+        where = """([name, fid]) => {
+          const map = window[name], e = geoplan.byFid[fid], r = map.getContainer().getBoundingClientRect();
+          const p = map.latLngToContainerPoint(e.bounds.getCenter());
+          return {zoom: map.getZoom(), dot: e.layer === e.dot, path: !!(e.layer && e.layer._path),
+                  icon: !!(e.dot && e.dot._icon), x: r.left + p.x, y: r.top + p.y,
+                  paths: document.querySelectorAll('path.leaflet-interactive').length};
+        }"""
+        city = pg.evaluate(where, [name, fid])
+        pg.mouse.click(city["x"], city["y"] - 15)  # the pin's body, above its tip
+        pg.locator(".leaflet-popup-content").wait_for(timeout=10_000)
+        popup_dot = pg.locator(".leaflet-popup-content").inner_text()
+        pg.wait_for_timeout(300)  # the popup's fade-in, for the picture
+        pg.screenshot(path=str(screenshots_dir() / "banded-dot-popup-zh.png"))
+        pg.evaluate(
+            """([name, fid]) => new Promise((r) => {
+              const map = window[name], e = geoplan.byFid[fid];
+              map.closePopup();
+              map.once('moveend', () => setTimeout(r, 100));
+              map.setView(e.bounds.getCenter(), 15, {animate: false});
+            })""",
+            [name, fid],
+        )
+        pg.wait_for_function(
+            "(fid) => { const e = geoplan.byFid[fid]; return e.layer && e.layer !== e.dot && !e.layer.geoplanCoarse; }",
+            arg=fid,
+        )
+        pg.wait_for_function("document.querySelectorAll('.leaflet-popup').length === 0")  # the first one's fade-out
+        street = pg.evaluate(where, [name, fid])
+        pg.mouse.click(street["x"], street["y"])
+        pg.locator(".leaflet-popup-content").wait_for(timeout=10_000)
+        popup_path = pg.locator(".leaflet-popup-content").inner_text()
+        pg.wait_for_timeout(300)  # the popup's fade-in, for the picture
+        pg.screenshot(path=str(screenshots_dir() / "banded-path-popup-zh.png"))
+    finally:
+        context.close()
+    assert errors == []
+    assert city["dot"] and city["icon"] and not city["path"], city
+    assert street["path"] and not street["dot"] and street["zoom"] == 15, street
+    assert text[:12] in popup_dot and text[:12] in popup_path, (text, popup_dot, popup_path)

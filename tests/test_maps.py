@@ -403,17 +403,20 @@ def test_banded_geometries_are_valid_within_tolerance_and_keep_the_bbox(gdf, mon
     monkeypatch.setattr(maps, "LOD_MIN_VERTICES", 100)
     data = maps.map_data(_distinct_shapes(gdf), lod=True)
     assert data.bands and len(data.bands) == len(data.layers)
-    coarse_vertices = full_vertices = 0
+    coarse_vertices = full_vertices = hidden = 0
     for (_domain, _colour, doc), extra in zip(data.layers, data.bands, strict=True):
         feats = json.loads(doc)["features"]
         assert len(extra) == len(maps.DRAW_BANDS) - 1
         bands = [json.loads(b) for b in extra]
         for i, f in enumerate(feats):
-            if f["geometry"]["type"] == "Point":
+            if f["geometry"] is not None and f["geometry"]["type"] == "Point":
                 assert "bbox" not in f and all(b[i] is None for b in bands)
                 continue
+            if f["geometry"] is None:  # a marker at every zoom of the first band: the next band has its geometry
+                hidden += 1
+                assert maps._markers_in_first_band(np.array([f["bbox"]]))[0] and bands[0][i] is not None
             # Each band falls back to the one before it where simplifying dropped nothing.
-            chain = [f["geometry"]]
+            chain = [f["geometry"] or bands[0][i]]
             for b in bands:
                 chain.append(b[i] or chain[-1])
             full = shape(chain[-1])
@@ -428,6 +431,14 @@ def test_banded_geometries_are_valid_within_tolerance_and_keep_the_bbox(gdf, mon
             coarse_vertices += shapely.get_num_coordinates(shape(chain[0]))
             full_vertices += shapely.get_num_coordinates(full)
     assert coarse_vertices * 5 < full_vertices, (coarse_vertices, full_vertices)
+    # The ~0.02° rings are under DOT_PX at zoom 10, the 0.05° lines are not: only the rings lose band 0.
+    assert 0 < hidden < sum(len(json.loads(doc)["features"]) for _d, _c, doc in data.layers)
+    monkeypatch.setattr(maps, "DOT_PX", 0)
+    assert all(
+        f["geometry"]
+        for _d, _c, doc in maps.map_data(_distinct_shapes(gdf), lod=True).layers
+        for f in json.loads(doc)["features"]
+    )
     # Without lod (the app, the site) nothing changes.
     assert maps.map_data(_distinct_shapes(gdf)).bands == ()
     assert np.isfinite(data.bounds).all()
@@ -461,7 +472,20 @@ def test_save_map_writes_bands_beside_the_page_and_small_maps_as_one_file(tmp_pa
     # Banded layers: the zooms of the finer bands, and no markercluster zoom animation (its forced layouts).
     assert {json.dumps(o.get("zooms")) for _d, o in _layers(one)} == {json.dumps([z for z, _t in maps.DRAW_BANDS[1:]])}
     assert all(o.get("animate") is False for _d, o in _layers(one))
-    assert all("animate" not in o and "zooms" not in o for _d, o in _layers(small.read_text("utf-8")))
+    # Their lines and areas under DOT_PX pixels are clustered markers (geoplan.js), from each one's bbox.
+    assert maps.DOT_PX > 0 and all(o.get("dot_px") == maps.DOT_PX for _d, o in _layers(one))
+    assert all(
+        len(f["bbox"]) == 4
+        for data, _o in _layers(one)
+        for f in data["features"]
+        if f["geometry"] is None or f["geometry"]["type"] != "Point"
+    )
+    # The fitted view is set, unanimated, before the banded layers are added (they build for it once).
+    first = re.search(r'\.fitBounds\(\[\[[^;]*"animate":false\}\);', one)
+    assert first and first.start() < one.index("= geoplan.layer(")
+    assert '"animate":false});' not in small.read_text("utf-8")
+    # Small maps (the shipped report) draw as before: no bands, no markers for lines and areas.
+    assert all(k not in o for _d, o in _layers(small.read_text("utf-8")) for k in ("animate", "zooms", "dot_px"))
 
 
 def test_geoplan_map_writes_the_bands_of_many_places_beside_the_page(tmp_path, gdf, monkeypatch, capsys):

@@ -442,6 +442,12 @@ LOD_ANIMATE = False  # markercluster's zoom animation on banded layers (its forc
 # draw: at 10k distinct places the page fell from 14.0 to 6.4 MB and the main thread's CPU to the first
 # draw by 0.4-0.7 s (bench/README.md).
 LOD_PROPS_DEFERRED = True
+# Banded maps take their fitted view before their layers are added, without the zoom animation (_FirstView).
+LOD_FIRST_VIEW = True
+# A banded layer's line or area under this many pixels at the map's zoom (its bbox's larger side) is drawn as
+# a marker in the layer's cluster, and as its shape once the zoom makes it larger (geoplan.js); 0 = never.
+# Chosen by bench/render.py's figures (bench/README.md, ``draw3``).
+DOT_PX = 24
 # What a banded layer's features keep in the page: what style(), point() and the tooltip read; items keep fid.
 DRAW_PROPERTIES = ("name", "place_kind", "geometry_kind", "precision", "place_status")
 
@@ -476,6 +482,17 @@ def _simplified(geoms: np.ndarray, tolerance: float | None) -> np.ndarray:
     if broken.any():
         out[broken] = shapely.simplify(np.asarray(geoms, dtype=object)[broken], tolerance, preserve_topology=True)
     return out
+
+
+def _markers_in_first_band(boxes: np.ndarray) -> np.ndarray:
+    """Which bboxes (minx, miny, maxx, maxy rows) are under ``DOT_PX`` pixels up to the first band's last zoom,
+    so that geoplan.js draws them as markers at every zoom of that band (its ``span`` and ``tiny``, the same
+    Web Mercator arithmetic; a hair's margin so that rounding never drops a geometry the browser would draw)."""
+    if not DOT_PX or len(DRAW_BANDS) < 2:
+        return np.zeros(len(boxes), dtype=bool)
+    y = np.arctanh(np.sin(np.radians(np.clip(boxes[:, [1, 3]], -85.05, 85.05))))
+    span = 256 * np.maximum((boxes[:, 2] - boxes[:, 0]) / 360, np.abs(y[:, 1] - y[:, 0]) / (2 * np.pi))
+    return np.asarray(span * 2.0 ** (DRAW_BANDS[1][0] - 1) < DOT_PX * (1 - 1e-6))
 
 
 def _banded(geoms: np.ndarray, decimals: int, whole: tuple[np.ndarray, list[Any]] | None = None) -> list[list[Any]]:
@@ -564,6 +581,7 @@ def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False) -> Map
     vertices = shapely.get_num_coordinates(drawn_geoms) if lod else None
     banded: list[list[Any]] | None = None
     boxes: np.ndarray | None = None
+    markers: np.ndarray | None = None
     for domain in domains_in_order(gdf):
         feats = by_domain.get(domain)
         if not feats:
@@ -575,14 +593,22 @@ def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False) -> Map
             if banded is None:  # every distinct geometry simplified once, in vectorised calls
                 banded = _banded(drawn_geoms, settings.coordinate_decimals, (whole_counts, whole))
                 boxes = np.round(shapely.bounds(drawn_geoms), settings.coordinate_decimals)
-            assert boxes is not None
+                markers = _markers_in_first_band(boxes) & (shapely.get_type_id(drawn_geoms) != 0)
+            assert boxes is not None and markers is not None
+            # A shape drawn as a marker at every zoom of the first band carries no geometry in the page: the
+            # next band has it (10k distinct places: 48 % of the lines and areas, ~1.8 MB of 6.4).
             feats = [
-                {**f, "geometry": banded[0][i] or f["geometry"], "bbox": boxes[i]}
+                {**f, "geometry": None if markers[i] else banded[0][i] or f["geometry"], "bbox": boxes[i]}
                 if f["geometry"]["type"] != "Point"
                 else f
                 for f, i in zip(feats, rows, strict=True)
             ]
-            extra = tuple(js_json([band[i] for i in rows]) for band in banded[1:])
+            finer = [[band[i] for i in rows] for band in banded[1:]]
+            if finer:
+                finer[0] = [
+                    banded[0][i] if g is None and markers[i] else g for g, i in zip(finer[0], rows, strict=True)
+                ]
+            extra = tuple(js_json(band) for band in finer)
             if LOD_PROPS_DEFERRED:
                 layer_props = js_json([f["properties"] for f in feats])
                 feats = [{**f, "properties": _drawing_properties(f["properties"])} for f in feats]
@@ -637,6 +663,26 @@ def _legend_html(colors: dict[str, str], lang: Lang) -> str:
     )
     # Folded to one line unless the map is large (map_ui opens it): open, it covered a phone's map.
     return f'<details class="gp-legend"><summary><b>{html.escape(lab["legend"])}</b></summary>{rows}{marks}</details>'
+
+
+class _FirstView(RawScriptElement):
+    """The map's fitted view set at once (no zoom animation) before banded layers are added.
+
+    folium's ``fit_bounds`` runs after the layers, animated: a banded layer then built its lines and areas
+    and clusters at the map's initial zoom, and again at the fitted one when the animation ended (a third
+    of the first draw's main-thread time at 10k distinct places; bench/README.md). The later
+    ``fit_bounds`` finds the map there already and does not move it.
+    """
+
+    def __init__(self, bounds: tuple[float, float, float, float]) -> None:
+        super().__init__()
+        self._name = "GeoplanFirstView"
+        self.bounds = [[bounds[1], bounds[0]], [bounds[3], bounds[2]]]
+
+    @property
+    def script_text(self) -> str:
+        options = {"maxZoom": 15, "padding": [20, 20], "animate": False}  # as build_map's fit_bounds
+        return f"{self.parent_name}.fitBounds({js_json(self.bounds)}, {js_json(options)});"
 
 
 class _Control(RawScriptElement):
@@ -769,7 +815,7 @@ def build_map(
     m.add_child(MapUI(lang), name="geoplan_ui")  # before Draw: it sets Leaflet.draw's words
 
     data = map_data(gdf, basemap, lod=True) if data is None else data
-    base_opts = {
+    base_opts: dict[str, Any] = {
         "glyphs": KIND_GLYPHS,
         "labels": LABELS[lang],
         "lang": lang,
@@ -781,11 +827,15 @@ def build_map(
         base_opts["canvas"] = True
     if data.bands and not LOD_ANIMATE:
         base_opts["animate"] = False
+    if data.bands and DOT_PX:
+        base_opts["dot_px"] = DOT_PX
     deferred_bands = LOD_DEFERRED if deferred_bands is None else deferred_bands
     if show_boundaries and gazetteer is not None and gazetteer.admin_units:
         boundaries = _boundaries_layer(gazetteer, lang, basemap)
         boundaries.add_to(m)
         _DistrictLabels(boundaries, gazetteer, lang, basemap).add_to(m)
+    if data.bands and data.bounds and LOD_FIRST_VIEW:
+        _FirstView(data.bounds).add_to(m)
     for i, (domain, color, doc) in enumerate(data.layers):
         DomainLayer(
             doc,

@@ -140,14 +140,15 @@ function bandedLeaflet() {
       extend() { return this; }, isValid() { return true; }};
   }
   function shape(f) {
-    return {geometry: f.geometry, options: {}, styled: null, bindTooltip() {}, bindPopup() {},
+    return {geometry: f.geometry, options: {}, styled: null, bindTooltip() {}, bindPopup(fn) { this.popup = fn; },
       setStyle(s) { this.styled = s; }, getBounds() { return bounds([0, 0], [0, 0]); }};
   }
   return {
     latLng: (lat, lng) => ({lat: lat, lng: lng}),
     latLngBounds: (sw, ne) => (ne ? bounds(sw, ne) : bounds([90, 180], [-90, -180])),
     divIcon: (o) => o,
-    marker: (latlng, o) => ({latlng: latlng, icon: o.icon, bindTooltip() {}, bindPopup() {}, getLatLng() { return latlng; }}),
+    marker: (latlng, o) => ({latlng: latlng, icon: o.icon, bindTooltip() {}, bindPopup(fn) { this.popup = fn; },
+      getLatLng() { return latlng; }}),
     canvas: () => ({}),
     GeoJSON: {geometryToLayer: (f) => shape(f)},
     featureGroup() {
@@ -277,4 +278,88 @@ test("deferred properties in a JSON block load after the page's load event, pars
       resolve();
     }, 5);
   });
+});
+
+test("the size rule: a bbox's larger side in Web Mercator pixels at the zoom, as Leaflet projects it", () => {
+  const g = create();
+  // Leaflet's EPSG:3857 at zoom z: x = 256 * 2**z * (lng + 180) / 360, y from ln(tan(pi/4 + lat/2)).
+  const y = (lat) => 256 / (2 * Math.PI) * Math.log(Math.tan(Math.PI / 4 + lat * Math.PI / 360));
+  const wide = [112.5, 37.8, 112.51, 37.801], tall = [112.5, 37.8, 112.5, 37.81];
+  assert.ok(Math.abs(g.span(wide) - 256 * 0.01 / 360) < 1e-9);
+  assert.ok(Math.abs(g.span(tall) - (y(37.81) - y(37.8))) < 1e-9);
+  assert.ok(g.span(tall) > g.span(wide), "a degree of latitude is longer than one of longitude there");
+  // 0.01 degree of longitude: 3.6 px at zoom 9, 14.6 px at zoom 11.
+  assert.equal(g.tiny(g.span(wide), 9, 12), true);
+  assert.equal(g.tiny(g.span(wide), 11, 12), false);
+  assert.equal(g.tiny(g.span(wide), 9, 0), false, "no dot_px: always the shape");
+  assert.equal(g.tiny(g.span(wide), 9, undefined), false);
+  assert.equal(g.tiny(0, 18, 12), true, "a shape of no extent is a dot at any zoom");
+});
+
+test("a banded line or area under dot_px is a marker in its group; zoomed in, its shape; one popup for both", () => {
+  global.L = bandedLeaflet();
+  global.document = {createElement: () => ({}), head: {appendChild() {}}};
+  const g = create();
+  const small = area("小湖", "it-s-1", [112.5, 37.8, 112.51, 37.81], ["coarse-small"]);
+  const big = area("大湖", "it-b-1", [112.3, 37.6, 112.8, 38.0], ["coarse-big"]);
+  const data = {type: "FeatureCollection", features: [small, big]};
+  const group = g.layer(data, Object.assign({}, OPTS, {zooms: [11, 14], dot_px: 12}), [[null, null], [null, null]]);
+  const m = viewMap(9, [[37.5, 112.2], [38.1, 112.9]]);
+  group.addTo(m);
+  const e = g.byFid["it-s-1"], dot = e.layer;
+  const kinds = () => [...group.layers].map((l) => (l.geometry ? "shape:" + l.geometry.coordinates[0][0] : "marker")).sort();
+  assert.deepEqual(kinds(), ["marker", "shape:coarse-big"], "3.6 px at zoom 9: a marker; 180 px: its shape");
+  assert.deepEqual(dot.latlng, {lat: 37.805, lng: 112.505}, "at its bbox's centre");
+  assert.equal(dot.feature.properties.items[0].fid, "it-s-1", "share links read the fid from the layer's feature");
+  assert.equal(dot.styled, undefined, "a marker is not styled as a path");
+  assert.match(dot.popup(), /<b>小湖<\/b>/);
+  m.move(11, [[37.79, 112.49], [37.82, 112.52]]);  // 14.6 px
+  assert.deepEqual(kinds(), ["shape:coarse-big", "shape:coarse-small"]);
+  assert.ok(e.layer.geometry && e.layer !== dot);
+  assert.match(e.layer.popup(), /<b>小湖<\/b>/);
+  assert.equal(e.layer.styled.weight, 2);
+  m.move(9, [[37.5, 112.2], [38.1, 112.9]]);
+  assert.equal(e.layer, dot, "zoomed out again: the same marker, not a new one");
+  assert.deepEqual(kinds(), ["marker", "shape:coarse-big"]);
+  // Filtered out: neither; selected while a marker: the map goes to it (there it is drawn as its shape).
+  g.view(m, {fids: ["it-b-1"], selected: null, key: "k"});
+  assert.deepEqual(kinds(), ["shape:coarse-big"]);
+  assert.deepEqual(g.counts(), {shapes: 1, items: 1});
+  const fits = m.fits.length;
+  g.view(m, {fids: null, selected: "it-s-1", key: "k"});
+  assert.equal(e.layer, dot);
+  return new Promise((resolve) => {
+    setTimeout(() => {
+      assert.equal(m.fits.length, fits + 1, "fitted to the dot's place");
+      delete global.L;
+      delete global.document;
+      resolve();
+    }, 80);
+  });
+});
+
+test("a shape with no first-band geometry is a marker until a band with its geometry is there", () => {
+  global.L = bandedLeaflet();
+  const appended = [];
+  global.document = {createElement: () => ({}), head: {appendChild(t) { appended.push(t); }}};
+  const g = create();
+  // map_data leaves out the first band's geometry of what that band draws as markers (under dot_px at zoom 10).
+  const small = Object.assign(area("小湖", "it-s-1", [112.5, 37.8, 112.51, 37.81], []), {geometry: null});
+  const data = {type: "FeatureCollection", features: [small]};
+  const group = g.layer(data, Object.assign({}, OPTS, {zooms: [11, 14], dot_px: 24}),
+    [{id: "x_band1", src: "map.data/x_band1.js"}, [null]]);
+  const m = viewMap(9, [[37.5, 112.2], [38.1, 112.9]]);
+  group.addTo(m);
+  const e = g.byFid["it-s-1"];
+  assert.equal(e.layer, e.dot);
+  m.move(12, [[37.79, 112.49], [37.82, 112.52]]);  // 58 px: its shape, once band 1 has come
+  assert.equal(appended.length, 1);
+  assert.equal(e.layer, e.dot, "its marker while the band file loads");
+  g.band("x_band1", [{type: "Polygon", coordinates: [["mid-small"]]}]);
+  assert.equal(e.layer.geometry.coordinates[0][0], "mid-small");
+  assert.equal(group.layers.has(e.dot), false);
+  m.move(14, m.view);  // band 2 is null for it: as band 1
+  assert.equal(e.layer.geometry.coordinates[0][0], "mid-small");
+  delete global.L;
+  delete global.document;
 });

@@ -109,6 +109,15 @@
       entries.push(e);
       return e;
     }
+    // A bbox's size in pixels at zoom 0 (the larger of its width and its Web Mercator height): times 2**z at
+    // zoom z. Spherical Mercator as Leaflet's EPSG:3857, so it matches what the map draws.
+    function span(b) {
+      var y = function (lat) { var s = Math.sin(Math.max(-85.05, Math.min(85.05, lat)) * Math.PI / 180);
+                               return Math.log((1 + s) / (1 - s)) / 2; };
+      return 256 * Math.max((b[2] - b[0]) / 360, Math.abs(y(b[3]) - y(b[1])) / (2 * Math.PI));
+    }
+    // Whether a shape of that span is under ``px`` pixels at zoom ``z`` (never, without px).
+    function tiny(s, z, px) { return !!px && s * Math.pow(2, z) < px; }
     // ``bands`` (optional): the finer zoom bands' geometries, each an array aligned with data.features
     // (null: as the band before) or the id of a JSON block holding it, parsed when first needed. A layer
     // with bands draws its lines and areas lazily (see sync); points are made at once, as without.
@@ -165,7 +174,7 @@
       feats.forEach(function (f, i) {
         var e = entry(f, o, group);
         mine.push(e);
-        if (f.geometry.type === "Point") {
+        if (!f.bbox) {  // a point (a line or area has its bbox, and no geometry if the first band draws it as a marker)
           e.layer = point(f.properties, L.latLng(f.geometry.coordinates[1], f.geometry.coordinates[0]), o);
           e.layer.feature = f;
           bind(e, e.layer);
@@ -173,12 +182,30 @@
         } else {
           e.i = i; e.f = f; e.bbox = f.bbox; e.bands = [];
           e.bounds = L.latLngBounds([f.bbox[1], f.bbox[0]], [f.bbox[3], f.bbox[2]]);
+          e.span = span(f.bbox);
           shapes.push(e);
         }
       });
       function band(z) { var k = 0; (o.zooms || []).forEach(function (m) { if (z >= m) { k += 1; } }); return k; }
+      // A line or area under o.dot_px pixels at the zoom is drawn as a marker in the layer's cluster, at its
+      // bbox's centre (within those few pixels of the shape): at the whole-city view of 10k distinct places
+      // 5,648 of the 5,944 lines and areas are under 24 px, and each SVG path cost the first draw (main-thread
+      // CPU 2-3 s, 1 s with the markers; bench/README.md). Made once and kept; markercluster shows what is in view.
+      function dotOf(e) {
+        if (!e.dot) {
+          var b = e.bbox, ll = L.latLng((b[1] + b[3]) / 2, (b[0] + b[2]) / 2);
+          e.dot = point(e.p, ll, o);
+          e.dot.feature = {type: "Feature", properties: e.f.properties, geometry: {type: "Point", coordinates: [ll.lng, ll.lat]}};
+          bind(e, e.dot);
+        }
+        return e.dot;
+      }
+      // A shape's layer at band k; null while it has no geometry there (map_data leaves out the first band's
+      // of what that band draws as markers; a band file still loading): sync() draws its marker meanwhile.
       function make(e, k) {
-        var f = {type: "Feature", properties: e.p, geometry: geometry(e, k)};
+        var g = geometry(e, k);
+        if (!g) { return null; }
+        var f = {type: "Feature", properties: e.p, geometry: g};
         var l = L.GeoJSON.geometryToLayer(f, {style: function () { return style(e); }});
         l.feature = f;
         l.geoplanCoarse = k > 0 && !(parsed[k] && parsed[k] !== "loading");  // drawn from a band before k
@@ -190,16 +217,18 @@
       // Add the shown entries that meet the (padded) view, at the band of the zoom; take away the rest.
       function sync() {
         if (!map) { return; }
-        var view = map.getBounds().pad(0.25), k = band(map.getZoom()), adds = [], drops = [];
+        var z = map.getZoom(), view = map.getBounds().pad(0.25), k = band(z), adds = [], drops = [];
         shapes.forEach(function (e) {
           var want = null;
-          if (e.on && view.intersects(e.bounds)) {
-            want = e.bands[k] || (e.bands[k] = make(e, k));
-            if (want.geoplanCoarse && parsed[k] && parsed[k] !== "loading") { want = e.bands[k] = make(e, k); }
+          if (e.on && tiny(e.span, z, o.dot_px)) {
+            want = dotOf(e);
+          } else if (e.on && view.intersects(e.bounds)) {
+            want = e.bands[k] || (e.bands[k] = make(e, k)) || dotOf(e);
+            if (want.geoplanCoarse && parsed[k] && parsed[k] !== "loading") { want = e.bands[k] = make(e, k) || dotOf(e); }
           }
           if (want !== e.layer) {
             if (e.layer) { drops.push(e.layer); }
-            if (want) { want.setStyle(style(e)); adds.push(want); }
+            if (want) { if (want !== e.dot) { want.setStyle(style(e)); } adds.push(want); }
             e.layer = want;
           }
         });
@@ -261,7 +290,7 @@
         else { ls.forEach(function (l) { if (add) { g.addLayer(l); } else { g.removeLayer(l); } }); }
       });
     }
-    function restyle(e) { if (e && e.layer.setStyle) { e.layer.setStyle(style(e)); } }
+    function restyle(e) { if (e && e.layer && e.layer.setStyle) { e.layer.setStyle(style(e)); } }
     function where(l) { return l.getLatLng ? l.getLatLng() : l.getBounds().getCenter(); }
     // Show only the items whose fid is in v.fids (all when null), highlight v.selected, and fit the map to
     // what is shown when the set changed. The map and its layers stay; only visibility changes.
@@ -311,7 +340,8 @@
       apply(map, !sel && v.key !== state.key && (state.key !== undefined || want));
       restyle(before);
       restyle(sel);
-      if (sel && sel.on && !sel.layer && sel.bounds && map) {  // out of view, so not built: go there first
+      // Out of view, so not built, or a dot in a cluster (becomes its shape when zoomed to): go there first.
+      if (sel && sel.on && sel.bounds && map && (!sel.layer || sel.layer === sel.dot)) {
         map.once("moveend", function () { if (sel.layer) { sel.layer.openPopup(where(sel.layer)); } });
         setTimeout(function () { map.fitBounds(sel.bounds, {padding: [40, 40], maxZoom: 15}); }, 50);
       } else if (sel && sel.on) {
@@ -360,7 +390,7 @@
     }
     // A data file's band has come (see banded): hand it to the layer that asked for it.
     function band(id, data) { var f = arrivals[id]; delete arrivals[id]; if (f) { f(data); } }
-    return {esc: esc, layer: layer, band: band, popup: popup, tooltip: tooltip, view: view, open: open, counts: counts, search: search,
+    return {esc: esc, layer: layer, band: band, span: span, tiny: tiny, popup: popup, tooltip: tooltip, view: view, open: open, counts: counts, search: search,
             entries: entries, byFid: byFid};
   }
 
