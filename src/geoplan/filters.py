@@ -25,7 +25,8 @@ FIELDS: dict[str, tuple[str, str]] = {
 }
 
 
-QUERY_COLUMNS: tuple[str, ...] = ("text", "name", "matched", "section", "unresolved")
+# "district" as the map's find box (geoplan.js): 万柏林 finds every place in 万柏林区, in the map and the table alike.
+QUERY_COLUMNS: tuple[str, ...] = ("text", "name", "matched", "section", "unresolved", "district")
 
 
 def _values(values: str | Iterable[object]) -> list[str]:

@@ -114,6 +114,7 @@ LABELS: dict[str, dict[str, str]] = {
         "more": "另有 {n} 项，见事项表",
         "search": "在地图上查找",
         "found": "{n} 项",
+        "shown": "地图上 {n} 项 · {p} 处",
         "loading": "加载中…",
     },
     "en": {
@@ -141,6 +142,7 @@ LABELS: dict[str, dict[str, str]] = {
         "more": "{n} more: see the table",
         "search": "Find on the map",
         "found": "{n} found",
+        "shown": "{n} items · {p} places on the map",
         "loading": "loading…",
     },
 }
@@ -779,7 +781,7 @@ def build_map(
         DomainLayer(
             doc,
             name=html_label(domain),
-            options={**base_opts, "color": color},
+            options={**base_opts, "color": color, "domain": domain},  # the app's two-way filter names it
             control=domain_control,
             bands=data.bands[i] if data.bands else (),
             deferred=deferred_bands,
