@@ -681,7 +681,7 @@ class _SearchControl(RawScriptElement):
     def __init__(self, lang: Lang) -> None:
         super().__init__()
         self._name = "GeoplanSearch"
-        self.labels = {k: LABELS[lang][k] for k in ("search", "found")}
+        self.labels = {k: LABELS[lang][k] for k in ("search", "found", "shown")}
 
     @property
     def script_text(self) -> str:
