@@ -24,6 +24,8 @@ import folium
 import streamlit as st
 import streamlit_folium as sf  # type: ignore[import-untyped]
 
+from geoplan.maps import MapView
+
 
 @dataclass(frozen=True)
 class MapParts:
@@ -124,8 +126,8 @@ def follow_map(key: str) -> None:
     st.session_state[QUERY_KEY] = posted.query
 
 
-def with_filters(view: Any, domains: Sequence[str], query: str) -> Any:
-    """``view`` (a ``maps.MapView``) carrying the filter state the app applied and the last post it followed."""
+def with_filters(view: MapView, domains: Sequence[str], query: str) -> MapView:
+    """``view`` carrying the filter state the app applied and the last post it followed."""
     view.state = {**view.state, "domains": list(domains), "q": query, "seq": int(st.session_state.get(SEQ_KEY, 0))}
     return view
 

@@ -377,7 +377,7 @@ class MapView(RawScriptElement, folium.FeatureGroup):
         folium.FeatureGroup.__init__(self, name="geoplan view", control=False, show=False)
         self._name = "FeatureGroup"  # streamlit-folium adds the variable ``feature_group_<its id>`` to the map
         key = "all" if fids is None else hashlib.sha1("\n".join(sorted(fids)).encode()).hexdigest()[:16]
-        self.state = {"fids": fids, "selected": selected, "key": key}
+        self.state: dict[str, Any] = {"fids": fids, "selected": selected, "key": key}
 
     @property
     def script_text(self) -> str:
