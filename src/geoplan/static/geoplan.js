@@ -330,7 +330,7 @@
     }
     function open(fid) {
       var e = byFid[fid];
-      if (e && e.on && e.layer) { e.layer.openPopup(where(e.layer)); }
+      if (e && e.on && e.layer && !e.group.geoplanOff) { e.layer.openPopup(where(e.layer)); }
     }
     // The map's own filter, answered in the browser without a round trip: items whose sentence, place or
     // section holds the words typed, within what the app's sidebar (view) shows.
