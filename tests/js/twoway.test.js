@@ -17,7 +17,10 @@ function fakeLeaflet() {
     o.handlers = {};
     o.on = function (types, fn) { types.split(" ").forEach((t) => { (this.handlers[t] = this.handlers[t] || []).push(fn); }); return this; };
     o.off = function () { return this; };
-    o.fire = function (t) { (this.handlers[t] || []).forEach((fn) => fn({type: t, target: this})); };
+    // Leaflet's fire: the event's sourceTarget is where it began (a marker's "remove" bubbles to its group).
+    o.fire = function (t, source) {
+      (this.handlers[t] || []).forEach((fn) => fn({type: t, target: this, sourceTarget: source || this}));
+    };
     return o;
   }
   function group() {
@@ -104,6 +107,21 @@ test("unticking a layer updates the in-map counts at once and posts the domains 
   m.addLayer(groups["民生"]);
   t.mock.timers.tick(1);
   assert.deepEqual(posts[1], {domains: null, q: "", seq: 2});
+  delete global.L;
+});
+
+test("a marker's own add or remove, bubbling up to its domain's group, is no untick", (t) => {
+  const {g, m, posts, groups} = setup(t);
+  const marker = {};
+  groups["民生"].fire("remove", marker);  // markercluster takes a marker into a cluster; a banded path leaves
+  t.mock.timers.tick(10);
+  assert.equal(g.chosen(), null);
+  assert.deepEqual(g.counts(), {shapes: 4, items: 5});
+  m.removeLayer(groups["民生"]);
+  groups["民生"].fire("add", marker);
+  t.mock.timers.tick(10);
+  assert.deepEqual(g.chosen(), ["环境", "城乡融合发展"]);
+  assert.deepEqual(posts, [{domains: ["环境", "城乡融合发展"], q: "", seq: 1}]);
   delete global.L;
 });
 

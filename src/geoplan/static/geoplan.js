@@ -398,7 +398,13 @@
     function watch(group, domain) {
       domainGroups.push({domain: domain, group: group});
       if (!group.on) { return; }
-      group.on("add remove", function (ev) { group.geoplanOff = ev.type === "remove"; ticked(); });
+      group.on("add remove", function (ev) {
+        // Only the group's own: its markers' and paths' "add"/"remove" (clustering, a banded layer's sync)
+        // bubble up to it too, with the marker as sourceTarget.
+        if (ev.sourceTarget && ev.sourceTarget !== group) { return; }
+        group.geoplanOff = ev.type === "remove";
+        ticked();
+      });
     }
     function ticked() {
       if (link.applying) { return; }
