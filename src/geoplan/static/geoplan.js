@@ -458,9 +458,9 @@
       link.applying = true;
       try {
         domainGroups.forEach(function (d) {
-          var on = !want.domains || want.domains.indexOf(d.domain) >= 0;
-          if (map && on && d.group.geoplanOff) { map.addLayer(d.group); }
-          else if (map && !on && !d.group.geoplanOff) { map.removeLayer(d.group); }
+          var on = !want.domains || want.domains.indexOf(d.domain) >= 0, has = map && map.hasLayer(d.group);
+          if (map && on && !has) { map.addLayer(d.group); } else if (map && !on && has) { map.removeLayer(d.group); }
+          if (map) { d.group.geoplanOff = !on; }
         });
       } finally { link.applying = false; }
       if (want.q !== state.raw) {
