@@ -10,10 +10,14 @@ server's caches and is thrown away; then a new browser context per measure:
 * **filter change**: the sidebar's domain multiselect (all → one domain → two domains), Enter → the SAME
   iframe's ``geoplan.counts()`` changed and painted AND the header's counts line changed: the slower of the two
   (a new or reloaded iframe is reported); then the filter is cleared with the "clear" button.
+* **map control** (issue 13's two-way filter): a domain unticked in the map's own layer control, then ticked
+  again → the map and its in-map counts line changed and painted (in the browser, no round trip), and →
+  the header's counts line changed (geoplan.js posted the domains, the fragment reran), and the URL's
+  ``domain=``; on the top page's clock from the click.
 * **language switch**: the sidebar's English radio → the header's counts line in English and a live map
   iframe whose find box speaks English, painted.
 
-Targets: 3 s, 300 ms (shipped) / 500 ms (10k), 1 s. Every wait is bounded and the processes started are ended.
+Targets: 3 s, 300 ms (shipped) / 500 ms (10k), 1 s; the map control's in-browser update 300 ms. Every wait is bounded and the processes started are ended.
 
     .venv/bin/python bench/app_speed.py [--sizes 10000] [--runs 3]
 """
@@ -42,7 +46,50 @@ from render import (
     _wait_health,
 )
 
-TARGETS = {"paint": 3.0, "filter_shipped": 0.300, "filter_large": 0.500, "lang": 1.0}
+TARGETS = {"paint": 3.0, "filter_shipped": 0.300, "filter_large": 0.500, "lang": 1.0, "map_control": 0.300}
+
+# Click a domain's box in the map's layer control (inside streamlit-folium's iframe; Leaflet handles the
+# click at once) and time, on the top page's clock: the in-map counts line changed and two frames later
+# (map and counts painted), the header's counts line changed (the fragment's rerun), the URL changed.
+MAP_CONTROL = r"""
+async ([sel, domain, bound]) => {
+  const f = [...document.querySelectorAll(sel)].filter(f => f.getAttribute('width') !== '-1')[0];
+  const w = f && f.contentWindow, d = w && w.document;
+  const label = d && [...d.querySelectorAll('.leaflet-control-layers-overlays label')]
+    .find(l => l.textContent.trim() === domain);
+  const count = d && d.querySelector('.gp-search-n'), head0 = document.querySelector('.gp-counts');
+  if (!label || !count || !head0) { return {error: 'no layer control, in-map counts or header'}; }
+  const input = label.querySelector('input'), before = count.textContent, headBefore = head0.textContent;
+  const url0 = location.search, t0 = performance.now();
+  let map, seen, head, url;
+  input.click();
+  return await new Promise(res => { (function poll() {
+    const now = performance.now(), h = document.querySelector('.gp-counts');
+    if (seen === undefined && count.textContent !== before) {
+      seen = now - t0;
+      requestAnimationFrame(() => requestAnimationFrame(() => { map = performance.now() - t0; }));
+    }
+    if (head === undefined && h && h.textContent !== headBefore) { head = now - t0; }
+    if (url === undefined && location.search !== url0) { url = now - t0; }
+    const done = map !== undefined && head !== undefined && url !== undefined;
+    if (done || now - t0 > bound) {
+      res({map_s: map === undefined ? null : map / 1000, seen_s: seen === undefined ? null : seen / 1000,
+           head_s: head === undefined ? null : head / 1000, url_s: url === undefined ? null : url / 1000,
+           counts: count.textContent, ticked: input.checked});
+    } else { requestAnimationFrame(poll); }
+  })(); });
+}
+"""
+
+
+def _map_control(page: Any, domain: str, timeout_s: float) -> list[dict[str, Any]]:
+    """Untick ``domain`` in the map's layer control, then tick it again: the two changes' figures."""
+    out = []
+    for _ in range(2):
+        out.append(page.evaluate(MAP_CONTROL, [MAP_IFRAME, domain, timeout_s * 1000]))
+        page.wait_for_timeout(1500)  # the rerun's page settles
+    return out
+
 
 # The page is in English and its map too: the counts line and the find box's placeholder say so.
 LANG_READY = r"""
@@ -141,6 +188,7 @@ def run_one(browser: Any, report: str, n_label: str, runs: int, timeout_s: float
                     MAP_IFRAME,
                 )
                 page.wait_for_timeout(1000)
+                out["map_control"] = _map_control(page, domains[0], timeout_s)
                 changes = []
                 for option in (domains[0], domains[min(3, len(domains) - 1)]):
                     c = _filter_change(page, option, logfile, timeout_s, rerun_wait_s=3.0)  # fragments log none
@@ -195,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
     rows = []
+    controls: list[list[str]] = []
     for r in results:
         if "error" in r:
             rows.append([r["label"], r["error"], "", "", "", ""])
@@ -207,6 +256,20 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 new = " (new iframe)" if c.get("new_iframe") else ""
                 cells.append(f"{_s(c['both_s'])} (map {_s(c['s'])}, counts {_s(c['steps'].get('metrics'))}){new}")
+        controls.append(
+            [
+                r["label"],
+                *(
+                    f"map + in-map counts {_s(c.get('map_s'))}; header counts {_s(c.get('head_s'))}; "
+                    f"URL {_s(c.get('url_s'))}"
+                    if "error" not in c
+                    else c["error"]
+                    for c in r.get("map_control", [])
+                ),
+                *["—"] * (2 - len(r.get("map_control", []))),
+                _s(TARGETS["map_control"]),
+            ]
+        )
         lang = r["lang"]
         lang_cell = lang.get("error") or f"{_s(lang['s'])} (counts {_s(lang['head_s'])}, map {_s(lang['map_s'])})"
         target = TARGETS["filter_shipped"] if r["label"] == "shipped" else TARGETS["filter_large"]
@@ -232,6 +295,7 @@ def main(argv: list[str] | None = None) -> int:
         ],
         rows,
     )
+    table(["report", "map control: untick a domain", "tick it again", "target (map + in-map counts)"], controls)
     return 0
 
 

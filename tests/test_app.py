@@ -410,13 +410,113 @@ def test_a_linked_view_opens_at_its_centre_zoom_and_popup(gdf):
     assert _map_args(bad)["center"] is None and '"selected":null' in _map_args(bad)["feature_group"]
 
 
-def test_domains_are_chosen_in_the_sidebar_only():
-    """st_folium returns no overlay state: a domain unticked on the map could not reach the sidebar."""
+def _post_from_map(at: AppTest, value: dict) -> AppTest:
+    """Rerun as after the map's script posted ``value`` (streamlit:setComponentValue): the frontend sends the
+    component's new value in the widget states, as it does for any widget. AppTest has no setter for a custom
+    component, so the state is appended to what it would send (its private ``_tree``/``_run``)."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    states = at._tree.get_widget_states()
+    states.widgets.append(WidgetState(id=at.get("component_instance")[0].proto.id, json_value=json.dumps(value)))
+    return at._run(states)
+
+
+def _view_state(at: AppTest) -> dict:
+    """The state in the view script the map runs (geoplan.view(map, {...}))."""
+    return json.loads(re.search(r"geoplan\.view\([^,]+, (\{.*\})\);", _map_args(at)["feature_group"])[1])
+
+
+def test_the_layer_control_offers_the_domains():
+    """The map's layer control filters the domains again (it posts them to the app: geoplan.js)."""
     from test_maps import overlay_names
 
     at = _app()
     overlays = overlay_names(_map_args(at)["script"])
-    assert "区县边界" in overlays and not {"城乡融合发展", "环境", "民生"} & set(overlays)
+    assert {"区县边界", "城乡融合发展", "环境", "民生"} <= set(overlays)
+    assert _view_state(at) | {"key": None} == {
+        "fids": None,
+        "selected": None,
+        "key": None,
+        "domains": [],
+        "q": "",
+        "seq": 0,
+    }
+
+
+def test_a_domain_unticked_on_the_map_filters_counts_table_and_url(gdf):
+    at = _app()
+    domains = list(dict.fromkeys(gdf.loc[gdf.geometry.notna(), "domain"]))
+    kept = [d for d in domains if d != "民生"]
+    at = _post_from_map(at, {"geoplan": {"domains": kept, "q": "", "seq": 1}})
+    assert not at.exception
+    expected = gdf[gdf["domain"].isin(kept)]
+    assert at.multiselect(key="f_domains").value == kept
+    assert _counts(at)["items"] == expected["item_id"].nunique()
+    assert _table_rows(at) == len(expected)
+    assert _qp(at, "domain") == kept
+    # The view says what was applied and which post: the map sets its ticks to it and does not post again.
+    state = _view_state(at)
+    assert (state["domains"], state["q"], state["seq"]) == (kept, "", 1)
+    # Its fids leave the domains to the layer control: a domain ticked again shows its places at once.
+    assert state["fids"] is None
+    # A post already applied (a rerun's value again), streamlit-folium's own value, or a malformed one
+    # change nothing.
+    for stale in (
+        {"geoplan": {"domains": ["民生"], "q": "", "seq": 1}},
+        {"last_active_drawing": None},
+        {"geoplan": {"domains": "民生", "q": "", "seq": 2}},
+        {"geoplan": {"domains": ["民生"], "q": 3, "seq": 2}},
+    ):
+        at = _post_from_map(at, stale)
+        assert not at.exception
+        assert _qp(at, "domain") == kept and _view_state(at)["seq"] == 1, stale
+    # Every layer ticked: no domain filter at all.
+    at = _post_from_map(at, {"geoplan": {"domains": None, "q": "", "seq": 2}})
+    assert at.multiselect(key="f_domains").value == [] and "domain" not in at.query_params
+    assert _counts(at)["items"] == 39 and _view_state(at)["seq"] == 2
+
+
+def test_the_map_find_box_drives_the_search_text(gdf):
+    at = _app()
+    at = _post_from_map(at, {"geoplan": {"domains": None, "q": " 万柏林 ", "seq": 1}})
+    assert not at.exception
+    assert at.text_input(key="f_query").value == "万柏林"
+    assert _qp(at, "q") == ["万柏林"]
+    # As the map's find box does: a place in 万柏林区 is found by its district too.
+    expected = filter_features(gdf, query="万柏林")
+    assert (gdf.loc[expected.index, "district"] == "万柏林区").any()
+    assert _table_rows(at) == len(expected)
+    assert _view_state(at)["q"] == "万柏林"
+
+
+def test_a_sidebar_change_is_sent_to_the_map_controls(gdf):
+    at = _app()
+    at = _post_from_map(at, {"geoplan": {"domains": ["环境", "民生"], "q": "", "seq": 4}})
+    at.multiselect(key="f_domains").set_value(["民生"]).run()
+    at.text_input(key="f_query").set_value("桥").run()
+    state = _view_state(at)
+    # The map's ticks and find box follow; seq is still the last post, so the map takes it as the app's.
+    assert (state["domains"], state["q"], state["seq"]) == (["民生"], "桥", 4)
+
+
+def test_map_filters_reads_only_a_newer_well_formed_post():
+    from geoplan.app_map import MapFilters, map_filters
+
+    ok = {"geoplan": {"domains": ["民生"], "q": " 桥 ", "seq": 3}, "last_active_drawing": None}
+    assert map_filters(ok, 2) == MapFilters(("民生",), "桥", 3)
+    assert map_filters(ok, 3) is None
+    assert map_filters({"geoplan": {"domains": None, "q": "", "seq": 1}}, 0) == MapFilters(None, "", 1)
+    for bad in (
+        None,
+        [],
+        {},
+        {"geoplan": 1},
+        {"geoplan": {"seq": True}},
+        {"geoplan": {"seq": "4", "q": ""}},
+        {"geoplan": {"seq": 4, "domains": [1]}},
+        {"geoplan": {"seq": 4, "q": None}},
+    ):
+        assert map_filters(bad, 0) is None, bad
 
 
 def _component_app(cached: bool) -> None:
@@ -458,8 +558,11 @@ def test_a_filter_change_keeps_the_map_script_and_sends_only_the_view(gdf):
     assert not at.exception
     after = _map_args(at)
     assert after["script"] == before["script"] and after["feature_group"] != before["feature_group"]
-    fids = set(gdf.loc[(gdf["domain"] == domain) & gdf.geometry.notna(), "fid"])
-    assert all(f'"{fid}"' in after["feature_group"] for fid in fids)
+    # The domains go to the layer control's ticks; the fids carry the other filters.
+    assert _view_state(at)["domains"] == [domain] and _view_state(at)["fids"] is None
+    at.multiselect(key="f_statuses").set_value(["starting"]).run()
+    fids = set(gdf.loc[(gdf["status"] == "starting") & gdf.geometry.notna(), "fid"])
+    assert set(_view_state(at)["fids"]) == fids and _map_args(at)["script"] == before["script"]
     at.radio(key="lang").set_value("en").run()
     assert _map_args(at)["script"] != before["script"]  # the other language's map
 

@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 import pytest
 
@@ -145,10 +145,10 @@ def test_map_layers_filter_popup_download(page, app_url):
     page.wait_for_timeout(800)
     page.screenshot(path=str(ARTIFACTS / "app.png"), full_page=False)
 
-    # The map renders from vendored assets only. Domains are chosen in the sidebar, the one filter state
-    # (st_folium returns no overlay state): the layer control holds the basemaps and the boundaries.
-    labels = frame.locator(".leaflet-control-layers-overlays label").all_inner_texts()
-    assert [t.strip() for t in labels] == ["区县边界"]
+    # The map renders from vendored assets only. The layer control holds the boundaries and the domains
+    # (a filter the page follows: test_the_map_controls_are_filters_the_page_follows).
+    labels = [t.strip() for t in frame.locator(".leaflet-control-layers-overlays label").all_inner_texts()]
+    assert labels[0] == "区县边界" and set(labels[1:]) == set(_shipped().loc[_shipped().geometry.notna(), "domain"])
     frame.locator(".gp-legend summary").click()  # a one-line control until opened
     assert frame.locator(".gp-legend").inner_text().count("城乡融合发展") == 1
     before = _drawn(frame)
@@ -346,9 +346,10 @@ def test_find_on_the_map_answers_in_the_browser_within_the_sidebar_filters(page,
         arg=[MAP_IFRAME, want],
         timeout=10_000,
     )
-    assert frame.locator(".gp-search-n").inner_text() == f"{want} 项"
-    assert _metric(page, "items") == 39  # the sidebar's selection (table, downloads) is unchanged
     assert page.evaluate("() => performance.getEntriesByType('resource').length") == fetched  # no request
+    # Then the page follows: the search text, the header's counts and the URL (one filter state).
+    _wait_metric(page, "items", lambda v: v == Filters(query="晋祠").apply(gdf)["item_id"].nunique())
+    assert page.get_by_label("搜索事项或地名").input_value() == "晋祠"
     # A sidebar filter and the map's search combine: 民生 has no item about 晋祠.
     page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').first.click()
     page.keyboard.type("民生")
@@ -364,6 +365,127 @@ def test_find_on_the_map_answers_in_the_browser_within_the_sidebar_filters(page,
         arg=[MAP_IFRAME, _located_features(domains=("民生",))],
         timeout=10_000,
     )
+
+
+def _in_map_counts(frame) -> tuple[int, int]:
+    """The map's own counts line ("地图上 6 项 · 12 处"): items and places it shows."""
+    items, places = re.fullmatch(r"地图上 (\d+) 项 · (\d+) 处", frame.locator(".gp-search-n").inner_text()).groups()
+    return int(items), int(places)
+
+
+def _agrees(page, frame) -> None:
+    """The map's counts line says what the page's header does: its items are the header's located ones (the
+    shipped report, plus whatever a planner located in an earlier test on this server)."""
+    assert _in_map_counts(frame)[0] == _metric(page, "located")
+    assert _in_map_counts(frame)[1] == frame.locator("body").evaluate("() => geoplan.counts().shapes")
+
+
+def _overlay(frame, name: str):
+    return frame.locator(".leaflet-control-layers-overlays label", has_text=name).locator("input")
+
+
+def _open_layers(frame) -> None:
+    """The layer list: open on a laptop; on a phone a button, which the pointer over it opens (Leaflet's
+    mouseenter: a click would land on the list it has just opened)."""
+    if frame.locator(".leaflet-control-layers-expanded").count() == 0:
+        frame.locator(".leaflet-control-layers").hover(timeout=5_000)
+    frame.locator(".leaflet-control-layers-overlays").wait_for(state="visible", timeout=5_000)
+
+
+def _table_rows(page, n: int) -> None:
+    """Wait for the table's grid to report ``n`` rows (plus its header) to assistive technology."""
+    page.get_by_role("tab", name="事项表").click()
+    page.wait_for_function(
+        "n => { const g = document.querySelector('[data-testid=stDataFrame] [role=grid]');"
+        " return g && +g.getAttribute('aria-rowcount') === n; }",
+        arg=n + 1,
+        timeout=30_000,
+    )
+
+
+@pytest.mark.parametrize("kind", ["laptop", "phone"])
+def test_the_map_controls_are_filters_the_page_follows(screen, kind):
+    """Issue 13's one filter state: the map's layer control and find box drive the header counts, the table
+    and the URL; the sidebar drives the layer control's ticks."""
+    from geoplan.filters import Filters
+
+    page, frame = screen(kind, "zh")
+    gdf = _shipped()
+    domains = list(dict.fromkeys(gdf.loc[gdf.geometry.notna(), "domain"]))
+    assert "民生" in domains and len(domains) >= 3
+    _agrees(page, frame)
+    before = _in_map_counts(frame)
+    _open_layers(frame)
+    assert all(_overlay(frame, d).is_checked() for d in domains)
+
+    # Unticking a domain: the map and its counts at once, in the browser; then the page follows.
+    kept = [d for d in domains if d != "民生"]
+    _overlay(frame, "民生").uncheck()
+    assert _in_map_counts(frame)[0] < before[0]  # no wait: no round trip
+    shown = Filters(domains=tuple(kept)).apply(gdf)
+    _wait_metric(page, "items", lambda v: v == shown["item_id"].nunique())
+    _agrees(page, frame)
+    page.wait_for_function(
+        "n => new URLSearchParams(location.search).getAll('domain').length === n", arg=len(kept), timeout=10_000
+    )
+    assert set(re.findall(r"domain=([^&]+)", page.url)) == {quote(d) for d in kept}
+    page.screenshot(path=str(screenshots_dir() / f"{kind}-map-filter-zh.png"))
+    _table_rows(page, len(shown))
+    assert not _overlay(frame, "民生").is_checked()  # the rerun did not undo it, nor post it back
+
+    # Typing in the map's find box: the URL's q= and the counts follow once typing rests.
+    box = frame.get_by_role("searchbox", name="在地图上查找")
+    box.fill("晋祠")
+    page.wait_for_function("() => new URLSearchParams(location.search).get('q') === '晋祠'", timeout=10_000)
+    both = Filters(domains=tuple(kept), query="晋祠").apply(gdf)
+    _wait_metric(page, "items", lambda v: v == both["item_id"].nunique())
+    _agrees(page, frame)
+
+    # A sidebar change sets the layer control's ticks and the find box, and posts nothing back.
+    if kind == "phone":
+        page.get_by_test_id("stExpandSidebarButton").click()
+    page.locator('[data-testid="stSidebar"] button', has_text="清除筛选").click()
+    page.wait_for_function("() => !/[?&](domain|q)=/.test(location.search)", timeout=10_000)
+    _wait_metric(page, "items", lambda v: v == 39)
+    frame.locator("body").evaluate(
+        "() => { window.__posts = 0; const p = window.parent.postMessage.bind(window.parent);"
+        " window.parent.postMessage = (m, o) => { if (m && m.value && m.value.geoplan)"
+        " window.__posts += 1; return p(m, o); }; }"
+    )
+    page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').first.click()
+    page.keyboard.type("民生")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    _wait_metric(page, "items", lambda v: v == Filters(domains=("民生",)).apply(gdf)["item_id"].nunique())
+    page.wait_for_function(
+        "sel => { const w = document.querySelector(sel).contentWindow; return w.geoplan.chosen()"
+        " && w.geoplan.chosen().join() === '民生'; }",
+        arg=MAP_IFRAME,
+        timeout=10_000,
+    )
+    _open_layers(frame)
+    assert _overlay(frame, "民生").is_checked() and not any(_overlay(frame, d).is_checked() for d in kept)
+    assert box.input_value() == ""
+    page.wait_for_timeout(1000)
+    assert frame.locator("body").evaluate("() => window.__posts") == 0  # no echo
+    _agrees(page, frame)
+    if kind == "phone":  # the sidebar covers the map there
+        page.get_by_test_id("stSidebarCollapseButton").locator("button").first.click()
+        page.wait_for_timeout(500)
+        _open_layers(frame)
+    page.locator(MAP_IFRAME).scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshots_dir() / f"{kind}-sidebar-ticks-zh.png"))
+    if kind == "laptop":  # the link (domain=民生) opens a map whose layer control says so
+        assert "domain=" in page.url
+        again = _open(page, page.url)
+        _open_layers(again)
+        page.wait_for_function(
+            "sel => { const w = document.querySelector(sel).contentWindow; return w.geoplan.chosen()"
+            " && w.geoplan.chosen().join() === '民生'; }",
+            arg=MAP_IFRAME,
+            timeout=10_000,
+        )
+        assert _overlay(again, "民生").is_checked() and not any(_overlay(again, d).is_checked() for d in kept)
 
 
 @pytest.fixture

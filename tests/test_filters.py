@@ -50,3 +50,14 @@ def test_options_are_what_the_data_holds_in_display_order(gdf):
     stale = Filters(domains=("民生", "没有这个领域"), kinds=("spring", "volcano"), statuses=("starting", "x"))
     assert stale.restricted_to(opts) == stale.restricted_to(gdf)
     assert stale.restricted_to(opts).statuses == (("starting",) if "starting" in opts.statuses else ())
+
+
+def test_the_search_finds_a_district_by_its_name_in_either_language(gdf):
+    """As the map's find box does (geoplan.js), so the map, the table and the counts agree on a search."""
+    in_district = gdf[gdf["district"] == "万柏林区"]
+    assert "迎泽西大街" in set(in_district["name"])
+    for words in ("万柏林", "wanbailin", "Wanbailin District"):
+        found = Filters(query=words).apply(gdf)
+        assert set(in_district.index) <= set(found.index), words
+    xiaodian = Filters(query="Xiaodian").apply(gdf)
+    assert len(xiaodian) and xiaodian["district"].eq("小店区").all()

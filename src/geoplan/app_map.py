@@ -7,6 +7,11 @@ caches its ``MapParts``); ``show_map`` hands streamlit-folium's component the ca
 view script (``maps.map_view``: which fids to show, the selected one), the arguments ``st_folium`` itself
 would send, so the frontend behaves exactly as with ``st_folium`` (same script → the same iframe, only the
 view runs).
+
+The map's own controls are filters too (issue 13): geoplan.js posts the domains ticked in its layer control
+and the find box's text as ``{"geoplan": {"domains", "q", "seq"}}`` in the component's value; ``follow_map``
+writes them into the sidebar's widgets before the fragment reruns, and ``with_filters`` sends the state the
+app applied back in the view, so the map sets its controls to it without posting again.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from typing import Any
 import folium
 import streamlit as st
 import streamlit_folium as sf  # type: ignore[import-untyped]
+
+from geoplan.maps import MapView
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,55 @@ def view_script(groups: Sequence[folium.FeatureGroup]) -> str:
     """The feature groups' script as st_folium writes it (their map is renamed ``map_div`` there)."""
     host = folium.Map(tiles=None)  # any map: its name is replaced by "map_div"
     return "".join(sf._get_feature_group_string(g, map=host, idx=i) for i, g in enumerate(groups))
+
+
+@dataclass(frozen=True)
+class MapFilters:
+    """The filter state the map's controls posted: ``domains`` None when every domain layer is ticked."""
+
+    domains: tuple[str, ...] | None
+    query: str
+    seq: int
+
+
+def map_filters(value: Any, after: int) -> MapFilters | None:
+    """The map's filter state in a component value, if it is newer than post ``after`` (else None).
+
+    The value is whatever the browser sent: anything malformed is ignored rather than trusted.
+    """
+    g = value.get("geoplan") if isinstance(value, dict) else None
+    if not isinstance(g, dict):
+        return None
+    seq, domains, query = g.get("seq"), g.get("domains"), g.get("q", "")
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq <= after or not isinstance(query, str):
+        return None
+    if domains is not None and not (isinstance(domains, list) and all(isinstance(d, str) for d in domains)):
+        return None
+    return MapFilters(None if domains is None else tuple(domains), query.strip(), seq)
+
+
+# The sidebar's widgets the map's controls drive, and the last post applied (the view sends it back).
+DOMAINS_KEY, QUERY_KEY, SEQ_KEY = "f_domains", "f_query", "_map_seq"
+
+
+def follow_map(key: str) -> None:
+    """``show_map``'s on_change: the map's posted domains and search text become the sidebar's.
+
+    Runs before the fragment reruns (a widget callback), so the sidebar, counts, table, lists, downloads and
+    URL are computed from the new state in that one rerun.
+    """
+    posted = map_filters(st.session_state.get(key), int(st.session_state.get(SEQ_KEY, 0)))
+    if posted is None:  # streamlit-folium's own value (a drawing), or a post already applied
+        return
+    st.session_state[SEQ_KEY] = posted.seq
+    st.session_state[DOMAINS_KEY] = [] if posted.domains is None else list(posted.domains)
+    st.session_state[QUERY_KEY] = posted.query
+
+
+def with_filters(view: MapView, domains: Sequence[str], query: str) -> MapView:
+    """``view`` carrying the filter state the app applied and the last post it followed."""
+    view.state = {**view.state, "domains": list(domains), "q": query, "seq": int(st.session_state.get(SEQ_KEY, 0))}
+    return view
 
 
 def show_map(

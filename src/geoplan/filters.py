@@ -13,6 +13,8 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from geoplan.vocab import admin_name
+
 # Filter field -> (query parameter, feature column).
 FIELDS: dict[str, tuple[str, str]] = {
     "domains": ("domain", "domain"),
@@ -25,7 +27,8 @@ FIELDS: dict[str, tuple[str, str]] = {
 }
 
 
-QUERY_COLUMNS: tuple[str, ...] = ("text", "name", "matched", "section", "unresolved")
+# "district" as the map's find box (geoplan.js): 万柏林 finds every place in 万柏林区, in the map and the table alike.
+QUERY_COLUMNS: tuple[str, ...] = ("text", "name", "matched", "section", "unresolved", "district")
 
 
 def _values(values: str | Iterable[object]) -> list[str]:
@@ -78,6 +81,9 @@ def filter_features(
         for column in QUERY_COLUMNS:
             if column in gdf:
                 hit |= gdf[column].astype("string").str.contains(needle, case=False, regex=False, na=False)
+        if "district" in gdf:  # and its English name, as the map's find box (Wanbailin finds 万柏林区)
+            english = {d: admin_name(d, "en") for d in gdf["district"].dropna().unique()}
+            hit |= gdf["district"].map(english).astype("string").str.contains(needle, case=False, regex=False, na=False)
         mask &= hit
     return gdf[mask.astype(bool)]
 

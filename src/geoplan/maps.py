@@ -116,6 +116,7 @@ LABELS: dict[str, dict[str, str]] = {
         "more": "另有 {n} 项，见事项表",
         "search": "在地图上查找",
         "found": "{n} 项",
+        "shown": "地图上 {n} 项 · {p} 处",
         "loading": "加载中…",
     },
     "en": {
@@ -143,6 +144,7 @@ LABELS: dict[str, dict[str, str]] = {
         "more": "{n} more: see the table",
         "search": "Find on the map",
         "found": "{n} found",
+        "shown": "{n} items · {p} places on the map",
         "loading": "loading…",
     },
 }
@@ -378,7 +380,7 @@ class MapView(RawScriptElement, folium.FeatureGroup):
         folium.FeatureGroup.__init__(self, name="geoplan view", control=False, show=False)
         self._name = "FeatureGroup"  # streamlit-folium adds the variable ``feature_group_<its id>`` to the map
         key = "all" if fids is None else hashlib.sha1("\n".join(sorted(fids)).encode()).hexdigest()[:16]
-        self.state = {"fids": fids, "selected": selected, "key": key}
+        self.state: dict[str, Any] = {"fids": fids, "selected": selected, "key": key}
 
     @property
     def script_text(self) -> str:
@@ -736,7 +738,7 @@ class _SearchControl(RawScriptElement):
     def __init__(self, lang: Lang) -> None:
         super().__init__()
         self._name = "GeoplanSearch"
-        self.labels = {k: LABELS[lang][k] for k in ("search", "found")}
+        self.labels = {k: LABELS[lang][k] for k in ("search", "found", "shown")}
 
     @property
     def script_text(self) -> str:
@@ -840,7 +842,7 @@ def build_map(
         DomainLayer(
             doc,
             name=html_label(domain),
-            options={**base_opts, "color": color},
+            options={**base_opts, "color": color, "domain": domain},  # the app's two-way filter names it
             control=domain_control,
             bands=data.bands[i] if data.bands else (),
             deferred=deferred_bands,

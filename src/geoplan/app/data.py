@@ -96,7 +96,6 @@ def map_parts(
         draw=editing,
         search=True,
         data=drawn(key, basemap, _gdf),
-        domain_control=False,
     )
     localize(m, mode="static")
     return render_map(m, "map")

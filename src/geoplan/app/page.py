@@ -27,7 +27,7 @@ from geoplan.i18n import (
     status_label,
     t,
 )
-from geoplan.app_map import show_map
+from geoplan.app_map import follow_map, show_map, with_filters
 from geoplan.maps import map_view
 from geoplan.review import online_panel
 from geoplan.stored_reports import save_report
@@ -240,18 +240,24 @@ def _workbench(prep: Prepared, lang: Lang, name: str, corrections: tuple[Correct
             center, zoom = ((b[1] + b[3]) / 2, (b[0] + b[2]) / 2), zoom_for(b)
         else:
             st.info(t(lang, "no_geometry"))
-    # Domains are chosen in the sidebar only: st_folium returns no overlay state, so a domain unticked in the
-    # map's layer control could not update the sidebar, the counts or the URL (two filters that disagree).
     # The map holds every located feature of the report and stays loaded in the browser; a filter or a
-    # selected row only sends which fids to show (map_view), so the map is not rebuilt or reloaded.
+    # selected row only sends which fids to show (map_view), so the map is not rebuilt or reloaded. Its
+    # layer control and find box are filters too: the browser applies them at once and posts them
+    # (follow_map writes them into the sidebar's widgets before this fragment reruns). The domains are
+    # applied there by the layer control's ticks, set from the view, so the fids sent leave them out: a
+    # domain ticked in the map shows its places at once, without waiting for this rerun.
     basemap = st.session_state.basemap
+    in_any_domain = shown if not filters.domains else replace(filters, domains=()).apply(gdf)
     out = show_map(
         map_parts(prep.key, lang, basemap, editing, gdf, meta),
         height=560,
-        feature_group_to_add=[map_view(shown, gdf, selected=selected_fid)],
+        feature_group_to_add=[
+            with_filters(map_view(in_any_domain, gdf, selected=selected_fid), filters.domains, filters.query)
+        ],
         returned_objects=["last_active_drawing"] if editing else [],
         center=center,
         zoom=zoom,
+        on_change=partial(follow_map, "map"),
     )
 
     if editing:  # right under the map, not in a tab: the planner draws and saves in one place

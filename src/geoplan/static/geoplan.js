@@ -13,7 +13,11 @@
   function create() {
     var APPROX = {near: 1, estimated: 1, district: 1, city: 1}, AREA = {district: 1, city: 1}, MAX_ITEMS = 20;
     var entries = [], byFid = {}, syncs = [], arrivals = {}, loaders = [];
-    var state = {fids: null, query: "", selected: null, key: undefined, map: null};
+    var state = {fids: null, query: "", raw: "", selected: null, key: undefined, map: null};
+    // The app's two-way filter (see connect): the domain layers by domain, the last filter state both sides
+    // know (``known``: sent by the map or received in a view), the map's own sequence number of posts.
+    var domainGroups = [], link = {post: null, app: false, seq: 0, known: null, applying: false, timer: null, qtimer: null,
+                typing: false};
     function planned(p) { return p.place_status && p.place_status !== "existing"; }
     function isSelected(e) { return state.selected != null && e.shown.some(function (it) { return it.fid === state.selected; }); }
     function style(e) {
@@ -130,6 +134,7 @@
                                                     showCoverageOnHover: false, animate: o.animate !== false})
                             : L.featureGroup();
       var made = [];
+      if (o.domain != null) { watch(group, o.domain); }
       if (bands) { return banded(data, o, bands, group, props); }
       L.geoJson(data, {
         style: function (f) { return style({p: f.properties, o: o, shown: []}); },
@@ -320,7 +325,7 @@
       if (map && fit) {
         var sites = L.latLngBounds([]), areas = L.latLngBounds([]);
         entries.forEach(function (e) {
-          if (e.on) {
+          if (e.on && !e.group.geoplanOff) {
             (AREA[e.p.precision] ? areas : sites).extend(e.bounds || (e.layer.getBounds ? e.layer.getBounds() : e.layer.getLatLng()));
           }
         });
@@ -336,8 +341,8 @@
       if (v.fids) { want = {}; v.fids.forEach(function (f) { want[f] = 1; }); }
       state.fids = want;
       state.selected = v.selected == null ? null : v.selected;
-      var sel = byFid[state.selected];
-      apply(map, !sel && v.key !== state.key && (state.key !== undefined || want));
+      var sel = byFid[state.selected], changed = fromServer(v);
+      apply(map, !sel && (changed || (v.key !== state.key && (state.key !== undefined || want))));
       restyle(before);
       restyle(sel);
       // Out of view, so not built, or a dot in a cluster (becomes its shape when zoomed to): go there first.
@@ -355,7 +360,7 @@
     }
     function open(fid) {
       var e = byFid[fid];
-      if (e && e.on && e.layer) { e.layer.openPopup(where(e.layer)); }
+      if (e && e.on && e.layer && !e.group.geoplanOff) { e.layer.openPopup(where(e.layer)); }
     }
     // The map's own filter, answered in the browser without a round trip: items whose sentence, place or
     // section holds the words typed, within what the app's sidebar (view) shows.
@@ -367,15 +372,29 @@
         var count = L.DomUtil.create("span", "gp-search-n", d);
         input.type = "search"; input.placeholder = labels.search; input.setAttribute("aria-label", labels.search);
         L.DomEvent.disableClickPropagation(d); L.DomEvent.disableScrollPropagation(d);
-        searchBox = {update: function () { count.textContent = state.query ? labels.found.replace("{n}", counts().items) : ""; }};
+        searchBox = {
+          update: function () {
+            var c = counts();
+            if (link.app) {  // in the app: what the map shows, always (the header counts follow a rerun later)
+              count.textContent = (labels.shown || "{n} · {p}").replace("{n}", itemCount()).replace("{p}", c.shapes);
+            } else {
+              count.textContent = state.query ? labels.found.replace("{n}", c.items) : "";
+            }
+          },
+          text: function (q) { input.value = q; }
+        };
         state.map = state.map || map;
         L.DomEvent.on(input, "input", function () {
           loaders.forEach(function (load) { load(); });  // the items' text, if it has not come yet
+          link.typing = true;  // a view meanwhile must not overwrite what is being typed
           clearTimeout(timer);
           timer = setTimeout(function () {
-            state.query = input.value.trim().toLowerCase();
+            state.raw = input.value.trim();
+            state.query = state.raw.toLowerCase();
             apply(map, true);
             searchBox.update();
+            clearTimeout(link.qtimer);
+            link.qtimer = setTimeout(function () { link.typing = false; send(); }, 400);  // the app's search text follows once typing rests
           }, 100);
         });
         return d;
@@ -383,14 +402,111 @@
       c.addTo(map);
       return c;
     }
+    // What the map shows: places (shapes) and their items' features (items). A layer the layer control
+    // took away shows nothing.
     function counts() {
       var n = 0, items = 0;
-      entries.forEach(function (e) { if (e.on) { n += 1; items += e.shown.length; } });
+      entries.forEach(function (e) { if (e.on && !e.group.geoplanOff) { n += 1; items += e.shown.length; } });
       return {shapes: n, items: items};
     }
+    // The distinct items the map shows: the header's unit (a banded layer's items have their fid only until
+    // their text has come, and count by it meanwhile).
+    function itemCount() {
+      var ids = {}, k = 0;
+      entries.forEach(function (e) {
+        if (!e.on || e.group.geoplanOff) { return; }
+        e.shown.forEach(function (it) { var id = it.item_id || it.fid; if (!ids[id]) { ids[id] = 1; k += 1; } });
+      });
+      return k;
+    }
+    // ---- The app's two-way filter (issue 13). The map's layer control and find box filter the map at once,
+    // here; then the new state is posted to Streamlit as the component's value (streamlit-component-lib's
+    // message, merged with what streamlit-folium last sent), and the app's sidebar, counts, table and URL
+    // follow in a fragment rerun. The view the app sends back carries the state it applied (domains, q) and
+    // the last post's seq: a view older than the map's newest post is not applied to the controls (the
+    // map's own state is newer), and a view equal to what the map shows changes nothing and posts nothing.
+    function watch(group, domain) {
+      domainGroups.push({domain: domain, group: group});
+      if (!group.on) { return; }
+      group.on("add remove", function (ev) {
+        // Only the group's own: its markers' and paths' "add"/"remove" (clustering, a banded layer's sync)
+        // bubble up to it too, with the marker as sourceTarget.
+        if (ev.sourceTarget && ev.sourceTarget !== group) { return; }
+        group.geoplanOff = ev.type === "remove";
+        ticked();
+      });
+    }
+    function ticked() {
+      if (link.applying) { return; }
+      if (searchBox) { searchBox.update(); }
+      clearTimeout(link.timer);
+      link.timer = setTimeout(send, 0);  // one post for the changes of one click
+    }
+    // The domains ticked: null when every layer is (the app's "all"), else their names in layer order.
+    function chosen() {
+      var on = domainGroups.filter(function (d) { return !d.group.geoplanOff; }).map(function (d) { return d.domain; });
+      return on.length === domainGroups.length ? null : on;
+    }
+    function normal(domains) {  // a view's domains as chosen() would say them: only the map's, all = null
+      if (!domains || !domains.length) { return null; }
+      var on = domainGroups.filter(function (d) { return domains.indexOf(d.domain) >= 0; }).map(function (d) { return d.domain; });
+      return on.length === domainGroups.length ? null : on;
+    }
+    function same(a, b) {
+      return !!a && !!b && a.q === b.q && (a.domains === null ? b.domains === null
+        : b.domains !== null && a.domains.join("\n") === b.domains.join("\n"));
+    }
+    function send() {
+      var now = {domains: chosen(), q: state.raw};
+      if (!link.app || !connected() || link.known === null || same(now, link.known)) { return false; }
+      if (now.domains && !now.domains.length) { return false; }  // none ticked: "no domain" is no sidebar state
+      link.seq += 1;
+      link.known = now;
+      link.post({domains: now.domains, q: now.q, seq: link.seq});
+      return true;
+    }
+    function connected() {
+      if (!link.post && typeof window !== "undefined" && window.__GLOBAL_DATA__ && window.parent && window.parent !== window) {
+        link.post = function (value) {  // as streamlit-component-lib's Streamlit.setComponentValue posts it
+          var merged = Object.assign({}, window.__GLOBAL_DATA__.previous_data || {}, {geoplan: value});
+          window.parent.postMessage({isStreamlitMessage: true, type: "streamlit:setComponentValue", value: merged,
+                                     dataType: "json"}, "*");
+        };
+      }
+      return !!link.post;
+    }
+    // A view from the app: set the layer control's ticks and the find box to the state it applied, unless
+    // the map has posted a newer one since. True when that changed what the map shows.
+    function fromServer(v) {
+      if (v.seq === undefined) { return false; }  // a standalone page: its layer control is its own
+      link.app = true;
+      if (v.seq < link.seq || link.typing) { return false; }
+      link.seq = v.seq;
+      var want = {domains: normal(v.domains), q: (v.q || "").trim()}, map = state.map;
+      link.known = want;
+      if (same(want, {domains: chosen(), q: state.raw})) { return false; }
+      link.applying = true;
+      try {
+        domainGroups.forEach(function (d) {
+          var on = !want.domains || want.domains.indexOf(d.domain) >= 0, has = map && map.hasLayer(d.group);
+          if (map && on && !has) { map.addLayer(d.group); } else if (map && !on && has) { map.removeLayer(d.group); }
+          if (map) { d.group.geoplanOff = !on; }
+        });
+      } finally { link.applying = false; }
+      if (want.q !== state.raw) {
+        state.raw = want.q;
+        state.query = want.q.toLowerCase();
+        if (want.q) { loaders.forEach(function (load) { load(); }); }
+        if (searchBox) { searchBox.text(want.q); }
+      }
+      return true;
+    }
+    // Tests (and a page that wants the posts): fn(value) receives each {domains, q, seq}.
+    function connect(fn) { link.post = fn; }
     // A data file's band has come (see banded): hand it to the layer that asked for it.
     function band(id, data) { var f = arrivals[id]; delete arrivals[id]; if (f) { f(data); } }
     return {esc: esc, layer: layer, band: band, span: span, tiny: tiny, popup: popup, tooltip: tooltip, view: view, open: open, counts: counts, search: search,
+            connect: connect, chosen: chosen, itemCount: itemCount,
             entries: entries, byFid: byFid};
   }
 

@@ -137,7 +137,8 @@ window.geoplanUI = window.geoplanUI || (function () {
     function on(fid) {
       off();
       var g = window.geoplan, e = g && g.byFid && g.byFid[fid];
-      if (!e || !e.on || !e.layer) { return false; }  // a line or area out of view is not built
+      // A line or area out of view is not built; a domain unticked in the layer control is not on the map.
+      if (!e || !e.on || !e.layer || e.group.geoplanOff) { return false; }
       var l = e.layer, c = {layer: l, fid: fid};
       if (l.setStyle) {
         c.saved = {weight: l.options.weight, color: l.options.color, opacity: l.options.opacity};
