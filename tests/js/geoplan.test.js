@@ -363,3 +363,34 @@ test("a shape with no first-band geometry is a marker until a band with its geom
   delete global.L;
   delete global.document;
 });
+
+test("a path's own remove, bubbling up to its banded layer, does not stop the layer following the map", () => {
+  global.L = bandedLeaflet();
+  global.document = {createElement: () => ({}), head: {appendChild() {}},
+    getElementById: (id) => ({textContent: JSON.stringify([{type: "Polygon", coordinates: [["mid-" + id]]}, null])})};
+  const heard = {};
+  const plain = L.featureGroup;
+  L.featureGroup = () => {
+    const g = plain();
+    const on = g.on;
+    g.on = function (ev, fn) { ev.split(" ").forEach((e) => { (heard[e] = heard[e] || []).push(fn); }); return on.call(this, ev, fn); };
+    return g;
+  };
+  try {
+    const g = create();
+    const near = area("近湖", "it-n-1", [112.5, 37.8, 112.6, 37.9], ["coarse-near"]);
+    const far = area("远湖", "it-f-1", [113.5, 38.5, 113.6, 38.6], ["coarse-far"]);
+    const group = g.layer({type: "FeatureCollection", features: [near, far]}, Object.assign({}, OPTS, {zooms: [11]}), ["blk1"]);
+    const m = viewMap(10, [[37.7, 112.4], [38.0, 112.7]]);
+    group.addTo(m);
+    const path = [...group.layers][0];
+    // Leaflet hands a child's "remove" (sync dropping a path, a cluster taking a marker) to its parent group too.
+    (heard.remove || []).forEach((fn) => fn({type: "remove", target: group, sourceTarget: path}));
+    m.move(12, m.view);
+    assert.deepEqual([...group.layers].filter((l) => l.geometry).map((l) => l.geometry.coordinates[0][0]), ["mid-blk1"]);
+  } finally {
+    L.featureGroup = plain;
+    delete global.L;
+    delete global.document;
+  }
+});

@@ -242,8 +242,11 @@
       }
       syncs.push(sync);
       if (props) { deferred(props, mine); }
-      group.on("add", function () { map = group._map; map.on("moveend", sync); sync(); });
-      group.on("remove", function () { if (map) { map.off("moveend", sync); } map = null; });
+      // The group's own add/remove only: its paths' and markers' (sync's own batches, clustering) bubble up to
+      // it with themselves as sourceTarget, and once unhooked the layer stopped following the map.
+      function own(ev) { return !ev || !ev.sourceTarget || ev.sourceTarget === group; }
+      group.on("add", function (ev) { if (!own(ev)) { return; } map = group._map; map.on("moveend", sync); sync(); });
+      group.on("remove", function (ev) { if (!own(ev)) { return; } if (map) { map.off("moveend", sync); } map = null; });
       if (o.cluster) { group.addLayers(made); } else { made.forEach(function (l) { group.addLayer(l); }); }
       return group;
     }
