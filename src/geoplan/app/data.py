@@ -23,7 +23,7 @@ from geoplan.i18n import (
     t,
 )
 from geoplan.app_map import MapParts, render_map
-from geoplan.maps import Basemap, Lang, MapData, build_map, map_data
+from geoplan.maps import Basemap, Lang, MapData, build_map, layers_json, map_data
 from geoplan.offline import localize
 from geoplan.parse import report_from_bytes
 
@@ -80,16 +80,61 @@ def drawn(key: str, basemap: Basemap, _gdf: gpd.GeoDataFrame) -> MapData:
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def map_parts(
-    key: str, lang: Lang, basemap: Basemap, editing: bool, _gdf: gpd.GeoDataFrame, _meta: dict[str, Any]
-) -> MapParts:
-    """The map rendered once per report (and corrections), language, basemap and mode; filters only send a view.
+def _layer_file(key: str, basemap: Basemap, _gdf: gpd.GeoDataFrame) -> tuple[bytes, str]:
+    """The layers' JSON and a name with its whole digest: Streamlit's file id hashes only samples of a large
+    file (its length, head, middle and tail), so a correction that moves one place could keep the id, and
+    the browser the old data; the name enters the id."""
+    data = layers_json(drawn(key, basemap, _gdf))
+    return data, f"geoplan-layers-{hashlib.sha256(data).hexdigest()[:32]}.json"
 
-    The page's CSS sizes the map to the screen (static/app/layout.css); the height given is a floor.
+
+# The component page is <app>/component/<name>/index.html: media URLs are relative to it, so that they also
+# hold under server.baseUrlPath (as geoplan.offline's static URLs).
+_FROM_COMPONENT = "../.."
+
+
+def layer_data_url(key: str, basemap: Basemap, gdf: gpd.GeoDataFrame) -> str | None:
+    """Where the browser fetches the map's layers (``maps.layers_json``), or None without a Streamlit runtime.
+
+    Streamlit's media file manager serves them (``/media/<content hash>.json``, from memory): a file per
+    session at one coordinate, kept while a session's latest run registered it and dropped after, so files
+    cannot pile up. Called on every run of the map's fragment (registering is a dict lookup: the hash of a
+    large file samples it); the bytes are made once per report, corrections and basemap. The map's script then
+    carries the URL, not the data: at 10k features every rerun re-sent 5.8 MB (bench/README.md).
     """
+    from streamlit import runtime
+
+    if not runtime.exists():
+        return None
+    manager = runtime.get_instance().media_file_mgr
+    data, name = _layer_file(key, basemap, gdf)
+    url = manager.add(data, "application/json", coordinates="geoplan.map.layers", file_name=name)
+    return _FROM_COMPONENT + url if url.startswith("/") else url
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def map_parts(
+    key: str,
+    draw_lang: Lang | None,
+    basemap: Basemap,
+    data_url: str | None,
+    _gdf: gpd.GeoDataFrame,
+    _meta: dict[str, Any],
+) -> MapParts:
+    """The map rendered once per report (and corrections), basemap and mode; filters and the language only
+    send a view (``maps.map_view``): the map carries both languages' words (``build_map(bilingual=True)``).
+
+    ``draw_lang`` is the language of a planner's map (editing, with the draw toolbar, whose words Leaflet.draw
+    reads once, when it builds the toolbar), None otherwise. ``data_url``: the layers are fetched from there
+    (``layer_data_url``); None puts them in the script. The page's CSS sizes the map to the screen
+    (static/app/layout.css); the height given is a floor.
+    """
+    editing = draw_lang is not None
     m = build_map(
         _gdf,
-        lang=lang,
+        lang=draw_lang or "zh",
+        bilingual=True,
+        data_url=data_url,
         basemap=basemap,
         gazetteer=gazetteer(report_adcode(_meta)),
         show_boundaries=True,

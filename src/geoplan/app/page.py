@@ -40,6 +40,7 @@ from geoplan.app.data import (
     Prepared,
     prepare,
     map_parts,
+    layer_data_url,
     store,
     active_corrections,
     download,
@@ -246,9 +247,11 @@ def _workbench(prep: Prepared, lang: Lang, name: str, corrections: tuple[Correct
     # selected row only sends which fids to show (map_view), so the map is not rebuilt or reloaded.
     basemap = st.session_state.basemap
     out = show_map(
-        map_parts(prep.key, lang, basemap, editing, gdf, meta),
+        map_parts(
+            prep.key, lang if editing else None, basemap, layer_data_url(prep.key, basemap, gdf), gdf, meta
+        ),  # one map for both languages: a switch sends a view, not a new map
         height=560,
-        feature_group_to_add=[map_view(shown, gdf, selected=selected_fid)],
+        feature_group_to_add=[map_view(shown, gdf, selected=selected_fid, lang=lang)],
         returned_objects=["last_active_drawing"] if editing else [],
         center=center,
         zoom=zoom,

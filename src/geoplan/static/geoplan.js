@@ -12,7 +12,8 @@
 
   function create() {
     var APPROX = {near: 1, estimated: 1, district: 1, city: 1}, AREA = {district: 1, city: 1}, MAX_ITEMS = 20;
-    var entries = [], byFid = {}, syncs = [], arrivals = {}, loaders = [];
+    var entries = [], byFid = {}, syncs = [], arrivals = {}, loaders = [], options = [], fetches = {}, waiting = 0;
+    var queued = null;
     var state = {fids: null, query: "", selected: null, key: undefined, map: null};
     function planned(p) { return p.place_status && p.place_status !== "existing"; }
     function isSelected(e) { return state.selected != null && e.shown.some(function (it) { return it.fid === state.selected; }); }
@@ -114,12 +115,16 @@
     // with bands draws its lines and areas lazily (see sync); points are made at once, as without.
     // ``props`` (optional, with bands): every feature's whole properties, aligned with data.features, whose
     // own properties keep only what drawing needs; an array, a JSON block's id or {id, src} (see deferred).
-    function layer(data, o, bands, props) {
+    // ``data`` may also be {url, i}: the layer's features are the i-th collection of the JSON list at url,
+    // fetched once (see remote); ``into``: the group to fill (remote's), else a new one.
+    function layer(data, o, bands, props, into) {
+      options.push(o);
+      if (data && data.url) { return remote(data, o); }
       // animate: false for many shapes: markercluster's zoom animation forces a synchronous layout of the
       // whole page (_forceLayout), and with thousands of SVG paths that cost seconds (bench/README.md).
-      var group = o.cluster ? L.markerClusterGroup({maxClusterRadius: 40, disableClusteringAtZoom: 15,
+      var group = into || (o.cluster ? L.markerClusterGroup({maxClusterRadius: 40, disableClusteringAtZoom: 15,
                                                     showCoverageOnHover: false, animate: o.animate !== false})
-                            : L.featureGroup();
+                            : L.featureGroup());
       var made = [];
       if (bands) { return banded(data, o, bands, group, props); }
       L.geoJson(data, {
@@ -254,6 +259,50 @@
       var go = function () { frame(function () { frame(function () { setTimeout(fn, 0); }); }); };
       if (document.readyState === "complete") { go(); } else { window.addEventListener("load", go); }
     }
+    // The app's layers: the data is served once as a file (a rerun re-sent it inside the map's script:
+    // 5.8 MB at 10k features, bench/README.md) and fetched here, one request per URL whatever the layers.
+    // The group exists at once (the layer control and the page's script refer to it); the features come
+    // with the data, and the last view asked for is applied again then.
+    function remote(src, o) {
+      var group = o.cluster ? L.markerClusterGroup({maxClusterRadius: 40, disableClusteringAtZoom: 15,
+                                                   showCoverageOnHover: false, animate: o.animate !== false})
+                            : L.featureGroup();
+      waiting += 1;
+      if (!fetches[src.url]) {
+        fetches[src.url] = fetch(src.url).then(function (r) {
+          if (!r.ok) { throw new Error(src.url + ": HTTP " + r.status); }
+          return r.json();
+        });
+      }
+      fetches[src.url].then(function (docs) {
+        layer(docs[src.i], o, null, null, group);
+      }).catch(function (err) {
+        if (typeof console !== "undefined") { console.error("geoplan: layer data not loaded", err); }
+      }).then(function () {
+        waiting -= 1;
+        if (!waiting && queued) { var q = queued; queued = null; state.key = undefined; view(q[0], q[1]); }
+      });
+      return group;
+    }
+    // The words of the map in the other language, without rebuilding it: each layer's options carry both
+    // (o.i18n), popups are made when opened, and the page's fixed texts are in both languages, one hidden
+    // by the map container's data-gp-lang (geoplan.css). The language comes with the app's view.
+    function setLang(map, lang) {
+      if (!lang || lang === state.lang) { return; }
+      state.lang = lang;
+      options.forEach(function (o) {
+        var w = o.i18n && o.i18n[lang];
+        if (w) { o.lang = lang; o.labels = w.labels; o.status_labels = w.status_labels; }
+      });
+      if (map && map.getContainer) {
+        map.getContainer().setAttribute("data-gp-lang", lang);
+        if (map.eachLayer) {
+          map.eachLayer(function (l) { if (l.isPopupOpen && l.isPopupOpen()) { l.getPopup().update(); } });
+        }
+      }
+      if (searchBox && searchBox.lang) { searchBox.lang(lang); }
+      if (typeof window !== "undefined" && window.geoplanUI && window.geoplanUI.lang) { window.geoplanUI.lang(lang); }
+    }
     function batch(lists, add) {
       lists.forEach(function (pair) {
         var g = pair[0], ls = pair[1];
@@ -303,6 +352,8 @@
     // The map and its layers stay; only visibility changes. The map's own search box narrows it further.
     function view(map, v) {
       state.map = map || state.map;
+      setLang(state.map, v.lang);
+      if (waiting) { queued = [map, v]; }
       var before = byFid[state.selected], want = null;
       if (v.fids) { want = {}; v.fids.forEach(function (f) { want[f] = 1; }); }
       state.fids = want;
@@ -330,14 +381,20 @@
     // The map's own filter, answered in the browser without a round trip: items whose sentence, place or
     // section holds the words typed, within what the app's sidebar (view) shows.
     var searchBox = null;
-    function search(map, labels) {
-      var c = L.control({position: "topleft"});
+    // ``i18n`` (optional): {lang: labels} for a map that switches language (setLang).
+    function search(map, labels, i18n) {
+      var c = L.control({position: "topleft"}), words = (i18n && state.lang && i18n[state.lang]) || labels;
       c.onAdd = function () {
         var d = L.DomUtil.create("div", "gp-search"), input = L.DomUtil.create("input", "", d), timer = null;
         var count = L.DomUtil.create("span", "gp-search-n", d);
-        input.type = "search"; input.placeholder = labels.search; input.setAttribute("aria-label", labels.search);
+        input.type = "search"; input.placeholder = words.search; input.setAttribute("aria-label", words.search);
         L.DomEvent.disableClickPropagation(d); L.DomEvent.disableScrollPropagation(d);
-        searchBox = {update: function () { count.textContent = state.query ? labels.found.replace("{n}", counts().items) : ""; }};
+        searchBox = {update: function () { count.textContent = state.query ? words.found.replace("{n}", counts().items) : ""; },
+                     lang: function (lang) {
+                       words = (i18n && i18n[lang]) || words;
+                       input.placeholder = words.search; input.setAttribute("aria-label", words.search);
+                       searchBox.update();
+                     }};
         state.map = state.map || map;
         L.DomEvent.on(input, "input", function () {
           loaders.forEach(function (load) { load(); });  // the items' text, if it has not come yet
@@ -360,7 +417,7 @@
     }
     // A data file's band has come (see banded): hand it to the layer that asked for it.
     function band(id, data) { var f = arrivals[id]; delete arrivals[id]; if (f) { f(data); } }
-    return {esc: esc, layer: layer, band: band, popup: popup, tooltip: tooltip, view: view, open: open, counts: counts, search: search,
+    return {esc: esc, layer: layer, band: band, lang: function () { return state.lang; }, setLang: setLang, popup: popup, tooltip: tooltip, view: view, open: open, counts: counts, search: search,
             entries: entries, byFid: byFid};
   }
 
