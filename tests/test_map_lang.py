@@ -39,8 +39,12 @@ def test_a_bilingual_map_carries_both_languages_words_and_shows_one(gdf, gaz):
     options = json.loads(re.search(r"geoplan\.layer\(\{.*?\}, (\{.*?\})\);", page, re.S)[1])
     assert options["lang"] == "zh" and options["labels"] == LABELS["zh"]
     assert options["i18n"]["en"]["labels"] == LABELS["en"]
-    assert options["i18n"]["en"]["status_labels"]["under_construction"] != options["status_labels"]["under_construction"]
-    assert re.search(r'geoplan\.search\(\w+, \{"search":"在地图上查找".*?\}, \{"zh":.*"en":\{"search":"Find on the map"', page)
+    assert (
+        options["i18n"]["en"]["status_labels"]["under_construction"] != options["status_labels"]["under_construction"]
+    )
+    assert re.search(
+        r'geoplan\.search\(\w+, \{"search":"在地图上查找".*?\}, \{"zh":.*"en":\{"search":"Find on the map"', page
+    )
     assert '"locateI18n":' in page and "Show my location" in page
 
 
@@ -61,7 +65,11 @@ def test_a_map_with_a_data_url_fetches_its_layers_instead_of_carrying_them(gdf):
     fetched = map_html(build_map(gdf, data=data, data_url="../../media/abc.json"))
     calls = re.findall(r"geoplan\.layer\((\{\"url\":\"[^\"]*\",\"i\":\d+\}), ", fetched)
     assert [json.loads(c) for c in calls] == [{"url": "../../media/abc.json", "i": i} for i in range(len(data.layers))]
-    assert "迎泽西大街" in inline and "迎泽西大街" not in fetched and len(fetched) < len(inline) - sum(len(d) for *_x, d in data.layers) + 2000
+    assert (
+        "迎泽西大街" in inline
+        and "迎泽西大街" not in fetched
+        and len(fetched) < len(inline) - sum(len(d) for *_x, d in data.layers) + 2000
+    )
     docs = json.loads(layers_json(data))
     assert [d["features"] for d in docs] == [json.loads(doc)["features"] for _d, _c, doc in data.layers]
     assert "</script>" not in layers_json(data).decode()  # js_json's escapes: the same bytes as in a page
