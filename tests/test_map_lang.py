@@ -70,9 +70,23 @@ def test_a_map_with_a_data_url_fetches_its_layers_instead_of_carrying_them(gdf):
         and "迎泽西大街" not in fetched
         and len(fetched) < len(inline) - sum(len(d) for *_x, d in data.layers) + 2000
     )
-    docs = json.loads(layers_json(data))
-    assert [d["features"] for d in docs] == [json.loads(doc)["features"] for _d, _c, doc in data.layers]
+    doc = json.loads(layers_json(data))
+    assert [d["features"] for d in doc["layers"]] == [json.loads(d)["features"] for _d, _c, d in data.layers]
+    assert doc["bands"] == doc["props"] == [None] * len(data.layers)  # the shipped report needs no zoom bands
     assert "</script>" not in layers_json(data).decode()  # js_json's escapes: the same bytes as in a page
+
+
+def test_a_banded_layer_by_url_has_its_bands_and_properties_in_the_file_not_the_page(monkeypatch, gdf):
+    import geoplan.maps as maps
+
+    monkeypatch.setattr(maps, "LOD_MIN_VERTICES", 10)  # band every layer of the shipped report
+    data = map_data(gdf, lod=True)
+    page = map_html(build_map(gdf, data=data, data_url="layers.json"))
+    doc = json.loads(layers_json(data))
+    banded = [i for i, b in enumerate(data.bands) if b]
+    assert banded and all(len(doc["bands"][i]) == len(maps.DRAW_BANDS) - 1 for i in banded)
+    assert all(isinstance(doc["props"][i], list) for i in banded)
+    assert '"zooms":[11,14]' in page and "_band1" not in page and 'type="application/json"' not in page
 
 
 def test_the_app_sends_a_small_script_that_names_the_layers_file_and_keeps_it_across_languages(gdf):

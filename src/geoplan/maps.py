@@ -336,7 +336,7 @@ class DomainLayer(RawScriptElement, JSCSSMixin, folium.map.Layer):
 
     @property
     def script_text(self) -> str:
-        if self.src is not None:
+        if self.src is not None:  # its bands and properties, if any, come with the data (layers_json)
             return f"var {self.get_name()} = geoplan.layer({js_json(self.src)}, {js_json(self.options)});"
         if not self.bands:
             return f"var {self.get_name()} = geoplan.layer({self.data_json}, {js_json(self.options)});"
@@ -434,9 +434,21 @@ class MapData:
 
 
 def layers_json(data: MapData) -> bytes:
-    """The layers' FeatureCollections as one JSON list, in ``data.layers``' order: what a map built with
-    ``data_url`` fetches (the app serves it once instead of re-sending it in every rerun's script)."""
-    return ("[" + ",".join(doc for _domain, _color, doc in data.layers) + "]").encode("utf-8")
+    """What a map built with ``data_url`` fetches (the app serves it once instead of re-sending it in every
+    rerun's script): ``{"layers": [FeatureCollection, …], "bands": [[band, …] | null, …], "props": [… | null]}``
+    in ``data.layers``' order, each layer's finer zoom bands and deferred properties as ``MapData`` has them."""
+    n = len(data.layers)
+    bands = [("[" + ",".join(b) + "]") if b else "null" for b in (data.bands or ((),) * n)]
+    props = [p or "null" for p in (data.props or ("",) * n)]
+    return (
+        '{"layers":['
+        + ",".join(doc for _domain, _color, doc in data.layers)
+        + '],"bands":['
+        + ",".join(bands)
+        + '],"props":['
+        + ",".join(props)
+        + "]}"
+    ).encode("utf-8")
 
 
 # Zoom bands for drawing many vertices (``map_data(lod=True)``): (first zoom, simplification tolerance in
@@ -824,14 +836,18 @@ def build_map(
         boundaries.add_to(m)
         _DistrictLabels(boundaries, gazetteer, lang, basemap, langs).add_to(m)
     for i, (domain, color, doc) in enumerate(data.layers):
+        bands = data.bands[i] if data.bands else ()
+        options = {**base_opts, "color": color}
+        if data_url and bands:  # the bands come with the fetched data, not in the page
+            options["zooms"] = [zoom for zoom, _tol in DRAW_BANDS[1:]]
         DomainLayer(
             "" if data_url else doc,
             name=html_label(domain),
-            options={**base_opts, "color": color},
+            options=options,
             control=domain_control,
-            bands=data.bands[i] if data.bands else (),
+            bands=() if data_url else bands,
             deferred=deferred_bands,
-            props=data.props[i] if data.props else "",
+            props="" if data_url else (data.props[i] if data.props else ""),
             src={"url": data_url, "i": i} if data_url else None,
         ).add_to(m)
     if draw:  # planners draw a corrected point, line or area

@@ -130,7 +130,7 @@ test("layers by URL: one fetch for every layer, filled when it comes, the last v
     assert.deepEqual(g.counts(), {shapes: 0, items: 0});
     const docs = [{type: "FeatureCollection", features: [place("太原站", "it-c-1")]},
                   {type: "FeatureCollection", features: [place("汾河", "it-d-1"), place("晋阳湖", "it-e-1")]}];
-    answer({ok: true, json: () => Promise.resolve(docs)});
+    answer({ok: true, json: () => Promise.resolve({layers: docs, bands: [null, null], props: [null, null]})});
     await new Promise((r) => setTimeout(r, 10));
     assert.equal(g.entries.length, 3);
     assert.deepEqual(g.counts(), {shapes: 1, items: 1}, "the view sent before the data is applied to it");

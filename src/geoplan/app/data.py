@@ -75,8 +75,11 @@ def prepare(data: bytes, name: str, corrections_key: str, _corrections: tuple[Co
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def drawn(key: str, basemap: Basemap, _gdf: gpd.GeoDataFrame) -> MapData:
-    """The map's data, serialised once per report, corrections and basemap: filters only hide features."""
-    return map_data(_gdf, basemap)
+    """The map's data, serialised once per report, corrections and basemap: filters only hide features.
+
+    Layers of many vertices by zoom band (``lod``), as in standalone pages: the bands and the popups' data
+    come in the same fetched file (``layer_data_url``), and the browser builds what the view needs."""
+    return map_data(_gdf, basemap, lod=True)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)

@@ -213,7 +213,9 @@
       }
       syncs.push(sync);
       if (props) { deferred(props, mine); }
-      group.on("add", function () { map = group._map; map.on("moveend", sync); sync(); });
+      function attach() { map = group._map; map.on("moveend", sync); sync(); }
+      group.on("add", attach);
+      if (group._map) { attach(); }  // filled after it was added (remote): no "add" is coming
       group.on("remove", function () { if (map) { map.off("moveend", sync); } map = null; });
       if (o.cluster) { group.addLayers(made); } else { made.forEach(function (l) { group.addLayer(l); }); }
       return group;
@@ -259,7 +261,7 @@
       var go = function () { frame(function () { frame(function () { setTimeout(fn, 0); }); }); };
       if (document.readyState === "complete") { go(); } else { window.addEventListener("load", go); }
     }
-    // The app's layers: the data is served once as a file (a rerun re-sent it inside the map's script:
+    // The app's layers: the data (maps.layers_json) is served once as a file (a rerun re-sent it inside the map's script:
     // 5.8 MB at 10k features, bench/README.md) and fetched here, one request per URL whatever the layers.
     // The group exists at once (the layer control and the page's script refer to it); the features come
     // with the data, and the last view asked for is applied again then.
@@ -274,8 +276,8 @@
           return r.json();
         });
       }
-      fetches[src.url].then(function (docs) {
-        layer(docs[src.i], o, null, null, group);
+      fetches[src.url].then(function (doc) {  // maps.layers_json: the layers, their bands and properties
+        layer(doc.layers[src.i], o, (doc.bands || [])[src.i] || null, (doc.props || [])[src.i] || null, group);
       }).catch(function (err) {
         if (typeof console !== "undefined") { console.error("geoplan: layer data not loaded", err); }
       }).then(function () {
