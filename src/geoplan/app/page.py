@@ -126,8 +126,8 @@ def _workbench(prep: Prepared, lang: Lang, name: str, corrections: tuple[Correct
     """Filters, counts, map, lists, table and downloads: one fragment, so a filter change reruns only this.
 
     A full rerun cost 0.8-1.7 s per filter change (bench/app_speed.py); the fragment skips the language,
-    upload and corrections steps, and the map is rendered once per report, language, basemap and mode
-    (``map_parts``), so a rerun sends only which fids to show. The filter widgets are written into the
+    upload and corrections steps, and the map is rendered once per report, basemap and mode, in both languages
+    (``map_parts``), so a rerun sends only which fids to show, and in which language. The filter widgets are written into the
     sidebar from here (Streamlit reruns the writing fragment for them).
     """
     gdf, meta, opts = prep.gdf, prep.meta, prep.options
