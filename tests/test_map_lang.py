@@ -12,7 +12,7 @@ import re
 
 from streamlit.testing.v1 import AppTest
 
-from geoplan.maps import LABELS, build_map, layers_json, map_data, map_html, map_view
+from geoplan.maps import LABELS, band_scripts, build_map, layers_json, map_data, map_html, map_view
 
 from test_app import _app, _map_args
 from test_maps import overlay_names
@@ -87,6 +87,18 @@ def test_a_banded_layer_by_url_has_its_bands_and_properties_in_the_file_not_the_
     assert banded and all(len(doc["bands"][i]) == len(maps.DRAW_BANDS) - 1 for i in banded)
     assert all(isinstance(doc["props"][i], list) for i in banded)
     assert '"zooms":[11,14]' in page and "_band1" not in page and 'type="application/json"' not in page
+    # Served apart (the app does), the file names each band's and the properties' script instead.
+    scripts = dict(band_scripts(data))
+    urls = {i: f"../../media/{i}.js" for i in scripts}
+    ref = json.loads(layers_json(data, urls))
+    i = banded[0]
+    assert ref["bands"][i] == [{"id": f"gp{i}_band{k}", "src": f"../../media/gp{i}_band{k}.js"} for k in (1, 2)]
+    assert ref["props"][i] == {"id": f"gp{i}_props", "src": f"../../media/gp{i}_props.js"}
+    assert ref["layers"] == doc["layers"]
+    band = scripts[f"gp{i}_band1"]
+    assert band.startswith(f'geoplan.band("gp{i}_band1",[') and json.loads(
+        band[band.index(",") + 1 : -3]
+    ) == json.loads("[" + data.bands[i][0][1:-1] + "]")
 
 
 def test_the_app_sends_a_small_script_that_names_the_layers_file_and_keeps_it_across_languages(gdf):

@@ -433,13 +433,36 @@ class MapData:
     props: tuple[str, ...] = ()
 
 
-def layers_json(data: MapData) -> bytes:
+def band_scripts(data: MapData) -> list[tuple[str, str]]:
+    """(id, script) of each banded layer's finer zoom bands and deferred properties, as ``save_map``'s data
+    files (each hands its data to geoplan.band): what a map built with ``data_url`` loads only when it needs
+    it, a band when the map first reaches its zoom, the properties after the first draw."""
+    out: list[tuple[str, str]] = []
+    for i in range(len(data.layers)):
+        blocks = [(f"gp{i}_band{k}", band) for k, band in enumerate(data.bands[i] if data.bands else (), 1)]
+        if data.props and data.props[i]:
+            blocks.append((f"gp{i}_props", data.props[i]))
+        out.extend((block, f"geoplan.band({js_json(block)},{text});\n") for block, text in blocks)
+    return out
+
+
+def layers_json(data: MapData, urls: Mapping[str, str] | None = None) -> bytes:
     """What a map built with ``data_url`` fetches (the app serves it once instead of re-sending it in every
-    rerun's script): ``{"layers": [FeatureCollection, …], "bands": [[band, …] | null, …], "props": [… | null]}``
-    in ``data.layers``' order, each layer's finer zoom bands and deferred properties as ``MapData`` has them."""
+    rerun's script): ``{"layers": [FeatureCollection, …], "bands": [… | null, …], "props": [… | null, …]}``
+    in ``data.layers``' order. Without ``urls`` each layer's finer zoom bands and deferred properties are in
+    it; with ``urls`` (``band_scripts`` id -> where that script is served) they are ``{id, src}`` references."""
     n = len(data.layers)
-    bands = [("[" + ",".join(b) + "]") if b else "null" for b in (data.bands or ((),) * n)]
-    props = [p or "null" for p in (data.props or ("",) * n)]
+    bands, props = [], []
+    for i in range(n):
+        layer_bands = data.bands[i] if data.bands else ()
+        layer_props = data.props[i] if data.props else ""
+        if urls is None:
+            bands.append(("[" + ",".join(layer_bands) + "]") if layer_bands else "null")
+            props.append(layer_props or "null")
+            continue
+        ids = [f"gp{i}_band{k}" for k in range(1, len(layer_bands) + 1)]
+        bands.append(js_json([{"id": b, "src": urls[b]} for b in ids]) if ids else "null")
+        props.append(js_json({"id": f"gp{i}_props", "src": urls[f"gp{i}_props"]}) if layer_props else "null")
     return (
         '{"layers":['
         + ",".join(doc for _domain, _color, doc in data.layers)

@@ -23,7 +23,7 @@ from geoplan.i18n import (
     t,
 )
 from geoplan.app_map import MapParts, render_map
-from geoplan.maps import Basemap, Lang, MapData, build_map, layers_json, map_data
+from geoplan.maps import Basemap, Lang, MapData, band_scripts, build_map, layers_json, map_data
 from geoplan.offline import localize
 from geoplan.parse import report_from_bytes
 
@@ -82,13 +82,24 @@ def drawn(key: str, basemap: Basemap, _gdf: gpd.GeoDataFrame) -> MapData:
     return map_data(_gdf, basemap, lod=True)
 
 
+def _named(data: bytes, suffix: str) -> tuple[bytes, str]:
+    """Bytes and a name with their whole digest: Streamlit's file id hashes only samples of a large file (its
+    length, head, middle and tail), so a correction that moves one place could keep the id, and the browser
+    the old data; the name enters the id."""
+    return data, f"geoplan-{hashlib.sha256(data).hexdigest()[:32]}{suffix}"
+
+
 @st.cache_resource(show_spinner=False, max_entries=16)
-def _layer_file(key: str, basemap: Basemap, _gdf: gpd.GeoDataFrame) -> tuple[bytes, str]:
-    """The layers' JSON and a name with its whole digest: Streamlit's file id hashes only samples of a large
-    file (its length, head, middle and tail), so a correction that moves one place could keep the id, and
-    the browser the old data; the name enters the id."""
-    data = layers_json(drawn(key, basemap, _gdf))
-    return data, f"geoplan-layers-{hashlib.sha256(data).hexdigest()[:32]}.json"
+def _band_files(key: str, basemap: Basemap, _gdf: gpd.GeoDataFrame) -> tuple[tuple[str, bytes, str], ...]:
+    """(id, bytes, name) of the map's band and deferred-property scripts (``maps.band_scripts``)."""
+    return tuple((i, *_named(text.encode("utf-8"), ".js")) for i, text in band_scripts(drawn(key, basemap, _gdf)))
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _layer_file(
+    key: str, basemap: Basemap, urls: tuple[tuple[str, str], ...], _gdf: gpd.GeoDataFrame
+) -> tuple[bytes, str]:
+    return _named(layers_json(drawn(key, basemap, _gdf), dict(urls)), ".json")
 
 
 # The component page is <app>/component/<name>/index.html: media URLs are relative to it, so that they also
@@ -99,8 +110,8 @@ _FROM_COMPONENT = "../.."
 def layer_data_url(key: str, basemap: Basemap, gdf: gpd.GeoDataFrame) -> str | None:
     """Where the browser fetches the map's layers (``maps.layers_json``), or None without a Streamlit runtime.
 
-    Streamlit's media file manager serves them (``/media/<content hash>.json``, from memory): a file per
-    session at one coordinate, kept while a session's latest run registered it and dropped after, so files
+    Streamlit's media file manager serves them (``/media/<content hash>.json``, from memory), and the zoom
+    bands' and deferred properties' scripts it names: a file per session at one coordinate each, kept while a session's latest run registered it and dropped after, so files
     cannot pile up. Called on every run of the map's fragment (registering is a dict lookup: the hash of a
     large file samples it); the bytes are made once per report, corrections and basemap. The map's script then
     carries the URL, not the data: at 10k features every rerun re-sent 5.8 MB (bench/README.md).
@@ -110,9 +121,20 @@ def layer_data_url(key: str, basemap: Basemap, gdf: gpd.GeoDataFrame) -> str | N
     if not runtime.exists():
         return None
     manager = runtime.get_instance().media_file_mgr
-    data, name = _layer_file(key, basemap, gdf)
-    url = manager.add(data, "application/json", coordinates="geoplan.map.layers", file_name=name)
-    return _FROM_COMPONENT + url if url.startswith("/") else url
+
+    def served(data: bytes, mimetype: str, coordinates: str, name: str) -> str:
+        url = manager.add(data, mimetype, coordinates=coordinates, file_name=name)
+        return _FROM_COMPONENT + url if url.startswith("/") else url
+
+    # A banded layer's finer bands and popup data are scripts of their own, loaded when the map needs them
+    # (as beside a standalone page): in the one file, 10k distinct places were tens of MB to fetch and parse
+    # before the first draw.
+    urls = tuple(
+        (i, served(data, "text/javascript", f"geoplan.map.{i}", name))
+        for i, data, name in _band_files(key, basemap, gdf)
+    )
+    data, name = _layer_file(key, basemap, urls, gdf)
+    return served(data, "application/json", "geoplan.map.layers", name)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
