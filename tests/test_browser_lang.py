@@ -7,9 +7,25 @@ its layers come by URL (Streamlit's media files), fetched once by the frame.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
-from test_browser import MAP_IFRAME, SCREENS, _open, app_url, browser  # noqa: F401  (fixtures)
+from browser_support import require_chromium, streamlit_server
+from conftest import ROOT
+from test_browser import MAP_IFRAME, SCREENS, _open, browser  # noqa: F401  (a fixture)
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app with its layers by URL, as for a large report (the shipped one is small enough to inline)."""
+    require_chromium()
+    data = tmp_path_factory.mktemp("app-data")
+    log = tmp_path_factory.mktemp("log") / "streamlit.log"
+    env = {"GEOPLAN_DATA_DIR": str(data), "GEOPLAN_MAP_INLINE_BYTES": "0"}
+    with streamlit_server(ROOT / "streamlit_app.py", cwd=ROOT, env=env, log=log) as url:
+        yield url
+
 
 pytestmark = pytest.mark.browser
 

@@ -108,18 +108,24 @@ _FROM_COMPONENT = "../.."
 
 
 def layer_data_url(key: str, basemap: Basemap, gdf: gpd.GeoDataFrame) -> str | None:
-    """Where the browser fetches the map's layers (``maps.layers_json``), or None without a Streamlit runtime.
+    """Where the browser fetches the map's layers (``maps.layers_json``), or None: without a Streamlit
+    runtime, and for layers of no more than ``settings.map_inline_bytes`` without zoom bands (they go in the
+    map's script: the shipped report's 63 kB).
 
     Streamlit's media file manager serves them (``/media/<content hash>.json``, from memory), and the zoom
-    bands' and deferred properties' scripts it names: a file per session at one coordinate each, kept while a session's latest run registered it and dropped after, so files
-    cannot pile up. Called on every run of the map's fragment (registering is a dict lookup: the hash of a
-    large file samples it); the bytes are made once per report, corrections and basemap. The map's script then
-    carries the URL, not the data: at 10k features every rerun re-sent 5.8 MB (bench/README.md).
+    bands' and deferred properties' scripts it names: a file per session at one coordinate each, kept while a
+    session's latest run registered it and dropped after, so files cannot pile up. Called on every run of the
+    map's fragment (registering is a dict lookup: the hash of a large file samples it); the bytes are made
+    once per report, corrections and basemap. The map's script then carries the URL, not the data: at 10k
+    features every rerun re-sent 4.45 MB (bench/README.md, ``lang`` section).
     """
     from streamlit import runtime
 
     if not runtime.exists():
         return None
+    files = _band_files(key, basemap, gdf)
+    if not files and len(_layer_file(key, basemap, (), gdf)[0]) <= settings.map_inline_bytes():
+        return None  # small: in the script (a request more on first load cost more than the rerun's bytes)
     manager = runtime.get_instance().media_file_mgr
 
     def served(data: bytes, mimetype: str, coordinates: str, name: str) -> str:
@@ -129,10 +135,7 @@ def layer_data_url(key: str, basemap: Basemap, gdf: gpd.GeoDataFrame) -> str | N
     # A banded layer's finer bands and popup data are scripts of their own, loaded when the map needs them
     # (as beside a standalone page): in the one file, 10k distinct places were tens of MB to fetch and parse
     # before the first draw.
-    urls = tuple(
-        (i, served(data, "text/javascript", f"geoplan.map.{i}", name))
-        for i, data, name in _band_files(key, basemap, gdf)
-    )
+    urls = tuple((i, served(data, "text/javascript", f"geoplan.map.{i}", name)) for i, data, name in files)
     data, name = _layer_file(key, basemap, urls, gdf)
     return served(data, "application/json", "geoplan.map.layers", name)
 
