@@ -115,7 +115,7 @@
     // with bands draws its lines and areas lazily (see sync); points are made at once, as without.
     // ``props`` (optional, with bands): every feature's whole properties, aligned with data.features, whose
     // own properties keep only what drawing needs; an array, a JSON block's id or {id, src} (see deferred).
-    // ``data`` may also be {url, i}: the layer's features are the i-th collection of the JSON list at url,
+    // ``data`` may also be {url, i}: the layer is the i-th of the JSON document at url (maps.layers_json),
     // fetched once (see remote); ``into``: the group to fill (remote's), else a new one.
     function layer(data, o, bands, props, into) {
       options.push(o);
@@ -261,8 +261,8 @@
       var go = function () { frame(function () { frame(function () { setTimeout(fn, 0); }); }); };
       if (document.readyState === "complete") { go(); } else { window.addEventListener("load", go); }
     }
-    // The app's layers: the data (maps.layers_json) is served once as a file (a rerun re-sent it inside the map's script:
-    // 5.8 MB at 10k features, bench/README.md) and fetched here, one request per URL whatever the layers.
+    // The app's large layers: the data (maps.layers_json) is served once as a file (a rerun re-sent it inside
+    // the map's script: 4.45 MB at 10k features, bench/README.md) and fetched here, one request per URL.
     // The group exists at once (the layer control and the page's script refer to it); the features come
     // with the data, and the last view asked for is applied again then.
     function remote(src, o) {
