@@ -1,9 +1,10 @@
 """The app's speed targets (issue 13) in Chromium, on a warm server: navigation → map painted, filter change →
 map AND counts updated, language switch → the page in the other language with its map painted.
 
-For each report (the shipped one, and a generated one of ``--sizes`` located features): ``streamlit run``
+For each report (the shipped one, a generated one of ``--sizes`` located features, and ``--distinct``: a
+generated gazetteer and report of that many distinct places, bench/app_distinct.py): ``streamlit run``
 (bench/render.py's wrapper, which logs each rerun's server time) on a free port; a first visit warms the
-server's caches and is thrown away; then a new browser context per measure:
+server's caches ("first visit": cold start to map, the pipeline included); then a new browser context per measure:
 
 * **warm navigation**: ``goto`` → map painted in streamlit-folium's iframe (Leaflet up, geoplan's entries
   drawn, two frames later), on the page's clock from navigation start; median of ``--runs``.
@@ -15,11 +16,12 @@ server's caches and is thrown away; then a new browser context per measure:
   the header's counts line changed (geoplan.js posted the domains, the fragment reran), and the URL's
   ``domain=``; on the top page's clock from the click.
 * **language switch**: the sidebar's English radio → the header's counts line in English and a live map
-  iframe whose find box speaks English, painted.
+  iframe whose find box speaks English, painted; whether it is the same iframe (marked before the click) or
+  a new one is reported.
 
 Targets: 3 s, 300 ms (shipped) / 500 ms (10k), 1 s; the map control's in-browser update 300 ms. Every wait is bounded and the processes started are ended.
 
-    .venv/bin/python bench/app_speed.py [--sizes 10000] [--runs 3]
+    .venv/bin/python bench/app_speed.py [--sizes 10000] [--distinct 10000] [--runs 3]
 """
 
 from __future__ import annotations
@@ -106,6 +108,7 @@ LANG_READY = r"""
     if (!d.querySelectorAll('path.leaflet-interactive, .gp-icon, .marker-cluster').length) continue;
     if (c.seen === undefined) {
       c.seen = now - c.t0;
+      c.same = w.__benchMark === c.mark;  // the frame marked before the switch: nothing reloaded
       w.requestAnimationFrame(() => w.requestAnimationFrame(() => { c.map = performance.now() - c.t0; }));
     }
   }
@@ -143,7 +146,12 @@ def _lang_switch(page: Any, timeout_s: float) -> dict[str, Any]:
     from geoplan.maps import LABELS
 
     words = t("en", "counts", n=0, located=0, city=0, unlocated=0).split("0")[-1].strip() or "items"
-    page.evaluate("window.__benchLang = {t0: performance.now()}")
+    page.evaluate(
+        """(sel) => { const mark = String(Math.random());
+        for (const f of document.querySelectorAll(sel)) { try { f.contentWindow.__benchMark = mark; } catch (e) {} }
+        window.__benchLang = {t0: performance.now(), mark: mark}; }""",
+        MAP_IFRAME,
+    )
     page.locator('[data-testid="stSidebar"] label').filter(has_text="English").first.click()
     try:
         page.wait_for_function(
@@ -152,23 +160,36 @@ def _lang_switch(page: Any, timeout_s: float) -> dict[str, Any]:
     except Exception:  # noqa: BLE001
         return {"error": f"> {timeout_s:.0f} s"}
     c = page.evaluate("window.__benchLang")
-    return {"s": max(c["head"], c["map"]) / 1000, "head_s": c["head"] / 1000, "map_s": c["map"] / 1000}
+    return {
+        "s": max(c["head"], c["map"]) / 1000,
+        "head_s": c["head"] / 1000,
+        "map_s": c["map"] / 1000,
+        "same_iframe": bool(c.get("same")),
+    }
 
 
-def run_one(browser: Any, report: str, n_label: str, runs: int, timeout_s: float) -> dict[str, Any]:
+def run_one(
+    browser: Any, report: str | int, n_label: str, runs: int, timeout_s: float, cold_timeout_s: float | None = None
+) -> dict[str, Any]:
+    """One report's figures; ``report`` is its text, or a number of distinct places (bench/app_distinct.py)."""
     from render import _reruns
 
     out: dict[str, Any] = {"label": n_label}
     tmp = Path(tempfile.mkdtemp(prefix="geoplan-bench-speed-"))
     try:
-        geodata = _geodata_dir(tmp, report)
+        if isinstance(report, int):
+            from app_distinct import distinct_geodata
+
+            geodata = distinct_geodata(tmp / "geodata", report)
+        else:
+            geodata = _geodata_dir(tmp, report)
         (tmp / "data").mkdir()
         logfile = tmp / "streamlit.log"
         with _streamlit(_app_script(tmp), geodata, tmp / "data", logfile) as (url, proc, _t):
             if not _wait_health(url, proc, 60):
                 out["error"] = "streamlit did not start"
                 return out
-            ctx, _page, first = _visit(browser, url, timeout_s * 3)  # warms the caches
+            ctx, _page, first = _visit(browser, url, cold_timeout_s or timeout_s * 3)  # warms the caches
             ctx.close()
             out["cold_paint_s"] = first
             paints = []
@@ -219,25 +240,34 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=30.0)
     ap.add_argument("--json", type=Path, help="also write the raw results there")
     ap.add_argument("--no-shipped", action="store_true", help="only the generated reports")
+    ap.add_argument(
+        "--distinct",
+        type=int,
+        nargs="*",
+        default=[10_000],
+        help="apps on this many distinct places (a generated gazetteer and report: bench/app_distinct.py)",
+    )
     args = ap.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
     from _common import report_for_features
 
     print_machine()
-    reports = (
+    reports: list[tuple[str, str | int]] = (
         []
         if args.no_shipped
         else [("shipped", (ROOT / "geodata" / "reports" / "taiyuan-2025.txt").read_text(encoding="utf-8"))]
     )
     reports += [(label(n), report_for_features(n)) for n in args.sizes]
+    reports += [(f"{label(n)} distinct", n) for n in args.distinct]
     results = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             for name, text in reports:
                 log(f"app speed: {name}")
-                results.append(run_one(browser, text, name, args.runs, args.timeout))
+                cold = args.timeout * 10 if isinstance(text, int) else None  # its first visit runs the pipeline
+                results.append(run_one(browser, text, name, args.runs, args.timeout, cold))
         finally:
             browser.close()
     if args.json:
@@ -271,7 +301,10 @@ def main(argv: list[str] | None = None) -> int:
             ]
         )
         lang = r["lang"]
-        lang_cell = lang.get("error") or f"{_s(lang['s'])} (counts {_s(lang['head_s'])}, map {_s(lang['map_s'])})"
+        lang_cell = lang.get("error") or (
+            f"{_s(lang['s'])} (counts {_s(lang['head_s'])}, map {_s(lang['map_s'])}; "
+            f"{'same' if lang.get('same_iframe') else 'new'} iframe)"
+        )
         target = TARGETS["filter_shipped"] if r["label"] == "shipped" else TARGETS["filter_large"]
         rows.append(
             [

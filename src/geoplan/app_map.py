@@ -1,4 +1,4 @@
-"""The app's map component, rendered once per report, language, basemap and mode: a rerun sends only the view.
+"""The app's map component, rendered once per report, basemap and mode: a rerun sends only the view.
 
 ``st_folium`` renders the whole folium map into its script on every call (build_map, jinja, the variable
 renaming: ~100 ms for the shipped report, ~350 ms at 10k features, bench/README.md "The app's speed"), even

@@ -54,14 +54,17 @@ def layers_collapsed() -> JsCode:
 class MapUI(RawScriptElement):
     """Add once, before any Leaflet.draw control: sets the draw words now and the rest once the map is built."""
 
-    def __init__(self, lang: str) -> None:
+    def __init__(self, lang: str, *, bilingual: bool = False) -> None:
         super().__init__()
         self._name = "GeoplanUI"
         self.lang = lang
+        self.bilingual = bilingual  # the locate words of every language, for geoplanUI.lang
 
     @property
     def script_text(self) -> str:
         opts: dict[str, Any] = {"legendOpen": LEGEND_OPEN, "popupWidth": POPUP_WIDTH, "locate": LOCATE[self.lang]}
+        if self.bilingual:
+            opts["locateI18n"] = LOCATE
         m = self.parent_name
         return (
             f"{_asset('map-ui.js')}\ngeoplanUI.locale({js_json(self.lang)});"

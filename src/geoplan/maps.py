@@ -22,7 +22,7 @@ import json
 import re
 import secrets
 import urllib.parse
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -308,8 +308,10 @@ class DomainLayer(RawScriptElement, JSCSSMixin, folium.map.Layer):
         bands: tuple[str, ...] = (),
         deferred: bool = False,
         props: str = "",
+        src: dict[str, Any] | None = None,
     ) -> None:
         folium.map.Layer.__init__(self, name=name, overlay=True, control=control, show=show)
+        self.src = src  # {url, i}: the features are the i-th of the JSON list at url, fetched by geoplan.js
         self._name = "DomainLayer"
         self.data_json = data_json
         self.options = options
@@ -339,6 +341,8 @@ class DomainLayer(RawScriptElement, JSCSSMixin, folium.map.Layer):
 
     @property
     def script_text(self) -> str:
+        if self.src is not None:  # its bands and properties, if any, come with the data (layers_json)
+            return f"var {self.get_name()} = geoplan.layer({js_json(self.src)}, {js_json(self.options)});"
         if not self.bands:
             return f"var {self.get_name()} = geoplan.layer({self.data_json}, {js_json(self.options)});"
         options = {**self.options, "zooms": [zoom for zoom, _tol in DRAW_BANDS[1:]]}
@@ -376,11 +380,13 @@ class MapView(RawScriptElement, folium.FeatureGroup):
     cost ≥ 1.2 s per filter change even at 1k features; bench/README.md).
     """
 
-    def __init__(self, fids: list[str] | None = None, *, selected: str | None = None) -> None:
+    def __init__(self, fids: list[str] | None = None, *, selected: str | None = None, lang: Lang | None = None) -> None:
         folium.FeatureGroup.__init__(self, name="geoplan view", control=False, show=False)
         self._name = "FeatureGroup"  # streamlit-folium adds the variable ``feature_group_<its id>`` to the map
         key = "all" if fids is None else hashlib.sha1("\n".join(sorted(fids)).encode()).hexdigest()[:16]
         self.state: dict[str, Any] = {"fids": fids, "selected": selected, "key": key}
+        if lang is not None:  # a bilingual map (build_map) shows this language's words
+            self.state["lang"] = lang
 
     @property
     def script_text(self) -> str:
@@ -388,13 +394,18 @@ class MapView(RawScriptElement, folium.FeatureGroup):
 
 
 def map_view(
-    shown: gpd.GeoDataFrame, all_features: gpd.GeoDataFrame | None = None, *, selected: str | None = None
+    shown: gpd.GeoDataFrame,
+    all_features: gpd.GeoDataFrame | None = None,
+    *,
+    selected: str | None = None,
+    lang: Lang | None = None,
 ) -> MapView:
-    """The view showing the located rows of ``shown`` (everything, if it holds all of ``all_features``)."""
+    """The view showing the located rows of ``shown`` (everything, if it holds all of ``all_features``), in
+    ``lang`` on a bilingual map."""
     fids = shown.loc[shown.geometry.notna(), "fid"].tolist()
     if all_features is not None and len(fids) == int(all_features.geometry.notna().sum()):
-        return MapView(None, selected=selected)
-    return MapView(fids, selected=selected)
+        return MapView(None, selected=selected, lang=lang)
+    return MapView(fids, selected=selected, lang=lang)
 
 
 def domain_colors(domains: list[str]) -> dict[str, str]:
@@ -425,6 +436,47 @@ class MapData:
     # with the layer's features, whose own properties then keep only what drawing needs (DRAW_PROPERTIES and
     # the items' fids); "" for a layer that carries its properties. Empty when no layer has bands.
     props: tuple[str, ...] = ()
+
+
+def band_scripts(data: MapData) -> list[tuple[str, str]]:
+    """(id, script) of each banded layer's finer zoom bands and deferred properties, as ``save_map``'s data
+    files (each hands its data to geoplan.band): what a map built with ``data_url`` loads only when it needs
+    it, a band when the map first reaches its zoom, the properties after the first draw."""
+    out: list[tuple[str, str]] = []
+    for i in range(len(data.layers)):
+        blocks = [(f"gp{i}_band{k}", band) for k, band in enumerate(data.bands[i] if data.bands else (), 1)]
+        if data.props and data.props[i]:
+            blocks.append((f"gp{i}_props", data.props[i]))
+        out.extend((block, f"geoplan.band({js_json(block)},{text});\n") for block, text in blocks)
+    return out
+
+
+def layers_json(data: MapData, urls: Mapping[str, str] | None = None) -> bytes:
+    """What a map built with ``data_url`` fetches (the app serves it once instead of re-sending it in every
+    rerun's script): ``{"layers": [FeatureCollection, …], "bands": [… | null, …], "props": [… | null, …]}``
+    in ``data.layers``' order. Without ``urls`` each layer's finer zoom bands and deferred properties are in
+    it; with ``urls`` (``band_scripts`` id -> where that script is served) they are ``{id, src}`` references."""
+    n = len(data.layers)
+    bands, props = [], []
+    for i in range(n):
+        layer_bands = data.bands[i] if data.bands else ()
+        layer_props = data.props[i] if data.props else ""
+        if urls is None:
+            bands.append(("[" + ",".join(layer_bands) + "]") if layer_bands else "null")
+            props.append(layer_props or "null")
+            continue
+        ids = [f"gp{i}_band{k}" for k in range(1, len(layer_bands) + 1)]
+        bands.append(js_json([{"id": b, "src": urls[b]} for b in ids]) if ids else "null")
+        props.append(js_json({"id": f"gp{i}_props", "src": urls[f"gp{i}_props"]}) if layer_props else "null")
+    return (
+        '{"layers":['
+        + ",".join(doc for _domain, _color, doc in data.layers)
+        + '],"bands":['
+        + ",".join(bands)
+        + '],"props":['
+        + ",".join(props)
+        + "]}"
+    ).encode("utf-8")
 
 
 # Zoom bands for drawing many vertices (``map_data(lod=True)``): (first zoom, simplification tolerance in
@@ -651,20 +703,34 @@ def _resident_words(props: dict[str, Any]) -> dict[str, str]:
     return {k: v for k, v in words.items() if v}
 
 
-def _legend_html(colors: dict[str, str], lang: Lang) -> str:
-    lab = LABELS[lang]
+def said(texts: Mapping[str, str], langs: tuple[Lang, ...], escape: Callable[[str], str] = html.escape) -> str:
+    """``texts[lang]`` as HTML for a one-language map; for a map in ``langs`` each language's text in its
+    own span, all but the shown one hidden by geoplan.css (the app switches language in place: setLang)."""
+    if len(langs) == 1:
+        return escape(texts[langs[0]])
+    return "".join(f'<span class="gp-l-{lang}">{escape(texts[lang])}</span>' for lang in langs)
+
+
+def _labels(key: str) -> dict[str, str]:
+    return {lang: words[key] for lang, words in LABELS.items()}
+
+
+def _legend_html(colors: dict[str, str], langs: tuple[Lang, ...]) -> str:
+    def lab(key: str) -> str:
+        return said(_labels(key), langs)
+
     rows = "".join(f'<div><i style="background:{c}"></i>{html.escape(d)}</div>' for d, c in colors.items())
     marks = (
         f'<div style="margin-top:6px"><span class="gp-pin" style="display:inline-flex;width:14px;height:14px;'
-        f'background:#555;vertical-align:middle"></span> {html.escape(lab["site"])}</div>'
+        f'background:#555;vertical-align:middle"></span> {lab("site")}</div>'
         f'<div><span class="gp-approx" style="display:inline-flex;width:14px;height:14px;border-color:#555;'
-        f'vertical-align:middle"></span> {html.escape(lab["approx"])}</div>'
-        f'<div><i style="border:1.5px dashed #555;background:#5551"></i>{html.escape(lab["district_area"])}</div>'
-        f'<div><i style="border-top:3px dashed #555;height:0"></i>{html.escape(lab["planned_line"])}</div>'
-        f'<div><i style="border-top:3px dotted #555;height:0"></i>{html.escape(lab["estimated_line"])}</div>'
+        f'vertical-align:middle"></span> {lab("approx")}</div>'
+        f'<div><i style="border:1.5px dashed #555;background:#5551"></i>{lab("district_area")}</div>'
+        f'<div><i style="border-top:3px dashed #555;height:0"></i>{lab("planned_line")}</div>'
+        f'<div><i style="border-top:3px dotted #555;height:0"></i>{lab("estimated_line")}</div>'
     )
     # Folded to one line unless the map is large (map_ui opens it): open, it covered a phone's map.
-    return f'<details class="gp-legend"><summary><b>{html.escape(lab["legend"])}</b></summary>{rows}{marks}</details>'
+    return f'<details class="gp-legend"><summary><b>{lab("legend")}</b></summary>{rows}{marks}</details>'
 
 
 class _FirstView(RawScriptElement):
@@ -735,14 +801,20 @@ def draws_osm_data(gdf: gpd.GeoDataFrame) -> bool:
 class _SearchControl(RawScriptElement):
     """A search box on the map, answered in the browser (within what the app's sidebar shows)."""
 
-    def __init__(self, lang: Lang) -> None:
+    def __init__(self, lang: Lang, langs: tuple[Lang, ...] = ()) -> None:
         super().__init__()
         self._name = "GeoplanSearch"
         self.labels = {k: LABELS[lang][k] for k in ("search", "found", "shown")}
+        self.i18n = (
+            {code: {k: LABELS[code][k] for k in ("search", "found", "shown")} for code in langs}
+            if len(langs) > 1
+            else None
+        )
 
     @property
     def script_text(self) -> str:
-        return f"geoplan.search({self.parent_name}, {js_json(self.labels)});"
+        i18n = f", {js_json(self.i18n)}" if self.i18n else ""
+        return f"geoplan.search({self.parent_name}, {js_json(self.labels)}{i18n});"
 
 
 def unplaced_html(gdf: gpd.GeoDataFrame, lang: Lang) -> str | None:
@@ -775,6 +847,8 @@ def build_map(
     data: MapData | None = None,
     domain_control: bool = True,
     deferred_bands: bool | None = None,
+    bilingual: bool = False,
+    data_url: str | None = None,
 ) -> folium.Map:
     """The map of ``gdf``: a layer per domain, basemaps, legend, optional district boundaries.
 
@@ -785,7 +859,13 @@ def build_map(
     Without ``data``, layers of many vertices are drawn by zoom band (``map_data(lod=True)``), the finer
     bands as JSON blocks in the page (``deferred_bands``) that the browser parses only when it zooms in,
     and their popup and find data as one more block, parsed after the first draw.
+
+    ``bilingual``: the map carries the words of every language and shows ``lang``'s until a view says
+    otherwise (``map_view(lang=…)``): the app switches language without a new map. ``data_url``: the layers'
+    FeatureCollections are not in the page but the JSON list (``layers_json(data)``) served at that URL,
+    fetched by the browser (the app's reruns then send a small script).
     """
+    langs: tuple[Lang, ...] = ("zh", "en") if bilingual else (lang,)
     m = folium.Map(
         location=[37.87, 112.55], zoom_start=10, tiles=None, control_scale=True, height=height, prefer_canvas=False
     )
@@ -797,7 +877,7 @@ def build_map(
         folium.TileLayer(
             tiles="https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
             attr="&copy; 高德地图 AutoNavi (GCJ-02)",
-            name="高德地图 AMap" if lang == "zh" else "AMap (GCJ-02)",
+            name=said({"zh": "高德地图 AMap", "en": "AMap (GCJ-02)"}, langs),
             subdomains="1234",
             max_zoom=18,
         ).add_to(m)
@@ -806,7 +886,7 @@ def build_map(
         folium.TileLayer(
             tiles="https://{s}.basemaps.cartocdn.com/light_all/{z}/{x}/{y}{r}.png",
             attr='&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> &copy; CARTO',
-            name="浅色底图 Light" if lang == "zh" else "Light",
+            name=said({"zh": "浅色底图 Light", "en": "Light"}, langs),
             subdomains="abcd",
             max_zoom=20,
             show=False,
@@ -814,7 +894,7 @@ def build_map(
     m.add_child(GeoplanAssets(), name="geoplan_assets")
     from geoplan.map_ui import MapUI, layers_collapsed
 
-    m.add_child(MapUI(lang), name="geoplan_ui")  # before Draw: it sets Leaflet.draw's words
+    m.add_child(MapUI(lang, bilingual=bilingual), name="geoplan_ui")  # before Draw: it sets Leaflet.draw's words
 
     data = map_data(gdf, basemap, lod=True) if data is None else data
     base_opts: dict[str, Any] = {
@@ -825,6 +905,11 @@ def build_map(
         "status_labels": {k: status_label(k, lang) for k in STATUS},
         "planner": draw,
     }
+    if bilingual:
+        base_opts["i18n"] = {
+            code: {"labels": LABELS[code], "status_labels": {k: status_label(k, code) for k in STATUS}}
+            for code in langs
+        }
     if data.bands and LOD_CANVAS:
         base_opts["canvas"] = True
     if data.bands and not LOD_ANIMATE:
@@ -833,20 +918,25 @@ def build_map(
         base_opts["dot_px"] = DOT_PX
     deferred_bands = LOD_DEFERRED if deferred_bands is None else deferred_bands
     if show_boundaries and gazetteer is not None and gazetteer.admin_units:
-        boundaries = _boundaries_layer(gazetteer, lang, basemap)
+        boundaries = _boundaries_layer(gazetteer, lang, basemap, langs)
         boundaries.add_to(m)
-        _DistrictLabels(boundaries, gazetteer, lang, basemap).add_to(m)
+        _DistrictLabels(boundaries, gazetteer, lang, basemap, langs).add_to(m)
     if data.bands and data.bounds and LOD_FIRST_VIEW:
         _FirstView(data.bounds).add_to(m)
     for i, (domain, color, doc) in enumerate(data.layers):
+        bands = data.bands[i] if data.bands else ()
+        options = {**base_opts, "color": color, "domain": domain}  # the app's two-way filter names it
+        if data_url and bands:  # the bands come with the fetched data, not in the page
+            options["zooms"] = [zoom for zoom, _tol in DRAW_BANDS[1:]]
         DomainLayer(
-            doc,
+            "" if data_url else doc,
             name=html_label(domain),
-            options={**base_opts, "color": color, "domain": domain},  # the app's two-way filter names it
+            options=options,
             control=domain_control,
-            bands=data.bands[i] if data.bands else (),
+            bands=() if data_url else bands,
             deferred=deferred_bands,
-            props=data.props[i] if data.props else "",
+            props="" if data_url else (data.props[i] if data.props else ""),
+            src={"url": data_url, "i": i} if data_url else None,
         ).add_to(m)
     if draw:  # planners draw a corrected point, line or area
         Draw(  # type: ignore[no-untyped-call]
@@ -866,9 +956,9 @@ def build_map(
     folium.LayerControl(collapsed=layers_collapsed(), position="topright").add_to(m)  # type: ignore[arg-type]
     if draws_osm_data(gdf):
         _Attribution(OSM_DATA_ATTRIBUTION).add_to(m)
-    _Control(_legend_html({d: c for d, c, _doc in data.layers}, lang), "bottomright").add_to(m)
+    _Control(_legend_html({d: c for d, c, _doc in data.layers}, langs), "bottomright").add_to(m)
     if search:
-        _SearchControl(lang).add_to(m)
+        _SearchControl(lang, langs).add_to(m)
     if list_unplaced:
         box = unplaced_html(gdf, lang)
         if box:
@@ -883,7 +973,9 @@ def build_map(
     return m
 
 
-def _boundaries_layer(gazetteer: Gazetteer, lang: Lang, basemap: Basemap) -> folium.GeoJson:
+def _boundaries_layer(
+    gazetteer: Gazetteer, lang: Lang, basemap: Basemap, langs: tuple[Lang, ...] = ()
+) -> folium.GeoJson:
     drawn = [u for u in gazetteer.admin_units if u.geometry is not None]
     geoms = [u.geometry for u in drawn if u.geometry is not None]
     if basemap == "amap":
@@ -894,7 +986,7 @@ def _boundaries_layer(gazetteer: Gazetteer, lang: Lang, basemap: Basemap) -> fol
     units["name"] = units["name"].map(html_label)
     return folium.GeoJson(
         units.to_json(drop_id=True),
-        name=LABELS[lang]["boundaries"],
+        name=said(_labels("boundaries"), langs or (lang,), html_label),
         show=True,
         control=True,
         style_function=lambda _f: {"color": "#444", "weight": 1.2, "fillOpacity": 0, "dashArray": "3 4"},
@@ -909,7 +1001,9 @@ class _DistrictLabels(RawScriptElement):
     """Each unit's name at its representative point (inside it, unlike a centroid), shown with the boundaries
     from zoom 10 on: residents find their district by name, not by its outline."""
 
-    def __init__(self, layer: folium.GeoJson, gazetteer: Gazetteer, lang: Lang, basemap: Basemap) -> None:
+    def __init__(
+        self, layer: folium.GeoJson, gazetteer: Gazetteer, lang: Lang, basemap: Basemap, langs: tuple[Lang, ...] = ()
+    ) -> None:
         super().__init__()
         self._name = "GeoplanDistrictLabels"
         self.layer = layer
@@ -921,7 +1015,8 @@ class _DistrictLabels(RawScriptElement):
             if basemap == "amap":
                 p = convert_geometry(p, src=Datum.WGS84, dst=Datum.GCJ02)
             x, y = p.coords[0][:2]
-            points.append([round(x, 5), round(y, 5), html_label(admin_name(u.name, lang))])
+            names: dict[str, str] = {code: admin_name(u.name, code) for code in (*langs, lang)}
+            points.append([round(x, 5), round(y, 5), said(names, langs or (lang,), html_label)])
         self.points = points
 
     @property

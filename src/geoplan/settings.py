@@ -13,6 +13,8 @@
   the data dir keeps for links; past either, the least recently used are deleted (``geoplan.stored_reports``).
 - ``city_buffer_km``: how far outside the city boundary a geometry may reach before it is refused.
 - ``default_city``: the city of a report that names none (the shipped report's, 太原市).
+- ``map_inline_bytes``: the app's map carries its layers in its script up to this many bytes of JSON, and
+  fetches them by URL above it (env ``GEOPLAN_MAP_INLINE_BYTES``; ``geoplan.app.data.layer_data_url``).
 """
 
 from __future__ import annotations
@@ -75,3 +77,10 @@ def database_url() -> str | None:
     """``GEOPLAN_DATABASE_URL`` (a ``postgresql://`` URL) when set: corrections then live in that database."""
     env = os.environ.get("GEOPLAN_DATABASE_URL", "").strip()
     return env or None
+
+
+def map_inline_bytes() -> int:
+    """Below this, one more request on a page's first load costs more than re-sending the data with each
+    rerun (shipped report: warm navigation 3.7 s inline, 5.0 s by URL, under load; bench/README.md)."""
+    env = os.environ.get("GEOPLAN_MAP_INLINE_BYTES", "").strip()
+    return int(env) if env.isdigit() else 1_000_000

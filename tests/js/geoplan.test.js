@@ -394,3 +394,28 @@ test("a path's own remove, bubbling up to its banded layer, does not stop the la
     delete global.document;
   }
 });
+
+test("a banded layer fetched by URL (the app's) is filled after it is on the map and builds its shapes in view", async () => {
+  global.L = bandedLeaflet();
+  let answer;
+  global.fetch = () => new Promise((resolve) => { answer = resolve; });
+  try {
+    const g = create();
+    const o = Object.assign({}, OPTS, {zooms: [11, 14]});
+    const group = g.layer({url: "layers.json", i: 0}, o);
+    const m = viewMap(12, [[37.7, 112.4], [38.0, 112.7]]);
+    group._map = m;  // the page added the layer at once (no "add" handler yet): its data comes later
+    const near = area("近湖", "it-n-1", [112.5, 37.8, 112.6, 37.9], ["coarse-near"]);
+    const far = area("远湖", "it-f-1", [113.5, 38.5, 113.6, 38.6], ["coarse-far"]);
+    const doc = {layers: [{type: "FeatureCollection", features: [near, far]}],
+                 bands: [[[{type: "Polygon", coordinates: [["mid-near"]]}, null], [null, null]]], props: [null]};
+    answer({ok: true, json: () => Promise.resolve(doc)});
+    await new Promise((r) => setTimeout(r, 10));
+    const shapes = [...group.layers].filter((l) => l.geometry).map((l) => l.geometry.coordinates[0][0]);
+    assert.deepEqual(shapes, ["mid-near"], "zoom 12's band, in view only");
+    assert.deepEqual(g.counts(), {shapes: 2, items: 2});
+  } finally {
+    delete global.L;
+    delete global.fetch;
+  }
+});

@@ -23,7 +23,7 @@ from geoplan.i18n import (
     t,
 )
 from geoplan.app_map import MapParts, render_map
-from geoplan.maps import Basemap, Lang, MapData, build_map, map_data
+from geoplan.maps import Basemap, Lang, MapData, band_scripts, build_map, layers_json, map_data
 from geoplan.offline import localize
 from geoplan.parse import report_from_bytes
 
@@ -75,21 +75,94 @@ def prepare(data: bytes, name: str, corrections_key: str, _corrections: tuple[Co
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def drawn(key: str, basemap: Basemap, _gdf: gpd.GeoDataFrame) -> MapData:
-    """The map's data, serialised once per report, corrections and basemap: filters only hide features."""
-    return map_data(_gdf, basemap)
+    """The map's data, serialised once per report, corrections and basemap: filters only hide features.
+
+    Layers of many vertices by zoom band (``lod``), as in standalone pages: the bands and the popups' data
+    come in the same fetched file (``layer_data_url``), and the browser builds what the view needs."""
+    return map_data(_gdf, basemap, lod=True)
+
+
+def _named(data: bytes, suffix: str) -> tuple[bytes, str]:
+    """Bytes and a name with their whole digest: Streamlit's file id hashes only samples of a large file (its
+    length, head, middle and tail), so a correction that moves one place could keep the id, and the browser
+    the old data; the name enters the id."""
+    return data, f"geoplan-{hashlib.sha256(data).hexdigest()[:32]}{suffix}"
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _band_files(key: str, basemap: Basemap, _gdf: gpd.GeoDataFrame) -> tuple[tuple[str, bytes, str], ...]:
+    """(id, bytes, name) of the map's band and deferred-property scripts (``maps.band_scripts``)."""
+    return tuple((i, *_named(text.encode("utf-8"), ".js")) for i, text in band_scripts(drawn(key, basemap, _gdf)))
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _layer_file(
+    key: str, basemap: Basemap, urls: tuple[tuple[str, str], ...], _gdf: gpd.GeoDataFrame
+) -> tuple[bytes, str]:
+    return _named(layers_json(drawn(key, basemap, _gdf), dict(urls)), ".json")
+
+
+# The component page is <app>/component/<name>/index.html: media URLs are relative to it, so that they also
+# hold under server.baseUrlPath (as geoplan.offline's static URLs).
+_FROM_COMPONENT = "../.."
+
+
+def layer_data_url(key: str, basemap: Basemap, gdf: gpd.GeoDataFrame) -> str | None:
+    """Where the browser fetches the map's layers (``maps.layers_json``), or None: without a Streamlit
+    runtime, and for layers of no more than ``settings.map_inline_bytes`` without zoom bands (they go in the
+    map's script: the shipped report's 63 kB).
+
+    Streamlit's media file manager serves them (``/media/<content hash>.json``, from memory), and the zoom
+    bands' and deferred properties' scripts it names: a file per session at one coordinate each, kept while a
+    session's latest run registered it and dropped after, so files cannot pile up. Called on every run of the
+    map's fragment (registering is a dict lookup: the hash of a large file samples it); the bytes are made
+    once per report, corrections and basemap. The map's script then carries the URL, not the data: at 10k
+    features every rerun re-sent 4.45 MB (bench/README.md, ``lang`` section).
+    """
+    from streamlit import runtime
+
+    if not runtime.exists():
+        return None
+    files = _band_files(key, basemap, gdf)
+    if not files and len(_layer_file(key, basemap, (), gdf)[0]) <= settings.map_inline_bytes():
+        return None  # small: in the script (a request more on first load cost more than the rerun's bytes)
+    manager = runtime.get_instance().media_file_mgr
+
+    def served(data: bytes, mimetype: str, coordinates: str, name: str) -> str:
+        url = manager.add(data, mimetype, coordinates=coordinates, file_name=name)
+        return _FROM_COMPONENT + url if url.startswith("/") else url
+
+    # A banded layer's finer bands and popup data are scripts of their own, loaded when the map needs them
+    # (as beside a standalone page): in the one file, 10k distinct places were tens of MB to fetch and parse
+    # before the first draw.
+    urls = tuple((i, served(data, "text/javascript", f"geoplan.map.{i}", name)) for i, data, name in files)
+    data, name = _layer_file(key, basemap, urls, gdf)
+    return served(data, "application/json", "geoplan.map.layers", name)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def map_parts(
-    key: str, lang: Lang, basemap: Basemap, editing: bool, _gdf: gpd.GeoDataFrame, _meta: dict[str, Any]
+    key: str,
+    draw_lang: Lang | None,
+    basemap: Basemap,
+    data_url: str | None,
+    _gdf: gpd.GeoDataFrame,
+    _meta: dict[str, Any],
 ) -> MapParts:
-    """The map rendered once per report (and corrections), language, basemap and mode; filters only send a view.
+    """The map rendered once per report (and corrections), basemap and mode; filters and the language only
+    send a view (``maps.map_view``): the map carries both languages' words (``build_map(bilingual=True)``).
 
-    The page's CSS sizes the map to the screen (static/app/layout.css); the height given is a floor.
+    ``draw_lang`` is the language of a planner's map (editing, with the draw toolbar, whose words Leaflet.draw
+    reads once, when it builds the toolbar), None otherwise. ``data_url``: the layers are fetched from there
+    (``layer_data_url``); None puts them in the script. The page's CSS sizes the map to the screen
+    (static/app/layout.css); the height given is a floor.
     """
+    editing = draw_lang is not None
     m = build_map(
         _gdf,
-        lang=lang,
+        lang=draw_lang or "zh",
+        bilingual=True,
+        data_url=data_url,
         basemap=basemap,
         gazetteer=gazetteer(report_adcode(_meta)),
         show_boundaries=True,

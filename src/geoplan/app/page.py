@@ -40,6 +40,7 @@ from geoplan.app.data import (
     Prepared,
     prepare,
     map_parts,
+    layer_data_url,
     store,
     active_corrections,
     download,
@@ -125,8 +126,8 @@ def _workbench(prep: Prepared, lang: Lang, name: str, corrections: tuple[Correct
     """Filters, counts, map, lists, table and downloads: one fragment, so a filter change reruns only this.
 
     A full rerun cost 0.8-1.7 s per filter change (bench/app_speed.py); the fragment skips the language,
-    upload and corrections steps, and the map is rendered once per report, language, basemap and mode
-    (``map_parts``), so a rerun sends only which fids to show. The filter widgets are written into the
+    upload and corrections steps, and the map is rendered once per report, basemap and mode, in both languages
+    (``map_parts``), so a rerun sends only which fids to show, and in which language. The filter widgets are written into the
     sidebar from here (Streamlit reruns the writing fragment for them).
     """
     gdf, meta, opts = prep.gdf, prep.meta, prep.options
@@ -249,10 +250,12 @@ def _workbench(prep: Prepared, lang: Lang, name: str, corrections: tuple[Correct
     basemap = st.session_state.basemap
     in_any_domain = shown if not filters.domains else replace(filters, domains=()).apply(gdf)
     out = show_map(
-        map_parts(prep.key, lang, basemap, editing, gdf, meta),
+        map_parts(
+            prep.key, lang if editing else None, basemap, layer_data_url(prep.key, basemap, gdf), gdf, meta
+        ),  # one map for both languages: a switch sends a view, not a new map
         height=560,
         feature_group_to_add=[
-            with_filters(map_view(in_any_domain, gdf, selected=selected_fid), filters.domains, filters.query)
+            with_filters(map_view(in_any_domain, gdf, selected=selected_fid, lang=lang), filters.domains, filters.query)
         ],
         returned_objects=["last_active_drawing"] if editing else [],
         center=center,

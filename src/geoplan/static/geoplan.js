@@ -12,7 +12,8 @@
 
   function create() {
     var APPROX = {near: 1, estimated: 1, district: 1, city: 1}, AREA = {district: 1, city: 1}, MAX_ITEMS = 20;
-    var entries = [], byFid = {}, syncs = [], arrivals = {}, loaders = [];
+    var entries = [], byFid = {}, syncs = [], arrivals = {}, loaders = [], options = [], fetches = {}, waiting = 0;
+    var queued = null;
     var state = {fids: null, query: "", raw: "", selected: null, key: undefined, map: null};
     // The app's two-way filter (see connect): the domain layers by domain, the last filter state both sides
     // know (``known``: sent by the map or received in a view), the map's own sequence number of posts.
@@ -127,12 +128,16 @@
     // with bands draws its lines and areas lazily (see sync); points are made at once, as without.
     // ``props`` (optional, with bands): every feature's whole properties, aligned with data.features, whose
     // own properties keep only what drawing needs; an array, a JSON block's id or {id, src} (see deferred).
-    function layer(data, o, bands, props) {
+    // ``data`` may also be {url, i}: the layer is the i-th of the JSON document at url (maps.layers_json),
+    // fetched once (see remote); ``into``: the group to fill (remote's), else a new one.
+    function layer(data, o, bands, props, into) {
+      options.push(o);
+      if (data && data.url) { return remote(data, o); }
       // animate: false for many shapes: markercluster's zoom animation forces a synchronous layout of the
       // whole page (_forceLayout), and with thousands of SVG paths that cost seconds (bench/README.md).
-      var group = o.cluster ? L.markerClusterGroup({maxClusterRadius: 40, disableClusteringAtZoom: 15,
+      var group = into || (o.cluster ? L.markerClusterGroup({maxClusterRadius: 40, disableClusteringAtZoom: 15,
                                                     showCoverageOnHover: false, animate: o.animate !== false})
-                            : L.featureGroup();
+                            : L.featureGroup());
       var made = [];
       if (o.domain != null) { watch(group, o.domain); }
       if (bands) { return banded(data, o, bands, group, props); }
@@ -245,7 +250,9 @@
       // The group's own add/remove only: its paths' and markers' (sync's own batches, clustering) bubble up to
       // it with themselves as sourceTarget, and once unhooked the layer stopped following the map.
       function own(ev) { return !ev || !ev.sourceTarget || ev.sourceTarget === group; }
-      group.on("add", function (ev) { if (!own(ev)) { return; } map = group._map; map.on("moveend", sync); sync(); });
+      function attach() { map = group._map; map.on("moveend", sync); sync(); }
+      group.on("add", function (ev) { if (own(ev)) { attach(); } });
+      if (group._map) { attach(); }  // filled after it was added (remote): no "add" is coming
       group.on("remove", function (ev) { if (!own(ev)) { return; } if (map) { map.off("moveend", sync); } map = null; });
       if (o.cluster) { group.addLayers(made); } else { made.forEach(function (l) { group.addLayer(l); }); }
       return group;
@@ -290,6 +297,50 @@
       var frame = window.requestAnimationFrame || setTimeout;
       var go = function () { frame(function () { frame(function () { setTimeout(fn, 0); }); }); };
       if (document.readyState === "complete") { go(); } else { window.addEventListener("load", go); }
+    }
+    // The app's large layers: the data (maps.layers_json) is served once as a file (a rerun re-sent it inside
+    // the map's script: 4.45 MB at 10k features, bench/README.md) and fetched here, one request per URL.
+    // The group exists at once (the layer control and the page's script refer to it); the features come
+    // with the data, and the last view asked for is applied again then.
+    function remote(src, o) {
+      var group = o.cluster ? L.markerClusterGroup({maxClusterRadius: 40, disableClusteringAtZoom: 15,
+                                                   showCoverageOnHover: false, animate: o.animate !== false})
+                            : L.featureGroup();
+      waiting += 1;
+      if (!fetches[src.url]) {
+        fetches[src.url] = fetch(src.url).then(function (r) {
+          if (!r.ok) { throw new Error(src.url + ": HTTP " + r.status); }
+          return r.json();
+        });
+      }
+      fetches[src.url].then(function (doc) {  // maps.layers_json: the layers, their bands and properties
+        layer(doc.layers[src.i], o, (doc.bands || [])[src.i] || null, (doc.props || [])[src.i] || null, group);
+      }).catch(function (err) {
+        if (typeof console !== "undefined") { console.error("geoplan: layer data not loaded", err); }
+      }).then(function () {
+        waiting -= 1;
+        if (!waiting && queued) { var q = queued; queued = null; state.key = undefined; view(q[0], q[1]); }
+      });
+      return group;
+    }
+    // The words of the map in the other language, without rebuilding it: each layer's options carry both
+    // (o.i18n), popups are made when opened, and the page's fixed texts are in both languages, one hidden
+    // by the map container's data-gp-lang (geoplan.css). The language comes with the app's view.
+    function setLang(map, lang) {
+      if (!lang || lang === state.lang) { return; }
+      state.lang = lang;
+      options.forEach(function (o) {
+        var w = o.i18n && o.i18n[lang];
+        if (w) { o.lang = lang; o.labels = w.labels; o.status_labels = w.status_labels; }
+      });
+      if (map && map.getContainer) {
+        map.getContainer().setAttribute("data-gp-lang", lang);
+        if (map.eachLayer) {
+          map.eachLayer(function (l) { if (l.isPopupOpen && l.isPopupOpen()) { l.getPopup().update(); } });
+        }
+      }
+      if (searchBox && searchBox.lang) { searchBox.lang(lang); }
+      if (typeof window !== "undefined" && window.geoplanUI && window.geoplanUI.lang) { window.geoplanUI.lang(lang); }
     }
     function batch(lists, add) {
       lists.forEach(function (pair) {
@@ -340,6 +391,8 @@
     // The map and its layers stay; only visibility changes. The map's own search box narrows it further.
     function view(map, v) {
       state.map = map || state.map;
+      setLang(state.map, v.lang);
+      if (waiting) { queued = [map, v]; }
       var before = byFid[state.selected], want = null;
       if (v.fids) { want = {}; v.fids.forEach(function (f) { want[f] = 1; }); }
       state.fids = want;
@@ -368,23 +421,29 @@
     // The map's own filter, answered in the browser without a round trip: items whose sentence, place or
     // section holds the words typed, within what the app's sidebar (view) shows.
     var searchBox = null;
-    function search(map, labels) {
-      var c = L.control({position: "topleft"});
+    // ``i18n`` (optional): {lang: labels} for a map that switches language (setLang).
+    function search(map, labels, i18n) {
+      var c = L.control({position: "topleft"}), words = (i18n && state.lang && i18n[state.lang]) || labels;
       c.onAdd = function () {
         var d = L.DomUtil.create("div", "gp-search"), input = L.DomUtil.create("input", "", d), timer = null;
         var count = L.DomUtil.create("span", "gp-search-n", d);
-        input.type = "search"; input.placeholder = labels.search; input.setAttribute("aria-label", labels.search);
+        input.type = "search"; input.placeholder = words.search; input.setAttribute("aria-label", words.search);
         L.DomEvent.disableClickPropagation(d); L.DomEvent.disableScrollPropagation(d);
         searchBox = {
           update: function () {
             var c = counts();
             if (link.app) {  // in the app: what the map shows, always (the header counts follow a rerun later)
-              count.textContent = (labels.shown || "{n} · {p}").replace("{n}", itemCount()).replace("{p}", c.shapes);
+              count.textContent = (words.shown || "{n} · {p}").replace("{n}", itemCount()).replace("{p}", c.shapes);
             } else {
-              count.textContent = state.query ? labels.found.replace("{n}", c.items) : "";
+              count.textContent = state.query ? words.found.replace("{n}", c.items) : "";
             }
           },
-          text: function (q) { input.value = q; }
+          text: function (q) { input.value = q; },
+          lang: function (lang) {
+            words = (i18n && i18n[lang]) || words;
+            input.placeholder = words.search; input.setAttribute("aria-label", words.search);
+            searchBox.update();
+          }
         };
         state.map = state.map || map;
         L.DomEvent.on(input, "input", function () {
@@ -508,7 +567,8 @@
     function connect(fn) { link.post = fn; }
     // A data file's band has come (see banded): hand it to the layer that asked for it.
     function band(id, data) { var f = arrivals[id]; delete arrivals[id]; if (f) { f(data); } }
-    return {esc: esc, layer: layer, band: band, span: span, tiny: tiny, popup: popup, tooltip: tooltip, view: view, open: open, counts: counts, search: search,
+    return {esc: esc, layer: layer, band: band, span: span, tiny: tiny, lang: function () { return state.lang; }, setLang: setLang,
+            popup: popup, tooltip: tooltip, view: view, open: open, counts: counts, search: search,
             connect: connect, chosen: chosen, itemCount: itemCount,
             entries: entries, byFid: byFid};
   }

@@ -43,7 +43,8 @@ window.geoplanUI = window.geoplanUI || (function () {
     if (lang === "zh" && L.drawLocal) { merge(L.drawLocal, ZH_DRAW); }
   }
   // "Near me": the browser's position and its accuracy circle; a refusal is answered politely, in words.
-  function locate(map, words) {
+  // ``i18n`` (optional): {lang: words}, for a map that switches language (lang()).
+  function locate(map, words, i18n) {
     var c = L.control({position: "topleft"}), me = null, ring = null, button, note;
     c.onAdd = function () {
       var d = L.DomUtil.create("div", "leaflet-bar gp-locate");
@@ -52,6 +53,10 @@ window.geoplanUI = window.geoplanUI || (function () {
       button.setAttribute("role", "button"); button.setAttribute("aria-label", words.locate);
       note = L.DomUtil.create("div", "gp-locate-note", d); note.hidden = true;
       L.DomEvent.disableClickPropagation(d);
+      relabel.push(function (lang) {
+        words = (i18n && i18n[lang]) || words;
+        button.title = words.locate; button.setAttribute("aria-label", words.locate);
+      });
       L.DomEvent.on(button, "click", function (e) {
         L.DomEvent.preventDefault(e);
         note.hidden = true; button.classList.add("gp-busy");
@@ -166,7 +171,7 @@ window.geoplanUI = window.geoplanUI || (function () {
     doc.addEventListener("mouseout", leave);
     doc.addEventListener("focusout", leave);
   }
-  var hl = null;
+  var hl = null, relabel = [];
   function wide(map, w, h) { var s = map.getSize(); return s.x >= w && s.y >= h; }
   function setup(map, o) {
     if (document.getElementById("map_div") && map.getContainer().id === "map_div") {
@@ -176,7 +181,7 @@ window.geoplanUI = window.geoplanUI || (function () {
       try { hoverList(window.parent.document, hl = hl || highlighter(map)); } catch (err) { /* another origin */ }
     }
     hoverList(document, hl = hl || highlighter(map));
-    if (o.locate) { locate(map, o.locate); }
+    if (o.locate) { locate(map, o.locate, o.locateI18n); }
     var legend = map.getContainer().querySelector("details.gp-legend");
     if (legend && wide(map, o.legendOpen[0], o.legendOpen[1])) { legend.open = true; }
     map.on("popupopen", function (e) {
@@ -193,6 +198,7 @@ window.geoplanUI = window.geoplanUI || (function () {
     map.on("popupclose", function () { map.getContainer().classList.remove("gp-popup-open"); });
   }
   return {locale: locale, setup: setup, districtLabels: districtLabels,
+          lang: function (lang) { relabel.forEach(function (f) { f(lang); }); },
           highlight: function (fid) { return hl ? hl.on(fid) : false; },
           unhighlight: function () { if (hl) { hl.off(); } }};
 })();
