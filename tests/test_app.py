@@ -441,6 +441,7 @@ def test_the_layer_control_offers_the_domains():
         "domains": [],
         "q": "",
         "seq": 0,
+        "lang": "zh",  # the map holds both languages; the view says which
     }
 
 

@@ -18,6 +18,7 @@ from urllib.parse import quote, urlparse
 import pytest
 
 from geoplan.features import check_rfc7946
+from geoplan.i18n import t
 
 from browser_support import launch, require_chromium, screenshots_dir, streamlit_server
 from conftest import ROOT
@@ -350,15 +351,21 @@ def test_find_on_the_map_answers_in_the_browser_within_the_sidebar_filters(page,
     # Then the page follows: the search text, the header's counts and the URL (one filter state).
     _wait_metric(page, "items", lambda v: v == Filters(query="晋祠").apply(gdf)["item_id"].nunique())
     assert page.get_by_label("搜索事项或地名").input_value() == "晋祠"
-    # A sidebar filter and the map's search combine: 民生 has no item about 晋祠.
+    # A sidebar filter and the map's search combine: 民生 has no item about 晋祠. The empty state's notice
+    # appears above the map, and the map stays the same one (no reload).
+    page.evaluate("sel => { document.querySelector(sel).contentWindow.__gpSame = true; }", MAP_IFRAME)
     page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').first.click()
     page.keyboard.type("民生")
     page.keyboard.press("Enter")
     page.keyboard.press("Escape")
     _wait_metric(page, "items", lambda v: v < 39)
     page.wait_for_function(
-        "sel => document.querySelector(sel).contentWindow.geoplan.counts().items === 0", arg=MAP_IFRAME, timeout=30_000
+        "sel => { const f = document.querySelector(sel); return !!f && f.contentWindow.geoplan.counts().items === 0; }",
+        arg=MAP_IFRAME,
+        timeout=30_000,
     )
+    assert page.evaluate("sel => document.querySelector(sel).contentWindow.__gpSame === true", MAP_IFRAME)
+    assert page.get_by_text(t("zh", "empty_filtered")).is_visible()
     frame.get_by_role("searchbox", name="在地图上查找").fill("")
     page.wait_for_function(
         "([sel, n]) => document.querySelector(sel).contentWindow.geoplan.counts().items === n",
