@@ -153,3 +153,33 @@ def test_the_map_fetches_its_layers_once_by_url(browser, app_url):  # noqa: F811
         assert len([u for u, _t in seen if u.endswith(".json")]) == 1  # the same frame: nothing fetched again
     finally:
         context.close()
+
+
+def test_a_domain_unticked_on_a_map_whose_layers_came_by_url_filters_the_page(browser, app_url):  # noqa: F811
+    """The two-way filter (the layer control drives the header and the URL) with the layers fetched by URL, as
+    the app serves a large report: the domain layers are filled after the map is up, and still post."""
+    from geoplan.filters import Filters
+    from test_browser import _in_map_counts, _open_layers, _overlay, _shipped, _wait_metric
+
+    context = browser.new_context(viewport=SCREENS["laptop"], locale="zh-CN")
+    try:
+        page = context.new_page()
+        frame = _open(page, app_url)
+        page.wait_for_function(
+            f"() => {{ const f = document.querySelector('{MAP_IFRAME}'); const g = f && f.contentWindow.geoplan;"
+            " return !!g && g.entries.length > 0 && !!f.contentDocument.querySelector('.gp-search-n'); }",
+            timeout=30_000,
+        )
+        gdf = _shipped()
+        domains = list(dict.fromkeys(gdf.loc[gdf.geometry.notna(), "domain"]))
+        _open_layers(frame)
+        before = _in_map_counts(frame)
+        _overlay(frame, "民生").uncheck()
+        assert _in_map_counts(frame)[0] < before[0]  # at once, in the browser
+        kept = tuple(d for d in domains if d != "民生")
+        _wait_metric(page, "items", lambda v: v == Filters(domains=kept).apply(gdf)["item_id"].nunique())
+        page.wait_for_function(
+            "n => new URLSearchParams(location.search).getAll('domain').length === n", arg=len(kept), timeout=10_000
+        )
+    finally:
+        context.close()
