@@ -1,7 +1,7 @@
 """The app's map component, rendered once per report, basemap and mode: a rerun sends only the view.
 
 ``st_folium`` renders the whole folium map into its script on every call (build_map, jinja, the variable
-renaming: ~100 ms for the shipped report, ~350 ms at 10k features, bench/README.md "The app's speed"), even
+renaming: ~100 ms for the shipped report, ~350 ms at 10k features, bench/README.md, "Decisions" 4), even
 when the script is unchanged and the browser keeps the loaded map. ``render_map`` does that work once (the app
 caches its ``MapParts``); ``show_map`` hands streamlit-folium's component the cached strings and the small
 view script (``maps.map_view``: which fids to show, the selected one), the arguments ``st_folium`` itself
