@@ -193,14 +193,7 @@ def test_map_layers_filter_popup_download(page, app_url):
     )
     assert frame.locator("body").evaluate("() => window.__same_map === true")
     assert 0 < _drawn(frame) < before
-    # The table's grid reports its rows to assistive technology; the header counts as one.
-    page.get_by_role("tab", name="事项表").click()
-    page.wait_for_function(
-        "n => { const g = document.querySelector('[data-testid=stDataFrame] [role=grid]');"
-        " return g && +g.getAttribute('aria-rowcount') === n; }",
-        arg=shown + 1,
-        timeout=30_000,
-    )
+    _table_rows(page, shown)
 
     # The download holds the located features shown, as valid RFC 7946 GeoJSON, named by the filter;
     # with the checkbox, every feature shown.
