@@ -108,12 +108,13 @@ def map_filters(value: Any, after: int) -> MapFilters | None:
     return MapFilters(None if domains is None else tuple(domains), query.strip(), seq)
 
 
-# The sidebar's widgets the map's controls drive, and the last post applied (the view sends it back).
-DOMAINS_KEY, QUERY_KEY, SEQ_KEY = "f_domains", "f_query", "_map_seq"
+# The last post the app applied (the view sends it back).
+SEQ_KEY = "_map_seq"
 
 
-def follow_map(key: str) -> None:
-    """``show_map``'s on_change: the map's posted domains and search text become the sidebar's.
+def follow_map(key: str, domains_key: str, query_key: str) -> None:
+    """``show_map``'s on_change: the map's posted domains and search text become the sidebar's widgets'
+    (``domains_key``, ``query_key``).
 
     Runs before the fragment reruns (a widget callback), so the sidebar, counts, table, lists, downloads and
     URL are computed from the new state in that one rerun.
@@ -122,8 +123,8 @@ def follow_map(key: str) -> None:
     if posted is None:  # streamlit-folium's own value (a drawing), or a post already applied
         return
     st.session_state[SEQ_KEY] = posted.seq
-    st.session_state[DOMAINS_KEY] = [] if posted.domains is None else list(posted.domains)
-    st.session_state[QUERY_KEY] = posted.query
+    st.session_state[domains_key] = [] if posted.domains is None else list(posted.domains)
+    st.session_state[query_key] = posted.query
 
 
 def with_filters(view: MapView, domains: Sequence[str], query: str) -> MapView:

@@ -60,6 +60,7 @@ from geoplan.app.views import (
     targets_frame,
     chart_spec,
     FILTER_KEYS,
+    QUERY_KEY,
     BASEMAPS,
 )
 
@@ -135,7 +136,7 @@ def _workbench(prep: Prepared, lang: Lang, name: str, corrections: tuple[Correct
     # Options come from the data; values a stale link names but the data lacks are dropped.
     present = Filters(
         **{f: tuple(st.session_state.get(key, [])) for f, key in FILTER_KEYS.items()},
-        query=st.session_state.get("f_query", ""),
+        query=st.session_state.get(QUERY_KEY, ""),
     ).restricted_to(opts)
     in_domains = set(opts.sections_of(present.domains))  # a section of a domain no longer chosen is dropped
     present = replace(present, sections=tuple(s for s in present.sections if s in in_domains))
@@ -171,13 +172,13 @@ def _workbench(prep: Prepared, lang: Lang, name: str, corrections: tuple[Correct
             placeholder=t(lang, "choose"),
             select_all=False,
         )
-    st.sidebar.text_input(t(lang, "search"), key="f_query")
+    st.sidebar.text_input(t(lang, "search"), key=QUERY_KEY)
     st.sidebar.button(t(lang, "reset"), on_click=clear_filters)
     st.sidebar.selectbox(t(lang, "basemap"), list(BASEMAPS), key="basemap", format_func=lambda b: BASEMAPS[b])
     editing = st.sidebar.toggle(t(lang, "correct"), key="edit")
 
     filters = Filters(
-        **{f: tuple(st.session_state[key]) for f, key in FILTER_KEYS.items()}, query=st.session_state.f_query.strip()
+        **{f: tuple(st.session_state[key]) for f, key in FILTER_KEYS.items()}, query=st.session_state[QUERY_KEY].strip()
     )
     wanted = filters.to_query_params()
     if lang != "zh":
@@ -260,7 +261,7 @@ def _workbench(prep: Prepared, lang: Lang, name: str, corrections: tuple[Correct
         returned_objects=["last_active_drawing"] if editing else [],
         center=center,
         zoom=zoom,
-        on_change=partial(follow_map, "map"),
+        on_change=partial(follow_map, "map", FILTER_KEYS["domains"], QUERY_KEY),
     )
 
     if editing:  # right under the map, not in a tab: the planner draws and saves in one place
