@@ -182,28 +182,24 @@ class PostgresCorrectionStore(CorrectionStore):
         finally:
             conn.close()
 
-    def exists(self) -> bool:
+    def _version(self) -> int | None:
+        """The stored schema version, None before the store exists (one connection, closed after)."""
         import psycopg
 
         conn = self._open()
         try:
-            return self._stored_version(conn) is not None
+            return self._stored_version(conn)
         except psycopg.Error as err:
             raise self._fail("corrections store failed", err) from err
         finally:
             conn.close()
+
+    def exists(self) -> bool:
+        return self._version() is not None
 
     @property
     def schema_version(self) -> int:
-        import psycopg
-
-        conn = self._open()
-        try:
-            return self._stored_version(conn) or 0
-        except psycopg.Error as err:
-            raise self._fail("corrections store failed", err) from err
-        finally:
-            conn.close()
+        return self._version() or 0
 
     def writable(self) -> bool:
         """Whether this role may add corrections (or, before the store exists, create it)."""
