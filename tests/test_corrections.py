@@ -16,6 +16,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -534,6 +535,26 @@ def test_concurrent_processes_lose_nothing(store_factory: StoreFactory) -> None:
     for n in range(2):  # each process's own rows in the order it added them
         mine = [int(c.note.split("#")[1]) for c in history if c.item_id == f"it-p{n}"]
         assert mine == list(range(200))
+
+
+def test_sqlite_store_created_while_another_writer_holds_the_new_file(tmp_path: Path) -> None:
+    """The race CI once lost: a writer holds a new file (still rollback mode) while another store opens it.
+
+    SQLite refuses the WAL switch at once then, busy timeout or not; the store waits the writer out.
+    """
+    path = tmp_path / "corrections.sqlite"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.3, lambda: holder.execute("COMMIT"))
+    release.start()
+    try:
+        c = SqliteCorrectionStore(path, city_area=None).add("it-race", "POINT (112.5 37.8)", note="after the writer")
+    finally:
+        release.join()
+        holder.close()
+    assert c.id == 1
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def _big_import(path: Path, n: int) -> Path:

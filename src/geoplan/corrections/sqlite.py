@@ -12,6 +12,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,6 +40,24 @@ MIGRATIONS: tuple[str, ...] = (
     CORRECTIONS_TABLE.format(id_column="INTEGER PRIMARY KEY AUTOINCREMENT"),  # 0 -> 1
 )
 assert len(MIGRATIONS) == SCHEMA_VERSION
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switch the file to WAL, waiting out other writers.
+
+    SQLite answers the switch with "database is locked" at once, not after the busy timeout, while another
+    connection holds a write lock on a file still in rollback mode: two processes creating a new store race
+    into exactly that, so the switch is retried here until the timeout.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
 
 
 class SqliteCorrectionStore(CorrectionStore):
@@ -105,7 +124,7 @@ class SqliteCorrectionStore(CorrectionStore):
                 raise CorrectionStoreError(msg) from err
             conn = self._open()
             try:
-                conn.execute("PRAGMA journal_mode = WAL")
+                _use_wal(conn)
                 conn.execute("BEGIN IMMEDIATE")
                 version = int(conn.execute("PRAGMA user_version").fetchone()[0])
                 try:
