@@ -164,6 +164,20 @@ def test_english_page_translates_columns_vocabulary_and_districts(gdf):
     assert at.multiselect(key="f_domains").label == "Domain"
     assert at.multiselect(key="f_domains").placeholder == "All (choose to narrow)"
     assert [at.multiselect(key="f_statuses").format_func(s) for s in ["completing"]] == ["to be completed"]
+    # The report's domains keep their own words, with the vocabulary's English gloss beside them.
+    assert at.multiselect(key="f_domains").format_func("民生") == "民生 · People's wellbeing"
+    domains = set(table["Domain"])
+    assert (
+        domains
+        == {
+            "城乡融合发展 · Urban-rural integration",
+            "民生 · People's wellbeing",
+            "消费 · Consumption",
+            "环境 · Environment",
+        }
+        & domains
+        and len(domains) >= 3
+    )
 
 
 def test_chinese_page_has_chinese_widget_texts_and_no_none():
@@ -433,7 +447,11 @@ def test_the_layer_control_offers_the_domains():
     at = _app()
     overlays = overlay_names(_map_args(at)["script"])
     # The boundaries' name is in both languages (the map switches in place: geoplan.setLang).
-    assert any("区县边界" in o for o in overlays) and {"城乡融合发展", "环境", "民生"} <= set(overlays)
+    assert any("区县边界" in o for o in overlays)
+    for domain in ("城乡融合发展", "环境", "民生"):  # the report's word; its English gloss in the hidden span
+        assert any(
+            o.startswith(f'<span class="gp-l-zh">{domain}</span><span class="gp-l-en">{domain} · ') for o in overlays
+        )
     assert _view_state(at) | {"key": None} == {
         "fids": None,
         "selected": None,

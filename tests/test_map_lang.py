@@ -13,6 +13,7 @@ import re
 from streamlit.testing.v1 import AppTest
 
 from geoplan.maps import LABELS, band_scripts, build_map, layers_json, map_data, map_html, map_view
+from geoplan.vocab import domain_gloss
 
 from test_app import _app, _map_args
 from test_maps import overlay_names
@@ -35,9 +36,13 @@ def test_a_bilingual_map_carries_both_languages_words_and_shows_one(gdf, gaz):
     for key in ("legend", "site", "approx", "district_area", "planned_line", "estimated_line", "boundaries"):
         assert LABELS["zh"][key] in spans["zh"] and LABELS["en"][key] in spans["en"], key
     assert "小店区" in spans["zh"] and "Xiaodian District" in spans["en"]  # the district labels
+    # The domains (legend and layer control) keep the report's word, glossed in English; popups say it too.
+    assert "民生" in spans["zh"] and any(t.startswith("民生 · People") for t in spans["en"])
+    assert spans["en"].count("环境 · Environment") == 2 and spans["zh"].count("环境") == 2
     # The layers' options and the find box carry both languages' words; the zh ones are shown first.
     options = json.loads(re.search(r"geoplan\.layer\(\{.*?\}, (\{.*?\})\);", page, re.S)[1])
     assert options["lang"] == "zh" and options["labels"] == LABELS["zh"]
+    assert options["domain_en"] == f"{options['domain']} · {domain_gloss(options['domain'])}"
     assert options["i18n"]["en"]["labels"] == LABELS["en"]
     assert (
         options["i18n"]["en"]["status_labels"]["under_construction"] != options["status_labels"]["under_construction"]
@@ -52,6 +57,9 @@ def test_a_standalone_map_stays_in_one_language(gdf, gaz):
     page = map_html(build_map(gdf, lang="en", gazetteer=gaz, show_boundaries=True, search=True))
     assert _spans(page) == {"zh": [], "en": []} and '"i18n":{' not in page and '"locateI18n":' not in page
     assert "District boundaries" in overlay_names(page) and "区县边界" not in page
+    assert "民生 · People&#x27;s wellbeing" in overlay_names(page) and '"domain_en":' in page
+    zh = map_html(build_map(gdf, lang="zh"))
+    assert "民生" in overlay_names(zh) and "wellbeing" not in zh and '"domain_en":' not in zh
 
 
 def test_the_view_says_which_language_to_show(gdf):

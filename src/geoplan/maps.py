@@ -46,7 +46,7 @@ from geoplan.features import clean_geometries, geometries_to_geojson, json_colum
 from geoplan.gazetteer import Gazetteer
 from geoplan.resources import static_text
 from geoplan.i18n import STATUS, precision_label, status_label
-from geoplan.vocab import admin_name
+from geoplan.vocab import admin_name, domain_gloss, domain_name
 
 Lang = Literal["zh", "en"]
 Basemap = Literal["osm", "light", "amap"]
@@ -715,11 +715,16 @@ def _labels(key: str) -> dict[str, str]:
     return {lang: words[key] for lang, words in LABELS.items()}
 
 
+def _domain_label(domain: str, langs: tuple[Lang, ...]) -> str:
+    """A domain's name as the map shows it: the report's word, glossed in English where the vocabulary can."""
+    return said({lang: domain_name(domain, lang) for lang in langs}, langs, html_label)
+
+
 def _legend_html(colors: dict[str, str], langs: tuple[Lang, ...]) -> str:
     def lab(key: str) -> str:
         return said(_labels(key), langs)
 
-    rows = "".join(f'<div><i style="background:{c}"></i>{html.escape(d)}</div>' for d, c in colors.items())
+    rows = "".join(f'<div><i style="background:{c}"></i>{_domain_label(d, langs)}</div>' for d, c in colors.items())
     marks = (
         f'<div style="margin-top:6px"><span class="gp-pin" style="display:inline-flex;width:14px;height:14px;'
         f'background:#555;vertical-align:middle"></span> {lab("site")}</div>'
@@ -926,11 +931,13 @@ def build_map(
     for i, (domain, color, doc) in enumerate(data.layers):
         bands = data.bands[i] if data.bands else ()
         options = {**base_opts, "color": color, "domain": domain}  # the app's two-way filter names it
+        if "en" in langs and domain_gloss(domain):
+            options["domain_en"] = domain_name(domain, "en")  # the popup's words in English
         if data_url and bands:  # the bands come with the fetched data, not in the page
             options["zooms"] = [zoom for zoom, _tol in DRAW_BANDS[1:]]
         DomainLayer(
             "" if data_url else doc,
-            name=html_label(domain),
+            name=_domain_label(domain, langs),
             options=options,
             control=domain_control,
             bands=() if data_url else bands,

@@ -61,7 +61,7 @@ test("a view's language switches popups, the find box and the map's fixed texts 
   global.window = {geoplanUI: {lang(l) { this.was = l; }}};
   try {
     const g = create();
-    const o = opts();
+    const o = {...opts(), domain_en: "民生 · People's wellbeing"};
     g.layer({type: "FeatureCollection", features: [place("太原火车站", "it-a-1")]}, o);
     const m = fakeMap();
     const box = g.search(m, {search: ZH.search, found: ZH.found}, {zh: {search: ZH.search, found: ZH.found},
@@ -72,6 +72,7 @@ test("a view's language switches popups, the find box and the map's fixed texts 
     assert.equal(input.placeholder, "在地图上查找");
     const e = g.byFid["it-a-1"];
     assert.match(g.popup(e), /定位精度.*精确地点/);
+    assert.match(g.popup(e), /gp-meta">民生 · 启动/, "the report's own domain word in Chinese");
     // An open popup is redrawn in the new language.
     let updated = 0;
     m.open.push({isPopupOpen: () => true, getPopup: () => ({update() { updated += 1; }})});
@@ -87,6 +88,7 @@ test("a view's language switches popups, the find box and the map's fixed texts 
     assert.match(html, /Precision.*exact site/);
     assert.match(html, /District<\/th><td>Xiaodian District/);
     assert.match(html, /starting/);
+    assert.match(html, /gp-meta">民生 · People&#39;s wellbeing · starting/, "the domain glossed in English");
     assert.ok(!html.includes("定位精度"));
     // The same language again changes nothing; back to Chinese restores every word.
     g.view(m, {fids: null, selected: null, key: "all", lang: "en"});

@@ -32,6 +32,7 @@ from geoplan.maps import map_view
 from geoplan.review import online_panel
 from geoplan.stored_reports import save_report
 from geoplan.summary import item_counts
+from geoplan.vocab import domain_name
 
 from geoplan.app.data import (
     gazetteer,
@@ -155,6 +156,8 @@ def _workbench(prep: Prepared, lang: Lang, name: str, corrections: tuple[Correct
         "parts": list(opts.parts) if len(opts.parts) > 1 else [],  # a full report: review, plan, targets, …
     }
     labels: dict[str, Callable[[str], str]] = {
+        "domains": lambda v: domain_name(v, lang),
+        "sections": lambda v: domain_name(v, lang),
         "statuses": lambda v: status_label(v, lang),
         "districts": lambda v: district_label(v, lang),
         "kinds": lambda v: kind_label(v, lang),

@@ -30,7 +30,7 @@ from geoplan.i18n import (
     target_words,
 )
 from geoplan.stored_reports import REPORT_HASH, load_report
-from geoplan.vocab import admin_name
+from geoplan.vocab import admin_name, domain_name
 
 from geoplan.app.data import (
     report_adcode,
@@ -242,9 +242,14 @@ def unplaced_list(lang: str, unplaced: pd.DataFrame) -> None:
         return
     rows = []
     for r in listed.head(MAX_LISTED).itertuples():
-        tag = f"{r.domain} · {precision_option(str(r.precision), lang)}"
+        tag = f"{domain_name(str(r.domain), lang)} · {precision_option(str(r.precision), lang)}"
         more = " · ".join(
-            x for x in (r.section if isinstance(r.section, str) else "", status_label(str(r.status), lang)) if x
+            x
+            for x in (
+                domain_name(r.section if isinstance(r.section, str) else None, lang),
+                status_label(str(r.status), lang),
+            )
+            if x
         )
         rows.append(
             f'<li><details><summary><span class="gp-tag">{html.escape(tag)}</span>{html.escape(str(r.text))}'
@@ -275,8 +280,8 @@ def table_frame(lang: str, shown: pd.DataFrame) -> pd.DataFrame:
     rows = shown.drop_duplicates("fid").reset_index(drop=True)
     table = pd.DataFrame(
         {
-            t(lang, "domain"): rows["domain"],
-            t(lang, "section"): rows["section"],
+            t(lang, "domain"): [domain_name(d, lang) for d in rows["domain"]],
+            t(lang, "section"): [domain_name(s, lang) for s in rows["section"]],
             t(lang, "status"): [status_label(s, lang) for s in rows["status"]],
             t(lang, "place"): rows["matched"],
             t(lang, "gazetteer_name"): [admin_name(n, lang) for n in rows["name"]],  # 太原市 -> Taiyuan
@@ -311,6 +316,7 @@ def chart_spec(shown: pd.DataFrame, lang: str) -> tuple[pd.DataFrame, dict[str, 
     items = shown.drop_duplicates("item_id")
     long = items.groupby(["domain", "status"], sort=False).size().reset_index(name="items")
     long["status"] = [status_label(s, lang) for s in long["status"]]
+    long["domain"] = [domain_name(d, lang) for d in long["domain"]]
     spec = {
         "mark": {"type": "bar"},
         "encoding": {

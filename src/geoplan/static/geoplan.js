@@ -58,7 +58,8 @@
     function itemHtml(it, p, o) {
       // The clause's own status only: "建成投用 (规划/在建)" read as a contradiction; dashes show planned places.
       var L_ = o.labels, status = esc((o.status_labels || {})[it.status] || it.status_zh || it.status);
-      var meta = [esc(p.domain) + (it.section ? " · " + esc(it.section) : ""), status,
+      var domain = o.lang === "en" && o.domain_en ? o.domain_en : p.domain;  // glossed where the vocabulary can
+      var meta = [esc(domain) + (it.section ? " · " + esc(it.section) : ""), status,
                   it.quantities ? esc(L_.quantities) + ": " + esc(it.quantities) : ""];
       return '<li' + (it.fid === state.selected ? ' class="gp-sel"' : "") + '><p class="gp-text">' +
              highlight(it.text, it.matched) + '</p><div class="gp-meta">' +
