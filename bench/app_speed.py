@@ -194,7 +194,8 @@ def run_one(
             geodata = _geodata_dir(tmp, report)
         (tmp / "data").mkdir()
         logfile = tmp / "streamlit.log"
-        with _streamlit(_app_script(tmp), geodata, tmp / "data", logfile) as (url, proc, _t):
+        script = _app_script(tmp)
+        with _streamlit(script, geodata, tmp / "data", logfile) as (url, proc, _t):
             if not _wait_health(url, proc, 60):
                 out["error"] = "streamlit did not start"
                 return out
@@ -234,7 +235,7 @@ def run_one(
                 ctx.close()
         if restart:  # a new server on the same data dir: what a first visit costs once the data dir holds the
             # prepared forms (the gazetteer's, by content) that the first server made
-            with _streamlit(_app_script(tmp), geodata, tmp / "data", logfile) as (url, proc, _t):
+            with _streamlit(script, geodata, tmp / "data", logfile) as (url, proc, _t):
                 if _wait_health(url, proc, 60):
                     ctx, _page, out["restart_paint_s"] = _visit(browser, url, cold_timeout_s or timeout_s * 3)
                     ctx.close()
