@@ -10,14 +10,19 @@ geocode) on them, as on any report: the figures include that work. Same seed, sa
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import shapely
 
-from _common import ROOT
+from _common import ROOT, log, print_machine, table
 from generate import BYLINE, LEAD, TARGETS, distinct_features
 
 KINDS = {"district": "area", "county": "area", "county_city": "area", "city": "area"}  # admin kinds: areas here
@@ -69,3 +74,100 @@ def distinct_geodata(root: Path, n: int, seed: int = 0) -> Path:
     lines[-1] += BYLINE
     (root / "reports" / "taiyuan-2025.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return root
+
+
+# The app's first run, stage by stage, in a fresh process (geoplan from the PYTHONPATH it is given): the calls
+# of geoplan.app.page.main and _workbench up to the map, then what the tabs would compute. CPU seconds.
+CHILD = r"""
+import inspect, json, os, sys, time
+out = {}
+def stage(name, f, *a, **k):
+    c0 = time.process_time()
+    r = f(*a, **k)
+    out[name] = time.process_time() - c0
+    return r
+c0 = time.process_time()
+import streamlit
+out["imports: streamlit"] = time.process_time() - c0
+def imports():
+    import geoplan.app.page
+stage("imports: geoplan.app", imports)
+from geoplan.app import data as D, views as V
+from geoplan import gazetteer as G, settings
+from geoplan.filters import Filters
+from geoplan.maps import map_view
+from geoplan.parse import report_from_bytes
+from geoplan.features import features_from_report
+from pathlib import Path
+path = settings.default_report_path()
+data, name = path.read_bytes(), path.name
+report = stage("parse", report_from_bytes, data, source=name)
+adcode = report.city.adcode if report.city else None
+gaz = stage("gazetteer (empty data dir)", D.gazetteer, adcode)
+if "prepared_dir" in inspect.signature(G.gazetteer_for).parameters:
+    stage("gazetteer (prepared, next start)", G.gazetteer_for, adcode, prepared_dir=settings.data_dir() / "prepared")
+gdf = stage("link + geocode + features", features_from_report, report, gazetteer=gaz)
+from geoplan.filters import FilterOptions
+opts = stage("filter options", FilterOptions.of, gdf)
+prep = D.Prepared("k", gdf, gdf.attrs["report"], (), opts, ())
+md = stage("map_data (drawn)", D.drawn, prep.key, "osm", prep.gdf)
+files = stage("band files", D._band_files, prep.key, "osm", prep.gdf)
+urls = tuple((i, "m/" + n) for i, _d, n in files)
+stage("layer file", D._layer_file, prep.key, "osm", urls, prep.gdf)
+stage("map_parts (build_map, render)", D.map_parts, prep.key, None, "osm", "m/layers.json", prep.gdf, prep.meta)
+shown = stage("filters.apply", Filters().apply, prep.gdf)
+stage("map_view", map_view, shown, prep.gdf, selected=None, lang="zh")
+stage("table tab: table_frame", V.table_frame, "zh", shown)
+print("STAGES " + json.dumps(out))
+"""
+
+
+def cold_stages(n: int, srcs: list[Path], repeat: int) -> None:
+    """Print the stage table: one column per source tree (best of ``repeat`` fresh processes, each stage)."""
+    tmp = Path(tempfile.mkdtemp(prefix="geoplan-bench-cold-"))
+    try:
+        log(f"writing {n:,} distinct places")
+        geodata = distinct_geodata(tmp / "geodata", n)
+        results: dict[str, dict[str, float]] = {}
+        for _ in range(repeat):
+            for src in srcs:
+                data = Path(tempfile.mkdtemp(dir=tmp))  # empty: nothing prepared
+                env = {
+                    **os.environ,
+                    "PYTHONPATH": str(src.resolve()),
+                    "GEOPLAN_GEODATA_DIR": str(geodata),
+                    "GEOPLAN_DATA_DIR": str(data),
+                }
+                log(f"cold stages [{src}]")
+                done = subprocess.run(
+                    [sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, timeout=600, check=True
+                )
+                line = next(x for x in done.stdout.splitlines() if x.startswith("STAGES "))
+                got = json.loads(line[len("STAGES ") :])
+                best = results.setdefault(str(src), {})
+                for k, v in got.items():
+                    best[k] = min(best.get(k, v), v)
+        names = list(dict.fromkeys(k for r in results.values() for k in r))
+        rows = [[k, *(f"{r[k]:.2f} s" if k in r else "—" for r in results.values())] for k in names]
+        first_run = [k for k in names if "prepared" not in k and not k.startswith("table tab")]
+        rows.append(
+            ["sum of the first run", *(f"{sum(r.get(k, 0.0) for k in first_run):.2f} s" for r in results.values())]
+        )
+        table([f"stage (CPU, best of {repeat})", *results], rows)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="the app's cold path at n distinct places, stage by stage")
+    ap.add_argument("-n", type=int, default=10_000)
+    ap.add_argument("--src", type=Path, nargs="*", default=[ROOT / "src"], help="geoplan source trees, in turn")
+    ap.add_argument("--repeat", type=int, default=2)
+    args = ap.parse_args(argv)
+    print_machine()
+    cold_stages(args.n, args.src, args.repeat)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

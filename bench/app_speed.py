@@ -21,13 +21,15 @@ server's caches ("first visit": cold start to map, the pipeline included); then 
 
 Targets: 3 s, 300 ms (shipped) / 500 ms (10k), 1 s; the map control's in-browser update 300 ms. Every wait is bounded and the processes started are ended.
 
-    .venv/bin/python bench/app_speed.py [--sizes 10000] [--distinct 10000] [--runs 3]
+    .venv/bin/python bench/app_speed.py [--sizes 10000] [--distinct 10000] [--runs 3] [--restart]
+        [--src ../main/src src]     # before and after: the app's geoplan from each tree in turn, one run
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import sys
@@ -169,9 +171,16 @@ def _lang_switch(page: Any, timeout_s: float) -> dict[str, Any]:
 
 
 def run_one(
-    browser: Any, report: str | int, n_label: str, runs: int, timeout_s: float, cold_timeout_s: float | None = None
+    browser: Any,
+    report: str | int,
+    n_label: str,
+    runs: int,
+    timeout_s: float,
+    cold_timeout_s: float | None = None,
+    restart: bool = False,
 ) -> dict[str, Any]:
-    """One report's figures; ``report`` is its text, or a number of distinct places (bench/app_distinct.py)."""
+    """One report's figures; ``report`` is its text, or a number of distinct places (bench/app_distinct.py).
+    ``restart``: also the first visit to a second server started on the first one's data dir."""
     from render import _reruns
 
     out: dict[str, Any] = {"label": n_label}
@@ -185,13 +194,15 @@ def run_one(
             geodata = _geodata_dir(tmp, report)
         (tmp / "data").mkdir()
         logfile = tmp / "streamlit.log"
-        with _streamlit(_app_script(tmp), geodata, tmp / "data", logfile) as (url, proc, _t):
+        script = _app_script(tmp)
+        with _streamlit(script, geodata, tmp / "data", logfile) as (url, proc, _t):
             if not _wait_health(url, proc, 60):
                 out["error"] = "streamlit did not start"
                 return out
             ctx, _page, first = _visit(browser, url, cold_timeout_s or timeout_s * 3)  # warms the caches
             ctx.close()
             out["cold_paint_s"] = first
+            out["cold_server_s"] = (_reruns(logfile) or [None])[0]  # the first script run, pipeline included
             paints = []
             for _ in range(runs):
                 ctx, _page, s = _visit(browser, url, timeout_s)
@@ -222,6 +233,13 @@ def run_one(
                 out["lang"] = _lang_switch(page, timeout_s)
             finally:
                 ctx.close()
+        if restart:  # a new server on the same data dir: what a first visit costs once the data dir holds the
+            # prepared forms (the gazetteer's, by content) that the first server made
+            with _streamlit(script, geodata, tmp / "data", logfile) as (url, proc, _t):
+                if _wait_health(url, proc, 60):
+                    ctx, _page, out["restart_paint_s"] = _visit(browser, url, cold_timeout_s or timeout_s * 3)
+                    ctx.close()
+                    out["restart_server_s"] = (_reruns(logfile) or [None])[0]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out
@@ -247,6 +265,15 @@ def main(argv: list[str] | None = None) -> int:
         default=[10_000],
         help="apps on this many distinct places (a generated gazetteer and report: bench/app_distinct.py)",
     )
+    ap.add_argument(
+        "--src",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="run the app from each of these geoplan source trees in turn (PYTHONPATH), e.g. the main checkout's "
+        "src and a branch's: before and after in one run",
+    )
+    ap.add_argument("--restart", action="store_true", help="also a restarted server's first visit (distinct apps)")
     args = ap.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
@@ -264,10 +291,20 @@ def main(argv: list[str] | None = None) -> int:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            for name, text in reports:
-                log(f"app speed: {name}")
-                cold = args.timeout * 10 if isinstance(text, int) else None  # its first visit runs the pipeline
-                results.append(run_one(browser, text, name, args.runs, args.timeout, cold))
+            path0 = os.environ.get("PYTHONPATH")
+            for src in args.src or [None]:
+                if src is not None:  # the app's server imports geoplan from there
+                    os.environ["PYTHONPATH"] = os.pathsep.join([str(src.resolve()), *([path0] if path0 else [])])
+                where = f" [{src}]" if src is not None else ""
+                for name, text in reports:
+                    log(f"app speed: {name}{where}")
+                    cold = args.timeout * 10 if isinstance(text, int) else None  # its first visit runs the pipeline
+                    restart = args.restart and isinstance(text, int)
+                    results.append(run_one(browser, text, name + where, args.runs, args.timeout, cold, restart))
+            if path0 is None:
+                os.environ.pop("PYTHONPATH", None)
+            else:
+                os.environ["PYTHONPATH"] = path0
         finally:
             browser.close()
     if args.json:
@@ -329,6 +366,27 @@ def main(argv: list[str] | None = None) -> int:
         rows,
     )
     table(["report", "map control: untick a domain", "tick it again", "target (map + in-map counts)"], controls)
+    colds = [
+        [
+            r["label"],
+            _s(r.get("cold_paint_s")),
+            _s(r.get("cold_server_s")),
+            _s(r.get("restart_paint_s")) if "restart_paint_s" in r else "—",
+            _s(r.get("restart_server_s")) if "restart_server_s" in r else "—",
+        ]
+        for r in results
+        if "error" not in r
+    ]
+    table(
+        [
+            "report",
+            "cold start → map painted (first visit, empty data dir)",
+            "its first script run (server)",
+            "restarted server's first visit",
+            "its first script run",
+        ],
+        colds,
+    )
     return 0
 
 

@@ -45,8 +45,43 @@ def _qp(at: AppTest, key: str) -> list[str]:
     return list(v) if isinstance(v, list | tuple) else [v]
 
 
+def _tab_container_id(at: AppTest) -> str:
+    """The id of the tabs under the map (the one stateful tab container), as the browser addresses it."""
+    from streamlit.proto.Block_pb2 import Block
+
+    ids = [b.id for b in _blocks(at._tree) if isinstance(b, Block) and b.HasField("tab_container") and b.id]
+    return ids[0]
+
+
+def _blocks(node):
+    proto = getattr(node, "proto", None)
+    if proto is not None:
+        yield proto
+    for child in getattr(node, "children", {}).values():
+        yield from _blocks(child)
+
+
+def _open(at: AppTest, name: str) -> AppTest:
+    """Click the tab ``name`` (list, table, targets, downloads, missing, placed): the browser sends the tab
+    container's new label as its widget value and the app reruns (only the open tab is computed)."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    index = ["list", "table", "targets", "downloads", "missing", "placed"].index(name)
+    if at.session_state.get("tab", "list") == name:
+        return at
+    states = at._tree.get_widget_states()
+    states.widgets.append(WidgetState(id=_tab_container_id(at), string_value=at.tabs[index].label))
+    at._run(states)
+    assert at.session_state["tab"] == name
+    return at
+
+
+def _table(at: AppTest) -> pd.DataFrame:
+    return _open(at, "table").dataframe[0].value
+
+
 def _table_rows(at: AppTest) -> int:
-    return len(at.dataframe[0].value)
+    return len(_table(at))
 
 
 def _html(at: AppTest) -> str:
@@ -60,12 +95,30 @@ def test_default_view_shows_everything(gdf):
     assert c["items"] == gdf["item_id"].nunique() == 39
     assert c["located"] == gdf.loc[gdf.geometry.notna(), "item_id"].nunique()
     assert _counts_line(at) == "39 项 · 已定位 7 · 全市范围 27 · 未定位 5"  # items only, adding up
-    assert _table_rows(at) == len(gdf)
     # City-wide and unlocated items: one line each (no expanders), in the first tab under the map.
     unplaced = gdf[gdf.geometry.isna()]["item_id"].nunique()
     assert at.tabs[0].label == f"全市范围与未定位（{unplaced}）"
     assert _html(at).count("<details>") == unplaced
     assert len(at.expander) == 0
+    assert _table_rows(at) == len(gdf)
+
+
+def test_only_the_open_tab_is_computed_and_sent(gdf):
+    """A closed tab sends nothing (the table was 2.3 MB of Arrow on every visit at 10k places); the open tab
+    stays open when a filter changes the tabs' labels (their counts)."""
+    at = _app()
+    assert not at.dataframe and not at.get("vega_lite_chart") and not at.get("download_button")
+    assert "<details>" in _html(at) and "data-gp-fid" not in _html(at)
+    _open(at, "placed")
+    assert "data-gp-fid" in _html(at) and "<details>" not in _html(at) and not at.dataframe
+    label = at.tabs[5].label
+    at.multiselect(key="f_domains").set_value(["民生"]).run()
+    assert at.tabs[5].label != label  # a new label, so a new widget: the tab open is kept by name
+    assert "data-gp-fid" in _html(at) and "<details>" not in _html(at)
+    _open(at, "table")
+    assert len(at.dataframe) == 1 and "data-gp-fid" not in _html(at) and "<details>" not in _html(at)
+    _open(at, "list")
+    assert not at.dataframe and "<details>" in _html(at)
 
 
 def test_domain_filter_changes_counts_table_and_url(gdf):
@@ -75,7 +128,7 @@ def test_domain_filter_changes_counts_table_and_url(gdf):
     assert _counts(at)["items"] == expected["item_id"].nunique()
     assert "（已筛选，全部 39 项）" in _counts_line(at)
     assert _table_rows(at) == len(expected)
-    assert set(at.dataframe[0].value["领域"]) == {"民生"}
+    assert set(_table(at)["领域"]) == {"民生"}
     assert _qp(at, "domain") == ["民生"]
 
 
@@ -83,7 +136,7 @@ def _chart_rows(at: AppTest) -> pd.DataFrame:
     """The items-per-domain chart's data, as the browser receives it (Arrow inside the Vega-Lite element)."""
     import pyarrow as pa
 
-    proto = at.get("vega_lite_chart")[0].proto
+    proto = _open(at, "targets").get("vega_lite_chart")[0].proto
     return pa.ipc.open_stream(proto.data.data).read_all().to_pandas()
 
 
@@ -138,7 +191,7 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 
 def test_english_page_translates_columns_vocabulary_and_districts(gdf):
     at = _app(lang="en")
-    table = at.dataframe[0].value
+    table = _table(at)
     assert list(table.columns) == [
         "Domain",
         "Section",
@@ -157,7 +210,7 @@ def test_english_page_translates_columns_vocabulary_and_districts(gdf):
     assert "Taiyuan" in set(table["Gazetteer name"]) and "太原市" not in set(table["Gazetteer name"])
     assert any(v.startswith("in ") and v.endswith("District") for v in table["Precision"])
     assert "None" not in table.astype(str).to_numpy() and not table.isna().any().any()
-    targets = at.dataframe[1].value
+    targets = _open(at, "targets").dataframe[0].value
     assert list(targets.columns) == ["Indicator", "Target", "Unit", "Qualifier"]
     assert not any(CJK.search(str(v)) for col in ("Target", "Unit", "Qualifier") for v in targets[col])
     # Widget labels and placeholders in English too.
@@ -187,7 +240,7 @@ def test_chinese_page_has_chinese_widget_texts_and_no_none():
         assert not ms.proto.select_all if hasattr(ms.proto, "select_all") else True
     uploader = at.get("file_uploader")[0]
     assert uploader.proto.label == "上传其他报告（.txt）" and CJK.search(uploader.proto.help)
-    table = at.dataframe[0].value
+    table = _table(at)
     assert list(table.columns)[:3] == ["领域", "板块", "进度"]
     assert "None" not in table.astype(str).to_numpy()
     assert "附近（25公里内）" not in set(table["定位精度"]) and "大致位置" in set(table["定位精度"])
@@ -231,7 +284,7 @@ def test_reset_clears_filters(gdf):
 
 def test_downloads_hold_the_features_shown(gdf):
     at = _app(domain=["环境"])
-    labels = [b.proto.label for b in at.get("download_button")]
+    labels = [b.proto.label for b in _open(at, "downloads").get("download_button")]
     assert labels == ["GEOJSON", "GPKG", "KML", "CSV"]
     # The bytes offered are export_bytes of the filtered frame: check that frame's GeoJSON.
     from geoplan.export import export_bytes
@@ -245,7 +298,7 @@ def test_downloads_hold_the_features_shown(gdf):
 
 def test_targets_panel():
     at = _app()
-    targets = at.dataframe[1].value
+    targets = _open(at, "targets").dataframe[0].value
     assert list(targets.columns) == ["指标", "目标值", "单位", "说明"]
     assert "城镇新增就业" in set(targets["指标"])
     assert "None" not in targets.astype(str).to_numpy()
@@ -287,12 +340,12 @@ def test_orphan_corrections_are_reported(_data_dir):
 
 
 def test_downloads_offer_located_features_unless_asked():
-    at = _app(domain=["民生"])
+    at = _open(_app(domain=["民生"]), "downloads")
     box = next(c for c in at.checkbox if c.key == "dl_unlocated")
     assert box.value is False  # located features by default
     box.check().run()
     assert not at.exception
-    assert [b.proto.label for b in at.get("download_button")] == ["GEOJSON", "GPKG", "KML", "CSV"]
+    assert [b.proto.label for b in _open(at, "downloads").get("download_button")] == ["GEOJSON", "GPKG", "KML", "CSV"]
 
 
 def test_download_after_a_correction_holds_the_corrected_place(gdf, _data_dir, monkeypatch):
@@ -316,7 +369,7 @@ def test_download_after_a_correction_holds_the_corrected_place(gdf, _data_dir, m
         return {f["properties"]["fid"]: f["geometry"] for f in doc["features"] if f["properties"]["name"] == name}
 
     row = gdf[gdf["name"] == "太原火车站东站房"].iloc[0]
-    at = _app()
+    at = _open(_app(), "downloads")
     before = drawn(row["name"])
     assert shapely.geometry.shape(before[row["fid"]]).equals_exact(row.geometry, 1e-6)
     moved = shapely.Point(row.geometry.x + 0.01, row.geometry.y - 0.005)
@@ -590,7 +643,7 @@ def test_a_filter_change_keeps_the_map_script_and_sends_only_the_view(gdf):
 
 def test_the_list_of_items_on_the_map_follows_the_filters(gdf):
     """Each line carries its feature's id, which the map's script highlights on hover (tests/test_browser.py)."""
-    at = _app()
+    at = _open(_app(), "placed")
     located = gdf[gdf.geometry.notna()]
     assert at.tabs[5].label == f"地图上的事项（{located['fid'].nunique()}）"
     domain = sorted(set(located["domain"]))[0]

@@ -231,6 +231,7 @@ def test_pointing_at_an_item_in_the_list_highlights_its_place(page, app_url):
     _open(page, app_url)
     page.get_by_role("tab", name=re.compile("地图上的事项")).click()
     entries = page.locator("li[data-gp-fid]")
+    entries.first.wait_for()  # an open tab is computed on its click (the app's rerun)
     assert entries.count() == len(set(_shipped().loc[_shipped().geometry.notna(), "fid"]))
     for entry in (entries.first, entries.last):
         fid = entry.get_attribute("data-gp-fid")

@@ -43,6 +43,7 @@ from geoplan.app.data import (
 #: The sidebar's widget key of each filter (geoplan.filters.FIELDS names them once for URL, frame and app).
 FILTER_KEYS = {name: f"f_{name}" for name in FIELDS}
 QUERY_KEY = "f_query"  # the sidebar's search text
+TAB_KEY = "tab"  # the open tab below the map, by name: list, table, targets, downloads, missing, placed
 MAX_LISTED = 300  # one line each; the table has them all
 BASEMAPS = {"osm": "OpenStreetMap", "light": "Light / 浅色", "amap": "高德 AMap (GCJ-02)"}
 
