@@ -186,6 +186,12 @@ def js_json(obj: Any) -> str:
     places, bench/README.md); what orjson refuses (a lone surrogate, an integer beyond 64 bits, a key
     that is not text) goes through ``json.dumps`` as before.
     """
+    data = _js_json_utf8(obj)
+    return data if isinstance(data, str) else data.decode("utf-8")
+
+
+def _js_json_utf8(obj: Any) -> bytes | str:
+    """``js_json(obj)`` as UTF-8 bytes as orjson wrote them, or as text where ``json.dumps`` had to."""
     try:
         data = orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY)
     except TypeError:  # orjson.JSONEncodeError is a TypeError
@@ -195,7 +201,7 @@ def js_json(obj: Any) -> str:
         return text
     for raw, escaped_raw in _SCRIPT_ESCAPES_UTF8:
         data = data.replace(raw, escaped_raw)
-    return data.decode("utf-8")
+    return data
 
 
 def html_label(text: str) -> str:
@@ -624,11 +630,12 @@ def _digests(column: np.ndarray) -> dict[int, bytes]:
     return digests
 
 
-def _kept(text: str, spill: Path | None, name: str) -> str | JsonFile:
-    """``text`` itself, or written to ``spill/name`` and referred to there."""
+def _kept(obj: Any, spill: Path | None, name: str) -> str | JsonFile:
+    """``js_json(obj)``, or that text written to ``spill/name`` (never decoded) and referred to there."""
     if spill is None:
-        return text
-    data = text.encode("utf-8")
+        return js_json(obj)
+    data = _js_json_utf8(obj)
+    data = data.encode("utf-8") if isinstance(data, str) else data
     path = spill / name
     path.write_bytes(data)
     return JsonFile(path, len(data))
@@ -720,10 +727,10 @@ def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False, spill:
                 ]
             del banded
             n = len(layers)
-            extra = tuple(_kept(js_json(band), spill, f"gp{n}_band{k}.json") for k, band in enumerate(finer, 1))
+            extra = tuple(_kept(band, spill, f"gp{n}_band{k}.json") for k, band in enumerate(finer, 1))
             del finer
             if LOD_PROPS_DEFERRED:
-                layer_props = _kept(js_json([f["properties"] for f in feats]), spill, f"gp{n}_props.json")
+                layer_props = _kept([f["properties"] for f in feats], spill, f"gp{n}_props.json")
                 feats = [{**f, "properties": _drawing_properties(f["properties"])} for f in feats]
         layers.append((domain, colors[domain], js_json({"type": "FeatureCollection", "features": feats})))
         bands.append(extra)
