@@ -693,3 +693,49 @@ def test_save_map_copies_spilled_data_into_the_same_files(tmp_path, gdf, gaz, mo
     a, b = (sorted(p.relative_to(tmp_path / d) for p in (tmp_path / d).rglob("*") if p.is_file()) for d in "ab")
     assert a == b and len(a) > 1
     assert all((tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in a)
+
+
+def test_geoplan_map_spills_to_a_temporary_folder_it_removes_and_refuses_a_short_spill(
+    tmp_path, gdf, monkeypatch, capsys
+):
+    """`geoplan map` of many places leaves nothing in the temporary folder; a spilled file written short (a
+    full disk reported late) is an error naming the page, and the page and its data files stay as they were."""
+    import pathlib
+    import tempfile
+
+    import geoplan.maps as maps
+    from geoplan import cli
+    from geoplan._io import TruncatedWriteError
+    from geoplan.features import dumps_geojson, features_to_geojson
+
+    monkeypatch.setattr(maps, "LOD_MIN_VERTICES", 100)
+    spill = tmp_path / "tmp"
+    spill.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spill))
+    built = tmp_path / "distinct.geojson"
+    built.write_text(dumps_geojson(features_to_geojson(_distinct_shapes(gdf))), "utf-8")
+    target = tmp_path / "out" / "map.html"
+    assert cli.main(["map", str(built), "-o", str(target)]) == 0
+    assert not list(spill.iterdir())
+    written = {p: p.read_bytes() for p in target.parent.rglob("*") if p.is_file()}
+    assert len(written) > 1
+    capsys.readouterr()
+
+    real = pathlib.Path.write_bytes
+
+    def short(self: pathlib.Path, data: bytes) -> int:
+        return real(self, data[: len(data) // 2] if spill in self.parents else data)
+
+    monkeypatch.setattr(pathlib.Path, "write_bytes", short)
+    assert cli.main(["map", str(built), "-o", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.splitlines()) == 1
+    assert err.startswith(f"geoplan: error: {target}: cannot write (wrote ") and "left as it was" in err
+    assert {p: p.read_bytes() for p in target.parent.rglob("*") if p.is_file()} == written
+    assert not list(spill.iterdir())
+    # A spilled file that changed length after it was written is not copied as it is.
+    f = tmp_path / "band.json"
+    f.write_bytes(b"[1,2]")
+    assert b"".join(maps.JsonFile(f, 5).pieces(2)) == b"[1,2]"
+    with pytest.raises(TruncatedWriteError):
+        b"".join(maps.JsonFile(f, 9).pieces())

@@ -16,6 +16,7 @@ show, not a new map. This module never imports streamlit.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import html
 import json
@@ -440,10 +441,14 @@ class JsonFile:
         return self.path.read_text("utf-8")
 
     def pieces(self, size: int = 1 << 22) -> Iterator[bytes]:
-        """The file's bytes, ``size`` at a time."""
+        """The file's bytes, ``size`` at a time; a file that is not ``size`` bytes long is an error."""
+        read = 0
         with self.path.open("rb") as fh:
             while piece := fh.read(size):
+                read += len(piece)
                 yield piece
+        if read != self.size:
+            raise _io.TruncatedWriteError(errno.EIO, f"{self.path}: {read:,} of {self.size:,} bytes")
 
 
 def json_text(data: str | JsonFile) -> str:
@@ -638,6 +643,7 @@ def _kept(obj: Any, spill: Path | None, name: str) -> str | JsonFile:
     data = data.encode("utf-8") if isinstance(data, str) else data
     path = spill / name
     path.write_bytes(data)
+    _io.check_size(path, len(data))
     return JsonFile(path, len(data))
 
 
