@@ -607,3 +607,135 @@ def test_page_pieces_put_each_layers_data_where_its_script_has_it(gdf, gaz, monk
     monkeypatch.setattr(maps.DomainLayer, "script_text", property(lambda self: "var nothing;"))
     with pytest.raises(RuntimeError, match="left their data out"):
         maps.page_pieces(build_map(gdf, gazetteer=gaz))
+
+
+# -- map_data one layer at a time, its bands and popup data spilled to files (`geoplan map` at 100k) ----------
+
+
+def _map_data_digest(data) -> str:
+    """A digest of everything ``map_data`` made: layers, bounds, counts, bands and deferred properties."""
+    import hashlib
+
+    import geoplan.maps as maps
+
+    h = hashlib.sha256()
+    for domain, color, doc in data.layers:
+        h.update(f"{domain}\0{color}\0{doc}\0".encode())
+    h.update(repr((data.bounds, data.shapes, data.items)).encode())
+    for band in data.bands:
+        h.update(("\0".join(map(maps.json_text, band)) + "\1").encode())
+    h.update("\0".join(map(maps.json_text, data.props)).encode())
+    return h.hexdigest()[:16]
+
+
+# What map_data made of the committed built file before it went one layer at a time (commit 5e96d50): the
+# same text, to the byte, for the shipped report and for its rows at detailed distinct shapes, both datums.
+_MAP_DATA_BEFORE = {
+    ("shipped", "osm", True): "7734f42122d3c919",
+    ("shipped", "amap", True): "ce283ea0ec725797",
+    ("distinct", "osm", True): "2a8083758cb63f82",
+    ("distinct", "amap", True): "83a2393f7f2ed995",
+    ("shipped", "osm", False): "1144bfd4f5520396",
+    ("shipped", "amap", False): "132310b7b22f4962",
+    ("distinct", "osm", False): "4154a2a9470eaff5",
+    ("distinct", "amap", False): "40483e1ca4386f5d",
+}
+
+
+@pytest.mark.parametrize("which, basemap, lod", sorted(_MAP_DATA_BEFORE))
+def test_map_data_one_layer_at_a_time_is_the_data_it_was(tmp_path, monkeypatch, which, basemap, lod):
+    """Per domain, and with its bands and properties spilled to files, map_data writes what it wrote when it
+    grouped, cleaned and banded every layer at once (digests taken from that code on the same input)."""
+    import geoplan.maps as maps
+
+    monkeypatch.setattr(maps, "LOD_MIN_VERTICES", 100)
+    shipped = features_from_path("geodata/taiyuan-2025.geojson")
+    frame = shipped if which == "shipped" else _distinct_shapes(shipped)
+    kept = maps.map_data(frame, basemap, lod=lod)
+    assert _map_data_digest(kept) == _MAP_DATA_BEFORE[which, basemap, lod]
+    spilled = maps.map_data(frame, basemap, lod=lod, spill=tmp_path)
+    assert _map_data_digest(spilled) == _MAP_DATA_BEFORE[which, basemap, lod]
+    files = [f for band in spilled.bands for f in band] + [f for f in spilled.props if f]
+    assert all(isinstance(f, maps.JsonFile) and f.path.parent == tmp_path for f in files)
+    assert sorted(f.path for f in files) == sorted(tmp_path.iterdir())
+    assert all(f.path.stat().st_size == f.size for f in files)
+    assert bool(files) == bool(kept.bands) and (lod or not files)
+    # The app's uses of the data read a spilled file as the string it was.
+    assert maps.layers_json(spilled) == maps.layers_json(kept)
+    assert maps.band_scripts(spilled) == maps.band_scripts(kept)
+
+
+def test_save_map_copies_spilled_data_into_the_same_files(tmp_path, gdf, gaz, monkeypatch):
+    """A map whose bands and properties are files (``map_data(spill=…)``) is written byte for byte as the same
+    map with them as strings: page and data files."""
+    import geoplan.maps as maps
+
+    monkeypatch.setattr(maps, "LOD_MIN_VERTICES", 100)
+    shapes = _distinct_shapes(gdf)
+    (tmp_path / "spill").mkdir()
+    spilled = maps.map_data(shapes, "osm", lod=True, spill=tmp_path / "spill")
+    m = localize(
+        build_map(shapes, gazetteer=gaz, search=True, data=maps.map_data(shapes, "osm", lod=True)), mode="inline"
+    )
+    twin = copy.deepcopy(m)
+    for layer, (bands, props) in zip(
+        [c for c in twin._children.values() if isinstance(c, maps.DomainLayer)],
+        zip(spilled.bands, spilled.props, strict=True),
+        strict=True,
+    ):
+        assert [maps.json_text(b) for b in bands] == list(layer.bands)
+        layer.bands, layer.props = bands, props
+    monkeypatch.setattr(maps, "_ENCODE_CHARS", 1000)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    written = maps.save_map(m, tmp_path / "a" / "map.html")
+    assert maps.save_map(twin, tmp_path / "b" / "map.html") == written
+    a, b = (sorted(p.relative_to(tmp_path / d) for p in (tmp_path / d).rglob("*") if p.is_file()) for d in "ab")
+    assert a == b and len(a) > 1
+    assert all((tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in a)
+
+
+def test_geoplan_map_spills_to_a_temporary_folder_it_removes_and_refuses_a_short_spill(
+    tmp_path, gdf, monkeypatch, capsys
+):
+    """`geoplan map` of many places leaves nothing in the temporary folder; a spilled file written short (a
+    full disk reported late) is an error naming the page, and the page and its data files stay as they were."""
+    import pathlib
+    import tempfile
+
+    import geoplan.maps as maps
+    from geoplan import cli
+    from geoplan._io import TruncatedWriteError
+    from geoplan.features import dumps_geojson, features_to_geojson
+
+    monkeypatch.setattr(maps, "LOD_MIN_VERTICES", 100)
+    spill = tmp_path / "tmp"
+    spill.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spill))
+    built = tmp_path / "distinct.geojson"
+    built.write_text(dumps_geojson(features_to_geojson(_distinct_shapes(gdf))), "utf-8")
+    target = tmp_path / "out" / "map.html"
+    assert cli.main(["map", str(built), "-o", str(target)]) == 0
+    assert not list(spill.iterdir())
+    written = {p: p.read_bytes() for p in target.parent.rglob("*") if p.is_file()}
+    assert len(written) > 1
+    capsys.readouterr()
+
+    real = pathlib.Path.write_bytes
+
+    def short(self: pathlib.Path, data: bytes) -> int:
+        return real(self, data[: len(data) // 2] if spill in self.parents else data)
+
+    monkeypatch.setattr(pathlib.Path, "write_bytes", short)
+    assert cli.main(["map", str(built), "-o", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.splitlines()) == 1
+    assert err.startswith(f"geoplan: error: {target}: cannot write (wrote ") and "left as it was" in err
+    assert {p: p.read_bytes() for p in target.parent.rglob("*") if p.is_file()} == written
+    assert not list(spill.iterdir())
+    # A spilled file that changed length after it was written is not copied as it is.
+    f = tmp_path / "band.json"
+    f.write_bytes(b"[1,2]")
+    assert b"".join(maps.JsonFile(f, 5).pieces(2)) == b"[1,2]"
+    with pytest.raises(TruncatedWriteError):
+        b"".join(maps.JsonFile(f, 9).pieces())

@@ -476,3 +476,47 @@ def test_chunked_read_does_not_hold_the_file(tmp_path, monkeypatch):
     monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail("read whole"))
     with mock.patch.object(features, "LINES_CHUNK", 4):
         assert features_from_path(path).to_json() == features_from_geojson(doc).to_json()
+
+
+# Properties a valid file may give a column (kept or dropped per feature): text, null, numbers, booleans.
+column_values = st.sampled_from(["drop", None, "", "a", "中\u2028<", 0, 7, 2.5, True])
+
+
+_BASE_DOC: list[dict[str, Any]] = []
+
+
+@hsettings(max_examples=50, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 39), st.sampled_from(["name", "district", "extra", "other"]), column_values)),
+    st.sampled_from([1, 3, 7, 100]),
+)
+def test_chunked_read_builds_the_frame_of_the_rows_column_by_column(spoils, chunk):
+    """The chunked read gathers properties column by column (text as Arrow strings a chunk at a time); the
+    frame is the one ``pd.DataFrame`` of all the rows made, dtypes, missing values and column order included."""
+    import pandas as pd
+
+    if not _BASE_DOC:
+        _BASE_DOC.append(_doc())
+    doc = orjson.loads(orjson.dumps(_BASE_DOC[0]))
+    for i, key, value in spoils:
+        props = doc["features"][i]["properties"]
+        if value == "drop":
+            props.pop(key, None)
+        else:
+            props[key] = value
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "built.geojson"
+        path.write_text(features.dumps_geojson(doc), encoding="utf-8")
+        with mock.patch.object(features, "LINES_CHUNK", chunk):
+            try:
+                by_lines = features_from_path(path)
+            except ValidationError as err:
+                assert f"refused: {err}".replace(f"{path}: ", "") == _outcome(doc)
+                return
+    whole = features_from_geojson(doc)
+    assert list(by_lines.columns) == list(whole.columns)
+    assert by_lines.dtypes.to_dict() == whole.dtypes.to_dict()
+    pd.testing.assert_frame_equal(by_lines, whole, check_exact=True)
+    for column in whole.columns:  # None and NaN apart where pandas keeps them apart (object columns)
+        if whole[column].dtype == object and column != "geometry":
+            assert [type(v) for v in by_lines[column]] == [type(v) for v in whole[column]], column

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 from enum import StrEnum
 from pathlib import Path
 from collections.abc import Iterator
@@ -618,24 +619,30 @@ def map_cmd(
     distinct places also writes its finer zoom bands into ``<page>.data/`` beside it)."""
     from geoplan.features import features_and_gazetteer
     from geoplan.errors import ExportError
-    from geoplan.maps import build_map, save_map
+    from geoplan.maps import build_map, map_data, save_map
     from geoplan.offline import localize
 
     gdf, gaz = features_and_gazetteer(source)  # the gazetteer has the report's districts
     gdf = _with_corrections(gdf, data_dir, gaz)
-    m = build_map(
-        gdf,
-        lang="en" if lang is Lang.en else "zh",
-        basemap=_BASEMAPS[basemap],
-        gazetteer=gaz,
-        show_boundaries=True,
-        list_unplaced=True,
-        search=True,
-    )
-    localize(m, mode="inline")
     target = _target(out, "map.html")
-    try:  # a map of many vertices puts its finer zoom bands in <page>.data/ beside the page (maps.save_map)
-        written = save_map(m, target, created=_created)
+    # A map of many vertices puts its finer zoom bands and popup data in <page>.data/ beside the page
+    # (maps.save_map), by way of a temporary folder that map_data writes each layer's to as it is made:
+    # kept as strings they were 450 MB at 100k distinct places (bench/README.md).
+    try:
+        with tempfile.TemporaryDirectory(prefix="geoplan-map-") as spill:
+            data = map_data(gdf, _BASEMAPS[basemap], lod=True, spill=Path(spill))
+            m = build_map(
+                gdf,
+                lang="en" if lang is Lang.en else "zh",
+                basemap=_BASEMAPS[basemap],
+                gazetteer=gaz,
+                show_boundaries=True,
+                list_unplaced=True,
+                search=True,
+                data=data,
+            )
+            localize(m, mode="inline")
+            written = save_map(m, target, created=_created)
     except OSError as err:
         msg = f"{target}: cannot write ({err.strerror or err}); the page there was left as it was"
         raise ExportError(msg) from err

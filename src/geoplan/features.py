@@ -536,15 +536,29 @@ def _features_from_geojson(doc: dict[str, Any]) -> gpd.GeoDataFrame:
     return _frame_of_rows(rows, geoms.tolist(), doc)
 
 
+def _property_fault(rows: list[dict[str, Any]], offset: int = 0) -> ValidationError | None:
+    """The error naming the first of ``rows`` whose properties geoplan cannot take (``offset``: the index of
+    ``rows[0]`` in the file, for the message), or None."""
+    if _plainly_valid(rows):
+        return None
+    for i, row in enumerate(rows, offset):  # row by row, to name the first feature at fault
+        bad = next((k for k, v in row.items() if not (v is None or isinstance(v, str | int | float))), None)
+        if bad is not None:  # geoplan writes scalars only; a list or object would break filters and exports
+            return ValidationError(
+                f"not a valid geoplan GeoJSON: feature {i} property {bad!r} is not a string, number or null"
+            )
+        try:
+            _check_text_columns(row, i)
+        except ValidationError as err:
+            return err
+    return None
+
+
 def _frame_of_rows(rows: list[dict[str, Any]], geoms: list[Any], head: dict[str, Any]) -> gpd.GeoDataFrame:
     """The GeoDataFrame of checked features' properties and geometries (``head`` has the ``report``)."""
-    if not _plainly_valid(rows):  # row by row, to name the first feature at fault
-        for i, row in enumerate(rows):
-            bad = next((k for k, v in row.items() if not (v is None or isinstance(v, str | int | float))), None)
-            if bad is not None:  # geoplan writes scalars only; a list or object would break filters and exports
-                msg = f"not a valid geoplan GeoJSON: feature {i} property {bad!r} is not a string, number or null"
-                raise ValidationError(msg)
-            _check_text_columns(row, i)
+    fault = _property_fault(rows)
+    if fault is not None:
+        raise fault
     for row, geom in zip(rows, geoms, strict=True):
         row["geometry"] = geom  # read once, vectorised, by the check above
     cols = list(dict.fromkeys([*COLUMNS, *(k for r in rows for k in r if k != "geometry")]))
@@ -553,10 +567,94 @@ def _frame_of_rows(rows: list[dict[str, Any]], geoms: list[Any], head: dict[str,
     except (TypeError, ValueError) as err:
         msg = f"not a valid geoplan GeoJSON: precision_code is not an integer ({err})"
         raise ValidationError(msg) from err
+    return _geo_frame(frame, head)
+
+
+def _geo_frame(frame: pd.DataFrame, head: dict[str, Any]) -> gpd.GeoDataFrame:
     gdf = gpd.GeoDataFrame(frame, geometry="geometry", crs=settings.default_crs)
     if "report" in head:
         gdf.attrs["report"] = _checked_report(head["report"])
     return gdf
+
+
+class _Missing:
+    """A property a feature does not have (``pd.DataFrame`` of dicts makes it NaN, unlike a null: None)."""
+
+
+_MISSING = _Missing()
+
+
+class _PropertyColumns:
+    """Checked features' properties, gathered a chunk of rows at a time into the columns that ``pd.DataFrame``
+    of all the rows makes (``_frame_of_rows``), without every row's dict and strings alive at once.
+
+    A chunk's column of text (and nulls) becomes an Arrow string array, as pandas stores it, when added; any
+    other column keeps its values, and is made by ``pd.DataFrame`` itself at the end, so its dtype and its
+    missing values are what they were. At 100k distinct places the rows' dicts and strings were 400 MB of the
+    read's peak, and their freed memory stayed with the process (bench/README.md).
+    """
+
+    def __init__(self) -> None:
+        self.names: dict[str, None] = dict.fromkeys(COLUMNS)
+        self.sizes: list[int] = []
+        # column -> chunk -> (its text array, which rows lack it or None) or its values (_MISSING where lacking)
+        self.chunks: dict[str, dict[int, Any]] = {}
+        text: Any = pd.Series(["", None]).dtype  # pandas without a string dtype (object): every column as it is
+        self.text_dtype: Any = None if text == np.dtype(object) else text
+
+    def add(self, rows: list[dict[str, Any]]) -> None:
+        k = len(self.sizes)
+        self.sizes.append(len(rows))
+        keys = dict.fromkeys(key for r in rows for key in r if key != "geometry")
+        self.names.update(keys)
+        for key in keys:
+            values = [r.get(key, _MISSING) for r in rows]
+            kinds = set(map(type, values))
+            if self.text_dtype is not None and str in kinds and kinds <= {str, type(None), _Missing}:
+                missing = np.array([v is _MISSING for v in values]) if _Missing in kinds else None
+                array = pd.array([None if v is _MISSING else v for v in values], dtype=self.text_dtype)
+                self.chunks.setdefault(key, {})[k] = (array, missing)
+            else:
+                self.chunks.setdefault(key, {})[k] = values
+
+    def column(self, name: str) -> pd.Series:
+        chunks = self.chunks.pop(name, {})
+        if chunks and all(isinstance(c, tuple) for c in chunks.values()):
+            arrays = [
+                chunks[k][0] if k in chunks else pd.array([None] * size, dtype=self.text_dtype)
+                for k, size in enumerate(self.sizes)
+            ]
+            return pd.Series(pd.concat([pd.Series(a) for a in arrays], ignore_index=True), name=name)
+        values: list[Any] = []
+        for k, size in enumerate(self.sizes):
+            chunk = chunks.get(k)
+            if chunk is None:
+                values.extend([_MISSING] * size)
+            elif isinstance(chunk, tuple):
+                text, missing = pd.Series(chunk[0]), chunk[1]
+                texts = text.astype(object).where(text.notna(), None).tolist()
+                values.extend(
+                    _MISSING if m else v
+                    for v, m in zip(texts, missing if missing is not None else [False] * size, strict=True)
+                )
+            else:
+                values.extend(chunk)
+        return pd.DataFrame([{} if v is _MISSING else {name: v} for v in values], columns=[name])[name]
+
+    def frame(self, geoms: list[Any], head: dict[str, Any]) -> gpd.GeoDataFrame:
+        """The GeoDataFrame ``_frame_of_rows`` makes of the same rows and geometries."""
+        if not geoms:
+            return _frame_of_rows([], [], head)
+        column = np.empty(len(geoms), dtype=object)
+        column[:] = geoms
+        data = {name: self.column(name) for name in self.names}
+        data["geometry"] = pd.Series(column, dtype=object)
+        try:
+            frame = _typed(pd.DataFrame(data, columns=[*self.names, "geometry"]))
+        except (TypeError, ValueError) as err:
+            msg = f"not a valid geoplan GeoJSON: precision_code is not an integer ({err})"
+            raise ValidationError(msg) from err
+        return _geo_frame(frame, head)
 
 
 REQUIRED_TEXT = ("item_id", "domain")
@@ -971,7 +1069,7 @@ def validate_geojson(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 _LINES_TAIL = b"\n]}\n"
-LINES_CHUNK = 4096  # features parsed at a time when a file has dumps_geojson's layout
+LINES_CHUNK = 1024  # features parsed at a time when a file has dumps_geojson's layout (4096: +130 MiB of peak at 100k)
 
 
 def _features_from_lines(path: Path) -> gpd.GeoDataFrame | None:
@@ -1005,7 +1103,9 @@ def _features_from_lines(path: Path) -> gpd.GeoDataFrame | None:
         body_end = size - len(_LINES_TAIL) + 1  # where the closing "]}" line starts
         fh.seek(len(first))
         problems: list[str] = []
-        rows: list[dict[str, Any]] = []
+        columns = _PropertyColumns()
+        fault: ValidationError | None = None  # the first feature whose properties geoplan cannot take
+        count = 0  # features read
         geoms: list[Any] = []
         while fh.tell() < body_end:
             lines = []
@@ -1028,21 +1128,26 @@ def _features_from_lines(path: Path) -> gpd.GeoDataFrame | None:
                 return None
             slow: list[int] = []
             found, built = _checked_features(
-                {"type": "FeatureCollection", "features": features}, offset=len(rows), slow_out=slow
+                {"type": "FeatureCollection", "features": features}, offset=count, slow_out=slow
             )
             if shallow and (found or slow) and json_nesting(text) > MAX_JSON_DEPTH - 1:  # deep coordinates?
                 return None
             del text
             problems.extend(found)
-            if not problems:  # rows only matter while every feature so far is sound
-                rows.extend(dict(f.get("properties") or {}) for f in features)
-            else:
-                rows.extend({} for _ in features)
+            if not problems and fault is None:  # properties only matter while every feature so far is sound
+                rows = [dict(f.get("properties") or {}) for f in features]
+                fault = _property_fault(rows, count)
+                if fault is None:
+                    columns.add(rows)
+                del rows
+            count += len(features)
             geoms.extend(built.tolist() if built is not None else [None] * len(features))
             del features  # this chunk's coordinate lists
     if problems:
         raise ValidationError("not a valid geoplan GeoJSON: " + "; ".join(problems[:5]))
-    return _frame_of_rows(rows, geoms, head)
+    if fault is not None:
+        raise fault
+    return columns.frame(geoms, head)
 
 
 _FEATURE_KEYS = frozenset({"type", "id", "properties", "geometry", "bbox"})

@@ -16,6 +16,7 @@ show, not a new map. This module never imports streamlit.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import html
 import json
@@ -186,6 +187,12 @@ def js_json(obj: Any) -> str:
     places, bench/README.md); what orjson refuses (a lone surrogate, an integer beyond 64 bits, a key
     that is not text) goes through ``json.dumps`` as before.
     """
+    data = _js_json_utf8(obj)
+    return data if isinstance(data, str) else data.decode("utf-8")
+
+
+def _js_json_utf8(obj: Any) -> bytes | str:
+    """``js_json(obj)`` as UTF-8 bytes as orjson wrote them, or as text where ``json.dumps`` had to."""
     try:
         data = orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY)
     except TypeError:  # orjson.JSONEncodeError is a TypeError
@@ -195,7 +202,7 @@ def js_json(obj: Any) -> str:
         return text
     for raw, escaped_raw in _SCRIPT_ESCAPES_UTF8:
         data = data.replace(raw, escaped_raw)
-    return data.decode("utf-8")
+    return data
 
 
 def html_label(text: str) -> str:
@@ -305,9 +312,9 @@ class DomainLayer(RawScriptElement, JSCSSMixin, folium.map.Layer):
         options: dict[str, Any],
         show: bool = True,
         control: bool = True,
-        bands: tuple[str, ...] = (),
+        bands: tuple[str | JsonFile, ...] = (),
         deferred: bool = False,
-        props: str = "",
+        props: str | JsonFile = "",
         src: dict[str, Any] | None = None,
     ) -> None:
         folium.map.Layer.__init__(self, name=name, overlay=True, control=control, show=show)
@@ -326,17 +333,17 @@ class DomainLayer(RawScriptElement, JSCSSMixin, folium.map.Layer):
     def props_id(self) -> str:
         return f"{self.get_name()}_props"
 
-    def data_blocks(self) -> list[tuple[str, str]]:
+    def data_blocks(self) -> list[tuple[str, str | JsonFile]]:
         """(id, JSON) of each finer band, then of the deferred properties: what goes beside the page or in it."""
-        blocks = list(zip(self.band_ids(), self.bands, strict=True))
+        blocks: list[tuple[str, str | JsonFile]] = list(zip(self.band_ids(), self.bands, strict=True))
         if self.props:
             blocks.append((self.props_id(), self.props))
         return blocks
 
-    def data_files(self) -> dict[str, tuple[str, str, str]]:
+    def data_files(self) -> dict[str, tuple[str, str | JsonFile, str]]:
         """The bands (and deferred properties) as scripts for ``data_dir`` (file name -> its text in three
-        pieces, the JSON itself in the middle, so save_map writes it without a copy): each hands its data to
-        geoplan.band, as a band does."""
+        pieces, the JSON itself in the middle, so save_map writes it without a copy, or copies it from the
+        ``JsonFile`` map_data spilled it to): each hands its data to geoplan.band, as a band does."""
         return {f"{i}.js": (f"geoplan.band({js_json(i)},", data, ");\n") for i, data in self.data_blocks()}
 
     @property
@@ -359,15 +366,15 @@ class DomainLayer(RawScriptElement, JSCSSMixin, folium.map.Layer):
             bands = js_json(self.band_ids())
             props = js_json(self.props_id()) if self.props else props
         else:
-            bands = "[" + ",".join(self.bands) + "]"
-            props = self.props or props
+            bands = "[" + ",".join(map(json_text, self.bands)) + "]"
+            props = json_text(self.props) if self.props else props
         return f"var {self.get_name()} = geoplan.layer({self.data_json}, {js_json(options)}, {bands}, {props});"
 
     def render(self, **kwargs: Any) -> None:  # type: ignore[override]
         if self.deferred and self.data_dir is None:
             for block_id, data in self.data_blocks():
                 # js_json writes < and > as \u escapes: the text cannot close its script element.
-                block = f'<script type="application/json" id="{block_id}">{data}</script>'
+                block = f'<script type="application/json" id="{block_id}">{json_text(data)}</script>'
                 self.page().html.add_child(RawScript(block), name=block_id)
         super().render(**kwargs)
 
@@ -422,6 +429,34 @@ def domains_in_order(gdf: gpd.GeoDataFrame, *, all_domains: bool = False) -> lis
 
 
 @dataclass(frozen=True)
+class JsonFile:
+    """JSON text ``map_data`` wrote to a file instead of keeping it (its ``spill`` folder): ``save_map`` copies it
+    into the page's data file a slice at a time. At 100k distinct places the zoom bands and deferred properties
+    are ~450 MB of text, which as strings were most of ``geoplan map``'s peak memory (bench/README.md)."""
+
+    path: Path
+    size: int  # bytes (UTF-8)
+
+    def text(self) -> str:
+        return self.path.read_text("utf-8")
+
+    def pieces(self, size: int = 1 << 22) -> Iterator[bytes]:
+        """The file's bytes, ``size`` at a time; a file that is not ``size`` bytes long is an error."""
+        read = 0
+        with self.path.open("rb") as fh:
+            while piece := fh.read(size):
+                read += len(piece)
+                yield piece
+        if read != self.size:
+            raise _io.TruncatedWriteError(errno.EIO, f"{self.path}: {read:,} of {self.size:,} bytes")
+
+
+def json_text(data: str | JsonFile) -> str:
+    """The JSON text itself, whether kept as a string or written to a file."""
+    return data if isinstance(data, str) else data.text()
+
+
+@dataclass(frozen=True)
 class MapData:
     """The drawn part of a map, serialised once: per domain its colour and its places as JSON."""
 
@@ -431,11 +466,12 @@ class MapData:
     items: int  # located rows they carry
     # Per layer, the finer zoom bands' geometries (``DRAW_BANDS[1:]``) as js_json arrays aligned with the
     # layer's features (null: as the band before); empty when the layer's features carry their full geometry.
-    bands: tuple[tuple[str, ...], ...] = ()
+    # A ``JsonFile`` instead of a string when ``map_data`` was given a ``spill`` folder (``geoplan map``).
+    bands: tuple[tuple[str | JsonFile, ...], ...] = ()
     # Per layer, with bands: every feature's whole properties (popup text, items) as a js_json array aligned
     # with the layer's features, whose own properties then keep only what drawing needs (DRAW_PROPERTIES and
     # the items' fids); "" for a layer that carries its properties. Empty when no layer has bands.
-    props: tuple[str, ...] = ()
+    props: tuple[str | JsonFile, ...] = ()
 
 
 def band_scripts(data: MapData) -> list[tuple[str, str]]:
@@ -447,7 +483,7 @@ def band_scripts(data: MapData) -> list[tuple[str, str]]:
         blocks = [(f"gp{i}_band{k}", band) for k, band in enumerate(data.bands[i] if data.bands else (), 1)]
         if data.props and data.props[i]:
             blocks.append((f"gp{i}_props", data.props[i]))
-        out.extend((block, f"geoplan.band({js_json(block)},{text});\n") for block, text in blocks)
+        out.extend((block, f"geoplan.band({js_json(block)},{json_text(text)});\n") for block, text in blocks)
     return out
 
 
@@ -462,8 +498,8 @@ def layers_json(data: MapData, urls: Mapping[str, str] | None = None) -> bytes:
         layer_bands = data.bands[i] if data.bands else ()
         layer_props = data.props[i] if data.props else ""
         if urls is None:
-            bands.append(("[" + ",".join(layer_bands) + "]") if layer_bands else "null")
-            props.append(layer_props or "null")
+            bands.append(("[" + ",".join(map(json_text, layer_bands)) + "]") if layer_bands else "null")
+            props.append(json_text(layer_props) if layer_props else "null")
             continue
         ids = [f"gp{i}_band{k}" for k in range(1, len(layer_bands) + 1)]
         bands.append(js_json([{"id": b, "src": urls[b]} for b in ids]) if ids else "null")
@@ -506,7 +542,9 @@ DOT_PX = 24
 DRAW_PROPERTIES = ("name", "place_kind", "geometry_kind", "precision", "place_status")
 
 
-def map_data(gdf: gpd.GeoDataFrame, basemap: Basemap = "osm", *, lod: bool = False) -> MapData:
+def map_data(
+    gdf: gpd.GeoDataFrame, basemap: Basemap = "osm", *, lod: bool = False, spill: Path | None = None
+) -> MapData:
     """Group the located rows into one feature per (domain, place, geometry) carrying its items.
 
     With ``lod``, a layer of more than ``LOD_MIN_VERTICES`` vertices is drawn by zoom band: its features
@@ -514,9 +552,13 @@ def map_data(gdf: gpd.GeoDataFrame, basemap: Basemap = "osm", *, lod: bool = Fal
     places: 1.08M vertices, 14-17 s to a first draw when every one was a Leaflet LatLng; bench/README.md);
     with ``LOD_PROPS_DEFERRED`` their properties shrink to ``DRAW_PROPERTIES`` and the items' fids, the whole
     properties going to ``MapData.props``. The garbage collector is paused meanwhile: the dicts of 10k places set it off again and again.
+
+    The work goes one domain at a time, so only one layer's dicts, geometries and bands are alive at once;
+    with ``spill`` (a folder) each layer's finer bands and deferred properties are written there as they are
+    made (``JsonFile``) instead of kept as strings: ``geoplan map`` at 100k distinct places (bench/README.md).
     """
     with gc_paused():
-        return _map_data(gdf, basemap, lod)
+        return _map_data(gdf, basemap, lod, spill)
 
 
 def _simplified(geoms: np.ndarray, tolerance: float | None) -> np.ndarray:
@@ -574,81 +616,108 @@ def _banded(geoms: np.ndarray, decimals: int, whole: tuple[np.ndarray, list[Any]
     return bands
 
 
-def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False) -> MapData:
-    located = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
+_DIGEST_CHUNK = 8192  # geometries whose WKB is alive at once while their digests are taken
+
+
+def _digests(column: np.ndarray) -> dict[int, bytes]:
+    """id() of each geometry object in ``column`` -> a digest of its content (WKB), each object once."""
+    first: dict[int, int] = {}
+    for i, geom in enumerate(column):
+        first.setdefault(id(geom), i)
+    keys = list(first)
+    rows = list(first.values())
+    digests: dict[int, bytes] = {}
+    for start in range(0, len(keys), _DIGEST_CHUNK):
+        objects = np.empty(len(keys[start : start + _DIGEST_CHUNK]), dtype=object)
+        objects[:] = [column[i] for i in rows[start : start + _DIGEST_CHUNK]]
+        for key, wkb in zip(keys[start : start + _DIGEST_CHUNK], shapely.to_wkb(objects).tolist(), strict=True):
+            digests[key] = hashlib.blake2b(wkb, digest_size=16).digest()
+    return digests
+
+
+def _kept(obj: Any, spill: Path | None, name: str) -> str | JsonFile:
+    """``js_json(obj)``, or that text written to ``spill/name`` (never decoded) and referred to there."""
+    if spill is None:
+        return js_json(obj)
+    data = _js_json_utf8(obj)
+    data = data.encode("utf-8") if isinstance(data, str) else data
+    path = spill / name
+    path.write_bytes(data)
+    _io.check_size(path, len(data))
+    return JsonFile(path, len(data))
+
+
+def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False, spill: Path | None = None) -> MapData:
+    shown = gdf.geometry.notna() & ~gdf.geometry.is_empty
+    located = gdf if bool(shown.all()) else gdf[shown]  # not a copy of a frame whose every row is drawn
     place_cols = [c for c in PLACE_PROPERTIES if c in located.columns]
     item_cols = [c for c in ITEM_PROPERTIES if c in located.columns]
     shift = basemap == "amap"  # AMap tiles are GCJ-02: shift the data so features stay on their streets
     # Rows group by their geometry's content (WKB digest), not by object: the pipeline's rows of one place
     # share the gazetteer's object, but a frame read back from GeoJSON or a pickle has one per row. The
-    # digest is taken once per object, the conversion and JSON mapping once per distinct geometry.
+    # digest is taken once per object, the conversion and JSON mapping once per distinct geometry and layer.
     column = located.geometry.to_numpy()
-    first: dict[int, int] = {}
-    for i, geom in enumerate(column):
-        first.setdefault(id(geom), i)
-    objects = np.empty(len(first), dtype=object)
-    objects[:] = [column[i] for i in first.values()]
-    digests = {
-        key: hashlib.blake2b(wkb, digest_size=16).digest()
-        for key, wkb in zip(first, shapely.to_wkb(objects).tolist(), strict=True)
-    }
-    geometries: dict[bytes, Any] = {}  # digest -> the geometry as drawn (converted for AMap)
-    groups: dict[tuple[Any, ...], dict[str, Any]] = {}
-    drawn_as: dict[tuple[Any, ...], Any] = {}  # group -> its geometry as drawn (for the bounds)
-    places = json_columns(located, place_cols)
-    items = json_columns(located, item_cols)
-    for place, item, geom in zip(places, items, column, strict=True):
-        digest = digests[id(geom)]
-        key = (*place, digest)
-        feat = groups.get(key)
-        if feat is None:
-            if digest not in geometries:
-                geometries[digest] = convert_geometry(geom, src=Datum.WGS84, dst=Datum.GCJ02) if shift else geom
-            props = {k: v for k, v in zip(place_cols, place, strict=True) if v is not None}
-            props.update(_resident_words(props))
-            feat = groups[key] = {"type": "Feature", "geometry": digest, "properties": {**props, "items": []}}
-            drawn_as[key] = geometries[digest]
-        feat["properties"]["items"].append({k: v for k, v in zip(item_cols, item, strict=True) if v is not None})
-    # Each distinct geometry cleaned and mapped in vectorised calls over all of them (10k distinct places:
-    # mapping() one by one was a third of map_data); the features of one geometry share its dict.
-    drawn_geoms = np.empty(len(geometries), dtype=object)
-    drawn_geoms[:] = list(geometries.values())
-    cleaned = clean_geometries(drawn_geoms, settings.coordinate_decimals)
-    whole = geometries_to_geojson(cleaned, arrays=True)
-    whole_counts = shapely.get_num_coordinates(cleaned)  # for the zoom bands; the cleaned shapes are not kept
-    del cleaned
-    mapped = dict(zip(geometries, whole, strict=True))
-    for feat in groups.values():
-        feat["geometry"] = mapped[feat["geometry"]]
+    digests = _digests(column)
+    domain_of = np.asarray(located["domain"].astype(object).to_numpy())
     colors = domain_colors(domains_in_order(gdf, all_domains=True))
-    by_domain: dict[str, list[dict[str, Any]]] = {}
-    for feat in groups.values():
-        by_domain.setdefault(feat["properties"]["domain"], []).append(feat)
     # Fit the view to sites and lines: county-sized areas (district precision) would zoom the map out
     # to the whole municipality and leave the city-centre projects a few pixels wide.
-    drawn = [drawn_as[k] for k, g in groups.items() if g["properties"].get("precision") not in AREA_PRECISIONS]
-    drawn = drawn or list(drawn_as.values())
-    layers = []
-    bands: list[tuple[str, ...]] = []
-    deferred_props: list[str] = []
-    index = {digest: i for i, digest in enumerate(geometries)}
-    vertices = shapely.get_num_coordinates(drawn_geoms) if lod else None
-    banded: list[list[Any]] | None = None
-    boxes: np.ndarray | None = None
-    markers: np.ndarray | None = None
+    site_bounds: list[np.ndarray] = []
+    all_bounds: list[np.ndarray] = []
+    layers: list[tuple[str, str, str]] = []
+    bands: list[tuple[str | JsonFile, ...]] = []
+    deferred_props: list[str | JsonFile] = []
+    shapes = 0
     for domain in domains_in_order(gdf):
-        feats = by_domain.get(domain)
-        if not feats:
+        at = np.flatnonzero(domain_of == domain)
+        if not len(at):
             continue
-        extra: tuple[str, ...] = ()
-        layer_props = ""
-        rows = [index[k[-1]] for k, g in groups.items() if g["properties"]["domain"] == domain]
-        if vertices is not None and int(vertices[rows].sum()) > LOD_MIN_VERTICES:
-            if banded is None:  # every distinct geometry simplified once, in vectorised calls
-                banded = _banded(drawn_geoms, settings.coordinate_decimals, (whole_counts, whole))
-                boxes = np.round(shapely.bounds(drawn_geoms), settings.coordinate_decimals)
-                markers = _markers_in_first_band(boxes) & (shapely.get_type_id(drawn_geoms) != 0)
-            assert boxes is not None and markers is not None
+        part = located.iloc[at]
+        geometries: dict[bytes, Any] = {}  # digest -> the geometry as drawn (converted for AMap)
+        groups: dict[tuple[Any, ...], dict[str, Any]] = {}
+        drawn_as: dict[tuple[Any, ...], Any] = {}  # group -> its geometry as drawn (for the bounds)
+        places = json_columns(part, place_cols)
+        items = json_columns(part, item_cols)
+        for place, item, geom in zip(places, items, column[at], strict=True):
+            digest = digests[id(geom)]
+            key = (*place, digest)
+            feat = groups.get(key)
+            if feat is None:
+                if digest not in geometries:
+                    geometries[digest] = convert_geometry(geom, src=Datum.WGS84, dst=Datum.GCJ02) if shift else geom
+                props = {k: v for k, v in zip(place_cols, place, strict=True) if v is not None}
+                props.update(_resident_words(props))
+                feat = groups[key] = {"type": "Feature", "geometry": digest, "properties": {**props, "items": []}}
+                drawn_as[key] = geometries[digest]
+            feat["properties"]["items"].append({k: v for k, v in zip(item_cols, item, strict=True) if v is not None})
+        del part, places, items
+        shapes += len(groups)
+        sites = [drawn_as[k] for k, g in groups.items() if g["properties"].get("precision") not in AREA_PRECISIONS]
+        if sites:
+            site_bounds.append(shapely.total_bounds(sites))
+        all_bounds.append(shapely.total_bounds(list(drawn_as.values())))
+        del drawn_as, sites
+        # The layer's distinct geometries cleaned and mapped in vectorised calls (10k distinct places:
+        # mapping() one by one was a third of map_data); the features of one geometry share its dict.
+        drawn_geoms = np.empty(len(geometries), dtype=object)
+        drawn_geoms[:] = list(geometries.values())
+        cleaned = clean_geometries(drawn_geoms, settings.coordinate_decimals)
+        whole = geometries_to_geojson(cleaned, arrays=True)
+        whole_counts = shapely.get_num_coordinates(cleaned)  # for the zoom bands; the cleaned shapes are not kept
+        del cleaned
+        index = {digest: i for i, digest in enumerate(geometries)}
+        del geometries
+        feats = list(groups.values())
+        del groups
+        rows = [index[f["geometry"]] for f in feats]
+        for f, i in zip(feats, rows, strict=True):
+            f["geometry"] = whole[i]
+        extra: tuple[str | JsonFile, ...] = ()
+        layer_props: str | JsonFile = ""
+        if lod and int(shapely.get_num_coordinates(drawn_geoms)[rows].sum()) > LOD_MIN_VERTICES:
+            banded = _banded(drawn_geoms, settings.coordinate_decimals, (whole_counts, whole))
+            boxes = np.round(shapely.bounds(drawn_geoms), settings.coordinate_decimals)
+            markers = _markers_in_first_band(boxes) & (shapely.get_type_id(drawn_geoms) != 0)
             # A shape drawn as a marker at every zoom of the first band carries no geometry in the page: the
             # next band has it (10k distinct places: 48 % of the lines and areas, ~1.8 MB of 6.4).
             feats = [
@@ -662,18 +731,31 @@ def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False) -> Map
                 finer[0] = [
                     banded[0][i] if g is None and markers[i] else g for g, i in zip(finer[0], rows, strict=True)
                 ]
-            extra = tuple(js_json(band) for band in finer)
+            del banded
+            n = len(layers)
+            extra = tuple(_kept(band, spill, f"gp{n}_band{k}.json") for k, band in enumerate(finer, 1))
+            del finer
             if LOD_PROPS_DEFERRED:
-                layer_props = js_json([f["properties"] for f in feats])
+                layer_props = _kept([f["properties"] for f in feats], spill, f"gp{n}_props.json")
                 feats = [{**f, "properties": _drawing_properties(f["properties"])} for f in feats]
         layers.append((domain, colors[domain], js_json({"type": "FeatureCollection", "features": feats})))
         bands.append(extra)
         deferred_props.append(layer_props)
-    bounds = tuple(float(v) for v in shapely.total_bounds(drawn)) if drawn else None
+    boxes_of = site_bounds or all_bounds
+    bounds = (
+        (
+            float(min(b[0] for b in boxes_of)),
+            float(min(b[1] for b in boxes_of)),
+            float(max(b[2] for b in boxes_of)),
+            float(max(b[3] for b in boxes_of)),
+        )
+        if boxes_of
+        else None
+    )
     return MapData(
         layers=tuple(layers),
-        bounds=bounds,  # type: ignore[arg-type]
-        shapes=len(groups),
+        bounds=bounds,
+        shapes=shapes,
         items=len(located),
         bands=tuple(bands) if any(bands) else (),
         props=tuple(deferred_props) if any(deferred_props) else (),
@@ -1069,14 +1151,18 @@ def page_pieces(m: folium.Map) -> list[str]:
 _ENCODE_CHARS = 1 << 22  # characters encoded at a time: a piece's UTF-8 copy stays a few MB
 
 
-def utf8_pieces(texts: Iterable[str]) -> Iterator[bytes]:
-    """``texts`` as UTF-8, a bounded slice at a time (a str slice never splits a character)."""
+def utf8_pieces(texts: Iterable[str | JsonFile]) -> Iterator[bytes]:
+    """``texts`` as UTF-8, a bounded slice at a time (a str slice never splits a character; a ``JsonFile``'s
+    bytes are copied as they are)."""
     for text in texts:
+        if isinstance(text, JsonFile):
+            yield from text.pieces()
+            continue
         for start in range(0, len(text), _ENCODE_CHARS):
             yield text[start : start + _ENCODE_CHARS].encode("utf-8")
 
 
-def _write_texts(target: Path, texts: Iterable[str], created: Callable[[Path], None] | None) -> int:
+def _write_texts(target: Path, texts: Iterable[str | JsonFile], created: Callable[[Path], None] | None) -> int:
     """Write the concatenation of ``texts`` to ``target`` atomically, piece by piece, checked by size."""
     written = 0
 
@@ -1103,7 +1189,7 @@ def save_map(m: folium.Map, target: Path, *, created: Callable[[Path], None] | N
     """
     layers = [c for c in m._children.values() if isinstance(c, DomainLayer) and c.bands]
     folder = target.with_name(target.stem + ".data")
-    files: dict[str, tuple[str, str, str]] = {}
+    files: dict[str, tuple[str, str | JsonFile, str]] = {}
     for layer in layers:
         layer.data_dir = urllib.parse.quote(folder.name)
         files.update(layer.data_files())
