@@ -88,6 +88,8 @@ VARIANTS = (
     "dots-24",
     "fit-animated",
     "geom-in-page",
+    "markercluster",
+    "script-literal",
 )
 # The default peers: of the shared 230 places, the old ways; of distinct places, the map before zoom bands.
 DEFAULT_VARIANTS = ("shipped", "per-item", "canvas")
