@@ -346,7 +346,7 @@ class DomainLayer(RawScriptElement, JSCSSMixin, folium.map.Layer):
     @property
     def script_text(self) -> str:
         # Banded layers cluster with geoplan.js's point index unless LOD_CLUSTER_INDEX is off (bench/).
-        off = {} if LOD_CLUSTER_INDEX else {"index": False}
+        off = ({} if LOD_CLUSTER_INDEX else {"index": False}) | ({} if LOD_LAZY_BIND else {"eager": True})
         if self.src is not None:  # its bands and properties, if any, come with the data (layers_json)
             return f"var {self.get_name()} = geoplan.layer({js_json(self.src)}, {js_json({**self.options, **off})});"
         if not self.bands:
@@ -528,6 +528,9 @@ LOD_CLUSTER_INDEX = True
 # A banded layer's features as a JSON block parsed by JSON.parse rather than a literal in the layer's script
 # (DomainLayer.data_block; ~1 s of main-thread CPU at 100k distinct places). False: the literal (bench/).
 LOD_DATA_BLOCK = True
+# Banded layers' markers bind their popup and tooltip when first shown (geoplan.js Pin); False: each at once,
+# as before (bench/).
+LOD_LAZY_BIND = True
 # A banded layer's line or area under this many pixels at the map's zoom (its bbox's larger side) is drawn as
 # a marker in the layer's cluster, and as its shape once the zoom makes it larger (geoplan.js); 0 = never.
 # Chosen by bench/render.py's figures (bench/README.md, ``draw3``).

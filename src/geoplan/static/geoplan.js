@@ -66,7 +66,7 @@
     }
     // Bind ``e``'s popup and tooltip to marker ``l`` when it needs them (a Pin), else at once.
     function lazy(e, l) {
-      if (Pin && l instanceof Pin && l.geoplanBind) {
+      if (Pin && l instanceof Pin && l.geoplanBind && !e.o.eager) {  // o.eager: bound at once, as before (bench/)
         l.geoplanLazy = function (m) { bind(e, m); };
         if (l._map) { l.geoplanBind(); }
       } else {
