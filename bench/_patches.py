@@ -85,6 +85,9 @@ VARIANTS = {
     "dots-24": "shipped, banded lines and areas under 24 px drawn as clustered markers",
     "geom-in-page": "shipped, with the first band's geometry of the shapes it draws as markers in the page (before)",
     "fit-animated": "shipped, the map fitted after its layers with folium's animated fitBounds (before draw3)",
+    "markercluster": "shipped, the banded layers' markers clustered by markercluster (before the point index)",
+    "script-literal": "shipped, the banded layers' features a literal in their script (before the JSON blocks)",
+    "before-index": "markercluster, script literals and a popup and tooltip bound per place (before the point index)",
 }
 # The size under which a banded line or area is a clustered marker (maps.DOT_PX), per variant.
 _DOT_PX = {"no-dots": 0, "dots-6": 6, "dots-12": 12, "dots-24": 24, "fit-animated": 24}
@@ -105,6 +108,10 @@ def variant(name: str) -> Iterator[None]:
     maps = geoplan.maps
     saved = maps.map_data, maps.LOD_DEFERRED, maps.LOD_CANVAS, maps.LOD_ANIMATE, maps.LOD_PROPS_DEFERRED
     saved_dot = maps.DOT_PX, maps.LOD_FIRST_VIEW, maps._markers_in_first_band
+    saved_index = maps.LOD_CLUSTER_INDEX, maps.LOD_DATA_BLOCK, maps.LOD_LAZY_BIND
+    maps.LOD_CLUSTER_INDEX = name not in ("markercluster", "before-index")
+    maps.LOD_DATA_BLOCK = name not in ("script-literal", "before-index")
+    maps.LOD_LAZY_BIND = name != "before-index"
     if name == "geom-in-page":
         maps._markers_in_first_band = lambda boxes: np.zeros(len(boxes), dtype=bool)
     maps.DOT_PX = _DOT_PX.get(name, saved_dot[0])
@@ -119,6 +126,7 @@ def variant(name: str) -> Iterator[None]:
     finally:
         maps.map_data, maps.LOD_DEFERRED, maps.LOD_CANVAS, maps.LOD_ANIMATE, maps.LOD_PROPS_DEFERRED = saved
         maps.DOT_PX, maps.LOD_FIRST_VIEW, maps._markers_in_first_band = saved_dot
+        maps.LOD_CLUSTER_INDEX, maps.LOD_DATA_BLOCK, maps.LOD_LAZY_BIND = saved_index
 
 
 def build_map_variant(name: str, gdf: Any, **kwargs: Any) -> folium.Map:

@@ -898,3 +898,139 @@ def test_a_small_line_is_a_clustered_marker_at_the_city_view_and_its_shape_when_
     assert city["dot"] and city["icon"] and not city["path"], city
     assert street["path"] and not street["dot"] and street["zoom"] == 15, street
     assert text[:12] in popup_dot and text[:12] in popup_path, (text, popup_dot, popup_path)
+
+
+@pytest.fixture(scope="module")
+def clustered_pages(tmp_path_factory, gaz):
+    """Two banded pages of 1,500 distinct places (bench/generate.py's set; bands from 100 vertices a layer):
+    as drawn, and as a share link draws it, with one clustered point's item selected."""
+    import sys
+
+    import numpy as np
+    import shapely
+
+    import geoplan.maps as maps
+    from geoplan.offline import localize
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from generate import distinct_features
+
+    saved = maps.LOD_MIN_VERTICES
+    maps.LOD_MIN_VERTICES = 100
+    try:
+        gdf = distinct_features(1500, 3, gazetteer=gaz)
+        located = gdf[gdf.geometry.notna()]
+        points = located[located.geometry.geom_type == "Point"]
+        # A point in the thick of the others (clustered at the city view): the nearest to their middle.
+        middle = points.geometry.union_all().centroid
+        selected = points.iloc[int(np.argmin(shapely.distance(np.asarray(points.geometry.values), middle)))]
+        folder = tmp_path_factory.mktemp("clustered")
+        plain, shared = folder / "plain.html", folder / "shared.html"
+        maps.save_map(localize(maps.build_map(gdf, gazetteer=gaz, search=True), mode="inline"), plain)
+        maps.save_map(localize(maps.build_map(gdf, gazetteer=gaz, selected=selected["fid"]), mode="inline"), shared)
+    finally:
+        maps.LOD_MIN_VERTICES = saved
+    return {"plain": plain, "shared": shared, "fid": selected["fid"], "name": str(selected["name"])}
+
+
+def _clustered_page(browser, path, errors):
+    context = browser.new_context(viewport={"width": 1000, "height": 700})
+    pg = context.new_page()
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.route(re.compile(r"^https?://"), lambda r: r.abort())  # tiles: the network never decides the test
+    pg.goto(path.as_uri())
+    pg.wait_for_function("window.geoplan && geoplan.entries.length > 0 && geoplan.entries.every((e) => !e.pending)")
+    return context, pg
+
+
+# The clusters and single markers on the map: how many, and the places they hold together.
+CLUSTERS_JS = """() => {
+  const icons = [...document.querySelectorAll('.leaflet-marker-icon.marker-cluster')];
+  return {clusters: icons.length, held: icons.reduce((k, el) => k + Number(el.textContent), 0),
+          markers: document.querySelectorAll('.leaflet-marker-icon.gp-icon').length,
+          shapes: geoplan.counts().shapes};
+}"""
+
+
+@pytest.mark.browser
+def test_a_large_banded_page_clusters_by_its_index_and_a_cluster_leads_to_a_popup(browser, clustered_pages):
+    """The point index (geoplan.js IndexGroup) in Chromium: clusters with counts at the city view, a click on
+    a cluster zooms in until the place is a marker of its own, whose click opens its popup; hover highlights
+    its cluster; the find box and the layer control filter what the clusters count."""
+    fid, name = clustered_pages["fid"], clustered_pages["name"]
+    errors: list[str] = []
+    context, pg = _clustered_page(browser, clustered_pages["plain"], errors)
+    try:
+        first = pg.evaluate(CLUSTERS_JS)
+        state = pg.evaluate(
+            """(fid) => {
+              const e = geoplan.byFid[fid], parent = e.group.getVisibleParent(e.layer);
+              return {index: !!e.group.zoomToShowLayer && !e.group._featureGroup, clustered: !!(parent && parent.geoplanCluster),
+                      hover: window.geoplanUI.highlight(fid) && parent._icon.classList.contains('gp-hover')};
+            }""",
+            fid,
+        )
+        pg.evaluate("() => window.geoplanUI.unhighlight()")
+        clicks = 0
+        for _ in range(16):  # each click zooms to where the cluster holding the place splits
+            box = pg.evaluate(
+                """(fid) => {
+                  const e = geoplan.byFid[fid], p = e.group.getVisibleParent(e.layer), r = p._icon.getBoundingClientRect();
+                  return {own: p === e.layer, x: r.left + r.width / 2, y: r.top + r.height / 2, zoom: e.group._map.getZoom()};
+                }""",
+                fid,
+            )
+            if box["own"]:
+                break
+            pg.mouse.click(box["x"], box["y"])
+            clicks += 1
+            pg.wait_for_function(
+                "(z) => geoplan.byFid[Object.keys(geoplan.byFid)[0]].group._map.getZoom() > z", arg=box["zoom"]
+            )
+        pg.wait_for_timeout(300)  # the zoom animation's end: the marker at its place
+        pg.locator(".leaflet-marker-icon.gp-icon", has=pg.locator(f"xpath=self::*[@title={json.dumps(name)}]")).click()
+        pg.locator(".leaflet-popup-content").wait_for(timeout=10_000)
+        popup = pg.locator(".leaflet-popup-content").inner_text()
+        pg.screenshot(path=str(screenshots_dir() / "clustered-leaf-popup-zh.png"))
+        pg.evaluate("(fid) => geoplan.byFid[fid].group._map.closePopup()", fid)
+        # Back to the whole city: the find box narrows what the clusters count, the layer control takes a layer off.
+        pg.evaluate(
+            "(fid) => { const m = geoplan.byFid[fid].group._map; m.setView([37.87, 112.55], 10, {animate: false}); }",
+            fid,
+        )
+        pg.locator(".gp-search input").fill(name)
+        pg.wait_for_function("(n) => geoplan.counts().shapes < n", arg=first["shapes"], timeout=10_000)
+        pg.wait_for_timeout(200)
+        found = pg.evaluate(CLUSTERS_JS)
+        pg.locator(".gp-search input").fill("")
+        pg.wait_for_function("(n) => geoplan.counts().shapes === n", arg=first["shapes"], timeout=10_000)
+        pg.wait_for_timeout(200)
+        back = pg.evaluate(CLUSTERS_JS)
+    finally:
+        context.close()
+    assert errors == []
+    assert state == {"index": True, "clustered": True, "hover": True}, state
+    assert first["clusters"] > 0 and first["held"] > first["clusters"], first
+    assert first["markers"] + first["held"] <= first["shapes"], "only what is in view is on the map"
+    assert clicks >= 1 and name in popup, (clicks, popup)
+    assert found["held"] + found["markers"] <= found["shapes"] < first["shapes"], found
+    assert back["held"] == first["held"] and back["markers"] == first["markers"], (first, back)
+
+
+@pytest.mark.browser
+def test_a_share_link_to_a_clustered_place_opens_its_popup(browser, clustered_pages):
+    """A page drawn with a selected item (the app's ``sel=`` link) zooms until its clustered place is a marker
+    of its own and opens that place's popup."""
+    errors: list[str] = []
+    context, pg = _clustered_page(browser, clustered_pages["shared"], errors)
+    try:
+        pg.locator(".leaflet-popup-content").wait_for(timeout=15_000)
+        popup = pg.locator(".leaflet-popup-content").inner_text()
+        own = pg.evaluate(
+            "(fid) => { const e = geoplan.byFid[fid]; return e.group.getVisibleParent(e.layer) === e.layer; }",
+            clustered_pages["fid"],
+        )
+    finally:
+        context.close()
+    assert errors == []
+    assert clustered_pages["name"] in popup and own, popup

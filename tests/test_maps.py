@@ -15,12 +15,19 @@ from geoplan.maps import build_map, map_html
 from geoplan.offline import assert_no_cdn, localize
 
 
-def _layers(html: str) -> list[tuple[dict, dict]]:
-    """(data, options) of every domain layer in the page."""
+def _layers(html: str, page: str | None = None) -> list[tuple[dict, dict]]:
+    """(data, options) of every domain layer in the page (``html``, or a part of ``page``)."""
     dec = json.JSONDecoder()
     out = []
+    block = re.compile(r'JSON\.parse\(document\.getElementById\("([^"]+)"\)\.textContent\)')
     for m in re.finditer(r"geoplan\.layer\(", html):
-        data, end = dec.raw_decode(html, m.end())
+        if ref := block.match(html, m.end()):  # a banded layer's features in a JSON block (DomainLayer.data_block)
+            whole = html if page is None else page
+            start = whole.index(f'<script type="application/json" id="{ref.group(1)}">')
+            data, _ = dec.raw_decode(whole, whole.index(">", start) + 1)
+            end = ref.end()
+        else:
+            data, end = dec.raw_decode(html, m.end())
         opts, _ = dec.raw_decode(html, end + 2)  # after ", "
         out.append((data, opts))
     return out
@@ -110,7 +117,9 @@ def test_localized_pages_reference_no_cdn(gdf, gaz):
     localize(static, mode="static")
     srcs = re.findall(r'<script src="([^"]+)"', map_html(static))
     assert srcs.index("../../app/static/geoplan.js") > srcs.index("../../app/static/vendor/leaflet/leaflet.js")
-    assert all(s.startswith("../../app/static/vendor/") for s in srcs if s != "../../app/static/geoplan.js")
+    own = ("../../app/static/geoplan.js", "../../app/static/supercluster.min.js")
+    assert srcs.index(own[1]) < srcs.index(own[0])  # the point index geoplan.js clusters banded layers with
+    assert all(s.startswith("../../app/static/vendor/") for s in srcs if s not in own)
 
 
 REPEATS = """关键词:环境
@@ -310,10 +319,15 @@ def test_the_map_script_and_style_are_files_linked_or_inlined_as_the_vendored_on
     assert "function create()" not in page and ".gp-pin{" not in page
     (assets,) = [el for el in static._children.values() if isinstance(el, GeoplanAssets)]
     urls = [u for _n, u in [*assets.default_js, *assets.default_css]]
-    assert urls == ["../../app/static/geoplan.js", "../../app/static/geoplan.css"]  # no "..": servers refuse it
+    sc = static_text("supercluster.min.js")
+    assert urls == [
+        "../../app/static/supercluster.min.js",
+        "../../app/static/geoplan.js",
+        "../../app/static/geoplan.css",
+    ]  # no "..": servers refuse it
     for url in urls:
         assert f'"{url}"' in page
-        assert (static_dir() / url.rsplit("/", 1)[1]).read_text(encoding="utf-8") in (js, css)
+        assert (static_dir() / url.rsplit("/", 1)[1]).read_text(encoding="utf-8") in (sc, js, css)
 
 
 def test_streamlit_folium_loads_the_map_script_before_the_map(gdf, gaz):
@@ -534,7 +548,7 @@ def test_a_banded_page_leaves_popup_text_to_a_data_file_loaded_after_the_first_d
     for f in props:
         listed = json.loads(f.read_text("utf-8")[len(f'geoplan.band("{f.stem}",') : -3])
         name = f.stem.removesuffix("_props")
-        data, _o = _layers(page[page.index(f"var {name} = ") :])[0]
+        data, _o = _layers(page[page.index(f"var {name} = ") :], page)[0]
         assert [[it["fid"] for it in p["items"]] for p in listed] == [
             [it["fid"] for it in g["properties"]["items"]] for g in data["features"]
         ]

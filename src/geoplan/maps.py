@@ -161,8 +161,10 @@ STATUS_EN = {
 }
 
 # The shared script and style sheet (``static/geoplan.js``, ``static/geoplan.css``), read where they are
-# used: the app serves them as files, standalone pages inline them (geoplan.offline).
-GEOPLAN_ASSETS = ("geoplan.js", "geoplan.css")
+# used: the app serves them as files, standalone pages inline them (geoplan.offline). Before them the point
+# index that clusters banded layers (``static/supercluster.min.js``, supercluster 9.1.0, ISC, vendored:
+# ``static/supercluster.LICENSE.txt``).
+GEOPLAN_ASSETS = ("supercluster.min.js", "geoplan.js", "geoplan.css")
 
 
 _SCRIPT_ESCAPES = (
@@ -286,7 +288,9 @@ class GeoplanAssets(RawScriptElement, JSCSSMixin):
 
     @property
     def script_text(self) -> str:
-        return "" if self.linked else static_text("geoplan.js")
+        if self.linked:
+            return ""
+        return "\n".join(static_text(name) for name in GEOPLAN_ASSETS if name.endswith(".js"))
 
     def render(self, **kwargs: Any) -> None:  # type: ignore[override]
         if not self.linked:
@@ -348,11 +352,16 @@ class DomainLayer(RawScriptElement, JSCSSMixin, folium.map.Layer):
 
     @property
     def script_text(self) -> str:
+        # Banded layers cluster with geoplan.js's point index unless LOD_CLUSTER_INDEX is off (bench/).
+        off = ({} if LOD_CLUSTER_INDEX else {"index": False}) | ({} if LOD_LAZY_BIND else {"eager": True})
         if self.src is not None:  # its bands and properties, if any, come with the data (layers_json)
-            return f"var {self.get_name()} = geoplan.layer({js_json(self.src)}, {js_json(self.options)});"
+            return f"var {self.get_name()} = geoplan.layer({js_json(self.src)}, {js_json({**self.options, **off})});"
         if not self.bands:
             return f"var {self.get_name()} = geoplan.layer({self.data_json}, {js_json(self.options)});"
-        options = {**self.options, "zooms": [zoom for zoom, _tol in DRAW_BANDS[1:]]}
+        options = {**self.options, "zooms": [zoom for zoom, _tol in DRAW_BANDS[1:]], **off}
+        data = self.data_json
+        if self.data_block():  # the features as a JSON block in the page (render), parsed as JSON
+            data = f"JSON.parse(document.getElementById({js_json(self.data_id())}).textContent)"
         # In files beside the page (save_map), loaded when the map first reaches their zoom; deferred, each
         # finer band is a JSON block (``<script type="application/json">``) the browser only tokenises, parsed
         # when first needed; else the arrays are in the script itself.
@@ -368,9 +377,23 @@ class DomainLayer(RawScriptElement, JSCSSMixin, folium.map.Layer):
         else:
             bands = "[" + ",".join(map(json_text, self.bands)) + "]"
             props = json_text(self.props) if self.props else props
-        return f"var {self.get_name()} = geoplan.layer({self.data_json}, {js_json(options)}, {bands}, {props});"
+        return f"var {self.get_name()} = geoplan.layer({data}, {js_json(options)}, {bands}, {props});"
+
+    def data_id(self) -> str:
+        return f"{self.get_name()}_data"
+
+    def data_block(self) -> bool:
+        """Whether the features go in a JSON block rather than in the script: a banded layer's, in a page that
+        ``render`` writes (``save_map``, or with its bands deferred). V8 parses JSON.parse's text faster than
+        the same object as a script literal: at 100k distinct places the first draw's main-thread CPU fell by
+        ~1 s (bench/README.md). LOD_DATA_BLOCK off: in the script, as before (bench/)."""
+        return LOD_DATA_BLOCK and bool(self.bands) and self.src is None and (self.data_dir is not None or self.deferred)
 
     def render(self, **kwargs: Any) -> None:  # type: ignore[override]
+        if self.data_block():
+            # js_json writes < and > as \u escapes: the text cannot close its script element.
+            block = f'<script type="application/json" id="{self.data_id()}">{self.data_json}</script>'
+            self.page().html.add_child(RawScript(block), name=self.data_id())
         if self.deferred and self.data_dir is None:
             for block_id, data in self.data_blocks():
                 # js_json writes < and > as \u escapes: the text cannot close its script element.
@@ -534,6 +557,16 @@ LOD_ANIMATE = False  # markercluster's zoom animation on banded layers (its forc
 LOD_PROPS_DEFERRED = True
 # Banded maps take their fitted view before their layers are added, without the zoom animation (_FirstView).
 LOD_FIRST_VIEW = True
+# Banded layers' markers clustered by one index of every zoom (geoplan.js IndexGroup, vendored supercluster)
+# instead of markercluster: at 100k distinct places markercluster's clustering was 2.7 s of the first draw's
+# 6.9 s main-thread CPU (bench/README.md). False: markercluster, as before (bench/render.py's variant).
+LOD_CLUSTER_INDEX = True
+# A banded layer's features as a JSON block parsed by JSON.parse rather than a literal in the layer's script
+# (DomainLayer.data_block; ~1 s of main-thread CPU at 100k distinct places). False: the literal (bench/).
+LOD_DATA_BLOCK = True
+# Banded layers' markers bind their popup and tooltip when first shown (geoplan.js Pin); False: each at once,
+# as before (bench/).
+LOD_LAZY_BIND = True
 # A banded layer's line or area under this many pixels at the map's zoom (its bbox's larger side) is drawn as
 # a marker in the layer's cluster, and as its shape once the zoom makes it larger (geoplan.js); 0 = never.
 # Chosen by bench/render.py's figures (bench/README.md, ``draw3``).

@@ -121,7 +121,7 @@ def asset_table() -> dict[str, dict[str, Any]]:
 
 # geoplan's own browser files, in static/ beside vendor/: the map script and style sheet. They are served
 # and inlined exactly as the vendored files, by their path relative to VENDOR_DIR.
-OWN_FILES: tuple[str, ...] = ("../geoplan.js", "../geoplan.css")
+OWN_FILES: tuple[str, ...] = ("../supercluster.min.js", "../geoplan.js", "../geoplan.css")
 
 
 @functools.lru_cache(maxsize=1)

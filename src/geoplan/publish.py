@@ -43,7 +43,7 @@ from geoplan.maps import (
 from geoplan.offline import assert_no_cdn, localize
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-SITE_ASSETS = ("geoplan.js", "geoplan.css", "map-ui.js", "map-ui.css", "site.js", "site.css")
+SITE_ASSETS = ("supercluster.min.js", "geoplan.js", "geoplan.css", "map-ui.js", "map-ui.css", "site.js", "site.css")
 OSM_CREDIT = "© OpenStreetMap contributors (ODbL)"
 
 # What each feature property means, for the data pages. A column without an entry fails the tests.

@@ -13,7 +13,7 @@
   function create() {
     var APPROX = {near: 1, estimated: 1, district: 1, city: 1}, AREA = {district: 1, city: 1}, MAX_ITEMS = 20;
     var entries = [], byFid = {}, syncs = [], arrivals = {}, loaders = [], options = [], fetches = {}, waiting = 0;
-    var queued = null;
+    var queued = null, icons = {};
     var state = {fids: null, query: "", raw: "", selected: null, key: undefined, map: null};
     // The app's two-way filter (see connect): the domain layers by domain, the last filter state both sides
     // know (``known``: sent by the map or received in a view), the map's own sequence number of posts.
@@ -42,8 +42,36 @@
         html = '<div class="gp-pin" style="background:' + o.color + '"><span>' + g + '</span></div>';
         size = [26, 26]; anchor = [13, 30];
       }
-      return L.marker(latlng, {icon: L.divIcon({className: "gp-icon", html: html, iconSize: size, iconAnchor: anchor}),
-                               title: p.name || ""});
+      // One icon per look (colour, glyph, kind), shared: 100k places have a few dozen looks.
+      var icon = icons[html] || (icons[html] = L.divIcon({className: "gp-icon", html: html, iconSize: size, iconAnchor: anchor}));
+      return new (pinClass())(latlng, {icon: icon, title: p.name || ""});
+    }
+    // A marker whose popup and tooltip are bound when it first goes on the map or is asked to open (see
+    // lazy): binding them on each of 100k places made two Leaflet objects and a dozen listeners per place
+    // (0.36 s of the first draw, bench/README.md) for the few hundred markers ever on the map.
+    var Pin = null;
+    function pinClass() {
+      if (Pin) { return Pin; }
+      if (!L.Marker || !L.Marker.extend) { Pin = function (latlng, opts) { return L.marker(latlng, opts); }; return Pin; }
+      var base = L.Marker.prototype;
+      Pin = L.Marker.extend({
+        onAdd: function (map) { base.onAdd.call(this, map); this.geoplanBind(); return this; },
+        openPopup: function (latlng) { this.geoplanBind(); return base.openPopup.call(this, latlng); },
+        openTooltip: function (latlng) { this.geoplanBind(); return base.openTooltip.call(this, latlng); },
+        getPopup: function () { this.geoplanBind(); return base.getPopup.call(this); },
+        getTooltip: function () { this.geoplanBind(); return base.getTooltip.call(this); },
+        geoplanBind: function () { var f = this.geoplanLazy; if (f) { this.geoplanLazy = null; f(this); } }
+      });
+      return Pin;
+    }
+    // Bind ``e``'s popup and tooltip to marker ``l`` when it needs them (a Pin), else at once.
+    function lazy(e, l) {
+      if (Pin && l instanceof Pin && l.geoplanBind && !e.o.eager) {  // o.eager: bound at once, as before (bench/)
+        l.geoplanLazy = function (m) { bind(e, m); };
+        if (l._map) { l.geoplanBind(); }
+      } else {
+        bind(e, l);
+      }
     }
     function highlight(text, name) {
       text = text || "";
@@ -136,10 +164,7 @@
       if (data && data.url) { return remote(data, o); }
       // animate: false for many shapes: markercluster's zoom animation forces a synchronous layout of the
       // whole page (_forceLayout), and with thousands of SVG paths that cost seconds (bench/README.md).
-      var group = into || (o.cluster ? L.markerClusterGroup({maxClusterRadius: 40, disableClusteringAtZoom: 15,
-                                                    showCoverageOnHover: false, animate: o.animate !== false})
-                            : L.featureGroup());
-      var made = [];
+      var group = into || clusterGroup(o), made = [];
       if (o.domain != null) { watch(group, o.domain); }
       if (bands) { return banded(data, o, bands, group, props); }
       L.geoJson(data, {
@@ -148,12 +173,153 @@
         onEachFeature: function (f, l) {
           var e = entry(f, o, group);
           e.layer = l;
-          bind(e, l);
+          lazy(e, l);
           made.push(l);
         }
       });
       if (o.cluster) { group.addLayers(made); } else { made.forEach(function (l) { group.addLayer(l); }); }
       return group;
+    }
+    // A layer's group: its markers clustered (o.cluster), else a plain feature group. A banded layer
+    // (o.zooms) clusters with one index built for every zoom at once (IndexGroup), the others with
+    // markercluster as before (o.index === false: markercluster for banded layers too, for bench/).
+    function clusterGroup(o) {
+      if (!o.cluster) { return L.featureGroup(); }
+      if (o.zooms && o.index !== false && indexable()) { return new (indexClass())(); }
+      return L.markerClusterGroup({maxClusterRadius: 40, disableClusteringAtZoom: 15, showCoverageOnHover: false,
+                                   animate: o.animate !== false});
+    }
+    function indexable() {
+      return typeof Supercluster !== "undefined" && !!(L.Layer && L.Layer.extend && L.Marker);
+    }
+    // The markers of a banded layer (its points, and its lines and areas drawn as dots) clustered by one
+    // index of every zoom, built at once (supercluster, vendored beside this file): markercluster clustered
+    // the ~97k markers of 100k distinct places zoom by zoom, 2.7 s of a 6.9 s first draw (bench/README.md).
+    // Only the clusters and markers in (padded) view are on the map; a filter or a dot that became its
+    // shape rebuilds the index (~0.1 s at 100k markers). It answers what geoplan.js, map-ui.js and site.js
+    // ask of a markercluster group: addLayers/removeLayers, getVisibleParent, zoomToShowLayer. Lines and
+    // areas drawn as shapes are on the map as they are. A cluster shows its count as markercluster's do
+    // (same classes and style sheet), and a click zooms to where it splits.
+    var IndexGroup = null, RADIUS = 40, LAST_CLUSTERED_ZOOM = 14;  // markercluster: radius 40, none from 15
+    function indexClass() {
+      if (IndexGroup) { return IndexGroup; }
+      IndexGroup = L.Layer.extend({
+        initialize: function () {
+          this._gpPins = new Set();  // the markers of the layer, clustered or not
+          this._gpFg = L.featureGroup();  // what is on the map: shapes, and the markers and clusters in view
+          this._gpOn = new Set();  // the markers and clusters of _gpFg
+          this._gpIndex = null; this._gpDirty = true; this._gpQueued = false; this._gpParents = null; this._gpClusters = {};
+        },
+        addLayers: function (ls) { return this._gpChange(ls, true); },
+        removeLayers: function (ls) { return this._gpChange(ls, false); },
+        addLayer: function (l) { return this._gpChange([l], true); },
+        removeLayer: function (l) { return this._gpChange([l], false); },
+        hasLayer: function (l) { return this._gpPins.has(l) || this._gpFg.hasLayer(l); },
+        getLayers: function () { return Array.from(this._gpPins).concat(this._gpFg.getLayers().filter(function (l) {
+          return !(l instanceof L.Marker); })); },
+        eachLayer: function (fn, ctx) { this.getLayers().forEach(fn, ctx); return this; },
+        _gpChange: function (ls, add) {
+          for (var i = 0; i < ls.length; i++) {
+            var l = ls[i];
+            if (!(l instanceof L.Marker)) {
+              if (add) { this._gpFg.addLayer(l); } else { this._gpFg.removeLayer(l); }
+            } else if (add ? !this._gpPins.has(l) : this._gpPins.has(l)) {
+              if (add) { this._gpPins.add(l); } else { this._gpPins.delete(l); }
+              if (!add && this._gpOn.has(l)) { this._gpFg.removeLayer(l); this._gpOn.delete(l); }
+              this._gpDirty = true;
+            }
+          }
+          if (this._gpDirty && this._map) { this._gpQueue(); }
+          return this;
+        },
+        onAdd: function (map) {
+          map.addLayer(this._gpFg);
+          map.on("moveend", this._gpRender, this);
+          this._gpQueue();  // once this script's other layers and shapes are in: one index, not two
+        },
+        onRemove: function (map) {
+          map.off("moveend", this._gpRender, this);
+          this._gpOn.forEach(function (l) { this._gpFg.removeLayer(l); }, this);
+          this._gpOn = new Set(); this._gpParents = null;
+          map.removeLayer(this._gpFg);
+        },
+        // Changes of one script run (a filter's removals and additions, a band's dots) make one index.
+        _gpQueue: function () {
+          var self = this;
+          if (this._gpQueued) { return; }
+          this._gpQueued = true;
+          Promise.resolve().then(function () { if (self._gpQueued) { self._gpRender(); } });
+        },
+        _gpFlush: function () { if (this._map && (this._gpQueued || this._gpDirty)) { this._gpRender(); } },
+        _gpBuild: function () {
+          var points = [];
+          // A point's properties are its marker: supercluster hands them back as they are (a leaf's, not a cluster's).
+          this._gpPins.forEach(function (l) { var ll = l.getLatLng(); points.push({geometry: {coordinates: [ll.lng, ll.lat]}, properties: l}); });
+          // extent 256: Leaflet's tiles, so that the radius is in screen pixels as markercluster's.
+          this._gpIndex = new Supercluster({radius: RADIUS, extent: 256, maxZoom: LAST_CLUSTERED_ZOOM}).load(points);
+          this._gpClusters = {};
+          this._gpDirty = false;
+        },
+        _gpRender: function () {
+          var map = this._map;
+          this._gpQueued = false;
+          if (!map) { return; }
+          if (this._gpDirty || !this._gpIndex) { this._gpBuild(); }
+          var b = map.getBounds().pad(0.25), w = b.getWest(), e = b.getEast();
+          if (e - w >= 360) { w = -180; e = 180; }
+          var list = this._gpIndex.getClusters([w, Math.max(-90, b.getSouth()), e, Math.min(90, b.getNorth())],
+                                             Math.round(map.getZoom()));
+          var want = new Set(), i;
+          for (i = 0; i < list.length; i++) { var p = list[i].properties; want.add(p.cluster ? this._gpCluster(list[i]) : p); }
+          this._gpOn.forEach(function (l) { if (!want.has(l)) { this._gpFg.removeLayer(l); } }, this);
+          want.forEach(function (l) { if (!this._gpOn.has(l)) { this._gpFg.addLayer(l); } }, this);
+          this._gpOn = want;
+          this._gpParents = null;
+        },
+        _gpCluster: function (c) {
+          var id = c.properties.cluster_id, m = this._gpClusters[id];
+          if (!m) {
+            var n = c.properties.point_count, size = n < 10 ? "small" : (n < 100 ? "medium" : "large");
+            m = this._gpClusters[id] = L.marker([c.geometry.coordinates[1], c.geometry.coordinates[0]], {
+              icon: L.divIcon({html: "<div><span>" + n + "</span></div>", className: "marker-cluster marker-cluster-" + size,
+                               iconSize: L.point(40, 40)})});
+            m.geoplanCluster = {id: id, count: n};
+            m.on("click", function () { this.zoomToCluster(m); }, this);
+          }
+          return m;
+        },
+        zoomToCluster: function (m) {
+          var map = this._map;
+          if (map && m.geoplanCluster) {
+            map.setView(m.getLatLng(), Math.min(this._gpIndex.getClusterExpansionZoom(m.geoplanCluster.id), map.getMaxZoom()));
+          }
+        },
+        // The marker itself when it is on the map, else the cluster in view that holds it; null out of view.
+        getVisibleParent: function (l) {
+          this._gpFlush();
+          if (this._gpOn.has(l)) { return l; }
+          if (!this._gpParents && this._gpIndex) {
+            var parents = this._gpParents = new Map(), index = this._gpIndex;
+            this._gpOn.forEach(function (m) {
+              if (m.geoplanCluster) { index.getLeaves(m.geoplanCluster.id, Infinity).forEach(function (f) { parents.set(f.properties, m); }); }
+            });
+          }
+          return (this._gpParents && this._gpParents.get(l)) || null;
+        },
+        // Zoom (without animation) until ``l`` is a marker of its own on the map, then call ``fn``.
+        zoomToShowLayer: function (l, fn) {
+          var map = this._map;
+          if (!map || !this._gpPins.has(l)) { return; }
+          for (var i = 0; i < 2 + LAST_CLUSTERED_ZOOM; i++) {
+            var parent = this.getVisibleParent(l), z = map.getZoom();
+            if (parent === l) { if (fn) { fn(); } return; }
+            if (!parent && i > 0) { return; }
+            var next = parent ? Math.max(z + 1, this._gpIndex.getClusterExpansionZoom(parent.geoplanCluster.id)) : z;
+            map.setView(l.getLatLng(), Math.min(next, map.getMaxZoom()), {animate: false});
+          }
+        }
+      });
+      return IndexGroup;
     }
     // Lines and areas by zoom band, built only when they meet the view: 10k distinct places are 1.08M
     // vertices, and making a Leaflet layer of each at once took 14-17 s to a first draw (bench/README.md).
@@ -188,7 +354,7 @@
         if (!f.bbox) {  // a point (a line or area has its bbox, and no geometry if the first band draws it as a marker)
           e.layer = point(f.properties, L.latLng(f.geometry.coordinates[1], f.geometry.coordinates[0]), o);
           e.layer.feature = f;
-          bind(e, e.layer);
+          lazy(e, e.layer);
           made.push(e.layer);
         } else {
           e.i = i; e.f = f; e.bbox = f.bbox; e.bands = [];
@@ -207,7 +373,7 @@
           var b = e.bbox, ll = L.latLng((b[1] + b[3]) / 2, (b[0] + b[2]) / 2);
           e.dot = point(e.p, ll, o);
           e.dot.feature = {type: "Feature", properties: e.f.properties, geometry: {type: "Point", coordinates: [ll.lng, ll.lat]}};
-          bind(e, e.dot);
+          lazy(e, e.dot);
         }
         return e.dot;
       }
@@ -304,9 +470,7 @@
     // The group exists at once (the layer control and the page's script refer to it); the features come
     // with the data, and the last view asked for is applied again then.
     function remote(src, o) {
-      var group = o.cluster ? L.markerClusterGroup({maxClusterRadius: 40, disableClusteringAtZoom: 15,
-                                                   showCoverageOnHover: false, animate: o.animate !== false})
-                            : L.featureGroup();
+      var group = clusterGroup(o);
       waiting += 1;
       if (!fetches[src.url]) {
         fetches[src.url] = fetch(src.url).then(function (r) {
