@@ -195,3 +195,21 @@ def test_a_prepared_dir_that_cannot_be_written_costs_only_time(tmp_path, caplog)
     assert _facts(gaz) == _facts(G.load_gazetteer(paths))
     assert "not kept" in caplog.text
     assert not [p for p in tmp_path.iterdir() if p.name != "file"]
+
+
+def test_the_app_keeps_its_gazetteer_prepared_in_the_data_dir(_data_dir, monkeypatch):
+    """The app's gazetteer (a cached resource) loads through the data dir's ``prepared/``: a restarted server
+    reads it back (its cache empty again) instead of the GeoJSON."""
+    from geoplan.app import data
+
+    data.gazetteer.clear()
+    try:
+        first = data.gazetteer(settings.default_city_adcode)
+        (kept,) = (_data_dir / "prepared").glob("gazetteer-*.npz")
+        data.gazetteer.clear()  # as a new server process
+        monkeypatch.setattr(G, "_load", lambda *a, **k: pytest.fail("read from the GeoJSON again"))
+        again = data.gazetteer(settings.default_city_adcode)
+        assert again is not first and _facts(again) == _facts(first)
+        assert [p.name for p in (_data_dir / "prepared").glob("gazetteer-*.npz")] == [kept.name]
+    finally:
+        data.gazetteer.clear()

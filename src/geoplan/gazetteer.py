@@ -232,9 +232,8 @@ def _geometry(
         if _in_range(coords[:, ::-1]):
             raise GazetteerError(f"{label}: coordinates look like lat/lon swapped (GeoJSON is lon, lat)")
         raise GazetteerError(f"{label}: coordinates outside lon/lat range")
-    unclosed = _unclosed_rings(raw)
-    if unclosed and problems is not None:  # shapely closes them silently; say so
-        problems.append(f"{label}: {unclosed} polygon ring(s) not closed (first position is not the last); closed them")
+    if problems is not None:
+        _report_unclosed(raw, label, problems)
     if not geom.is_valid:
         reason = shapely.is_valid_reason(geom)
         before, dims = geom.geom_type, shapely.get_dimensions(geom)
@@ -252,6 +251,13 @@ def _geometry(
             raise GazetteerError(f"{label}: coordinates look like lat/lon swapped (GeoJSON is lon, lat)")
         raise GazetteerError(f"{label}: geometry lies outside the city")
     return geom
+
+
+def _report_unclosed(raw: dict[str, Any], label: str, problems: list[str]) -> None:
+    """Shapely closes an open polygon ring silently; say so."""
+    unclosed = _unclosed_rings(raw)
+    if unclosed:
+        problems.append(f"{label}: {unclosed} polygon ring(s) not closed (first position is not the last); closed them")
 
 
 def _unclosed_rings(raw: dict[str, Any]) -> int:
@@ -403,12 +409,7 @@ def _place_entries(
             if geom is not None:
                 raw = feature["geometry"]
                 if fine:
-                    unclosed = _unclosed_rings(raw)
-                    if unclosed:
-                        problems.append(
-                            f"{label}: {unclosed} polygon ring(s) not closed (first position is not the last); "
-                            "closed them"
-                        )
+                    _report_unclosed(raw, label, problems)
                 else:
                     geom = _geometry(raw, label=label, city_area=city_area, problems=problems)
             out.append(_entry(props, label, origin, geom))
@@ -565,11 +566,11 @@ def _read_prepared(directory: Path, key: str) -> Gazetteer | None:
             return None
         blobs = [wkb[a:b] if b > a else None for a, b in zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True)]
         geoms = shapely.from_wkb(np.array(blobs, dtype=object))
-        fields: list[dict[str, Any]] = [
+        kwargs: list[dict[str, Any]] = [
             {**d, **{f: tuple(d[f]) for f in _TUPLES}, "geometry": g}
             for d, g in zip(header["entries"], geoms, strict=True)
         ]
-        entries = tuple(GazetteerEntry(**f) for f in fields)
+        entries = tuple(GazetteerEntry(**k) for k in kwargs)
         os.utime(path)  # the newest used are the ones kept
     except FileNotFoundError:
         return None
