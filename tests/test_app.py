@@ -119,6 +119,11 @@ def test_only_the_open_tab_is_computed_and_sent(gdf):
     assert len(at.dataframe) == 1 and "data-gp-fid" not in _html(at) and "<details>" not in _html(at)
     _open(at, "list")
     assert not at.dataframe and "<details>" in _html(at)
+    # A box ticked in the downloads tab stays ticked when another tab is opened and this one again.
+    _open(at, "downloads").checkbox(key="dl_unlocated").check().run()
+    _open(at, "table")
+    assert at.session_state["dl_unlocated"] is True
+    assert _open(at, "downloads").checkbox(key="dl_unlocated").value is True
 
 
 def test_domain_filter_changes_counts_table_and_url(gdf):

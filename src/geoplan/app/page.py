@@ -286,6 +286,8 @@ def _workbench(prep: Prepared, lang: Lang, name: str, corrections: tuple[Correct
         "missing": t(lang, "tab_missing"),
         "placed": t(lang, "tab_placed", n=located["fid"].nunique()),
     }
+    if "dl_unlocated" in st.session_state:  # a widget not drawn loses its state: the closed tab's box keeps it
+        st.session_state["dl_unlocated"] = st.session_state["dl_unlocated"]
     tab_list, tab_table, tab_targets, tab_dl, tab_missing, tab_placed = st.tabs(
         list(tab_labels.values()),
         key="tabs",
