@@ -249,3 +249,26 @@ test("without supercluster, or unclustered, a banded layer keeps markercluster o
   assert.ok(!plain.zoomToShowLayer);
   teardown();
 });
+
+test("a banded layer fetched by URL (the app's) is an index group at once, filled and clustered when the data comes", async () => {
+  const L = global.L = fakeLeaflet();
+  global.Supercluster = Supercluster;
+  let answer;
+  global.fetch = () => new Promise((resolve) => { answer = resolve; });
+  try {
+    const g = create(), map = fakeMap(L, {lat: 37.87, lng: 112.55}, 10);
+    const group = g.layer({url: "layers.json", i: 0}, OPTS);
+    assert.ok(group.zoomToShowLayer && group.getVisibleParent, "the index group before the data");
+    map.addLayer(group);  // the layer control and the page refer to it at once
+    await settled();
+    assert.equal(shown(map).clusters.length + shown(map).markers.length, 0);
+    answer({ok: true, json: () => Promise.resolve({layers: [places(300)], bands: [[]], props: [null]})});
+    await new Promise((r) => setTimeout(r, 10));
+    const on = shown(map);
+    assert.equal(on.clusters.reduce((k, c) => k + c.geoplanCluster.count, 0) + on.markers.length, 300);
+    assert.equal(g.counts().shapes, 301);
+  } finally {
+    teardown();
+    delete global.fetch;
+  }
+});

@@ -196,10 +196,10 @@
     // index of every zoom, built at once (supercluster, vendored beside this file): markercluster clustered
     // the ~97k markers of 100k distinct places zoom by zoom, 2.7 s of a 6.9 s first draw (bench/README.md).
     // Only the clusters and markers in (padded) view are on the map; a filter or a dot that became its
-    // shape rebuilds the index (~0.1 s at 100k markers). It answers what geoplan.js, map-ui.js and site.js
-    // ask of a markercluster group: addLayers/removeLayers, getVisibleParent, zoomToShowLayer. Lines and
-    // areas drawn as shapes are on the map as they are. A cluster shows its count as markercluster's do
-    // (same classes and style sheet), and a click zooms to where it splits.
+    // shape rebuilds the index (a few tenths of a second at 100k markers). It answers what geoplan.js,
+    // map-ui.js and site.js ask of a markercluster group: addLayers/removeLayers, getVisibleParent,
+    // zoomToShowLayer. Lines and areas drawn as shapes are on the map as they are. A cluster shows its count
+    // as markercluster's do (same classes and style sheet), and a click zooms to where it splits.
     var IndexGroup = null, RADIUS = 40, LAST_CLUSTERED_ZOOM = 14;  // markercluster: radius 40, none from 15
     function indexClass() {
       if (IndexGroup) { return IndexGroup; }
