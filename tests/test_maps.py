@@ -497,6 +497,7 @@ def test_save_map_writes_bands_beside_the_page_and_small_maps_as_one_file(tmp_pa
     # The fitted view is set, unanimated, before the banded layers are added (they build for it once).
     first = re.search(r'\.fitBounds\(\[\[[^;]*"animate":false\}\);', one)
     assert first and first.start() < one.index("= geoplan.layer(")
+    assert len(re.findall(r"map_\w+\.fitBounds\(", one)) == 1  # no second fit after them: it redrew them all
     assert '"animate":false});' not in small.read_text("utf-8")
     # Small maps (the shipped report) draw as before: no bands, no markers for lines and areas.
     assert all(k not in o for _d, o in _layers(small.read_text("utf-8")) for k in ("animate", "zooms", "dot_px"))

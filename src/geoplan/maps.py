@@ -858,8 +858,8 @@ class _FirstView(RawScriptElement):
 
     folium's ``fit_bounds`` runs after the layers, animated: a banded layer then built its lines and areas
     and clusters at the map's initial zoom, and again at the fitted one when the animation ended (a third
-    of the first draw's main-thread time at 10k distinct places; bench/README.md). The later
-    ``fit_bounds`` finds the map there already and does not move it.
+    of the first draw's main-thread time at 10k distinct places; bench/README.md). build_map then adds no
+    ``fit_bounds`` of its own: fitting again to the same view still made every banded layer redraw.
     """
 
     def __init__(self, bounds: tuple[float, float, float, float]) -> None:
@@ -1041,7 +1041,8 @@ def build_map(
         boundaries = _boundaries_layer(gazetteer, lang, basemap, langs)
         boundaries.add_to(m)
         _DistrictLabels(boundaries, gazetteer, lang, basemap, langs).add_to(m)
-    if data.bands and data.bounds and LOD_FIRST_VIEW:
+    first_view = bool(data.bands and data.bounds and LOD_FIRST_VIEW)
+    if first_view:
         _FirstView(data.bounds).add_to(m)
     for i, (domain, color, doc) in enumerate(data.layers):
         bands = data.bands[i] if data.bands else ()
@@ -1088,7 +1089,7 @@ def build_map(
     bounds = data.bounds
     if bounds is None and gazetteer is not None and gazetteer.city is not None and gazetteer.city.geometry is not None:
         bounds = gazetteer.city.geometry.bounds
-    if bounds:
+    if bounds and not first_view:  # a second fit, even to the same view, made the banded layers redraw
         m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]], padding=(20, 20), max_zoom=15)
     if selected:
         MapView(None, selected=selected).add_to(m)
