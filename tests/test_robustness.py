@@ -245,9 +245,12 @@ def test_a_50_mb_report_parses_in_reasonable_time(tmp_path):
     for size in (target // 200, target // 25):  # ~0.25 MB and ~2 MB
         path = tmp_path / f"big-{size}.txt"
         copies = _big_report(path, size)
-        t0 = time.perf_counter()
-        rep = report_from_path(path, max_bytes=settings.max_report_bytes)
-        timings.append((time.perf_counter() - t0, path.stat().st_size))
+        took = []
+        for _ in range(2):  # CPU time, best of two: the machine's other work is not the parser's
+            t0 = time.process_time()
+            rep = report_from_path(path, max_bytes=settings.max_report_bytes)
+            took.append(time.process_time() - t0)
+        timings.append((min(took), path.stat().st_size))
         # 44 item lines a copy, 4 repeating an earlier line exactly; the fifth repeat, a substring of a
         # longer item, is none once both carry the copy's number: 44 - 4 = 40 items.
         assert len(rep.items) == copies * 40
@@ -262,10 +265,13 @@ def test_many_items_build_in_linear_time(gaz):
     def build(n: int) -> float:
         lines = ["关键词:交通"] + [f"◆实施迎泽西大街第{i}期改造,推进幸福桥打通工程。" for i in range(n)]
         rep = report_from_bytes("\n".join(lines).encode(), source="many.txt")
-        t0 = time.perf_counter()
-        gdf = features_from_report(rep, gazetteer=gaz)
+        took = []
+        for _ in range(2):  # CPU time, best of two: the machine's other work is not the build's
+            t0 = time.process_time()
+            gdf = features_from_report(rep, gazetteer=gaz)
+            took.append(time.process_time() - t0)
         assert len(gdf) == 2 * n and gdf["fid"].is_unique
-        return time.perf_counter() - t0
+        return min(took)
 
     build(200)  # warm up the linker
     small, large = build(1000), build(8000)
