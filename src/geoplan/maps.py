@@ -554,7 +554,7 @@ def map_data(
     properties going to ``MapData.props``. The garbage collector is paused meanwhile: the dicts of 10k places set it off again and again.
 
     The work goes one domain at a time, so only one layer's dicts, geometries and bands are alive at once;
-    with ``spill`` (a folder), once ``SPILL_AFTER_BYTES`` of them are kept, each layer's finer bands and deferred
+    with ``spill`` (a folder) and ``SPILL_MIN_VERTICES`` or more, each layer's finer bands and deferred
     properties are written there as they are made (``JsonFile``) instead of kept as strings: ``geoplan map`` at
     100k distinct places (bench/README.md).
     """
@@ -636,21 +636,18 @@ def _digests(column: np.ndarray) -> dict[int, bytes]:
     return digests
 
 
-# With a spill folder, map_data keeps this many bytes of bands and properties as strings before it writes them
-# there: 10k distinct places (45 MB) stay in memory as before, without the files' cost (0.2 s of CPU).
-SPILL_AFTER_BYTES = 64 << 20
+# A spill folder is used from this many vertices on: below it (10k distinct places, 1.08M vertices, 45 MB of
+# bands and properties) the texts stay strings, as the files cost 0.2 s of CPU there; at 100k distinct places
+# (10.7M vertices, 450 MB) they were most of the peak memory (bench/README.md).
+SPILL_MIN_VERTICES = 4_000_000
 
 
-def _kept(obj: Any, spill: Path | None, name: str, kept: list[int]) -> str | JsonFile:
-    """``js_json(obj)``; once ``kept[0]`` bytes of them are kept, that text written to ``spill/name`` (never
-    decoded) and referred to there."""
+def _kept(obj: Any, spill: Path | None, name: str) -> str | JsonFile:
+    """``js_json(obj)``, or that text written to ``spill/name`` (never decoded) and referred to there."""
     if spill is None:
         return js_json(obj)
     data = _js_json_utf8(obj)
     data = data.encode("utf-8") if isinstance(data, str) else data
-    if kept[0] + len(data) <= SPILL_AFTER_BYTES:
-        kept[0] += len(data)
-        return data.decode("utf-8")
     path = spill / name
     path.write_bytes(data)
     _io.check_size(path, len(data))
@@ -682,7 +679,8 @@ def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False, spill:
     bands: list[tuple[str | JsonFile, ...]] = []
     deferred_props: list[str | JsonFile] = []
     shapes = 0
-    kept = [0]  # bytes of bands and properties kept as strings (SPILL_AFTER_BYTES)
+    if spill is not None and int(shapely.get_num_coordinates(column).sum()) < SPILL_MIN_VERTICES:
+        spill = None
     for domain in domains_in_order(gdf):
         at = np.flatnonzero(domain_of == domain)
         if not len(at):
@@ -748,10 +746,10 @@ def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False, spill:
                 ]
             del banded
             n = len(layers)
-            extra = tuple(_kept(band, spill, f"gp{n}_band{k}.json", kept) for k, band in enumerate(finer, 1))
+            extra = tuple(_kept(band, spill, f"gp{n}_band{k}.json") for k, band in enumerate(finer, 1))
             del finer
             if LOD_PROPS_DEFERRED:
-                layer_props = _kept([f["properties"] for f in feats], spill, f"gp{n}_props.json", kept)
+                layer_props = _kept([f["properties"] for f in feats], spill, f"gp{n}_props.json")
                 feats = [{**f, "properties": _drawing_properties(f["properties"])} for f in feats]
         layers.append((domain, colors[domain], js_json({"type": "FeatureCollection", "features": feats})))
         bands.append(extra)
