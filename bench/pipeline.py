@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -55,6 +56,9 @@ from _common import (
     table,
     target,
 )
+
+if os.environ.get("GEOPLAN_BENCH_SRC"):  # --before: _common put this checkout's src/ first; the export goes first
+    sys.path.insert(0, os.environ["GEOPLAN_BENCH_SRC"])
 
 STAGES = ("gazetteer", "parse", "link", "geocode", "features", "geojson", "serialise", "map_data")
 BUILD = ("parse", "features", "geojson", "serialise")  # what `geoplan build` does, gazetteer loaded
@@ -241,7 +245,7 @@ def _before_env(src: str) -> dict[str, str]:
     """The environment of a child that imports geoplan from ``src`` (an export of an earlier commit's ``src/``)."""
     import os
 
-    return {**os.environ, "PYTHONPATH": str(Path(src).resolve())}
+    return {**os.environ, "PYTHONPATH": str(Path(src).resolve()), "GEOPLAN_BENCH_SRC": str(Path(src).resolve())}
 
 
 def run_distinct(n: int, *, whole: bool, steps: tuple[str, ...], before: str | None) -> dict[str, object] | None:

@@ -668,6 +668,9 @@ def test_map_data_one_layer_at_a_time_is_the_data_it_was(tmp_path, monkeypatch, 
     frame = shipped if which == "shipped" else _distinct_shapes(shipped)
     kept = maps.map_data(frame, basemap, lod=lod)
     assert _map_data_digest(kept) == _MAP_DATA_BEFORE[which, basemap, lod]
+    assert maps.map_data(frame, basemap, lod=lod, spill=tmp_path) == kept  # few vertices: every text kept
+    assert not list(tmp_path.iterdir())
+    monkeypatch.setattr(maps, "SPILL_MIN_VERTICES", 0)  # as many vertices as 100k distinct places have
     spilled = maps.map_data(frame, basemap, lod=lod, spill=tmp_path)
     assert _map_data_digest(spilled) == _MAP_DATA_BEFORE[which, basemap, lod]
     files = [f for band in spilled.bands for f in band] + [f for f in spilled.props if f]
@@ -688,6 +691,7 @@ def test_save_map_copies_spilled_data_into_the_same_files(tmp_path, gdf, gaz, mo
     monkeypatch.setattr(maps, "LOD_MIN_VERTICES", 100)
     shapes = _distinct_shapes(gdf)
     (tmp_path / "spill").mkdir()
+    monkeypatch.setattr(maps, "SPILL_MIN_VERTICES", 0)
     spilled = maps.map_data(shapes, "osm", lod=True, spill=tmp_path / "spill")
     m = localize(
         build_map(shapes, gazetteer=gaz, search=True, data=maps.map_data(shapes, "osm", lod=True)), mode="inline"
@@ -724,6 +728,7 @@ def test_geoplan_map_spills_to_a_temporary_folder_it_removes_and_refuses_a_short
     from geoplan.features import dumps_geojson, features_to_geojson
 
     monkeypatch.setattr(maps, "LOD_MIN_VERTICES", 100)
+    monkeypatch.setattr(maps, "SPILL_MIN_VERTICES", 0)
     spill = tmp_path / "tmp"
     spill.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(spill))

@@ -587,8 +587,9 @@ def map_data(
     properties going to ``MapData.props``. The garbage collector is paused meanwhile: the dicts of 10k places set it off again and again.
 
     The work goes one domain at a time, so only one layer's dicts, geometries and bands are alive at once;
-    with ``spill`` (a folder) each layer's finer bands and deferred properties are written there as they are
-    made (``JsonFile``) instead of kept as strings: ``geoplan map`` at 100k distinct places (bench/README.md).
+    with ``spill`` (a folder) and ``SPILL_MIN_VERTICES`` or more, each layer's finer bands and deferred
+    properties are written there as they are made (``JsonFile``) instead of kept as strings: ``geoplan map`` at
+    100k distinct places (bench/README.md).
     """
     with gc_paused():
         return _map_data(gdf, basemap, lod, spill)
@@ -668,6 +669,12 @@ def _digests(column: np.ndarray) -> dict[int, bytes]:
     return digests
 
 
+# A spill folder is used from this many vertices on: below it (10k distinct places, 1.08M vertices, 45 MB of
+# bands and properties) the texts stay strings, as the files cost 0.2 s of CPU there; at 100k distinct places
+# (10.7M vertices, 450 MB) they were most of the peak memory (bench/README.md).
+SPILL_MIN_VERTICES = 4_000_000
+
+
 def _kept(obj: Any, spill: Path | None, name: str) -> str | JsonFile:
     """``js_json(obj)``, or that text written to ``spill/name`` (never decoded) and referred to there."""
     if spill is None:
@@ -682,7 +689,10 @@ def _kept(obj: Any, spill: Path | None, name: str) -> str | JsonFile:
 
 def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False, spill: Path | None = None) -> MapData:
     shown = gdf.geometry.notna() & ~gdf.geometry.is_empty
-    located = gdf if bool(shown.all()) else gdf[shown]  # not a copy of a frame whose every row is drawn
+    located = gdf.copy(deep=False) if bool(shown.all()) else gdf[shown]  # no copy of the columns of a frame
+    # drawn whole; and no report: pandas deep-copies ``attrs`` into every frame and column taken from it (0.4 s
+    # of 10k distinct places' map_data, in the layers' ``iloc``).
+    located.attrs = {}
     place_cols = [c for c in PLACE_PROPERTIES if c in located.columns]
     item_cols = [c for c in ITEM_PROPERTIES if c in located.columns]
     shift = basemap == "amap"  # AMap tiles are GCJ-02: shift the data so features stay on their streets
@@ -692,6 +702,7 @@ def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False, spill:
     column = located.geometry.to_numpy()
     digests = _digests(column)
     domain_of = np.asarray(located["domain"].astype(object).to_numpy())
+    columns = located[list(dict.fromkeys([*place_cols, *item_cols]))]  # what the layers take their rows of
     colors = domain_colors(domains_in_order(gdf, all_domains=True))
     # Fit the view to sites and lines: county-sized areas (district precision) would zoom the map out
     # to the whole municipality and leave the city-centre projects a few pixels wide.
@@ -701,11 +712,13 @@ def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False, spill:
     bands: list[tuple[str | JsonFile, ...]] = []
     deferred_props: list[str | JsonFile] = []
     shapes = 0
+    if spill is not None and int(shapely.get_num_coordinates(column).sum()) < SPILL_MIN_VERTICES:
+        spill = None
     for domain in domains_in_order(gdf):
         at = np.flatnonzero(domain_of == domain)
         if not len(at):
             continue
-        part = located.iloc[at]
+        part = columns.iloc[at]
         geometries: dict[bytes, Any] = {}  # digest -> the geometry as drawn (converted for AMap)
         groups: dict[tuple[Any, ...], dict[str, Any]] = {}
         drawn_as: dict[tuple[Any, ...], Any] = {}  # group -> its geometry as drawn (for the bounds)
