@@ -1054,8 +1054,8 @@ def build_map(
         boundaries = _boundaries_layer(gazetteer, lang, basemap, langs)
         boundaries.add_to(m)
         _DistrictLabels(boundaries, gazetteer, lang, basemap, langs).add_to(m)
-    first_view = bool(data.bands and data.bounds and LOD_FIRST_VIEW)
-    if first_view:
+    first_view = bool(data.bands and LOD_FIRST_VIEW) and data.bounds is not None
+    if first_view and data.bounds is not None:
         _FirstView(data.bounds).add_to(m)
     for i, (domain, color, doc) in enumerate(data.layers):
         bands = data.bands[i] if data.bands else ()
