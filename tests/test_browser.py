@@ -246,8 +246,8 @@ def test_copied_link_reproduces_the_view(page, app_url):
     _open(page, app_url + "/?domain=环境&lang=en")
     assert _metric(page, "items") < 39
     page.wait_for_timeout(300)
-    assert "Environment" not in page.locator('[data-testid="stSidebar"]').inner_text()  # labels, not data
-    assert "环境" in page.locator('[data-testid="stSidebar"]').inner_text()
+    # The chosen domain: the report's word, with its English gloss (geoplan.vocab).
+    assert "环境 · Environment" in page.locator('[data-testid="stSidebar"]').inner_text()
 
 
 def test_planner_draws_a_point_for_an_unlocated_item(page, app_url):
