@@ -60,7 +60,7 @@ async ([sel, domain, bound]) => {
   const f = [...document.querySelectorAll(sel)].filter(f => f.getAttribute('width') !== '-1')[0];
   const w = f && f.contentWindow, d = w && w.document;
   const label = d && [...d.querySelectorAll('.leaflet-control-layers-overlays label')]
-    .find(l => l.textContent.trim() === domain);
+    .find(l => (l.querySelector('.gp-l-zh') || l).textContent.trim() === domain);  // the app's labels: zh and en spans
   const count = d && d.querySelector('.gp-search-n'), head0 = document.querySelector('.gp-counts');
   if (!label || !count || !head0) { return {error: 'no layer control, in-map counts or header'}; }
   const input = label.querySelector('input'), before = count.textContent, headBefore = head0.textContent;
