@@ -348,7 +348,7 @@ class DomainLayer(RawScriptElement, JSCSSMixin, folium.map.Layer):
         """The bands (and deferred properties) as scripts for ``data_dir`` (file name -> its text in three
         pieces, the JSON itself in the middle, so save_map writes it without a copy, or copies it from the
         ``JsonFile`` map_data spilled it to): each hands its data to geoplan.band, as a band does."""
-        return {f"{i}.js": (f"geoplan.band({js_json(i)},", data, ");\n") for i, data in self.data_blocks()}
+        return {f"{i}.js": band_call(i, data) for i, data in self.data_blocks()}
 
     @property
     def script_text(self) -> str:
@@ -497,16 +497,34 @@ class MapData:
     props: tuple[str | JsonFile, ...] = ()
 
 
+def band_call(block_id: str, data: str | JsonFile) -> tuple[str, str | JsonFile, str]:
+    """The script of a band's (or deferred properties') data file in three pieces, the JSON in the middle (so
+    that save_map writes it without a copy): it hands the JSON to geoplan.band under ``block_id``."""
+    return f"geoplan.band({js_json(block_id)},", data, ");\n"
+
+
+def _band_id(layer: int, band: int) -> str:
+    """The id of layer ``layer``'s finer band ``band`` (1 = ``DRAW_BANDS[1]``) in a map built from ``MapData``."""
+    return f"gp{layer}_band{band}"
+
+
+def _props_id(layer: int) -> str:
+    """The id of layer ``layer``'s deferred properties in a map built from ``MapData``."""
+    return f"gp{layer}_props"
+
+
 def band_scripts(data: MapData) -> list[tuple[str, str]]:
     """(id, script) of each banded layer's finer zoom bands and deferred properties, as ``save_map``'s data
     files (each hands its data to geoplan.band): what a map built with ``data_url`` loads only when it needs
     it, a band when the map first reaches its zoom, the properties after the first draw."""
     out: list[tuple[str, str]] = []
     for i in range(len(data.layers)):
-        blocks = [(f"gp{i}_band{k}", band) for k, band in enumerate(data.bands[i] if data.bands else (), 1)]
+        blocks = [(_band_id(i, k), band) for k, band in enumerate(data.bands[i] if data.bands else (), 1)]
         if data.props and data.props[i]:
-            blocks.append((f"gp{i}_props", data.props[i]))
-        out.extend((block, f"geoplan.band({js_json(block)},{json_text(text)});\n") for block, text in blocks)
+            blocks.append((_props_id(i), data.props[i]))
+        for block, text in blocks:
+            head, body, tail = band_call(block, text)
+            out.append((block, head + json_text(body) + tail))
     return out
 
 
@@ -524,9 +542,9 @@ def layers_json(data: MapData, urls: Mapping[str, str] | None = None) -> bytes:
             bands.append(("[" + ",".join(map(json_text, layer_bands)) + "]") if layer_bands else "null")
             props.append(json_text(layer_props) if layer_props else "null")
             continue
-        ids = [f"gp{i}_band{k}" for k in range(1, len(layer_bands) + 1)]
+        ids = [_band_id(i, k) for k in range(1, len(layer_bands) + 1)]
         bands.append(js_json([{"id": b, "src": urls[b]} for b in ids]) if ids else "null")
-        props.append(js_json({"id": f"gp{i}_props", "src": urls[f"gp{i}_props"]}) if layer_props else "null")
+        props.append(js_json({"id": _props_id(i), "src": urls[_props_id(i)]}) if layer_props else "null")
     return (
         '{"layers":['
         + ",".join(doc for _domain, _color, doc in data.layers)
@@ -779,25 +797,17 @@ def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False, spill:
                 ]
             del banded
             n = len(layers)
-            extra = tuple(_kept(band, spill, f"gp{n}_band{k}.json") for k, band in enumerate(finer, 1))
+            extra = tuple(_kept(band, spill, f"{_band_id(n, k)}.json") for k, band in enumerate(finer, 1))
             del finer
             if LOD_PROPS_DEFERRED:
-                layer_props = _kept([f["properties"] for f in feats], spill, f"gp{n}_props.json")
+                layer_props = _kept([f["properties"] for f in feats], spill, f"{_props_id(n)}.json")
                 feats = [{**f, "properties": _drawing_properties(f["properties"])} for f in feats]
         layers.append((domain, colors[domain], js_json({"type": "FeatureCollection", "features": feats})))
         bands.append(extra)
         deferred_props.append(layer_props)
-    boxes_of = site_bounds or all_bounds
-    bounds = (
-        (
-            float(min(b[0] for b in boxes_of)),
-            float(min(b[1] for b in boxes_of)),
-            float(max(b[2] for b in boxes_of)),
-            float(max(b[3] for b in boxes_of)),
-        )
-        if boxes_of
-        else None
-    )
+    boxes_of = np.array(site_bounds or all_bounds).reshape(-1, 4)  # the layers' boxes: theirs is the map's
+    low, high = boxes_of[:, :2].min(axis=0, initial=np.inf), boxes_of[:, 2:].max(axis=0, initial=-np.inf)
+    bounds = (float(low[0]), float(low[1]), float(high[0]), float(high[1])) if len(boxes_of) else None
     return MapData(
         layers=tuple(layers),
         bounds=bounds,
@@ -1054,9 +1064,9 @@ def build_map(
         boundaries = _boundaries_layer(gazetteer, lang, basemap, langs)
         boundaries.add_to(m)
         _DistrictLabels(boundaries, gazetteer, lang, basemap, langs).add_to(m)
-    first_view = bool(data.bands and LOD_FIRST_VIEW) and data.bounds is not None
-    if first_view and data.bounds is not None:
-        _FirstView(data.bounds).add_to(m)
+    first_view = data.bounds if data.bands and LOD_FIRST_VIEW else None
+    if first_view is not None:
+        _FirstView(first_view).add_to(m)
     for i, (domain, color, doc) in enumerate(data.layers):
         bands = data.bands[i] if data.bands else ()
         options = {**base_opts, "color": color, "domain": domain}  # the app's two-way filter names it
@@ -1102,7 +1112,7 @@ def build_map(
     bounds = data.bounds
     if bounds is None and gazetteer is not None and gazetteer.city is not None and gazetteer.city.geometry is not None:
         bounds = gazetteer.city.geometry.bounds
-    if bounds and not first_view:  # a second fit, even to the same view, made the banded layers redraw
+    if bounds and first_view is None:  # a second fit, even to the same view, made the banded layers redraw
         m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]], padding=(20, 20), max_zoom=15)
     if selected:
         MapView(None, selected=selected).add_to(m)
