@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from geoplan import _folium  # noqa: F401  (first: folium's templates then compile when used)
 import folium
 import streamlit as st
 import streamlit_folium as sf  # type: ignore[import-untyped]

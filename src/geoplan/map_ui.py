@@ -12,6 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from geoplan import _folium  # noqa: F401  (first: folium's templates then compile when used)
 from folium.utilities import JsCode
 
 from geoplan.maps import RawScriptElement, js_json

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from geoplan import _folium  # noqa: F401  (first: folium's templates then compile when used)
 import folium
 import geopandas as gpd
 import numpy as np

@@ -52,6 +52,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal, Protocol, cast
 
+from geoplan import _folium  # noqa: F401  (first: folium's templates then compile when used)
 import folium
 from branca.element import CssLink, Element, Figure, JavascriptLink, MacroElement
 from folium.template import Template
