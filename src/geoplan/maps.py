@@ -43,7 +43,7 @@ from jinja2 import Template
 from geoplan import _io, settings
 from geoplan._io import gc_paused, write_atomic
 from geoplan.datum import Datum, convert_geometry
-from geoplan.features import clean_geometries, geometries_to_geojson, json_columns
+from geoplan.features import checked_rows, clean_geometries, geometries_to_geojson, json_columns
 from geoplan.gazetteer import Gazetteer
 from geoplan.resources import static_text
 from geoplan.i18n import STATUS, precision_label, status_label
@@ -613,23 +613,31 @@ def map_data(
         return _map_data(gdf, basemap, lod, spill)
 
 
-def _simplified(geoms: np.ndarray, tolerance: float | None) -> np.ndarray:
-    """``geoms`` simplified for a zoom band, valid and not empty where they were (a polygon keeps its holes).
+def _simplified(
+    geoms: np.ndarray, tolerance: float | None, valid: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """``geoms`` simplified for a zoom band, valid and not empty where they were (a polygon keeps its holes),
+    and which of them are known valid: those of ``valid`` (known valid before, not checked again) that the
+    plain simplifier kept valid.
 
     Plain Douglas-Peucker first, then the topology-preserving simplifier for the few it broke: the latter
     alone took 1.27 s CPU against 0.15 s for the 1.07M vertices of 10k distinct places (bench/README.md).
     """
     if tolerance is None:
-        return geoms
-    out = np.asarray(geoms, dtype=object).copy()
+        return geoms, valid
+    geoms = np.asarray(geoms, dtype=object)
+    out = geoms.copy()
     shapes = ~shapely.is_missing(out) & (shapely.get_type_id(out) != 0) & (shapely.get_type_id(out) != 4)
     out[shapes] = shapely.simplify(out[shapes], tolerance, preserve_topology=False)
-    broken = shapes & (
-        shapely.is_empty(out) | ~shapely.is_valid(out) | (shapely.is_valid(geoms) != shapely.is_valid(out))
-    )
+    was_valid = np.ones(len(geoms), dtype=bool) if valid is None else np.asarray(valid, dtype=bool).copy()
+    unknown = shapes & ~was_valid if valid is not None else shapes
+    was_valid[unknown] = shapely.is_valid(geoms[unknown])
+    now_valid = np.zeros(len(out), dtype=bool)
+    now_valid[shapes] = shapely.is_valid(out[shapes])
+    broken = shapes & (shapely.is_empty(out) | ~now_valid | (was_valid != now_valid))
     if broken.any():
-        out[broken] = shapely.simplify(np.asarray(geoms, dtype=object)[broken], tolerance, preserve_topology=True)
-    return out
+        out[broken] = shapely.simplify(geoms[broken], tolerance, preserve_topology=True)
+    return out, (None if valid is None else valid & ~broken)
 
 
 def _markers_in_first_band(boxes: np.ndarray) -> np.ndarray:
@@ -643,13 +651,18 @@ def _markers_in_first_band(boxes: np.ndarray) -> np.ndarray:
     return np.asarray(span * 2.0 ** (DRAW_BANDS[1][0] - 1) < DOT_PX * (1 - 1e-6))
 
 
-def _banded(geoms: np.ndarray, decimals: int, whole: tuple[np.ndarray, list[Any]] | None = None) -> list[list[Any]]:
+def _banded(
+    geoms: np.ndarray,
+    decimals: int,
+    whole: tuple[np.ndarray, list[Any]] | None = None,
+    valid: np.ndarray | None = None,
+) -> list[list[Any]]:
     """Per ``DRAW_BANDS`` band, the GeoJSON geometry of each of ``geoms``; None where it equals the band before.
 
     ``whole``: the vertex counts and GeoJSON of ``geoms`` cleaned, which ``map_data`` has made already, for
     the band that draws them as they are: cleaning and mapping them again cost time and memory at 100k
     distinct places (bench/README.md). Only each band's vertex counts are kept for the next band, not its
-    cleaned geometries.
+    cleaned geometries. ``valid``: which of ``geoms`` are known valid (``clean_geometries``).
     """
     bands: list[list[Any]] = []
     previous: np.ndarray | None = None
@@ -657,7 +670,9 @@ def _banded(geoms: np.ndarray, decimals: int, whole: tuple[np.ndarray, list[Any]
         if tolerance is None and whole is not None:  # the geometries themselves, cleaned and mapped by the caller
             counts, mapped = whole
         else:
-            cleaned = clean_geometries(_simplified(geoms, tolerance), decimals)
+            simple, simple_valid = _simplified(geoms, tolerance, valid)
+            cleaned = clean_geometries(simple, decimals, simple_valid)
+            del simple
             counts, mapped = shapely.get_num_coordinates(cleaned), geometries_to_geojson(cleaned, arrays=True)
             del cleaned
         if previous is not None:
@@ -706,6 +721,7 @@ def _kept(obj: Any, spill: Path | None, name: str) -> str | JsonFile:
 
 
 def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False, spill: Path | None = None) -> MapData:
+    checked = checked_rows(gdf, gdf.geometry.to_numpy())  # which rows' geometries their reader checked
     shown = gdf.geometry.notna() & ~gdf.geometry.is_empty
     located = gdf.copy(deep=False) if bool(shown.all()) else gdf[shown]  # no copy of the columns of a frame
     # drawn whole; and no report: pandas deep-copies ``attrs`` into every frame and column taken from it (0.4 s
@@ -718,6 +734,7 @@ def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False, spill:
     # share the gazetteer's object, but a frame read back from GeoJSON or a pickle has one per row. The
     # digest is taken once per object, the conversion and JSON mapping once per distinct geometry and layer.
     column = located.geometry.to_numpy()
+    checked_ids = {id(g) for g in column[checked[shown.to_numpy()]]}  # drawn as read: valid, wound, in range
     digests = _digests(column)
     domain_of = np.asarray(located["domain"].astype(object).to_numpy())
     columns = located[list(dict.fromkeys([*place_cols, *item_cols]))]  # what the layers take their rows of
@@ -765,7 +782,8 @@ def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False, spill:
         # mapping() one by one was a third of map_data); the features of one geometry share its dict.
         drawn_geoms = np.empty(len(geometries), dtype=object)
         drawn_geoms[:] = list(geometries.values())
-        cleaned = clean_geometries(drawn_geoms, settings.coordinate_decimals)
+        known = np.fromiter((id(g) in checked_ids for g in drawn_geoms), dtype=bool, count=len(drawn_geoms))
+        cleaned = clean_geometries(drawn_geoms, settings.coordinate_decimals, known)
         whole = geometries_to_geojson(cleaned, arrays=True)
         whole_counts = shapely.get_num_coordinates(cleaned)  # for the zoom bands; the cleaned shapes are not kept
         del cleaned
@@ -779,7 +797,7 @@ def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False, spill:
         extra: tuple[str | JsonFile, ...] = ()
         layer_props: str | JsonFile = ""
         if lod and int(shapely.get_num_coordinates(drawn_geoms)[rows].sum()) > LOD_MIN_VERTICES:
-            banded = _banded(drawn_geoms, settings.coordinate_decimals, (whole_counts, whole))
+            banded = _banded(drawn_geoms, settings.coordinate_decimals, (whole_counts, whole), known)
             boxes = np.round(shapely.bounds(drawn_geoms), settings.coordinate_decimals)
             markers = _markers_in_first_band(boxes) & (shapely.get_type_id(drawn_geoms) != 0)
             # A shape drawn as a marker at every zoom of the first band carries no geometry in the page: the
