@@ -1192,12 +1192,14 @@ def _features_from_lines(path: Path) -> gpd.GeoDataFrame | None:
         fault: ValidationError | None = None  # the first feature whose properties geoplan cannot take
         count = 0  # features read
         geoms: list[Any] = []
-        while fh.tell() < body_end:
-            lines = []
-            for _ in range(LINES_CHUNK):
-                lines.append(fh.readline())
-                if fh.tell() >= body_end:
-                    break
+        at = len(first)  # where the next line starts
+        while at < body_end:
+            lines = list(itertools.islice(fh, LINES_CHUNK))  # a line at a time in C, not readline() and tell()
+            if not lines:  # the file shrank while read
+                return None
+            at += sum(map(len, lines))
+            if at > body_end:  # the closing "]}" line (a body line ends at body_end: the file ends "\n]}\n")
+                at -= len(lines.pop())
             chunk = b"".join(lines).rstrip(b"\n")
             del lines
             if not chunk:

@@ -194,15 +194,21 @@ def js_json(obj: Any) -> str:
     return data if isinstance(data, str) else data.decode("utf-8")
 
 
-def _js_json_utf8(obj: Any) -> bytes | str:
-    """``js_json(obj)`` as UTF-8 bytes as orjson wrote them, or as text where ``json.dumps`` had to."""
+def _js_json_utf8(obj: Any, *, text: bool = True) -> bytes | str:
+    """``js_json(obj)`` as UTF-8 bytes as orjson wrote them, or as text where ``json.dumps`` had to.
+
+    ``text=False`` says that ``obj`` holds no text that could need escaping (geometries: type names, numbers,
+    nulls), so orjson's bytes are not searched for it: five passes over a zoom band's megabytes.
+    """
     try:
         data = orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY)
     except TypeError:  # orjson.JSONEncodeError is a TypeError
-        text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+        dumped = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
         for char, escaped in _SCRIPT_ESCAPES:
-            text = text.replace(char, escaped)
-        return text
+            dumped = dumped.replace(char, escaped)
+        return dumped
+    if not text:
+        return data
     for raw, escaped_raw in _SCRIPT_ESCAPES_UTF8:
         data = data.replace(raw, escaped_raw)
     return data
@@ -722,11 +728,12 @@ def _digests(column: np.ndarray) -> dict[int, bytes | int]:
 SPILL_MIN_VERTICES = 4_000_000
 
 
-def _kept(obj: Any, spill: Path | None, name: str) -> str | JsonFile:
-    """``js_json(obj)``, or that text written to ``spill/name`` (never decoded) and referred to there."""
+def _kept(obj: Any, spill: Path | None, name: str, *, text: bool = True) -> str | JsonFile:
+    """``js_json(obj)``, or that text written to ``spill/name`` (never decoded) and referred to there
+    (``text``: as ``_js_json_utf8``)."""
+    data = _js_json_utf8(obj, text=text)
     if spill is None:
-        return js_json(obj)
-    data = _js_json_utf8(obj)
+        return data if isinstance(data, str) else data.decode("utf-8")
     data = data.encode("utf-8") if isinstance(data, str) else data
     path = spill / name
     path.write_bytes(data)
@@ -832,7 +839,10 @@ def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False, spill:
                 ]
             del banded
             n = len(layers)
-            extra = tuple(_kept(band, spill, f"{_band_id(n, k)}.json") for k, band in enumerate(finer, 1))
+            extra = tuple(
+                _kept(band, spill, f"{_band_id(n, k)}.json", text=False)  # geometries only: nothing to escape
+                for k, band in enumerate(finer, 1)
+            )
             del finer
             if LOD_PROPS_DEFERRED:
                 layer_props = _kept([f["properties"] for f in feats], spill, f"{_props_id(n)}.json")
