@@ -792,7 +792,8 @@ def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False, spill:
                 if words is None:
                     words = resident[said_as] = _resident_words(props)
                 props.update(words)
-                feat = groups[key] = {"type": "Feature", "geometry": digest, "properties": {**props, "items": []}}
+                props["items"] = []
+                feat = groups[key] = {"type": "Feature", "geometry": digest, "properties": props}
                 drawn_as[key] = geometries[digest]
             feat["properties"]["items"].append({k: v for k, v in zip(item_cols, item, strict=True) if v is not None})
         del places, items
