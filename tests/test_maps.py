@@ -826,3 +826,22 @@ def test_map_data_cleans_what_no_reader_checked(gdf, monkeypatch, lod):
     user.attrs.pop(CHECKED, None)
     user.loc[user.index[user.geometry.notna()][0], "geometry"] = _bowtie()
     assert all(g.is_valid for g in _drawn_geometries(maps.map_data(user, "osm", lod=lod)))
+
+
+def test_checked_geometries_after_a_pickle_name_objects_not_stale_ids():
+    """A pickled read frame (a cache) comes back with a record whose ids are those of its own unpickled
+    geometries, never the pickling process's ids, which could name other objects there; geopandas pickles
+    the frame's geometries as WKB, so they are new objects and are cleaned as any others (the same data)."""
+    import pickle
+
+    import shapely
+
+    import geoplan.maps as maps
+    from geoplan.features import CHECKED, checked_rows
+
+    read = features_from_path("geodata/taiyuan-2025.geojson")
+    back = pickle.loads(pickle.dumps(read))
+    record = back.attrs[CHECKED]
+    assert record.ids == frozenset(map(id, record.geoms)) and len(record.geoms) == read.geometry.notna().sum()
+    assert not checked_rows(back, [shapely.Point(112.5, 37.8), *back.geometry.dropna()]).any()
+    assert maps.map_data(back, "osm", lod=True) == maps.map_data(read, "osm", lod=True)

@@ -354,6 +354,11 @@ class CheckedGeometries:
     def __deepcopy__(self, memo: dict[int, Any]) -> CheckedGeometries:
         return self
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its geometries only: the ids are remade from the objects unpickled (the frame's own, when
+        pickled with it), never carried over from another process, where they may name other objects."""
+        return (CheckedGeometries.of, (self.geoms,))
+
     def rows(self, geoms: Iterable[Any]) -> np.ndarray:
         """Which of ``geoms`` are checked objects (a bool mask)."""
         ids = self.ids
