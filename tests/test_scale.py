@@ -164,7 +164,7 @@ def _doc(n=40):
 
 
 def _row_by_row(doc):
-    with mock.patch.object(features, "_plainly_valid", lambda rows: False):
+    with mock.patch.object(features, "_plainly_valid", lambda rows, table=None: False):
         return _outcome(doc)
 
 
@@ -210,6 +210,37 @@ def _spoiled(spoils: list[tuple[int, tuple[str, Any]]]) -> dict[str, Any]:
 def test_column_wide_check_refuses_as_row_by_row(spoils):
     doc = _spoiled(spoils)
     assert _outcome(doc) == _row_by_row(doc)
+
+
+def _file_outcomes(doc: dict[str, Any]) -> tuple[str, str]:
+    """What reading ``doc`` from a file laid out one feature per line gives, 7 features a chunk: checked
+    column-wide, then row by row."""
+    head = json.dumps({k: v for k, v in doc.items() if k != "features"}, separators=(",", ":"))[:-1]
+    body = ",\n".join(json.dumps(f, separators=(",", ":")) for f in doc["features"])
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "spoiled.geojson"
+        path.write_text(f'{head},"features":[\n{body}\n]}}\n', encoding="ascii")
+        with mock.patch.object(features, "LINES_CHUNK", 7):
+            column_wide = _file_outcome_of(path)
+            with mock.patch.object(features, "_plainly_valid", lambda rows, table=None: False):
+                return column_wide, _file_outcome_of(path)
+
+
+def _file_outcome_of(path: Path) -> str:
+    try:
+        return features_from_path(path).to_json()
+    except ValidationError as err:
+        return f"refused: {err}"
+
+
+@hsettings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 39), spoilers), max_size=3))
+def test_column_wide_check_of_a_file_read_in_chunks_refuses_as_row_by_row(spoils):
+    """The chunked read checks each chunk's properties column by column (``_PropertyTable``, made once for
+    the checks and the columns): what it refuses, and the frame it makes, are the row-by-row check's."""
+    doc = _spoiled(spoils)
+    column_wide, row_by_row = _file_outcomes(doc)
+    assert column_wide == row_by_row
 
 
 def test_features_and_gazetteer_load_the_gazetteer_once():

@@ -23,7 +23,7 @@ import json
 import re
 import secrets
 import urllib.parse
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -33,6 +33,7 @@ import folium
 import geopandas as gpd
 import numpy as np
 import orjson
+import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 from branca.element import Element, Figure, MacroElement
@@ -44,7 +45,7 @@ from jinja2 import Template
 from geoplan import _io, settings
 from geoplan._io import gc_paused, write_atomic
 from geoplan.datum import Datum, convert_geometry
-from geoplan.features import clean_geometries, geometries_to_geojson, json_columns
+from geoplan.features import checked_rows, clean_geometries, geometries_to_geojson, json_value
 from geoplan.gazetteer import Gazetteer
 from geoplan.resources import static_text
 from geoplan.i18n import STATUS, precision_label, status_label
@@ -194,15 +195,21 @@ def js_json(obj: Any) -> str:
     return data if isinstance(data, str) else data.decode("utf-8")
 
 
-def _js_json_utf8(obj: Any) -> bytes | str:
-    """``js_json(obj)`` as UTF-8 bytes as orjson wrote them, or as text where ``json.dumps`` had to."""
+def _js_json_utf8(obj: Any, *, text: bool = True) -> bytes | str:
+    """``js_json(obj)`` as UTF-8 bytes as orjson wrote them, or as text where ``json.dumps`` had to.
+
+    ``text=False`` says that ``obj`` holds no text that could need escaping (geometries: type names, numbers,
+    nulls), so orjson's bytes are not searched for it: five passes over a zoom band's megabytes.
+    """
     try:
         data = orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY)
     except TypeError:  # orjson.JSONEncodeError is a TypeError
-        text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+        dumped = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
         for char, escaped in _SCRIPT_ESCAPES:
-            text = text.replace(char, escaped)
-        return text
+            dumped = dumped.replace(char, escaped)
+        return dumped
+    if not text:
+        return data
     for raw, escaped_raw in _SCRIPT_ESCAPES_UTF8:
         data = data.replace(raw, escaped_raw)
     return data
@@ -614,23 +621,31 @@ def map_data(
         return _map_data(gdf, basemap, lod, spill)
 
 
-def _simplified(geoms: np.ndarray, tolerance: float | None) -> np.ndarray:
-    """``geoms`` simplified for a zoom band, valid and not empty where they were (a polygon keeps its holes).
+def _simplified(
+    geoms: np.ndarray, tolerance: float | None, valid: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """``geoms`` simplified for a zoom band, valid and not empty where they were (a polygon keeps its holes),
+    and which of them are known valid: those of ``valid`` (known valid before, not checked again) that the
+    plain simplifier kept valid.
 
     Plain Douglas-Peucker first, then the topology-preserving simplifier for the few it broke: the latter
     alone took 1.27 s CPU against 0.15 s for the 1.07M vertices of 10k distinct places (bench/README.md).
     """
     if tolerance is None:
-        return geoms
-    out = np.asarray(geoms, dtype=object).copy()
+        return geoms, valid
+    geoms = np.asarray(geoms, dtype=object)
+    out = geoms.copy()
     shapes = ~shapely.is_missing(out) & (shapely.get_type_id(out) != 0) & (shapely.get_type_id(out) != 4)
     out[shapes] = shapely.simplify(out[shapes], tolerance, preserve_topology=False)
-    broken = shapes & (
-        shapely.is_empty(out) | ~shapely.is_valid(out) | (shapely.is_valid(geoms) != shapely.is_valid(out))
-    )
+    was_valid = np.ones(len(geoms), dtype=bool) if valid is None else np.asarray(valid, dtype=bool).copy()
+    unknown = shapes & ~was_valid if valid is not None else shapes
+    was_valid[unknown] = shapely.is_valid(geoms[unknown])
+    now_valid = np.zeros(len(out), dtype=bool)
+    now_valid[shapes] = shapely.is_valid(out[shapes])
+    broken = shapes & (shapely.is_empty(out) | ~now_valid | (was_valid != now_valid))
     if broken.any():
-        out[broken] = shapely.simplify(np.asarray(geoms, dtype=object)[broken], tolerance, preserve_topology=True)
-    return out
+        out[broken] = shapely.simplify(geoms[broken], tolerance, preserve_topology=True)
+    return out, (None if valid is None else valid & ~broken)
 
 
 def _markers_in_first_band(boxes: np.ndarray) -> np.ndarray:
@@ -644,13 +659,18 @@ def _markers_in_first_band(boxes: np.ndarray) -> np.ndarray:
     return np.asarray(span * 2.0 ** (DRAW_BANDS[1][0] - 1) < DOT_PX * (1 - 1e-6))
 
 
-def _banded(geoms: np.ndarray, decimals: int, whole: tuple[np.ndarray, list[Any]] | None = None) -> list[list[Any]]:
+def _banded(
+    geoms: np.ndarray,
+    decimals: int,
+    whole: tuple[np.ndarray, list[Any]] | None = None,
+    valid: np.ndarray | None = None,
+) -> list[list[Any]]:
     """Per ``DRAW_BANDS`` band, the GeoJSON geometry of each of ``geoms``; None where it equals the band before.
 
     ``whole``: the vertex counts and GeoJSON of ``geoms`` cleaned, which ``map_data`` has made already, for
     the band that draws them as they are: cleaning and mapping them again cost time and memory at 100k
     distinct places (bench/README.md). Only each band's vertex counts are kept for the next band, not its
-    cleaned geometries.
+    cleaned geometries. ``valid``: which of ``geoms`` are known valid (``clean_geometries``).
     """
     bands: list[list[Any]] = []
     previous: np.ndarray | None = None
@@ -658,7 +678,9 @@ def _banded(geoms: np.ndarray, decimals: int, whole: tuple[np.ndarray, list[Any]
         if tolerance is None and whole is not None:  # the geometries themselves, cleaned and mapped by the caller
             counts, mapped = whole
         else:
-            cleaned = clean_geometries(_simplified(geoms, tolerance), decimals)
+            simple, simple_valid = _simplified(geoms, tolerance, valid)
+            cleaned = clean_geometries(simple, decimals, simple_valid)
+            del simple
             counts, mapped = shapely.get_num_coordinates(cleaned), geometries_to_geojson(cleaned, arrays=True)
             del cleaned
         if previous is not None:
@@ -672,19 +694,32 @@ def _banded(geoms: np.ndarray, decimals: int, whole: tuple[np.ndarray, list[Any]
 _DIGEST_CHUNK = 8192  # geometries whose WKB is alive at once while their digests are taken
 
 
-def _digests(column: np.ndarray) -> dict[int, bytes]:
-    """id() of each geometry object in ``column`` -> a digest of its content (WKB), each object once."""
+def _digests(column: np.ndarray) -> dict[int, bytes | int]:
+    """id() of each geometry object in ``column`` -> a key of its content (equal for equal contents), each
+    object once.
+
+    An object whose type, vertex count and bounds no other object shares equals none: its key is its id (an
+    int, never equal to a digest). The others' is a digest of their WKB: at 10k distinct places the WKB and
+    digest of every geometry were 0.17 s of map_data, and almost every geometry is alone.
+    """
     first: dict[int, int] = {}
     for i, geom in enumerate(column):
         first.setdefault(id(geom), i)
     keys = list(first)
-    rows = list(first.values())
-    digests: dict[int, bytes] = {}
-    for start in range(0, len(keys), _DIGEST_CHUNK):
-        objects = np.empty(len(keys[start : start + _DIGEST_CHUNK]), dtype=object)
-        objects[:] = [column[i] for i in rows[start : start + _DIGEST_CHUNK]]
-        for key, wkb in zip(keys[start : start + _DIGEST_CHUNK], shapely.to_wkb(objects).tolist(), strict=True):
-            digests[key] = hashlib.blake2b(wkb, digest_size=16).digest()
+    rows = np.fromiter(first.values(), dtype=np.intp, count=len(first))
+    objects = np.asarray(column, dtype=object)[rows]
+    sig = np.column_stack(
+        [shapely.get_type_id(objects), shapely.get_num_coordinates(objects), shapely.bounds(objects)]
+    ).astype(np.float64)
+    odd = np.isnan(sig).any(axis=1)  # empty or missing: compared by their WKB
+    sig[odd] = 0.0
+    _unique, inverse, counts = np.unique(sig, axis=0, return_inverse=True, return_counts=True)
+    shared = np.flatnonzero((counts[inverse.reshape(-1)] > 1) | odd)
+    digests: dict[int, bytes | int] = dict(zip(keys, keys, strict=True))
+    for start in range(0, len(shared), _DIGEST_CHUNK):
+        part = shared[start : start + _DIGEST_CHUNK]
+        for j, wkb in zip(part.tolist(), shapely.to_wkb(objects[part]).tolist(), strict=True):
+            digests[keys[j]] = hashlib.blake2b(wkb, digest_size=16).digest()
     return digests
 
 
@@ -694,11 +729,12 @@ def _digests(column: np.ndarray) -> dict[int, bytes]:
 SPILL_MIN_VERTICES = 4_000_000
 
 
-def _kept(obj: Any, spill: Path | None, name: str) -> str | JsonFile:
-    """``js_json(obj)``, or that text written to ``spill/name`` (never decoded) and referred to there."""
+def _kept(obj: Any, spill: Path | None, name: str, *, text: bool = True) -> str | JsonFile:
+    """``js_json(obj)``, or that text written to ``spill/name`` (never decoded) and referred to there
+    (``text``: as ``_js_json_utf8``)."""
+    data = _js_json_utf8(obj, text=text)
     if spill is None:
-        return js_json(obj)
-    data = _js_json_utf8(obj)
+        return data if isinstance(data, str) else data.decode("utf-8")
     data = data.encode("utf-8") if isinstance(data, str) else data
     path = spill / name
     path.write_bytes(data)
@@ -707,6 +743,7 @@ def _kept(obj: Any, spill: Path | None, name: str) -> str | JsonFile:
 
 
 def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False, spill: Path | None = None) -> MapData:
+    checked = checked_rows(gdf, gdf.geometry.to_numpy())  # which rows' geometries their reader checked
     shown = gdf.geometry.notna() & ~gdf.geometry.is_empty
     located = gdf.copy(deep=False) if bool(shown.all()) else gdf[shown]  # no copy of the columns of a frame
     # drawn whole; and no report: pandas deep-copies ``attrs`` into every frame and column taken from it (0.4 s
@@ -719,9 +756,10 @@ def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False, spill:
     # share the gazetteer's object, but a frame read back from GeoJSON or a pickle has one per row. The
     # digest is taken once per object, the conversion and JSON mapping once per distinct geometry and layer.
     column = located.geometry.to_numpy()
+    checked_ids = {id(g) for g in column[checked[shown.to_numpy()]]}  # drawn as read: valid, wound, in range
     digests = _digests(column)
     domain_of = np.asarray(located["domain"].astype(object).to_numpy())
-    columns = located[list(dict.fromkeys([*place_cols, *item_cols]))]  # what the layers take their rows of
+    places_of, items_of = _json_rows(located, place_cols), _json_rows(located, item_cols)
     colors = domain_colors(domains_in_order(gdf, all_domains=True))
     # Fit the view to sites and lines: county-sized areas (district precision) would zoom the map out
     # to the whole municipality and leave the city-centre projects a few pixels wide.
@@ -737,12 +775,11 @@ def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False, spill:
         at = np.flatnonzero(domain_of == domain)
         if not len(at):
             continue
-        part = columns.iloc[at]
-        geometries: dict[bytes, Any] = {}  # digest -> the geometry as drawn (converted for AMap)
+        geometries: dict[bytes | int, Any] = {}  # digest -> the geometry as drawn (converted for AMap)
+        resident: dict[tuple[Any, ...], dict[str, str]] = {}  # _resident_words of (precision, district, kind)
         groups: dict[tuple[Any, ...], dict[str, Any]] = {}
         drawn_as: dict[tuple[Any, ...], Any] = {}  # group -> its geometry as drawn (for the bounds)
-        places = json_columns(part, place_cols)
-        items = json_columns(part, item_cols)
+        places, items = places_of(at), items_of(at)
         for place, item, geom in zip(places, items, column[at], strict=True):
             digest = digests[id(geom)]
             key = (*place, digest)
@@ -751,11 +788,16 @@ def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False, spill:
                 if digest not in geometries:
                     geometries[digest] = convert_geometry(geom, src=Datum.WGS84, dst=Datum.GCJ02) if shift else geom
                 props = {k: v for k, v in zip(place_cols, place, strict=True) if v is not None}
-                props.update(_resident_words(props))
-                feat = groups[key] = {"type": "Feature", "geometry": digest, "properties": {**props, "items": []}}
+                said_as = (props.get("precision"), props.get("district"), props.get("geometry_kind"))
+                words = resident.get(said_as)
+                if words is None:
+                    words = resident[said_as] = _resident_words(props)
+                props.update(words)
+                props["items"] = []
+                feat = groups[key] = {"type": "Feature", "geometry": digest, "properties": props}
                 drawn_as[key] = geometries[digest]
             feat["properties"]["items"].append({k: v for k, v in zip(item_cols, item, strict=True) if v is not None})
-        del part, places, items
+        del places, items
         shapes += len(groups)
         sites = [drawn_as[k] for k, g in groups.items() if g["properties"].get("precision") not in AREA_PRECISIONS]
         if sites:
@@ -766,7 +808,8 @@ def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False, spill:
         # mapping() one by one was a third of map_data); the features of one geometry share its dict.
         drawn_geoms = np.empty(len(geometries), dtype=object)
         drawn_geoms[:] = list(geometries.values())
-        cleaned = clean_geometries(drawn_geoms, settings.coordinate_decimals)
+        known = np.fromiter((id(g) in checked_ids for g in drawn_geoms), dtype=bool, count=len(drawn_geoms))
+        cleaned = clean_geometries(drawn_geoms, settings.coordinate_decimals, known)
         whole = geometries_to_geojson(cleaned, arrays=True)
         whole_counts = shapely.get_num_coordinates(cleaned)  # for the zoom bands; the cleaned shapes are not kept
         del cleaned
@@ -780,7 +823,7 @@ def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False, spill:
         extra: tuple[str | JsonFile, ...] = ()
         layer_props: str | JsonFile = ""
         if lod and int(shapely.get_num_coordinates(drawn_geoms)[rows].sum()) > LOD_MIN_VERTICES:
-            banded = _banded(drawn_geoms, settings.coordinate_decimals, (whole_counts, whole))
+            banded = _banded(drawn_geoms, settings.coordinate_decimals, (whole_counts, whole), known)
             boxes = np.round(shapely.bounds(drawn_geoms), settings.coordinate_decimals)
             markers = _markers_in_first_band(boxes) & (shapely.get_type_id(drawn_geoms) != 0)
             # A shape drawn as a marker at every zoom of the first band carries no geometry in the page: the
@@ -798,7 +841,10 @@ def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False, spill:
                 ]
             del banded
             n = len(layers)
-            extra = tuple(_kept(band, spill, f"{_band_id(n, k)}.json") for k, band in enumerate(finer, 1))
+            extra = tuple(
+                _kept(band, spill, f"{_band_id(n, k)}.json", text=False)  # geometries only: nothing to escape
+                for k, band in enumerate(finer, 1)
+            )
             del finer
             if LOD_PROPS_DEFERRED:
                 layer_props = _kept([f["properties"] for f in feats], spill, f"{_props_id(n)}.json")
@@ -819,6 +865,33 @@ def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False, spill:
     )
 
 
+def _json_rows(frame: gpd.GeoDataFrame, columns: Sequence[str]) -> Callable[[np.ndarray], Iterator[tuple[Any, ...]]]:
+    """``json_columns(frame.iloc[at], columns)`` for any row positions ``at``: text columns taken from their own
+    arrays, the others converted once. A layer's ``iloc`` and the conversion of its frame's columns were 0.17 s
+    of 10k distinct places' map_data, most of it pandas' own work per call (10 layers x 20 columns)."""
+
+    def text(array: Any) -> Callable[[np.ndarray], list[Any]]:
+        return lambda at: list(array.take(at).to_numpy(dtype=object, na_value=None).tolist())
+
+    def other(values: list[Any]) -> Callable[[np.ndarray], list[Any]]:
+        return lambda at: [values[i] for i in at.tolist()]
+
+    takers: list[Callable[[np.ndarray], list[Any]]] = []
+    for c in columns:
+        col = frame[c]
+        if pd.api.types.is_string_dtype(col.dtype) and col.dtype != object:
+            takers.append(text(col.array))
+        else:
+            takers.append(other([json_value(v) for v in col.tolist()]))
+
+    def rows(at: np.ndarray) -> Iterator[tuple[Any, ...]]:
+        if not takers:
+            return iter([() for _ in range(len(at))])
+        return zip(*[take(at) for take in takers], strict=True)
+
+    return rows
+
+
 def _drawing_properties(props: dict[str, Any]) -> dict[str, Any]:
     """What a banded layer's feature keeps in the page: DRAW_PROPERTIES and its items' fids (view, share links)."""
     slim = {k: props[k] for k in DRAW_PROPERTIES if k in props}
@@ -830,6 +903,7 @@ def _resident_words(props: dict[str, Any]) -> dict[str, str]:
     """A place's precision and district as residents read them (精确地点, 位于万柏林区; in Wanbailin District).
 
     The IATI wording ("附近（25公里内）") stays in the data and exports; the popup shows it to planners only.
+    Only precision, district and geometry_kind count: map_data makes it once per combination of them.
     """
     words = {
         f"precision_{lang}": precision_label(
