@@ -25,8 +25,10 @@ import hashlib
 import io
 import logging
 import os
+import stat
 import sys
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -44,16 +46,20 @@ from geoplan.maps import Basemap, MapData, map_data, map_data_bytes, map_data_fr
 
 __all__ = [
     "KEPT",
+    "BASEMAPS",
     "PREPARED_FORMAT",
+    "PrepareResult",
     "code_key",
     "corrections_key",
     "drawn_key",
     "gazetteer_key",
     "prepared_dir",
     "prepared_drawn",
+    "prepare_report",
     "prepared_frame",
     "read_frame",
     "read_map_data",
+    "read_report_file",
     "report_key",
     "write_frame",
     "write_map_data",
@@ -299,4 +305,80 @@ def prepared_drawn(key: str, basemap: Basemap, gdf: gpd.GeoDataFrame, *, directo
         return kept
     data = map_data(gdf, basemap, lod=True)
     write_map_data(directory, key, basemap, data)
+    return data
+
+
+@dataclass(frozen=True)
+class PrepareResult:
+    """What ``prepare_report`` did: the report's frame, whether it was computed (else read), and what else."""
+
+    key: str
+    features: int
+    computed: bool
+    places: int  # the gazetteer's entries
+    corrections: int  # applied on top of the frame, as the app applies them
+    not_applied: int
+    basemaps: tuple[Basemap, ...]
+    store_error: str | None  # the corrections store could not be read (the app then shows none either)
+
+
+BASEMAPS: tuple[Basemap, ...] = ("osm", "light", "amap")
+
+
+def prepare_report(data: bytes, name: str, *, data_dir: Path | None = None) -> PrepareResult:
+    """Keep what the app's first visit to a report needs in ``data_dir``'s ``prepared/``: the gazetteer of the
+    report's city, the pipeline's frame, and the map data of that frame with the store's active corrections
+    applied (the keys the app will ask for) on every basemap. Raises the report's own ``ReportError``."""
+    from geoplan.corrections import CorrectionStore, apply_corrections
+    from geoplan.errors import GeoplanError
+
+    directory = prepared_dir(data_dir)
+    seen: list[str | None] = []
+
+    def gazetteer(adcode: str | None) -> Gazetteer:
+        seen.append(adcode)
+        return gazetteer_for(adcode, prepared_dir=directory)
+
+    gdf, key = prepared_frame(data, name, directory=directory, gazetteer=gazetteer)
+    meta = gdf.attrs["report"]
+    adcode = (meta.get("city") or {}).get("adcode")
+    gaz = gazetteer(str(adcode) if adcode else None)  # kept too: the app loads it on its first run
+    corrections: list[Any] = []
+    store_error = None
+    try:
+        corrections = CorrectionStore.in_data_dir(data_dir).all()
+    except GeoplanError as err:
+        store_error = str(err)
+    corrected, left = apply_corrections(gdf, corrections, gazetteer=gaz)
+    corrected.attrs["report"] = meta
+    drawn = drawn_key(key, corrections_key(corrections))
+    for basemap in BASEMAPS:
+        prepared_drawn(drawn, basemap, corrected, directory=directory)
+    return PrepareResult(
+        key=key,
+        features=len(gdf),
+        computed=len(seen) > 1,
+        places=len(gaz),
+        corrections=len(corrections) - len(left),
+        not_applied=len(left),
+        basemaps=BASEMAPS,
+        store_error=store_error,
+    )
+
+
+def read_report_file(path: Path, *, max_bytes: int) -> bytes:
+    """A report file's bytes, as ``parse.report_from_path`` reads them (a regular file, at most ``max_bytes``);
+    a ``ReportError`` naming the file otherwise."""
+    from geoplan.errors import ReportError
+    from geoplan.parse import too_large
+
+    try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise ReportError("not a regular file (a pipe, device or folder); give a text file", source=str(path))
+        with path.open("rb") as f:
+            data = f.read(max_bytes + 1)
+    except OSError as err:
+        raise ReportError(f"cannot read file: {err.strerror}", source=str(path)) from err
+    if len(data) > max_bytes:
+        raise too_large(path, len(data), max_bytes)
     return data
