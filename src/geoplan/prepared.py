@@ -53,6 +53,7 @@ __all__ = [
     "corrections_key",
     "drawn_key",
     "gazetteer_key",
+    "package_key",
     "prepared_dir",
     "prepared_drawn",
     "prepare_report",
@@ -82,18 +83,23 @@ def prepared_dir(data_dir: Path | None = None) -> Path:
 
 @functools.cache
 def code_key() -> str:
-    """A digest of geoplan's own files (its code and the data it ships inside the package, not its static
-    assets or a wheel's geodata) and of the versions of the libraries that parse, geocode and serialise: what
-    a kept frame or map data depends on besides its inputs. Once per process (the code does not change under
-    a running server)."""
-    root = Path(__file__).resolve().parent
-    h = hashlib.sha256(str(PREPARED_FORMAT).encode() + b"\0")
+    """A digest of geoplan's own files (``package_key``) and of the versions of Python and of the libraries that
+    parse, geocode and serialise: what a kept frame or map data depends on besides its inputs. Once per process
+    (the code does not change under a running server)."""
+    h = hashlib.sha256(f"{PREPARED_FORMAT}\0{package_key(Path(__file__).resolve().parent)}\0".encode())
+    versions = (sys.version, pd.__version__, gpd.__version__, shapely.__version__, shapely.geos_version_string)
+    h.update(repr((*versions, np.__version__, version("pyarrow"), orjson.__version__)).encode())
+    return h.hexdigest()
+
+
+def package_key(root: Path) -> str:
+    """A digest of every file under ``root`` (names and bytes) but its static assets (the page's, not the data's),
+    a wheel's geodata (keyed as gazetteer files) and bytecode."""
+    h = hashlib.sha256()
     skip = {"static", "_geodata", "__pycache__"}
     for path in sorted(p for p in root.rglob("*") if p.is_file() and not skip & set(p.relative_to(root).parts)):
         data = path.read_bytes()
         h.update(path.relative_to(root).as_posix().encode() + b"\0" + str(len(data)).encode() + b"\0" + data)
-    versions = (sys.version, pd.__version__, gpd.__version__, shapely.__version__, shapely.geos_version_string)
-    h.update(repr((*versions, np.__version__, version("pyarrow"), orjson.__version__)).encode())
     return h.hexdigest()
 
 
