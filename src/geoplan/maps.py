@@ -1300,9 +1300,10 @@ def _kept_text(text: str | JsonFile) -> str:
     return text
 
 
-def map_data_from_bytes(raw: bytes) -> MapData:
+def map_data_from_bytes(raw: bytes | memoryview) -> MapData:
     """The ``MapData`` of ``map_data_bytes``; ``ValueError`` when ``raw`` is not such bytes (or of another
     format): the caller then builds the map data again."""
+    raw = memoryview(raw)  # slices of it are not copies
     size = int.from_bytes(raw[:8], "little")
     if len(raw) < 8 + size:
         raise ValueError("map data cut short")
@@ -1315,7 +1316,7 @@ def map_data_from_bytes(raw: bytes) -> MapData:
     texts: list[str] = []
     pos = 8 + size
     for s in sizes:
-        texts.append(raw[pos : pos + s].decode("utf-8"))
+        texts.append(str(raw[pos : pos + s], "utf-8"))
         pos += s
     layers = [(str(d), str(c)) for d, c in header["layers"]]
     bands_per_layer = [int(n) for n in header["bands"]]

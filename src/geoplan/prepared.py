@@ -40,7 +40,7 @@ import pandas as pd
 import shapely
 
 from geoplan import settings
-from geoplan._io import write_atomic
+from geoplan._io import check_size, write_atomic, write_pieces
 from geoplan.gazetteer import Gazetteer, gazetteer_for
 from geoplan.maps import Basemap, MapData, map_data, map_data_bytes, map_data_from_bytes
 
@@ -160,10 +160,17 @@ def _write(directory: Path, kind: str, key: str, header: dict[str, Any], payload
     """``MAGIC``, the header's length and JSON, the payload, then a sha256 of all that. Best effort: a data dir
     that cannot be written only costs the next start the computing."""
     head = orjson.dumps({**header, "format": PREPARED_FORMAT, "kind": kind, "key": key})
-    body = b"".join((_MAGIC, len(head).to_bytes(8, "little"), head, payload))
+    pieces = (_MAGIC, len(head).to_bytes(8, "little"), head, payload)
+    digest = hashlib.sha256()
+    for piece in pieces:
+        digest.update(piece)
+
+    def write(tmp: Path) -> None:  # in pieces: tens of MB of map data are not copied into one
+        check_size(tmp, write_pieces(tmp, (*pieces, digest.digest())))
+
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        write_atomic(_path(directory, kind, key), body + hashlib.sha256(body).digest())
+        write_atomic(_path(directory, kind, key), write)
         kept = sorted(directory.glob(f"{kind}-*{_SUFFIX}"), key=_mtime, reverse=True)
         for old in kept[KEPT[kind] :]:
             old.unlink(missing_ok=True)
@@ -266,7 +273,7 @@ def read_map_data(directory: Path, key: str, basemap: Basemap) -> MapData | None
     if kept is None:
         return None
     try:
-        return map_data_from_bytes(bytes(kept[1]))
+        return map_data_from_bytes(kept[1])
     except (ValueError, KeyError, TypeError, UnicodeDecodeError) as err:
         log.warning("prepared map data %s ignored: %s", _path(directory, "mapdata", _map_key(key, basemap)), err)
         return None
