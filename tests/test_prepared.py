@@ -329,11 +329,11 @@ def test_the_app_reads_what_geoplan_prepare_kept(_data_dir, counted):
     import streamlit as st
 
     assert main(["prepare"]) == 0
-    assert counted == {"pipeline": 1, "map_data": 3}  # every basemap
+    assert counted == {"pipeline": 1, "map_data": 1}  # the app's first basemap
     st.cache_resource.clear()
     try:
         _app_run()
-        assert counted == {"pipeline": 1, "map_data": 3}
+        assert counted == {"pipeline": 1, "map_data": 1}
     finally:
         st.cache_resource.clear()
 
@@ -349,7 +349,7 @@ def test_the_app_shows_a_correction_made_after_prepare(_data_dir, gdf, counted):
     st.cache_resource.clear()
     try:
         at = _app_run()
-        assert counted["pipeline"] == 1 and counted["map_data"] == 4  # the corrected map is drawn anew
+        assert counted["pipeline"] == 1 and counted["map_data"] == 2  # the corrected map is drawn anew
         counts = next(h.proto.body for h in at.get("html") if "gp-counts" in h.proto.body)
         located = gdf.loc[gdf.geometry.notna(), "item_id"].nunique() + 1
         assert f"已定位 {located}" in counts
@@ -364,14 +364,16 @@ def test_prepare_says_what_it_kept_and_then_that_it_was_kept(_data_dir, tmp_path
     assert main(["prepare"]) == 0
     err = capsys.readouterr().err
     assert "taiyuan-2025.txt: 49 features (computed)" in err and str(P.prepared_dir(_data_dir)) in err
-    assert "osm, light, amap with 0 corrections" in err
+    assert "map data on osm with 0 corrections" in err
     names = sorted(p.name.split("-")[0] for p in P.prepared_dir(_data_dir).iterdir())
-    assert names == ["gazetteer", "mapdata", "mapdata", "mapdata", "report"]
+    assert names == ["gazetteer", "mapdata", "report"]
     other = tmp_path / "elsewhere"
+    assert main(["prepare", str(REPORT), "--data-dir", str(other), "--basemap", "light", "--basemap", "amap"]) == 0
+    assert "(computed)" in capsys.readouterr().err and len(list(P.prepared_dir(other).iterdir())) == 4
     assert main(["prepare", str(REPORT), "--data-dir", str(other)]) == 0
-    assert "(computed)" in capsys.readouterr().err and len(list(P.prepared_dir(other).iterdir())) == 5
-    assert main(["prepare", str(REPORT), "--data-dir", str(other)]) == 0
-    assert "(already prepared)" in capsys.readouterr().err
+    assert "(already prepared)" in capsys.readouterr().err and len(list(P.prepared_dir(other).iterdir())) == 5
+    assert main(["prepare", "--basemap", "mercator"]) == 2  # click's usage error
+    assert "mercator" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

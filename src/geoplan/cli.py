@@ -811,10 +811,14 @@ def prepare_cmd(
             "(default: $GEOPLAN_DATA_DIR, else ~/.local/share/geoplan).",
         ),
     ] = None,
+    basemap: Annotated[
+        Optional[list[BasemapChoice]],
+        typer.Option(help="Basemap to prepare the map for; repeat for several (default: osm, the app's first)."),
+    ] = None,
 ) -> None:
-    """Prepare REPORT for the app: its gazetteer, its features and its map data (with the stored corrections,
-    on every basemap) are kept in the data folder's prepared/, so a server's first visit reads them instead of
-    computing them (`make run` does this before starting the app)."""
+    """Prepare REPORT for the app: its gazetteer, its features and its map data (with the stored corrections)
+    are kept in the data folder's prepared/, so a server's first visit reads them instead of computing them
+    (`make run` does this before starting the app)."""
     import time
 
     from geoplan import settings
@@ -825,7 +829,8 @@ def prepare_cmd(
     path = report if report is not None else settings.default_report_path()
     data = read_report_file(path, max_bytes=settings.max_report_bytes)
     try:
-        done = prepare_report(data, path.name, data_dir=data_dir)
+        chosen = [_BASEMAPS[b] for b in basemap or [BasemapChoice.osm]]
+        done = prepare_report(data, path.name, data_dir=data_dir, basemaps=chosen)
     except ReportError as err:  # parsed under the file's name, as the app names an upload: say which file
         raise ReportError(err.reason, source=str(path), line=err.line) from err
     if done.store_error is not None:
