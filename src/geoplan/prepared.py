@@ -68,7 +68,7 @@ __all__ = [
 
 #: The files' layout; bump it when it, or what a kept frame or map data holds, changes.
 PREPARED_FORMAT = 1
-#: Files kept per kind (the newest used): a few reports and their corrections, each on every basemap.
+#: Files kept per kind (the newest used): a few reports, and their map data per corrections and basemap.
 KEPT = {"report": 8, "mapdata": 16}
 _MAGIC = b"geoplan prepared\n"
 _SUFFIX = ".gpk"
