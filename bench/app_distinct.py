@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import shapely
@@ -122,6 +123,95 @@ print("STAGES " + json.dumps(out))
 """
 
 
+# The app's first run through its own cached functions (geoplan.app.data), as a server's first script run calls
+# them: on an empty data dir, on a data dir a previous server filled (restart), and on one `geoplan prepare`
+# filled. Works on trees before geoplan.prepared too (their pipeline() returns two values). CPU seconds.
+CHILD_APP = r"""
+import hashlib, json, time
+out = {}
+def stage(name, f, *a, **k):
+    c0 = time.process_time()
+    r = f(*a, **k)
+    out[name] = time.process_time() - c0
+    return r
+c0 = time.process_time()
+import streamlit
+out["imports: streamlit"] = time.process_time() - c0
+def imports():
+    import geoplan.app.page
+stage("imports: geoplan.app", imports)
+from geoplan.app import data as D, views as V
+from geoplan import settings
+from geoplan.filters import Filters
+from geoplan.maps import map_view
+path = settings.default_report_path()
+data, name = path.read_bytes(), path.name
+got = stage("pipeline() (parse, gazetteer, link, geocode)", D.pipeline, data, name)
+meta = got[1]
+stage("gazetteer() (the report's city)", D.gazetteer, D.report_adcode(meta))
+ckey = hashlib.sha1(repr([]).encode()).hexdigest()
+prep = stage("prepare() (corrections, filter options)", D.prepare, data, name, ckey, ())
+stage("drawn() (map data)", D.drawn, prep.key, "osm", prep.gdf)
+files = stage("band files", D._band_files, prep.key, "osm", prep.gdf)
+urls = tuple((i, "m/" + n) for i, _d, n in files)
+stage("layer file", D._layer_file, prep.key, "osm", urls, prep.gdf)
+stage("map_parts (build_map, render)", D.map_parts, prep.key, None, "osm", "m/layers.json", prep.gdf, prep.meta)
+shown = stage("filters.apply", Filters().apply, prep.gdf)
+stage("map_view", map_view, shown, prep.gdf, selected=None, lang="zh")
+stage("table tab: table_frame", V.table_frame, "zh", shown)
+print("STAGES " + json.dumps(out))
+"""
+
+STARTS = ("never prepared", "restart", "geoplan prepare")
+
+
+def app_starts(n: int, srcs: list[Path], repeat: int) -> None:
+    """Print the first run's stages through the app's functions for each tree and start (best of ``repeat``)."""
+    tmp = Path(tempfile.mkdtemp(prefix="geoplan-bench-starts-"))
+    try:
+        log(f"writing {n:,} distinct places")
+        geodata = distinct_geodata(tmp / "geodata", n)
+        results: dict[str, dict[str, float]] = {}
+        for _ in range(repeat):
+            for src in srcs:
+                env = {**os.environ, "PYTHONPATH": str(src.resolve()), "GEOPLAN_GEODATA_DIR": str(geodata)}
+                for start in STARTS:
+                    data = Path(tempfile.mkdtemp(dir=tmp))
+                    env["GEOPLAN_DATA_DIR"] = str(data)
+                    if start == "restart":  # a previous server's first run filled the data dir
+                        subprocess.run([sys.executable, "-c", CHILD_APP], env=env, capture_output=True, check=True)
+                    elif start == "geoplan prepare":
+                        c0 = time.perf_counter()
+                        done = subprocess.run(
+                            [sys.executable, "-m", "geoplan.cli", "prepare"], env=env, capture_output=True, text=True
+                        )
+                        if done.returncode != 0:
+                            continue  # a tree without the command
+                        results.setdefault(f"{src} · {start}", {})["(geoplan prepare, wall)"] = min(
+                            results.get(f"{src} · {start}", {}).get("(geoplan prepare, wall)", float("inf")),
+                            time.perf_counter() - c0,
+                        )
+                    log(f"app start [{src} · {start}]")
+                    done = subprocess.run(
+                        [sys.executable, "-c", CHILD_APP], env=env, capture_output=True, text=True, timeout=600
+                    )
+                    if done.returncode != 0:
+                        raise SystemExit(done.stderr)
+                    line = next(x for x in done.stdout.splitlines() if x.startswith("STAGES "))
+                    best = results.setdefault(f"{src} · {start}", {})
+                    for k, v in json.loads(line[len("STAGES ") :]).items():
+                        best[k] = min(best.get(k, v), v)
+        names = list(dict.fromkeys(k for r in results.values() for k in r))
+        first_run = [k for k in names if not k.startswith(("table tab", "("))]
+        rows = [[k, *(f"{r[k]:.2f} s" if k in r else "—" for r in results.values())] for k in names]
+        rows.append(
+            ["sum of the first run", *(f"{sum(r.get(k, 0.0) for k in first_run):.2f} s" for r in results.values())]
+        )
+        table([f"stage (CPU, best of {repeat})", *results], rows)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def cold_stages(n: int, srcs: list[Path], repeat: int) -> None:
     """Print the stage table: one column per source tree (best of ``repeat`` fresh processes, each stage)."""
     tmp = Path(tempfile.mkdtemp(prefix="geoplan-bench-cold-"))
@@ -163,9 +253,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-n", type=int, default=10_000)
     ap.add_argument("--src", type=Path, nargs="*", default=[ROOT / "src"], help="geoplan source trees, in turn")
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument(
+        "--starts",
+        action="store_true",
+        help="instead: the first run through the app's functions, never prepared / restart / after geoplan prepare",
+    )
     args = ap.parse_args(argv)
     print_machine()
-    cold_stages(args.n, args.src, args.repeat)
+    (app_starts if args.starts else cold_stages)(args.n, args.src, args.repeat)
     return 0
 
 

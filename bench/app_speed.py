@@ -21,7 +21,7 @@ server's caches ("first visit": cold start to map, the pipeline included); then 
 
 Targets: 3 s, 300 ms (shipped) / 500 ms (10k), 1 s; the map control's in-browser update 300 ms. Every wait is bounded and the processes started are ended.
 
-    .venv/bin/python bench/app_speed.py [--sizes 10000] [--distinct 10000] [--runs 3] [--restart]
+    .venv/bin/python bench/app_speed.py [--sizes 10000] [--distinct 10000] [--runs 3] [--restart] [--prepared]
         [--src ../main/src src]     # before and after: the app's geoplan from each tree in turn, one run
 """
 
@@ -178,9 +178,12 @@ def run_one(
     timeout_s: float,
     cold_timeout_s: float | None = None,
     restart: bool = False,
+    prepared: bool = False,
 ) -> dict[str, Any]:
     """One report's figures; ``report`` is its text, or a number of distinct places (bench/app_distinct.py).
-    ``restart``: also the first visit to a second server started on the first one's data dir."""
+    ``restart``: also the first visit to a second server started on the first one's data dir. ``prepared``:
+    also the first visit to a server on a fresh data dir that ``geoplan prepare`` filled first (as ``make run``
+    does), when the tree has that command."""
     from render import _reruns
 
     out: dict[str, Any] = {"label": n_label}
@@ -240,9 +243,39 @@ def run_one(
                     ctx, _page, out["restart_paint_s"] = _visit(browser, url, cold_timeout_s or timeout_s * 3)
                     ctx.close()
                     out["restart_server_s"] = (_reruns(logfile) or [None])[0]
+        if prepared:
+            _prepared_visit(
+                browser, script, geodata, tmp / "data-prepared", logfile, out, cold_timeout_s or timeout_s * 3
+            )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out
+
+
+def _prepared_visit(
+    browser: Any, script: Path, geodata: Path, data: Path, logfile: Path, out: dict[str, Any], timeout_s: float
+) -> None:
+    """``geoplan prepare`` on a fresh data dir (its wall time), then a new server's first visit."""
+    import subprocess
+    import time
+
+    from render import _reruns
+
+    data.mkdir()
+    env = {**os.environ, "GEOPLAN_GEODATA_DIR": str(geodata), "GEOPLAN_DATA_DIR": str(data)}
+    t0 = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "geoplan.cli", "prepare"], env=env, capture_output=True, text=True, timeout=600
+    )
+    if done.returncode != 0:  # a tree without the command
+        log(f"no geoplan prepare here: {done.stderr.strip().splitlines()[-1:]}")
+        return
+    out["prepare_s"] = time.perf_counter() - t0
+    with _streamlit(script, geodata, data, logfile) as (url, proc, _t):
+        if _wait_health(url, proc, 60):
+            ctx, _page, out["prepared_paint_s"] = _visit(browser, url, timeout_s)
+            ctx.close()
+            out["prepared_server_s"] = (_reruns(logfile) or [None])[0]
 
 
 def _s(v: float | None) -> str:
@@ -274,6 +307,11 @@ def main(argv: list[str] | None = None) -> int:
         "src and a branch's: before and after in one run",
     )
     ap.add_argument("--restart", action="store_true", help="also a restarted server's first visit (distinct apps)")
+    ap.add_argument(
+        "--prepared",
+        action="store_true",
+        help="also the first visit after `geoplan prepare` on a fresh data dir (distinct apps; trees that have it)",
+    )
     args = ap.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
@@ -300,7 +338,8 @@ def main(argv: list[str] | None = None) -> int:
                     log(f"app speed: {name}{where}")
                     cold = args.timeout * 10 if isinstance(text, int) else None  # its first visit runs the pipeline
                     restart = args.restart and isinstance(text, int)
-                    results.append(run_one(browser, text, name + where, args.runs, args.timeout, cold, restart))
+                    prep = args.prepared and isinstance(text, int)
+                    results.append(run_one(browser, text, name + where, args.runs, args.timeout, cold, restart, prep))
             if path0 is None:
                 os.environ.pop("PYTHONPATH", None)
             else:
@@ -373,6 +412,9 @@ def main(argv: list[str] | None = None) -> int:
             _s(r.get("cold_server_s")),
             _s(r.get("restart_paint_s")) if "restart_paint_s" in r else "—",
             _s(r.get("restart_server_s")) if "restart_server_s" in r else "—",
+            _s(r.get("prepare_s")) if "prepare_s" in r else "—",
+            _s(r.get("prepared_paint_s")) if "prepared_paint_s" in r else "—",
+            _s(r.get("prepared_server_s")) if "prepared_server_s" in r else "—",
         ]
         for r in results
         if "error" not in r
@@ -383,6 +425,9 @@ def main(argv: list[str] | None = None) -> int:
             "cold start → map painted (first visit, empty data dir)",
             "its first script run (server)",
             "restarted server's first visit",
+            "its first script run",
+            "`geoplan prepare` (wall)",
+            "then a new server's first visit (fresh data dir)",
             "its first script run",
         ],
         colds,

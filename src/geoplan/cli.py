@@ -795,6 +795,57 @@ def geocode_missing_cmd(
     )
 
 
+# -- prepare: what the app's first visit to a report needs, kept in the data dir -------------------
+
+
+@app.command("prepare")
+def prepare_cmd(
+    report: Annotated[
+        Optional[Path], typer.Argument(help="Report text file (default: the shipped report the app opens with).")
+    ] = None,
+    data_dir: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--data-dir",
+            help="The app's data folder, where prepared files go and corrections are read "
+            "(default: $GEOPLAN_DATA_DIR, else ~/.local/share/geoplan).",
+        ),
+    ] = None,
+    basemap: Annotated[
+        Optional[list[BasemapChoice]],
+        typer.Option(help="Basemap to prepare the map for; repeat for several (default: osm, the app's first)."),
+    ] = None,
+) -> None:
+    """Prepare REPORT for the app: its gazetteer, its features and its map data (with the stored corrections)
+    are kept in the data folder's prepared/, so a server's first visit reads them instead of computing them
+    (`make run` does this before starting the app)."""
+    import time
+
+    from geoplan import settings
+    from geoplan.errors import ReportError
+    from geoplan.prepared import prepare_report, prepared_dir, read_report_file
+
+    start = time.perf_counter()
+    path = report if report is not None else settings.default_report_path()
+    data = read_report_file(path, max_bytes=settings.max_report_bytes)
+    try:
+        chosen = [_BASEMAPS[b] for b in basemap or [BasemapChoice.osm]]
+        done = prepare_report(data, path.name, data_dir=data_dir, basemaps=chosen)
+    except ReportError as err:  # parsed under the file's name, as the app names an upload: say which file
+        raise ReportError(err.reason, source=str(path), line=err.line) from err
+    if done.store_error is not None:
+        typer.echo(f"geoplan: warning: corrections not applied: {done.store_error}", err=True)
+    if done.not_applied:
+        typer.echo(f"geoplan: warning: {done.not_applied} corrections not applied (their items are gone)", err=True)
+    how = "computed" if done.computed else "already prepared"
+    typer.echo(
+        f"{path.name}: {done.features} features ({how}), gazetteer of {done.places} places, map data on "
+        f"{', '.join(done.basemaps)} with {done.corrections} corrections -> {prepared_dir(data_dir)} "
+        f"({time.perf_counter() - start:.1f} s)",
+        err=True,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; geoplan's own errors become one line on stderr and exit code 2, never a traceback.
 

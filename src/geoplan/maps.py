@@ -1338,3 +1338,75 @@ def save_map(m: folium.Map, target: Path, *, created: Callable[[Path], None] | N
             old.unlink()
     written += _write_texts(target, page, created)
     return written
+
+
+#: The layout of ``map_data_bytes``; bump it when MapData's fields change.
+MAP_DATA_FORMAT = 1
+
+
+def map_data_bytes(data: MapData) -> bytes:
+    """``data`` as bytes (no pickle), for the app's prepared files (``geoplan.prepared``): a JSON header with
+    the small fields and every text's length, then the texts' UTF-8 one after the other, so that reading 10k
+    places' bands copies them instead of parsing and escaping megabytes of JSON inside JSON.
+
+    Spilled texts (``JsonFile``) are refused: they live in a folder the bytes could not carry."""
+    texts: list[str] = [layer[2] for layer in data.layers]
+    for layer_bands in data.bands:
+        texts.extend(_kept_text(b) for b in layer_bands)
+    texts.extend(_kept_text(p) for p in data.props)
+    blobs = [t.encode("utf-8") for t in texts]
+    header = {
+        "format": MAP_DATA_FORMAT,
+        "layers": [[domain, colour] for domain, colour, _ in data.layers],
+        "bounds": None if data.bounds is None else [float(b) for b in data.bounds],
+        "shapes": int(data.shapes),
+        "items": int(data.items),
+        "bands": [len(b) for b in data.bands],
+        "props": len(data.props),
+        "sizes": [len(b) for b in blobs],
+    }
+    head = orjson.dumps(header)
+    return len(head).to_bytes(8, "little") + head + b"".join(blobs)
+
+
+def _kept_text(text: str | JsonFile) -> str:
+    if not isinstance(text, str):
+        raise ValueError(f"map data spilled to {text.path} cannot be kept as bytes")
+    return text
+
+
+def map_data_from_bytes(raw: bytes | memoryview) -> MapData:
+    """The ``MapData`` of ``map_data_bytes``; ``ValueError`` when ``raw`` is not such bytes (or of another
+    format): the caller then builds the map data again."""
+    raw = memoryview(raw)  # slices of it are not copies
+    size = int.from_bytes(raw[:8], "little")
+    if len(raw) < 8 + size:
+        raise ValueError("map data cut short")
+    header = orjson.loads(raw[8 : 8 + size])
+    if not isinstance(header, dict) or header.get("format") != MAP_DATA_FORMAT:
+        raise ValueError("map data of another format")
+    sizes = [int(s) for s in header["sizes"]]
+    if 8 + size + sum(sizes) != len(raw) or any(s < 0 for s in sizes):
+        raise ValueError("map data's texts do not add up")
+    texts: list[str] = []
+    pos = 8 + size
+    for s in sizes:
+        texts.append(str(raw[pos : pos + s], "utf-8"))
+        pos += s
+    layers = [(str(d), str(c)) for d, c in header["layers"]]
+    bands_per_layer = [int(n) for n in header["bands"]]
+    if len(texts) != len(layers) + sum(bands_per_layer) + int(header["props"]):
+        raise ValueError("map data's texts do not match its layers")
+    it = iter(texts)
+    drawn = tuple((d, c, next(it)) for d, c in layers)
+    bands = tuple(tuple(next(it) for _ in range(n)) for n in bands_per_layer)
+    props = tuple(next(it) for _ in range(int(header["props"])))
+    bounds = header["bounds"]
+    return MapData(
+        layers=drawn,
+        bounds=None if bounds is None else (float(bounds[0]), float(bounds[1]), float(bounds[2]), float(bounds[3])),
+        shapes=int(header["shapes"]),
+        items=int(header["items"]),
+        bands=bands,
+        props=props,
+    )

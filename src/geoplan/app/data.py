@@ -15,7 +15,6 @@ from geoplan import settings
 from geoplan.corrections import Correction, CorrectionStore, apply_corrections
 from geoplan.errors import GeoplanError
 from geoplan.export import export_bytes
-from geoplan.features import features_from_report
 from geoplan.filters import FilterOptions
 from geoplan.gazetteer import Gazetteer, gazetteer_for
 from geoplan.i18n import (
@@ -23,16 +22,16 @@ from geoplan.i18n import (
     t,
 )
 from geoplan.app_map import MapParts, render_map
-from geoplan.maps import Basemap, Lang, MapData, band_scripts, build_map, layers_json, map_data
+from geoplan.maps import Basemap, Lang, MapData, band_scripts, build_map, layers_json
 from geoplan.offline import localize
-from geoplan.parse import report_from_bytes
+from geoplan.prepared import drawn_key, prepared_drawn, prepared_dir, prepared_frame
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def gazetteer(adcode: str | None = None) -> Gazetteer:
     """The gazetteer of a report's city (Taiyuan's curated one, or any city's districts), kept checked in the data
     dir's ``prepared/`` by content: a server's next start reads 10k places in 0.3 s instead of 2.4 s."""
-    return gazetteer_for(adcode, prepared_dir=settings.data_dir() / "prepared")
+    return gazetteer_for(adcode, prepared_dir=prepared_dir())
 
 
 def report_adcode(meta: dict[str, Any]) -> str | None:
@@ -41,15 +40,15 @@ def report_adcode(meta: dict[str, Any]) -> str | None:
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def pipeline(data: bytes, name: str) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
-    """Parse, link and geocode a report once per distinct text.
+def pipeline(data: bytes, name: str) -> tuple[gpd.GeoDataFrame, dict[str, Any], str]:
+    """Parse, link and geocode a report once per distinct text; the frame, its report meta and its key.
 
     A resource, not cache_data: every rerun would unpickle the frame (1-1.6 s at 100k rows). Callers treat
-    it as read-only; filters and corrections return new frames.
+    it as read-only; filters and corrections return new frames. Kept in the data dir's ``prepared/`` by
+    content (``geoplan.prepared``): a server's next start, or one after ``geoplan prepare``, reads it.
     """
-    report = report_from_bytes(data, source=name)
-    gdf = features_from_report(report, gazetteer=gazetteer(report.city.adcode if report.city else None))
-    return gdf, gdf.attrs["report"]
+    gdf, key = prepared_frame(data, name, directory=prepared_dir(), gazetteer=gazetteer)
+    return gdf, gdf.attrs["report"], key
 
 
 @dataclass(frozen=True)
@@ -66,10 +65,10 @@ class Prepared:
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def prepare(data: bytes, name: str, corrections_key: str, _corrections: tuple[Correction, ...]) -> Prepared:
-    gdf, meta = pipeline(data, name)
+    gdf, meta, report = pipeline(data, name)
     corrected, not_applied = apply_corrections(gdf, _corrections, gazetteer=gazetteer(report_adcode(meta)))
     corrected.attrs["report"] = meta
-    key = hashlib.sha1(data + name.encode() + corrections_key.encode()).hexdigest()
+    key = drawn_key(report, corrections_key)  # names the map data kept in the data dir
     missing = tuple(sorted({n for v in corrected["unresolved"].dropna() for n in str(v).split("；") if n}))
     return Prepared(key, corrected, meta, tuple(not_applied), FilterOptions.of(corrected), missing)
 
@@ -79,8 +78,10 @@ def drawn(key: str, basemap: Basemap, _gdf: gpd.GeoDataFrame) -> MapData:
     """The map's data, serialised once per report, corrections and basemap: filters only hide features.
 
     Layers of many vertices by zoom band (``lod``), as in standalone pages: the bands and the popups' data
-    come in the same fetched file (``layer_data_url``), and the browser builds what the view needs."""
-    return map_data(_gdf, basemap, lod=True)
+    come in the same fetched file (``layer_data_url``), and the browser builds what the view needs. Kept in
+    the data dir's ``prepared/`` under ``key`` (the report's content key and its corrections: a correction
+    names another file), read there on a server's next start."""
+    return prepared_drawn(key, basemap, _gdf, directory=prepared_dir())
 
 
 def _named(data: bytes, suffix: str) -> tuple[bytes, str]:

@@ -30,6 +30,7 @@ from geoplan.i18n import (
 )
 from geoplan.app_map import follow_map, show_map, with_filters
 from geoplan.maps import map_view
+from geoplan.prepared import corrections_key
 from geoplan.review import online_panel
 from geoplan.stored_reports import save_report
 from geoplan.summary import item_counts
@@ -112,9 +113,7 @@ def main() -> None:
 
     data, name = st.session_state.report
     corrections = active_corrections(lang)
-    # Content, not ids: two data dirs may both hold a correction #1.
-    corrections_key = hashlib.sha1(repr([c.to_properties() for c in corrections]).encode()).hexdigest()
-    prep = prepare(data, name, corrections_key, tuple(corrections))
+    prep = prepare(data, name, corrections_key(corrections), tuple(corrections))
     if prep.not_applied:
         st.warning(
             t(lang, "not_applied")
