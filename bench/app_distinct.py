@@ -19,6 +19,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import shapely
@@ -77,10 +79,9 @@ def distinct_geodata(root: Path, n: int, seed: int = 0) -> Path:
     return root
 
 
-# The app's first run, stage by stage, in a fresh process (geoplan from the PYTHONPATH it is given): the calls
-# of geoplan.app.page.main and _workbench up to the map, then what the tabs would compute. CPU seconds.
-CHILD = r"""
-import inspect, json, os, sys, time
+# Both children start alike: a stage timer, then the imports (streamlit, then the app), timed.
+PRELUDE = r"""
+import hashlib, inspect, json, os, sys, time
 out = {}
 def stage(name, f, *a, **k):
     c0 = time.process_time()
@@ -94,6 +95,27 @@ def imports():
     import geoplan.app.page
 stage("imports: geoplan.app", imports)
 from geoplan.app import data as D, views as V
+"""
+
+# Both children end alike: the map's files and parts for ``prep``, the filters, the view and the table tab.
+MAP_STAGES = r"""
+files = stage("band files", D._band_files, prep.key, "osm", prep.gdf)
+urls = tuple((i, "m/" + n) for i, _d, n in files)
+stage("layer file", D._layer_file, prep.key, "osm", urls, prep.gdf)
+stage("map_parts (build_map, render)", D.map_parts, prep.key, None, "osm", "m/layers.json", prep.gdf, prep.meta)
+from geoplan.filters import Filters
+from geoplan.maps import map_view
+shown = stage("filters.apply", Filters().apply, prep.gdf)
+stage("map_view", map_view, shown, prep.gdf, selected=None, lang="zh")
+stage("table tab: table_frame", V.table_frame, "zh", shown)
+print("STAGES " + json.dumps(out))
+"""
+
+# The app's first run, stage by stage, in a fresh process (geoplan from the PYTHONPATH it is given): the calls
+# of geoplan.app.page.main and _workbench up to the map, then what the tabs would compute. CPU seconds.
+CHILD = (
+    PRELUDE
+    + r"""
 from geoplan import gazetteer as G, settings
 from geoplan.filters import Filters
 from geoplan.maps import map_view
@@ -112,35 +134,17 @@ from geoplan.filters import FilterOptions
 opts = stage("filter options", FilterOptions.of, gdf)
 prep = D.Prepared("k", gdf, gdf.attrs["report"], (), opts, ())
 md = stage("map_data (drawn)", D.drawn, prep.key, "osm", prep.gdf)
-files = stage("band files", D._band_files, prep.key, "osm", prep.gdf)
-urls = tuple((i, "m/" + n) for i, _d, n in files)
-stage("layer file", D._layer_file, prep.key, "osm", urls, prep.gdf)
-stage("map_parts (build_map, render)", D.map_parts, prep.key, None, "osm", "m/layers.json", prep.gdf, prep.meta)
-shown = stage("filters.apply", Filters().apply, prep.gdf)
-stage("map_view", map_view, shown, prep.gdf, selected=None, lang="zh")
-stage("table tab: table_frame", V.table_frame, "zh", shown)
-print("STAGES " + json.dumps(out))
 """
+    + MAP_STAGES
+)
 
 
 # The app's first run through its own cached functions (geoplan.app.data), as a server's first script run calls
 # them: on an empty data dir, on a data dir a previous server filled (restart), and on one `geoplan prepare`
 # filled. Works on trees before geoplan.prepared too (their pipeline() returns two values). CPU seconds.
-CHILD_APP = r"""
-import hashlib, json, time
-out = {}
-def stage(name, f, *a, **k):
-    c0 = time.process_time()
-    r = f(*a, **k)
-    out[name] = time.process_time() - c0
-    return r
-c0 = time.process_time()
-import streamlit
-out["imports: streamlit"] = time.process_time() - c0
-def imports():
-    import geoplan.app.page
-stage("imports: geoplan.app", imports)
-from geoplan.app import data as D, views as V
+CHILD_APP = (
+    PRELUDE
+    + r"""
 from geoplan import settings
 from geoplan.filters import Filters
 from geoplan.maps import map_view
@@ -152,25 +156,44 @@ stage("gazetteer() (the report's city)", D.gazetteer, D.report_adcode(meta))
 ckey = hashlib.sha1(repr([]).encode()).hexdigest()
 prep = stage("prepare() (corrections, filter options)", D.prepare, data, name, ckey, ())
 stage("drawn() (map data)", D.drawn, prep.key, "osm", prep.gdf)
-files = stage("band files", D._band_files, prep.key, "osm", prep.gdf)
-urls = tuple((i, "m/" + n) for i, _d, n in files)
-stage("layer file", D._layer_file, prep.key, "osm", urls, prep.gdf)
-stage("map_parts (build_map, render)", D.map_parts, prep.key, None, "osm", "m/layers.json", prep.gdf, prep.meta)
-shown = stage("filters.apply", Filters().apply, prep.gdf)
-stage("map_view", map_view, shown, prep.gdf, selected=None, lang="zh")
-stage("table tab: table_frame", V.table_frame, "zh", shown)
-print("STAGES " + json.dumps(out))
 """
+    + MAP_STAGES
+)
+
+
+def _keep_best(best: dict[str, float], stdout: str) -> None:
+    """Fold a child's ``STAGES {…}`` line into ``best`` (the lowest CPU seconds of each stage so far)."""
+    line = next(x for x in stdout.splitlines() if x.startswith("STAGES "))
+    for k, v in json.loads(line[len("STAGES ") :]).items():
+        best[k] = min(best.get(k, v), v)
+
+
+def _print_stages(results: dict[str, dict[str, float]], repeat: int, counted: Callable[[str], bool]) -> None:
+    """One column per tree (and start); a last row sums the stages ``counted`` says are the first run's."""
+    names = list(dict.fromkeys(k for r in results.values() for k in r))
+    rows = [[k, *(f"{r[k]:.2f} s" if k in r else "—" for r in results.values())] for k in names]
+    first_run = [k for k in names if counted(k)]
+    rows.append(["sum of the first run", *(f"{sum(r.get(k, 0.0) for k in first_run):.2f} s" for r in results.values())])
+    table([f"stage (CPU, best of {repeat})", *results], rows)
+
+
+@contextmanager
+def _distinct_dir(prefix: str, n: int) -> Iterator[tuple[Path, Path]]:
+    """A scratch folder holding a geodata dir of ``n`` distinct places (and the children's data dirs); removed after."""
+    tmp = Path(tempfile.mkdtemp(prefix=f"geoplan-bench-{prefix}-"))
+    try:
+        log(f"writing {n:,} distinct places")
+        yield tmp, distinct_geodata(tmp / "geodata", n)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
 
 STARTS = ("never prepared", "restart", "geoplan prepare")
 
 
 def app_starts(n: int, srcs: list[Path], repeat: int) -> None:
     """Print the first run's stages through the app's functions for each tree and start (best of ``repeat``)."""
-    tmp = Path(tempfile.mkdtemp(prefix="geoplan-bench-starts-"))
-    try:
-        log(f"writing {n:,} distinct places")
-        geodata = distinct_geodata(tmp / "geodata", n)
+    with _distinct_dir("starts", n) as (tmp, geodata):
         results: dict[str, dict[str, float]] = {}
         for _ in range(repeat):
             for src in srcs:
@@ -197,27 +220,13 @@ def app_starts(n: int, srcs: list[Path], repeat: int) -> None:
                     )
                     if done.returncode != 0:
                         raise SystemExit(done.stderr)
-                    line = next(x for x in done.stdout.splitlines() if x.startswith("STAGES "))
-                    best = results.setdefault(f"{src} · {start}", {})
-                    for k, v in json.loads(line[len("STAGES ") :]).items():
-                        best[k] = min(best.get(k, v), v)
-        names = list(dict.fromkeys(k for r in results.values() for k in r))
-        first_run = [k for k in names if not k.startswith(("table tab", "("))]
-        rows = [[k, *(f"{r[k]:.2f} s" if k in r else "—" for r in results.values())] for k in names]
-        rows.append(
-            ["sum of the first run", *(f"{sum(r.get(k, 0.0) for k in first_run):.2f} s" for r in results.values())]
-        )
-        table([f"stage (CPU, best of {repeat})", *results], rows)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+                    _keep_best(results.setdefault(f"{src} · {start}", {}), done.stdout)
+        _print_stages(results, repeat, lambda k: not k.startswith(("table tab", "(")))
 
 
 def cold_stages(n: int, srcs: list[Path], repeat: int) -> None:
     """Print the stage table: one column per source tree (best of ``repeat`` fresh processes, each stage)."""
-    tmp = Path(tempfile.mkdtemp(prefix="geoplan-bench-cold-"))
-    try:
-        log(f"writing {n:,} distinct places")
-        geodata = distinct_geodata(tmp / "geodata", n)
+    with _distinct_dir("cold", n) as (tmp, geodata):
         results: dict[str, dict[str, float]] = {}
         for _ in range(repeat):
             for src in srcs:
@@ -232,20 +241,8 @@ def cold_stages(n: int, srcs: list[Path], repeat: int) -> None:
                 done = subprocess.run(
                     [sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, timeout=600, check=True
                 )
-                line = next(x for x in done.stdout.splitlines() if x.startswith("STAGES "))
-                got = json.loads(line[len("STAGES ") :])
-                best = results.setdefault(str(src), {})
-                for k, v in got.items():
-                    best[k] = min(best.get(k, v), v)
-        names = list(dict.fromkeys(k for r in results.values() for k in r))
-        rows = [[k, *(f"{r[k]:.2f} s" if k in r else "—" for r in results.values())] for k in names]
-        first_run = [k for k in names if "prepared" not in k and not k.startswith("table tab")]
-        rows.append(
-            ["sum of the first run", *(f"{sum(r.get(k, 0.0) for k in first_run):.2f} s" for r in results.values())]
-        )
-        table([f"stage (CPU, best of {repeat})", *results], rows)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+                _keep_best(results.setdefault(str(src), {}), done.stdout)
+        _print_stages(results, repeat, lambda k: "prepared" not in k and not k.startswith("table tab"))
 
 
 def main(argv: list[str] | None = None) -> int:
