@@ -823,11 +823,12 @@ def prepare_cmd(
 
     from geoplan import settings
     from geoplan.errors import ReportError
-    from geoplan.prepared import prepare_report, prepared_dir, read_report_file
+    from geoplan.parse import read_report_bytes
+    from geoplan.prepared import prepare_report, prepared_dir
 
     start = time.perf_counter()
     path = report if report is not None else settings.default_report_path()
-    data = read_report_file(path, max_bytes=settings.max_report_bytes)
+    data = read_report_bytes(path, max_bytes=settings.max_report_bytes)
     try:
         chosen = [_BASEMAPS[b] for b in basemap or [BasemapChoice.osm]]
         done = prepare_report(data, path.name, data_dir=data_dir, basemaps=chosen)

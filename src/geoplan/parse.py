@@ -901,6 +901,12 @@ def report_from_path(
 ) -> Report:
     """Read and parse a report file; errors name the file and the line."""
     p = Path(path)
+    return report_from_bytes(read_report_bytes(p, max_bytes=max_bytes), source=str(p), shape=shape, city=city)
+
+
+def read_report_bytes(p: Path, *, max_bytes: int | None = None) -> bytes:
+    """A report file's bytes (a regular file, at most ``max_bytes``); a ``ReportError`` naming the file otherwise.
+    ``geoplan prepare`` reads a report with it too, to parse it under the name the app gives an upload."""
     try:
         # A FIFO or a device would block or never end: refuse before opening what is no regular file.
         if not stat.S_ISREG(p.stat().st_mode):
@@ -915,7 +921,7 @@ def report_from_path(
         raise ReportError(f"cannot read file: {err.strerror}", source=str(p)) from err
     if max_bytes is not None and len(data) > max_bytes:
         raise too_large(p, len(data), max_bytes)
-    return report_from_bytes(data, source=str(p), shape=shape, city=city)
+    return data
 
 
 def too_large(p: Path, size: int, max_bytes: int) -> ReportError:

@@ -25,7 +25,6 @@ import hashlib
 import io
 import logging
 import os
-import stat
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -60,7 +59,6 @@ __all__ = [
     "prepared_frame",
     "read_frame",
     "read_map_data",
-    "read_report_file",
     "report_key",
     "write_frame",
     "write_map_data",
@@ -389,21 +387,3 @@ def prepare_report(
         basemaps=chosen,
         store_error=store_error,
     )
-
-
-def read_report_file(path: Path, *, max_bytes: int) -> bytes:
-    """A report file's bytes, as ``parse.report_from_path`` reads them (a regular file, at most ``max_bytes``);
-    a ``ReportError`` naming the file otherwise."""
-    from geoplan.errors import ReportError
-    from geoplan.parse import too_large
-
-    try:
-        if not stat.S_ISREG(path.stat().st_mode):
-            raise ReportError("not a regular file (a pipe, device or folder); give a text file", source=str(path))
-        with path.open("rb") as f:
-            data = f.read(max_bytes + 1)
-    except OSError as err:
-        raise ReportError(f"cannot read file: {err.strerror}", source=str(path)) from err
-    if len(data) > max_bytes:
-        raise too_large(path, len(data), max_bytes)
-    return data
