@@ -743,7 +743,6 @@ def _kept(obj: Any, spill: Path | None, name: str, *, text: bool = True) -> str 
 
 
 def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False, spill: Path | None = None) -> MapData:
-    checked = checked_rows(gdf, gdf.geometry.to_numpy())  # which rows' geometries their reader checked
     shown = gdf.geometry.notna() & ~gdf.geometry.is_empty
     located = gdf.copy(deep=False) if bool(shown.all()) else gdf[shown]  # no copy of the columns of a frame
     # drawn whole; and no report: pandas deep-copies ``attrs`` into every frame and column taken from it (0.4 s
@@ -756,7 +755,6 @@ def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False, spill:
     # share the gazetteer's object, but a frame read back from GeoJSON or a pickle has one per row. The
     # digest is taken once per object, the conversion and JSON mapping once per distinct geometry and layer.
     column = located.geometry.to_numpy()
-    checked_ids = {id(g) for g in column[checked[shown.to_numpy()]]}  # drawn as read: valid, wound, in range
     digests = _digests(column)
     domain_of = np.asarray(located["domain"].astype(object).to_numpy())
     places_of, items_of = _json_rows(located, place_cols), _json_rows(located, item_cols)
@@ -808,7 +806,7 @@ def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False, spill:
         # mapping() one by one was a third of map_data); the features of one geometry share its dict.
         drawn_geoms = np.empty(len(geometries), dtype=object)
         drawn_geoms[:] = list(geometries.values())
-        known = np.fromiter((id(g) in checked_ids for g in drawn_geoms), dtype=bool, count=len(drawn_geoms))
+        known = checked_rows(gdf, drawn_geoms)  # drawn as read (not shifted): valid, wound, in range
         cleaned = clean_geometries(drawn_geoms, settings.coordinate_decimals, known)
         whole = geometries_to_geojson(cleaned, arrays=True)
         whole_counts = shapely.get_num_coordinates(cleaned)  # for the zoom bands; the cleaned shapes are not kept
