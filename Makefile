@@ -36,8 +36,7 @@ postgres:
 		{ $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
 
 run: $(STAMP)
-	$(VENV)/bin/geoplan prepare  # the shipped report's features and map data: a fast first visit
-	$(VENV)/bin/streamlit run streamlit_app.py --server.port $(PORT) --server.headless true
+	$(VENV)/bin/geoplan serve --server.port $(PORT) --server.headless true  # streamlit run, the first visit computed
 
 test: $(STAMP) browser node postgres
 	$(PY) -m ruff check src tests scripts bench streamlit_app.py

@@ -34,6 +34,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -179,11 +180,14 @@ def run_one(
     cold_timeout_s: float | None = None,
     restart: bool = False,
     prepared: bool = False,
+    serve: bool = False,
+    cold_only: bool = False,
 ) -> dict[str, Any]:
     """One report's figures; ``report`` is its text, or a number of distinct places (bench/app_distinct.py).
     ``restart``: also the first visit to a second server started on the first one's data dir. ``prepared``:
     also the first visit to a server on a fresh data dir that ``geoplan prepare`` filled first (as ``make run``
-    does), when the tree has that command."""
+    does), when the tree has that command. ``serve``: also ``geoplan serve``'s first visits, on a fresh data dir and
+    restarted on it (``_served_visits``). ``cold_only``: no warm navigation, filter or language figures."""
     from render import _reruns
 
     out: dict[str, Any] = {"label": n_label}
@@ -206,36 +210,37 @@ def run_one(
             ctx.close()
             out["cold_paint_s"] = first
             out["cold_server_s"] = (_reruns(logfile) or [None])[0]  # the first script run, pipeline included
-            paints = []
-            for _ in range(runs):
-                ctx, _page, s = _visit(browser, url, timeout_s)
-                ctx.close()
-                paints.append(s if s is not None else float("inf"))
-            out["paint_s"] = statistics.median(paints)
-            out["paint_steps"] = _visit.steps[-runs:]  # type: ignore[attr-defined]
-            out["paints"] = paints
-            ctx, page, _s = _visit(browser, url, timeout_s)
-            try:
-                domains = page.evaluate(
-                    """(sel) => { const f = [...document.querySelectorAll(sel)].filter(f => f.getAttribute('width') !== '-1')[0];
-                    const seen = {}; f.contentWindow.geoplan.entries.forEach(e => { seen[e.p.domain] = (seen[e.p.domain] || 0) + 1; });
-                    return Object.keys(seen); }""",
-                    MAP_IFRAME,
-                )
-                page.wait_for_timeout(1000)
-                out["map_control"] = _map_control(page, domains[0], timeout_s)
-                changes = []
-                for option in (domains[0], domains[min(3, len(domains) - 1)]):
-                    c = _filter_change(page, option, logfile, timeout_s, rerun_wait_s=3.0)  # fragments log none
-                    if "error" not in c:
-                        c["both_s"] = max(c["s"], c["steps"].get("metrics", float("inf")))
-                    changes.append(c)
-                    page.wait_for_timeout(800)
-                out["changes"] = changes
-                out["reruns_s"] = _reruns(logfile)[-2:]
-                out["lang"] = _lang_switch(page, timeout_s)
-            finally:
-                ctx.close()
+            if not cold_only:  # warm navigation, the map's controls, the sidebar's filters, the language
+                paints = []
+                for _ in range(runs):
+                    ctx, _page, s = _visit(browser, url, timeout_s)
+                    ctx.close()
+                    paints.append(s if s is not None else float("inf"))
+                out["paint_s"] = statistics.median(paints)
+                out["paint_steps"] = _visit.steps[-runs:]  # type: ignore[attr-defined]
+                out["paints"] = paints
+                ctx, page, _s = _visit(browser, url, timeout_s)
+                try:
+                    domains = page.evaluate(
+                        """(sel) => { const f = [...document.querySelectorAll(sel)].filter(f => f.getAttribute('width') !== '-1')[0];
+                        const seen = {}; f.contentWindow.geoplan.entries.forEach(e => { seen[e.p.domain] = (seen[e.p.domain] || 0) + 1; });
+                        return Object.keys(seen); }""",
+                        MAP_IFRAME,
+                    )
+                    page.wait_for_timeout(1000)
+                    out["map_control"] = _map_control(page, domains[0], timeout_s)
+                    changes = []
+                    for option in (domains[0], domains[min(3, len(domains) - 1)]):
+                        c = _filter_change(page, option, logfile, timeout_s, rerun_wait_s=3.0)  # fragments log none
+                        if "error" not in c:
+                            c["both_s"] = max(c["s"], c["steps"].get("metrics", float("inf")))
+                        changes.append(c)
+                        page.wait_for_timeout(800)
+                    out["changes"] = changes
+                    out["reruns_s"] = _reruns(logfile)[-2:]
+                    out["lang"] = _lang_switch(page, timeout_s)
+                finally:
+                    ctx.close()
         if restart:  # a new server on the same data dir: what a first visit costs once the data dir holds the
             # prepared forms (the gazetteer's, by content) that the first server made
             with _streamlit(script, geodata, tmp / "data", logfile) as (url, proc, _t):
@@ -247,6 +252,8 @@ def run_one(
             _prepared_visit(
                 browser, script, geodata, tmp / "data-prepared", logfile, out, cold_timeout_s or timeout_s * 3
             )
+        if serve:
+            _served_visits(browser, script, geodata, tmp / "data-served", logfile, out, cold_timeout_s or timeout_s * 3)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out
@@ -276,6 +283,25 @@ def _prepared_visit(
             ctx, _page, out["prepared_paint_s"] = _visit(browser, url, timeout_s)
             ctx.close()
             out["prepared_server_s"] = (_reruns(logfile) or [None])[0]
+
+
+def _served_visits(
+    browser: Any, script: Path, geodata: Path, data: Path, logfile: Path, out: dict[str, Any], timeout_s: float
+) -> None:
+    """``geoplan serve`` on a fresh data dir, then again on it (a restart): each server's start until it answers
+    (it computes, or reads, the default report before listening) and its first visit."""
+    from render import _reruns
+
+    data.mkdir()
+    for run in ("served", "reserved"):
+        with _streamlit(script, geodata, data, logfile, serve=True) as (url, proc, t_start):
+            if not _wait_health(url, proc, 600):
+                log(f"geoplan serve did not start: {logfile.read_text(encoding='utf-8')[-500:]}")
+                return
+            out[f"{run}_ready_s"] = time.monotonic() - t_start
+            ctx, _page, out[f"{run}_paint_s"] = _visit(browser, url, timeout_s)
+            ctx.close()
+            out[f"{run}_server_s"] = (_reruns(logfile) or [None])[0]
 
 
 def _s(v: float | None) -> str:
@@ -308,6 +334,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--restart", action="store_true", help="also a restarted server's first visit (distinct apps)")
     ap.add_argument(
+        "--serve",
+        action="store_true",
+        help="also `geoplan serve`'s start and first visit, on a fresh data dir and restarted (distinct apps)",
+    )
+    ap.add_argument(
+        "--cold-only", action="store_true", help="only first visits: no warm navigation, filter or language figures"
+    )
+    ap.add_argument(
         "--prepared",
         action="store_true",
         help="also the first visit after `geoplan prepare` on a fresh data dir (distinct apps; trees that have it)",
@@ -339,7 +373,21 @@ def main(argv: list[str] | None = None) -> int:
                     cold = args.timeout * 10 if isinstance(text, int) else None  # its first visit runs the pipeline
                     restart = args.restart and isinstance(text, int)
                     prep = args.prepared and isinstance(text, int)
-                    results.append(run_one(browser, text, name + where, args.runs, args.timeout, cold, restart, prep))
+                    serve = args.serve and isinstance(text, int)
+                    results.append(
+                        run_one(
+                            browser,
+                            text,
+                            name + where,
+                            args.runs,
+                            args.timeout,
+                            cold,
+                            restart,
+                            prep,
+                            serve,
+                            args.cold_only,
+                        )
+                    )
             if path0 is None:
                 os.environ.pop("PYTHONPATH", None)
             else:
@@ -353,6 +401,8 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         if "error" in r:
             rows.append([r["label"], r["error"], "", "", "", ""])
+            continue
+        if "changes" not in r:  # --cold-only
             continue
         ch = r["changes"]
         cells = []
@@ -415,6 +465,13 @@ def main(argv: list[str] | None = None) -> int:
             _s(r.get("prepare_s")) if "prepare_s" in r else "—",
             _s(r.get("prepared_paint_s")) if "prepared_paint_s" in r else "—",
             _s(r.get("prepared_server_s")) if "prepared_server_s" in r else "—",
+            *(
+                f"ready {_s(r.get(f'{run}_ready_s'))}, first visit {_s(r.get(f'{run}_paint_s'))} "
+                f"(script run {_s(r.get(f'{run}_server_s'))})"
+                if f"{run}_paint_s" in r
+                else "—"
+                for run in ("served", "reserved")
+            ),
         ]
         for r in results
         if "error" not in r
@@ -429,6 +486,8 @@ def main(argv: list[str] | None = None) -> int:
             "`geoplan prepare` (wall)",
             "then a new server's first visit (fresh data dir)",
             "its first script run",
+            "`geoplan serve`, fresh data dir: start → answering; first visit",
+            "`geoplan serve` restarted on it",
         ],
         colds,
     )

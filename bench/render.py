@@ -499,19 +499,20 @@ def _app_script(tmp: Path) -> Path:
 
 @contextlib.contextmanager
 def _streamlit(
-    script: Path, geodata: Path, data_dir: Path, logfile: Path
+    script: Path, geodata: Path, data_dir: Path, logfile: Path, *, serve: bool = False
 ) -> Iterator[tuple[str, subprocess.Popen, float]]:
+    """A Streamlit server on ``script``: ``streamlit run``, or with ``serve`` ``geoplan serve`` (the default report
+    computed in the server's process before it listens, as ``make run`` starts it)."""
     port = _free_port()
     env = {**os.environ, "GEOPLAN_GEODATA_DIR": str(geodata), "GEOPLAN_DATA_DIR": str(data_dir)}
+    start = ["geoplan.cli", "serve", "--script", str(script)] if serve else ["streamlit", "run", str(script)]
     with logfile.open("w") as logf:
         t_start = time.monotonic()
         proc = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
-                "streamlit",
-                "run",
-                str(script),
+                *start,
                 "--server.headless",
                 "true",
                 "--server.port",

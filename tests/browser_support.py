@@ -61,17 +61,18 @@ def streamlit_server(
     log: Path,
     args: Sequence[str] = (),
     timeout: float = 60.0,
+    serve: bool = False,
 ) -> Iterator[str]:
-    """Run ``streamlit run app`` on a free loopback port; yield its URL; stop it afterwards."""
+    """Run ``streamlit run app`` on a free loopback port; yield its URL; stop it afterwards. ``serve``: start it as
+    ``make run`` does, ``geoplan serve --script app`` (the default report computed before the server listens)."""
     port = free_port()
+    start = ["geoplan.cli", "serve", "--script", str(app)] if serve else ["streamlit", "run", str(app)]
     with open(log, "w", encoding="utf-8") as out:
         proc = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
-                "streamlit",
-                "run",
-                str(app),
+                *start,
                 "--server.headless",
                 "true",
                 "--server.port",

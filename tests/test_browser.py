@@ -47,7 +47,9 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     require_chromium()
     data = tmp_path_factory.mktemp("app-data")
     log = tmp_path_factory.mktemp("log") / "streamlit.log"
-    with streamlit_server(ROOT / "streamlit_app.py", cwd=ROOT, env={"GEOPLAN_DATA_DIR": str(data)}, log=log) as url:
+    app, env = ROOT / "streamlit_app.py", {"GEOPLAN_DATA_DIR": str(data)}
+    with streamlit_server(app, cwd=ROOT, env=env, log=log, serve=True) as url:  # as `make run` starts it
+        assert "taiyuan-2025.txt: 49 features, map data on osm ready" in log.read_text(encoding="utf-8")
         yield url
 
 

@@ -847,6 +847,75 @@ def prepare_cmd(
     )
 
 
+# -- serve: the app, with what its first visit needs computed before the server starts -------------
+
+
+@app.command("serve", context_settings={"ignore_unknown_options": True})
+def serve_cmd(
+    streamlit_args: Annotated[
+        Optional[list[str]],
+        typer.Argument(help="Streamlit's own options, passed on (e.g. --server.port 8502 --server.headless true)."),
+    ] = None,
+    script: Annotated[Path, typer.Option(help="The app's script.")] = Path("streamlit_app.py"),
+    data_dir: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--data-dir",
+            help="The app's data folder: prepared files, corrections, kept uploads "
+            "(default: $GEOPLAN_DATA_DIR, else ~/.local/share/geoplan).",
+        ),
+    ] = None,
+    basemap: Annotated[
+        BasemapChoice, typer.Option(help="Basemap whose map data is made ready (links may ask for another).")
+    ] = BasemapChoice.osm,
+    warm: Annotated[
+        bool, typer.Option("--warm/--no-warm", help="Compute the default report before taking visitors.")
+    ] = True,
+) -> None:
+    """Start the web app (`streamlit run SCRIPT`) with the default report already computed in the server's
+    process: its features, corrections and map data (read from the data folder's prepared/ when `geoplan
+    prepare` or an earlier server made them) and the app's modules, so the first visitor waits only for the
+    page (`make run` uses it)."""
+    import logging
+    import time
+
+    from geoplan.errors import ServeError
+
+    if not script.is_file():
+        raise ServeError(f"{script}: no such file (--script: the app's script, streamlit_app.py)")
+    if data_dir is not None:
+        os.environ["GEOPLAN_DATA_DIR"] = str(data_dir)
+    from streamlit.web import bootstrap
+    from streamlit.web import cli as streamlit_cli
+
+    run_args = [str(script), *(streamlit_args or [])]
+    if warm:
+        start = time.perf_counter()
+        from geoplan import settings
+        from geoplan.errors import ReportError
+
+        # Streamlit's config as `streamlit run` will parse it (its own flags), so reading options while warming
+        # does not load the defaults first and leave Streamlit saying the server's options changed.
+        flags = streamlit_cli.main_run.make_context("streamlit run", list(run_args)).params
+        bootstrap.load_config_options({k: v for k, v in flags.items() if k not in ("target", "args")})
+        logging.disable(logging.WARNING)  # "missing ScriptRunContext", "No runtime found": true here, and harmless
+        try:
+            import geoplan.app  # noqa: F401  (the page's modules: the first run imports nothing more)
+            from geoplan.app.data import warm as warm_app
+
+            prep = warm_app(_BASEMAPS[basemap])
+        except ReportError as err:  # the default report is bad: say which file, start nothing
+            raise ReportError(err.reason, source=str(settings.default_report_path()), line=err.line) from err
+        finally:
+            logging.disable(logging.NOTSET)
+        typer.echo(
+            f"{settings.default_report_path().name}: {len(prep.gdf)} features, map data on {basemap.value} ready "
+            f"({time.perf_counter() - start:.1f} s)",
+            err=True,
+        )
+    streamlit_cli.main.main(args=["run", *run_args], prog_name="streamlit", standalone_mode=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; geoplan's own errors become one line on stderr and exit code 2, never a traceback.
 

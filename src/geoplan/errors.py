@@ -92,3 +92,7 @@ class OfflineAssetError(GeoplanError, LookupError):
 
 class StoredReportError(GeoplanError, LookupError):
     """A report named by its content hash (``?report=<sha1>``) is not a hash, or is not in the data dir."""
+
+
+class ServeError(GeoplanError, FileNotFoundError):
+    """``geoplan serve`` cannot start the web app as asked (its script is not there)."""

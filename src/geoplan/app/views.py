@@ -33,6 +33,7 @@ from geoplan.stored_reports import REPORT_HASH, load_report
 from geoplan.vocab import admin_name, domain_name
 
 from geoplan.app.data import (
+    default_report,
     report_adcode,
     pipeline,
     store,
@@ -53,11 +54,6 @@ _MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:])")
 def md_escape(text: object) -> str:
     """Report text and file names shown as literal text, not Markdown (no remote images, no links)."""
     return _MARKDOWN.sub(r"\\\1", str(text))
-
-
-def _default_report() -> tuple[bytes, str]:
-    path = settings.default_report_path()
-    return path.read_bytes(), path.name
 
 
 def _title(name: str, meta: dict[str, Any] | None = None) -> str:
@@ -105,7 +101,7 @@ def _linked_report(sha: str | None) -> tuple[tuple[bytes, str], str | None]:
             st.session_state._report_notice = "report_missing"
         else:
             return (data, name), sha
-    return _default_report(), None
+    return default_report(), None
 
 
 VIEW_KEYS = ("lat", "lon", "z", "sel")

@@ -1,0 +1,131 @@
+"""``geoplan serve``: the default report computed in the server's own process before Streamlit takes visitors, so
+a first visit reads nothing and computes nothing; Streamlit's options passed on; bad input stops it with one line.
+
+The browser tests (tests/test_browser.py) start the app this way, as ``make run`` does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from geoplan import prepared as P
+from geoplan.cli import main
+
+from conftest import ROOT
+
+
+@pytest.fixture
+def fresh_caches():
+    """The server process's memory, as at its start."""
+    import streamlit as st
+
+    st.cache_resource.clear()
+    yield
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """How often the app asks the data dir (or the pipeline) for the report's frame and its map data."""
+    import geoplan.app.data as data
+
+    calls = {"frame": 0, "map data": 0}
+    real_frame, real_drawn = data.prepared_frame, data.prepared_drawn
+
+    def frame(*args: Any, **kwargs: Any) -> Any:
+        calls["frame"] += 1
+        return real_frame(*args, **kwargs)
+
+    def drawn(*args: Any, **kwargs: Any) -> Any:
+        calls["map data"] += 1
+        return real_drawn(*args, **kwargs)
+
+    monkeypatch.setattr(data, "prepared_frame", frame)
+    monkeypatch.setattr(data, "prepared_drawn", drawn)
+    return calls
+
+
+@pytest.fixture
+def started(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """Streamlit's command line as ``geoplan serve`` hands it over (the server itself is not started here)."""
+    from streamlit.web import cli as streamlit_cli
+
+    calls: list[list[str]] = []
+
+    def run(*, args: list[str], prog_name: str, standalone_mode: bool) -> None:
+        assert prog_name == "streamlit" and standalone_mode
+        calls.append(args)
+
+    monkeypatch.setattr(streamlit_cli.main, "main", run)
+    return calls
+
+
+def _first_visit() -> Any:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=90).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_serve_warms_what_the_first_visit_needs(_data_dir, fresh_caches, reads, started, capsys):
+    script = str(ROOT / "streamlit_app.py")
+    assert main(["serve", "--script", script, "--server.port", "8599", "--server.headless", "true"]) == 0
+    assert started == [["run", script, "--server.port", "8599", "--server.headless", "true"]]
+    assert "taiyuan-2025.txt: 49 features, map data on osm ready" in capsys.readouterr().err
+    assert reads == {"frame": 1, "map data": 1}
+    kept = sorted(p.name.split("-")[0] for p in P.prepared_dir(_data_dir).iterdir())
+    assert kept == ["gazetteer", "mapdata", "report"]  # a restart reads them
+    at = _first_visit()
+    assert reads == {"frame": 1, "map data": 1}  # the visit found both in memory
+    assert any("gp-counts" in h.proto.body for h in at.get("html"))
+
+
+def test_serve_without_warming_leaves_the_work_to_the_first_visit(_data_dir, fresh_caches, reads, started):
+    assert main(["serve", "--script", str(ROOT / "streamlit_app.py"), "--no-warm"]) == 0
+    assert len(started) == 1 and reads == {"frame": 0, "map data": 0}
+    _first_visit()
+    assert reads == {"frame": 1, "map data": 1}
+
+
+def test_serve_warms_the_basemap_asked_for(_data_dir, fresh_caches, reads, started, capsys):
+    assert main(["serve", "--script", str(ROOT / "streamlit_app.py"), "--basemap", "light"]) == 0
+    assert "map data on light ready" in capsys.readouterr().err
+    assert len(list(P.prepared_dir(_data_dir).glob("mapdata-*"))) == 1
+    _first_visit()  # the page opens on osm: its map data is made then
+    assert reads == {"frame": 1, "map data": 2}
+
+
+def test_serve_applies_the_stored_corrections_before_the_first_visit(_data_dir, fresh_caches, reads, started):
+    from geoplan.corrections import CorrectionStore
+    from geoplan.features import features_from_path
+
+    gdf = features_from_path(ROOT / "geodata" / "reports" / "taiyuan-2025.txt")
+    item = gdf[gdf["precision"] == "city"].iloc[0]
+    CorrectionStore.in_data_dir(_data_dir).add(item["item_id"], "POINT (112.55 37.87)", note="市政府所在地")
+    assert main(["serve", "--script", str(ROOT / "streamlit_app.py")]) == 0
+    at = _first_visit()
+    assert reads == {"frame": 1, "map data": 1}
+    counts = next(h.proto.body for h in at.get("html") if "gp-counts" in h.proto.body)
+    located = gdf.loc[gdf.geometry.notna(), "item_id"].nunique() + 1
+    assert f"已定位 {located}" in counts
+
+
+def test_serve_names_a_missing_script(tmp_path, started, capsys):
+    assert main(["serve", "--script", str(tmp_path / "app.py")]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'app.py'}: no such file" in err and "Traceback" not in err
+    assert started == []
+
+
+def test_serve_names_a_bad_default_reports_file_and_line(data_dir, fresh_caches, started, monkeypatch, capsys):
+    from geoplan import settings
+
+    bad = data_dir / "bad" / "item-first.txt"
+    monkeypatch.setattr(settings, "default_report_path", lambda: bad)
+    assert main(["serve", "--script", str(ROOT / "streamlit_app.py")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"geoplan: error: {bad}:1: ") and err.count("\n") == 1
+    assert started == []  # nothing served from a report that does not parse
