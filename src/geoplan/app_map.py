@@ -134,6 +134,22 @@ def with_filters(view: MapView, domains: Sequence[str], query: str) -> MapView:
     return view
 
 
+def _register_component() -> None:
+    """File streamlit-folium's component with the running server, when its import did not.
+
+    ``declare_component`` registers a component only when a script is running as it is imported. ``geoplan
+    serve`` imports the app before Streamlit's server exists, so the server would answer 404 for the map's
+    frame (a blank map); the registry's own interface files it on the first run, once.
+    """
+    from streamlit import runtime
+
+    if not runtime.exists():
+        return
+    registry = runtime.get_instance().component_registry
+    if registry.get_component(sf._component_func.name) is None:
+        registry.register_component(sf._component_func)
+
+
 def show_map(
     parts: MapParts,
     *,
@@ -170,6 +186,7 @@ def show_map(
         if on_change is not None:
             on_change()
 
+    _register_component()
     result: dict[str, Any] | None = sf._component_func(
         script=parts.script,
         header=parts.header,
