@@ -83,6 +83,45 @@ def test_serve_warms_what_the_first_visit_needs(_data_dir, fresh_caches, reads, 
     assert any("gp-counts" in h.proto.body for h in at.get("html"))
 
 
+_COMPILES = """
+import sys
+from streamlit.testing.v1 import AppTest
+from streamlit.web import cli as streamlit_cli
+
+streamlit_cli.main.main = lambda **kwargs: None  # the server is not started here
+from geoplan.cli import main
+from geoplan._folium import LazyTemplate
+
+assert main(["serve", "--script", sys.argv[1], *sys.argv[2:]]) == 0
+compiles = []
+real = LazyTemplate.compiled
+
+def compiled(self):
+    if self._template is None:
+        compiles.append(self)
+    return real(self)
+
+LazyTemplate.compiled = compiled
+at = AppTest.from_file(sys.argv[1], default_timeout=90).run()
+assert not at.exception and any("gp-counts" in h.proto.body for h in at.get("html"))
+print(len(compiles))
+"""
+
+
+@pytest.mark.parametrize(("how", "first_visit_compiles"), [([], False), (["--no-warm"], True)])
+def test_serve_compiles_the_maps_templates_before_the_first_visit(tmp_path, how, first_visit_compiles):
+    """folium's templates compile when first used (geoplan._folium): the warm map of one place uses the page's."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "GEOPLAN_DATA_DIR": str(tmp_path)}
+    args = [sys.executable, "-c", _COMPILES, str(ROOT / "streamlit_app.py"), *how]
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300, check=True)
+    compiles = int(done.stdout.strip().splitlines()[-1])
+    assert (compiles > 0) == first_visit_compiles, compiles
+
+
 def test_serve_without_warming_leaves_the_work_to_the_first_visit(_data_dir, fresh_caches, reads, started):
     assert main(["serve", "--script", str(ROOT / "streamlit_app.py"), "--no-warm"]) == 0
     assert len(started) == 1 and reads == {"frame": 0, "map data": 0}

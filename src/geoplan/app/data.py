@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import importlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -159,18 +161,28 @@ def map_parts(
     (``layer_data_url``); None puts them in the script. The page's CSS sizes the map to the screen
     (static/app/layout.css); the height given is a floor.
     """
-    editing = draw_lang is not None
+    return _map_page(_gdf, _meta, draw_lang, basemap, data_url, drawn(key, basemap, _gdf))
+
+
+def _map_page(
+    gdf: gpd.GeoDataFrame,
+    meta: dict[str, Any],
+    draw_lang: Lang | None,
+    basemap: Basemap,
+    data_url: str | None,
+    data: MapData | None,
+) -> MapParts:
     m = build_map(
-        _gdf,
+        gdf,
         lang=draw_lang or "zh",
         bilingual=True,
         data_url=data_url,
         basemap=basemap,
-        gazetteer=gazetteer(report_adcode(_meta)),
+        gazetteer=gazetteer(report_adcode(meta)),
         show_boundaries=True,
-        draw=editing,
+        draw=draw_lang is not None,
         search=True,
-        data=drawn(key, basemap, _gdf),
+        data=data,
     )
     localize(m, mode="static")
     return render_map(m, "map")
@@ -249,4 +261,11 @@ def warm(basemap: Basemap = "osm") -> Prepared:
         corrections = []
     prep = prepare(data, name, corrections_key(corrections), tuple(corrections))
     _band_files(prep.key, basemap, prep.gdf)  # the map data (drawn) and its band scripts
+    # The page's own map names the served files' URLs, which only the running server gives: rendered on the first
+    # visit. One of a single place renders the same kinds of elements, so their templates are compiled now
+    # (0.37 s of a first run at 10k distinct places), and Streamlit's emoji pattern (the page icon) is built.
+    located = prep.gdf[prep.gdf.geometry.notna()]
+    _map_page((located if len(located) else prep.gdf).head(1), prep.meta, None, basemap, None, None)
+    with contextlib.suppress(ImportError):  # an internal module of Streamlit's: only a speed-up if it is there
+        importlib.import_module("streamlit.emojis")
     return prep
