@@ -102,7 +102,7 @@ MAP_STAGES = r"""
 files = stage("band files", D._band_files, prep.key, "osm", prep.gdf)
 urls = tuple((i, "m/" + n) for i, _d, n in files)
 stage("layer file", D._layer_file, prep.key, "osm", urls, prep.gdf)
-stage("map_parts (build_map, render)", D.map_parts, prep.key, None, "osm", "m/layers.json", prep.gdf, prep.meta)
+stage("map_parts (build_map, render)", D.map_parts, prep.key, None, "osm", True, prep.gdf, prep.meta)
 from geoplan.filters import Filters
 from geoplan.maps import map_view
 shown = stage("filters.apply", Filters().apply, prep.gdf)

@@ -302,6 +302,8 @@ def _served_visits(
             ctx, _page, out[f"{run}_paint_s"] = _visit(browser, url, timeout_s)
             ctx.close()
             out[f"{run}_server_s"] = (_reruns(logfile) or [None])[0]
+            if out[f"{run}_paint_s"] is not None:
+                out[f"{run}_steps"] = _visit.steps[-1]  # type: ignore[attr-defined]
 
 
 def _s(v: float | None) -> str:

@@ -18,12 +18,13 @@ from test_browser import MAP_IFRAME, SCREENS, _open, browser  # noqa: F401  (a f
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The app with its layers by URL, as for a large report (the shipped one is small enough to inline)."""
+    """The app with its layers by URL, as for a large report (the shipped one is small enough to inline), started as
+    ``make run`` does: its map rendered before the server knew the URL (``app_map.DATA_URL_SLOT``)."""
     require_chromium()
     data = tmp_path_factory.mktemp("app-data")
     log = tmp_path_factory.mktemp("log") / "streamlit.log"
     env = {"GEOPLAN_DATA_DIR": str(data), "GEOPLAN_MAP_INLINE_BYTES": "0"}
-    with streamlit_server(ROOT / "streamlit_app.py", cwd=ROOT, env=env, log=log) as url:
+    with streamlit_server(ROOT / "streamlit_app.py", cwd=ROOT, env=env, log=log, serve=True) as url:
         yield url
 
 

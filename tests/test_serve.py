@@ -31,8 +31,8 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """How often the app asks the data dir (or the pipeline) for the report's frame and its map data."""
     import geoplan.app.data as data
 
-    calls = {"frame": 0, "map data": 0}
-    real_frame, real_drawn = data.prepared_frame, data.prepared_drawn
+    calls = {"frame": 0, "map data": 0, "map": 0}
+    real_frame, real_drawn, real_map = data.prepared_frame, data.prepared_drawn, data.build_map
 
     def frame(*args: Any, **kwargs: Any) -> Any:
         calls["frame"] += 1
@@ -42,8 +42,13 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
         calls["map data"] += 1
         return real_drawn(*args, **kwargs)
 
+    def build_map(*args: Any, **kwargs: Any) -> Any:
+        calls["map"] += 1
+        return real_map(*args, **kwargs)
+
     monkeypatch.setattr(data, "prepared_frame", frame)
     monkeypatch.setattr(data, "prepared_drawn", drawn)
+    monkeypatch.setattr(data, "build_map", build_map)
     return calls
 
 
@@ -75,11 +80,11 @@ def test_serve_warms_what_the_first_visit_needs(_data_dir, fresh_caches, reads, 
     assert main(["serve", "--script", script, "--server.port", "8599", "--server.headless", "true"]) == 0
     assert started == [["run", script, "--server.port", "8599", "--server.headless", "true"]]
     assert "taiyuan-2025.txt: 49 features, map data on osm ready" in capsys.readouterr().err
-    assert reads == {"frame": 1, "map data": 1}
+    assert reads == {"frame": 1, "map data": 1, "map": 1}
     kept = sorted(p.name.split("-")[0] for p in P.prepared_dir(_data_dir).iterdir())
     assert kept == ["gazetteer", "mapdata", "report"]  # a restart reads them
     at = _first_visit()
-    assert reads == {"frame": 1, "map data": 1}  # the visit found both in memory
+    assert reads == {"frame": 1, "map data": 1, "map": 1}  # the visit found all three in memory
     assert any("gp-counts" in h.proto.body for h in at.get("html"))
 
 
@@ -124,17 +129,17 @@ def test_serve_compiles_the_maps_templates_before_the_first_visit(tmp_path, how,
 
 def test_serve_without_warming_leaves_the_work_to_the_first_visit(_data_dir, fresh_caches, reads, started):
     assert main(["serve", "--script", str(ROOT / "streamlit_app.py"), "--no-warm"]) == 0
-    assert len(started) == 1 and reads == {"frame": 0, "map data": 0}
+    assert len(started) == 1 and reads == {"frame": 0, "map data": 0, "map": 0}
     _first_visit()
-    assert reads == {"frame": 1, "map data": 1}
+    assert reads == {"frame": 1, "map data": 1, "map": 1}
 
 
 def test_serve_warms_the_basemap_asked_for(_data_dir, fresh_caches, reads, started, capsys):
     assert main(["serve", "--script", str(ROOT / "streamlit_app.py"), "--basemap", "light"]) == 0
     assert "map data on light ready" in capsys.readouterr().err
     assert len(list(P.prepared_dir(_data_dir).glob("mapdata-*"))) == 1
-    _first_visit()  # the page opens on osm: its map data is made then
-    assert reads == {"frame": 1, "map data": 2}
+    _first_visit()  # the page opens on osm: its map data and map are made then
+    assert reads == {"frame": 1, "map data": 2, "map": 2}
 
 
 def test_serve_applies_the_stored_corrections_before_the_first_visit(_data_dir, fresh_caches, reads, started):
@@ -146,7 +151,7 @@ def test_serve_applies_the_stored_corrections_before_the_first_visit(_data_dir, 
     CorrectionStore.in_data_dir(_data_dir).add(item["item_id"], "POINT (112.55 37.87)", note="市政府所在地")
     assert main(["serve", "--script", str(ROOT / "streamlit_app.py")]) == 0
     at = _first_visit()
-    assert reads == {"frame": 1, "map data": 1}
+    assert reads == {"frame": 1, "map data": 1, "map": 1}
     counts = next(h.proto.body for h in at.get("html") if "gp-counts" in h.proto.body)
     located = gdf.loc[gdf.geometry.notna(), "item_id"].nunique() + 1
     assert f"已定位 {located}" in counts
@@ -168,3 +173,52 @@ def test_serve_names_a_bad_default_reports_file_and_line(data_dir, fresh_caches,
     err = capsys.readouterr().err
     assert err.startswith(f"geoplan: error: {bad}:1: ") and err.count("\n") == 1
     assert started == []  # nothing served from a report that does not parse
+
+
+# -- the map rendered before its layers' URL is known ------------------------------------------------------------
+
+
+def _ids_out(script: str) -> str:
+    """folium's element names end in a random hex id per render."""
+    import re
+
+    return re.sub(r"_[0-9a-f]{32}", "_ID", script)
+
+
+def test_a_map_rendered_with_the_url_slot_is_the_map_rendered_with_the_url(_data_dir, fresh_caches):
+    from geoplan.app import data as D
+    from geoplan.app_map import DATA_URL_SLOT, fetching, render_map
+    from geoplan.maps import build_map
+    from geoplan.offline import localize
+
+    prep = D.warm()
+    slotted = D.map_parts(prep.key, None, "osm", True, prep.gdf, prep.meta)
+    assert DATA_URL_SLOT in slotted.script
+    url = "../../media/0f1e2d3c4b5a69788796a5b4c3d2e1f0.json"
+    filled = fetching(slotted, url)
+    direct = build_map(
+        prep.gdf,
+        bilingual=True,
+        data_url=url,
+        gazetteer=D.gazetteer(D.report_adcode(prep.meta)),
+        show_boundaries=True,
+        search=True,
+        data=D.drawn(prep.key, "osm", prep.gdf),
+    )
+    localize(direct, mode="static")
+    assert _ids_out(filled.script) == _ids_out(render_map(direct, "map").script)
+    assert f'"url":"{url}"' in filled.script and DATA_URL_SLOT not in filled.script
+    again, other = fetching(slotted, url), fetching(slotted, url.replace("0f1e", "aaaa"))
+    assert again.hash_key == filled.hash_key and len({slotted.hash_key, filled.hash_key, other.hash_key}) == 3
+    assert fetching(slotted, None) is slotted
+
+
+def test_only_a_map_rendered_to_fetch_takes_a_url(_data_dir, fresh_caches):
+    from geoplan.app import data as D
+    from geoplan.app_map import fetching
+
+    prep = D.warm()
+    inline = D.map_parts(prep.key, None, "osm", False, prep.gdf, prep.meta)  # the shipped report's: 63 kB inline
+    assert not D.fetched(prep.key, "osm", prep.gdf)
+    with pytest.raises(ValueError, match="not rendered to fetch"):
+        fetching(inline, "../../media/x.json")

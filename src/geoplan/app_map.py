@@ -16,8 +16,9 @@ app applied back in the view, so the map sets its controls to it without posting
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from geoplan import _folium  # noqa: F401  (first: folium's templates then compile when used)
@@ -25,7 +26,7 @@ import folium
 import streamlit as st
 import streamlit_folium as sf  # type: ignore[import-untyped]
 
-from geoplan.maps import MapView
+from geoplan.maps import MapView, js_json
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,26 @@ class MapParts:
     zoom: Any
     key: str  # the app's key for the map (``st_folium``'s ``key``)
     hash_key: str  # streamlit-folium's widget key: a sha256 of the whole script, so computed once
+
+
+#: What a map whose layers are fetched is rendered with in the place of their URL (``MapParts.fetching``): the URL
+#: is the served file's, which only the running server gives, and the map is rendered before (``geoplan serve``).
+DATA_URL_SLOT = "geoplan-layer-data-url-slot-4b1f9e"
+
+
+def fetching(parts: MapParts, data_url: str | None) -> MapParts:
+    """``parts`` rendered with ``DATA_URL_SLOT`` as its layers' URL, now fetching them from ``data_url``.
+
+    The slot is written as JSON in the script (``maps.js_json``), as the URL is put there; the widget key names
+    the URL too, so another file (a correction) is another component. ``None`` (layers in the script): as is.
+    """
+    if data_url is None:
+        return parts
+    if DATA_URL_SLOT not in parts.script:
+        raise ValueError("this map was not rendered to fetch its layers (maps.build_map(data_url=DATA_URL_SLOT))")
+    url = js_json(data_url)[1:-1]
+    key = hashlib.sha256(f"{parts.hash_key}\0{data_url}".encode()).hexdigest()
+    return replace(parts, script=parts.script.replace(DATA_URL_SLOT, url), hash_key=key)
 
 
 def _assets(element: Any) -> Iterator[Any]:

@@ -23,7 +23,7 @@ from geoplan.i18n import (
     precision_option,
     t,
 )
-from geoplan.app_map import MapParts, render_map
+from geoplan.app_map import DATA_URL_SLOT, MapParts, render_map
 from geoplan.maps import Basemap, Lang, MapData, band_scripts, build_map, layers_json
 from geoplan.offline import localize
 from geoplan.prepared import corrections_key, drawn_key, prepared_drawn, prepared_dir, prepared_frame
@@ -106,6 +106,15 @@ def _layer_file(
     return _named(layers_json(drawn(key, basemap, _gdf), dict(urls)), ".json")
 
 
+def fetched(key: str, basemap: Basemap, gdf: gpd.GeoDataFrame) -> bool:
+    """Whether the map fetches its layers (``layer_data_url``): banded, or more than ``settings.map_inline_bytes``
+    of JSON; smaller ones are in the map's script (a request more on first load cost more than the rerun's
+    bytes)."""
+    return bool(_band_files(key, basemap, gdf)) or len(_layer_file(key, basemap, (), gdf)[0]) > (
+        settings.map_inline_bytes()
+    )
+
+
 # The component page is <app>/component/<name>/index.html: media URLs are relative to it, so that they also
 # hold under server.baseUrlPath (as geoplan.offline's static URLs).
 _FROM_COMPONENT = "../.."
@@ -125,11 +134,9 @@ def layer_data_url(key: str, basemap: Basemap, gdf: gpd.GeoDataFrame) -> str | N
     """
     from streamlit import runtime
 
-    if not runtime.exists():
+    if not runtime.exists() or not fetched(key, basemap, gdf):
         return None
     files = _band_files(key, basemap, gdf)
-    if not files and len(_layer_file(key, basemap, (), gdf)[0]) <= settings.map_inline_bytes():
-        return None  # small: in the script (a request more on first load cost more than the rerun's bytes)
     manager = runtime.get_instance().media_file_mgr
 
     def served(data: bytes, mimetype: str, coordinates: str, name: str) -> str:
@@ -149,7 +156,7 @@ def map_parts(
     key: str,
     draw_lang: Lang | None,
     basemap: Basemap,
-    data_url: str | None,
+    fetch: bool,
     _gdf: gpd.GeoDataFrame,
     _meta: dict[str, Any],
 ) -> MapParts:
@@ -157,32 +164,22 @@ def map_parts(
     send a view (``maps.map_view``): the map carries both languages' words (``build_map(bilingual=True)``).
 
     ``draw_lang`` is the language of a planner's map (editing, with the draw toolbar, whose words Leaflet.draw
-    reads once, when it builds the toolbar), None otherwise. ``data_url``: the layers are fetched from there
-    (``layer_data_url``); None puts them in the script. The page's CSS sizes the map to the screen
-    (static/app/layout.css); the height given is a floor.
+    reads once, when it builds the toolbar), None otherwise. ``fetch``: the layers are fetched (``fetched``),
+    from a URL the map is rendered without (``app_map.DATA_URL_SLOT``; ``app_map.fetching`` puts the served file's
+    in), so ``geoplan serve`` renders it before the server runs; else they are in the script. The page's CSS
+    sizes the map to the screen (static/app/layout.css); the height given is a floor.
     """
-    return _map_page(_gdf, _meta, draw_lang, basemap, data_url, drawn(key, basemap, _gdf))
-
-
-def _map_page(
-    gdf: gpd.GeoDataFrame,
-    meta: dict[str, Any],
-    draw_lang: Lang | None,
-    basemap: Basemap,
-    data_url: str | None,
-    data: MapData | None,
-) -> MapParts:
     m = build_map(
-        gdf,
+        _gdf,
         lang=draw_lang or "zh",
         bilingual=True,
-        data_url=data_url,
+        data_url=DATA_URL_SLOT if fetch else None,
         basemap=basemap,
-        gazetteer=gazetteer(report_adcode(meta)),
+        gazetteer=gazetteer(report_adcode(_meta)),
         show_boundaries=True,
         draw=draw_lang is not None,
         search=True,
-        data=data,
+        data=drawn(key, basemap, _gdf),
     )
     localize(m, mode="static")
     return render_map(m, "map")
@@ -261,11 +258,9 @@ def warm(basemap: Basemap = "osm") -> Prepared:
         corrections = []
     prep = prepare(data, name, corrections_key(corrections), tuple(corrections))
     _band_files(prep.key, basemap, prep.gdf)  # the map data (drawn) and its band scripts
-    # The page's own map names the served files' URLs, which only the running server gives: rendered on the first
-    # visit. One of a single place renders the same kinds of elements, so their templates are compiled now
-    # (0.37 s of a first run at 10k distinct places), and Streamlit's emoji pattern (the page icon) is built.
-    located = prep.gdf[prep.gdf.geometry.notna()]
-    _map_page((located if len(located) else prep.gdf).head(1), prep.meta, None, basemap, None, None)
+    # The page's map (its layers' URL put in per visit), and Streamlit's emoji pattern for the page icon: 0.5 s
+    # and 0.36 s of a first run at 10k distinct places.
+    map_parts(prep.key, None, basemap, fetched(prep.key, basemap, prep.gdf), prep.gdf, prep.meta)
     with contextlib.suppress(ImportError):  # an internal module of Streamlit's: only a speed-up if it is there
         importlib.import_module("streamlit.emojis")
     return prep

@@ -28,7 +28,7 @@ from geoplan.i18n import (
     status_label,
     t,
 )
-from geoplan.app_map import follow_map, show_map, with_filters
+from geoplan.app_map import fetching, follow_map, show_map, with_filters
 from geoplan.maps import map_view
 from geoplan.prepared import corrections_key
 from geoplan.review import online_panel
@@ -254,9 +254,10 @@ def _workbench(prep: Prepared, lang: Lang, name: str, corrections: tuple[Correct
     # domain ticked in the map shows its places at once, without waiting for this rerun.
     basemap = st.session_state.basemap
     in_any_domain = shown if not filters.domains else replace(filters, domains=()).apply(gdf)
+    data_url = layer_data_url(prep.key, basemap, gdf)
     out = show_map(
-        map_parts(
-            prep.key, lang if editing else None, basemap, layer_data_url(prep.key, basemap, gdf), gdf, meta
+        fetching(
+            map_parts(prep.key, lang if editing else None, basemap, data_url is not None, gdf, meta), data_url
         ),  # one map for both languages: a switch sends a view, not a new map
         height=560,
         feature_group_to_add=[
