@@ -236,7 +236,7 @@ def download(_gdf: gpd.GeoDataFrame, key: str, fmt: str) -> bytes:
 
 
 def default_report() -> tuple[bytes, str]:
-    """The report a visitor sees first (the shipped one, or ``$GEOPLAN_REPORT``): bytes and file name."""
+    """The report a visitor sees first (``settings.default_report_path``): its bytes and file name."""
     path = settings.default_report_path()
     return path.read_bytes(), path.name
 
@@ -245,10 +245,9 @@ def warm(basemap: Basemap = "osm") -> Prepared:
     """Compute, before the server takes its first visitor, what that visit to the default report needs.
 
     ``geoplan serve`` calls this in the server's own process: the cached resources (gazetteer, frame,
-    corrections applied, map data and its band scripts) are then held in memory, under the keys the page asks
-    for, and the modules are imported. A first visit otherwise paid ~2.4 s of imports and ~1.4 s of reading
-    the prepared files at 10k distinct places (bench/README.md, "serve"). The map's page itself is rendered
-    on the first visit (its data URL comes from the running server's media files).
+    corrections applied, map data, its band scripts and the rendered map) are then held in memory under the keys
+    the page asks for, and the modules are imported. A first visit otherwise paid ~2.4 s of imports, ~0.9 s of
+    reading the prepared files and ~0.9 s of rendering at 10k distinct places (bench/README.md, "serve").
     """
     data, name = default_report()
     try:
@@ -257,9 +256,8 @@ def warm(basemap: Basemap = "osm") -> Prepared:
         logging.getLogger("geoplan.app").error("corrections not applied: %s", err)
         corrections = []
     prep = prepare(data, name, corrections_key(corrections), tuple(corrections))
-    _band_files(prep.key, basemap, prep.gdf)  # the map data (drawn) and its band scripts
-    # The page's map (its layers' URL put in per visit), and Streamlit's emoji pattern for the page icon: 0.5 s
-    # and 0.36 s of a first run at 10k distinct places.
+    # The map data and band scripts (fetched() makes them), the page's map (its layers' URL put in per visit),
+    # and Streamlit's emoji pattern for the page icon (0.5 s and 0.36 s of a first run at 10k distinct places).
     map_parts(prep.key, None, basemap, fetched(prep.key, basemap, prep.gdf), prep.gdf, prep.meta)
     with contextlib.suppress(ImportError):  # an internal module of Streamlit's: only a speed-up if it is there
         importlib.import_module("streamlit.emojis")
