@@ -87,9 +87,9 @@ class TemplateCache(jinja2.FileSystemBytecodeCache):
         bound = inspect.signature(new).bind(cls, *args, **kwargs)
         options = {k: v for k, v in bound.arguments.items() if k not in ("cls", "source")}
         source = bound.arguments.get("source")
-        if not isinstance(source, str):
-            return new(cls, *args, **kwargs)
         key = repr((cls.__module__, cls.__qualname__, sorted(options.items())))
+        if not isinstance(source, str) or " at 0x" in key:  # an option named by its address: no key across runs
+            return new(cls, *args, **kwargs)
         env = _ENVIRONMENTS.get(key)
         if env is None:  # the environment Template.__new__ picks for these options (jinja2 keeps it: lru_cache)
             env = _ENVIRONMENTS[key] = new(cls, "", **options).environment
