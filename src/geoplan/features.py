@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -30,10 +30,14 @@ from geoplan._io import MAX_JSON_DEPTH, gc_paused, json_nesting
 from geoplan.admin import admin_index
 from geoplan.errors import GeoplanError, ValidationError
 from geoplan.gazetteer import Gazetteer, gazetteer_for
-from geoplan.geocoders.base import PRECISION, Geocoder
-from geoplan.geocoders.gazetteer import GazetteerGeocoder
-from geoplan.link import Linker
 from geoplan.models import Item, Location, Occurrence, Report, Status
+
+if TYPE_CHECKING:
+    from geoplan.geocoders.base import Geocoder
+    from geoplan.link import Linker
+# Linking and geocoding (geoplan.link, geoplan.parse, geoplan.names, geoplan.geocoders) are imported where a
+# report text is read: reading a built file needs none of them, and their imports (their regexes compiled)
+# were 0.08 s of every `geoplan map` of one (bench/README.md, "mapcpu").
 
 COLUMNS: tuple[str, ...] = (
     "fid",
@@ -97,6 +101,8 @@ def _item_columns(item: Item) -> dict[str, Any]:
 
 
 def _location_columns(loc: Location | None, precision: str) -> dict[str, Any]:
+    from geoplan.geocoders.base import PRECISION
+
     p = PRECISION[precision]
     cols: dict[str, Any] = {
         "precision": p.key,
@@ -132,6 +138,9 @@ def features_from_report(
     unless ``gazetteer`` is given. An item that names no place but stands under a heading that names a
     district (``迎泽``, ``（三）小店区``) is placed at that district, and says so (``place_from``).
     """
+    from geoplan.geocoders.gazetteer import GazetteerGeocoder
+    from geoplan.link import Linker
+
     gaz = gazetteer if gazetteer is not None else gazetteer_for(report.city.adcode if report.city else None)
     linker = Linker(gaz)
     headings = _HeadingPlaces(linker, gaz)
@@ -214,6 +223,8 @@ class _HeadingPlaces:
     """The district a section or domain heading names (``迎泽``, ``（三）小店区``), looked up once per heading."""
 
     def __init__(self, linker: Linker, gaz: Gazetteer) -> None:
+        from geoplan.geocoders.gazetteer import GazetteerGeocoder
+
         self.linker = linker
         self.gaz = gaz
         self.primary = GazetteerGeocoder(gaz)
@@ -1327,13 +1338,14 @@ def features_from_path(
 ) -> gpd.GeoDataFrame:
     """Features from a report text, or from a GeoJSON geoplan built (``.geojson``/``.json``)."""
     from geoplan.errors import ReportError
-    from geoplan.parse import report_from_path, too_large
 
     p = Path(path)
     if p.suffix.lower() in (".geojson", ".json"):
         try:
             size = p.stat().st_size
             if size > settings.max_report_bytes:
+                from geoplan.parse import too_large
+
                 raise too_large(p, size, settings.max_report_bytes)
             with gc_paused():
                 try:
@@ -1360,6 +1372,8 @@ def features_from_path(
             return features_from_geojson(doc)
         except ValidationError as err:
             raise ValidationError(f"{p}: {err}") from err
+    from geoplan.parse import report_from_path
+
     report = report_from_path(p, max_bytes=settings.max_report_bytes, shape=shape, city=city)
     return features_from_report(report, gazetteer=gazetteer, geocoders=geocoders)
 
