@@ -17,7 +17,7 @@ for the ratio; at 100k only with ``--whole``), ``map`` (the file read back, ``ma
 stage by stage) and the ``geoplan map`` command itself (wall, user + sys and peak RSS from ``wait4``).
 The features are generated once per code version and cached (generation is not measured).
 
-The ``command`` step runs ``--rounds`` times (3), interleaved, each run a fresh process timed by ``wait4``,
+The ``command`` step runs ``--rounds`` times (3 up to 10k places, once above), interleaved, each run a fresh process timed by ``wait4``,
 beside two peers (sizes up to 10k, unless ``--no-peers``): ``peer``, what a plain tool does with the built
 file (``geopandas.read_file`` through pyogrio, a ``folium.Map`` with one ``folium.GeoJson`` layer, a popup of
 ``text`` and a tooltip of ``name``, ``Map.save``), and ``floor``, ``python -c "import geopandas, folium"``;
@@ -526,7 +526,9 @@ def main(argv: list[str] | None = None) -> int:
         help="distinct: the steps to run (build is needed by map and command)",
     )
     ap.add_argument("--before", metavar="SRC", help="distinct: map and command also with geoplan from SRC (an export)")
-    ap.add_argument("--rounds", type=int, default=3, help="distinct: interleaved rounds of the command step (3)")
+    ap.add_argument(
+        "--rounds", type=int, help="distinct: interleaved rounds of the command step (3 up to 10k places, then 1)"
+    )
     ap.add_argument(
         "--no-peers", action="store_true", help="distinct: no folium.GeoJson peer and import floor beside the command"
     )
@@ -605,7 +607,7 @@ def main(argv: list[str] | None = None) -> int:
                 whole=args.whole or n < 100_000,
                 steps=tuple(args.steps),
                 before=args.before,
-                rounds=max(1, args.rounds),
+                rounds=max(1, args.rounds or (3 if n <= PEER_MAX else 1)),
                 peers=not args.no_peers,
             )
             log(f"pipeline distinct {label(n)} done in {time.perf_counter() - t0:.0f} s")
