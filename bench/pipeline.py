@@ -17,6 +17,14 @@ for the ratio; at 100k only with ``--whole``), ``map`` (the file read back, ``ma
 stage by stage) and the ``geoplan map`` command itself (wall, user + sys and peak RSS from ``wait4``).
 The features are generated once per code version and cached (generation is not measured).
 
+The ``command`` step runs ``--rounds`` times (3 up to 10k places, once above), interleaved, each run a fresh process timed by ``wait4``,
+beside two peers (sizes up to 10k, unless ``--no-peers``): ``peer``, what a plain tool does with the built
+file (``geopandas.read_file`` through pyogrio, a ``folium.Map`` with one ``folium.GeoJson`` layer, a popup of
+``text`` and a tooltip of ``name``, ``Map.save``), and ``floor``, ``python -c "import geopandas, folium"``;
+issue 14's targets are ratios against the peer in the same run. The trees measured are byte-compiled first
+(``compileall``): an editable install under ``PYTHONDONTWRITEBYTECODE=1`` compiles geoplan's modules from
+source on every start (~0.15-0.2 s), which a normal install does not.
+
 ``--distinct-only`` runs only those rows; ``--steps`` only some of the steps; ``--before SRC`` runs the
 ``map`` and ``command`` steps a second time with geoplan imported from ``SRC`` (an export of an earlier
 commit's ``src/``, e.g. ``git archive <commit> src geodata pyproject.toml | tar -x -C /tmp/before``),
@@ -37,11 +45,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (
+    ROOT,
     SEED,
     SHIPPED_REPORT,
     SIZES,
@@ -213,28 +223,89 @@ def measure_distinct(n: int, step: str, folder: Path) -> dict[str, object]:
     return out
 
 
-def _command(n: int, folder: str, _step: str = "command", env: dict[str, str] | None = None) -> dict[str, object]:
-    """``geoplan map built.geojson -o map.html`` as a command: wall, user + sys and peak RSS from ``wait4``.
+# What a plain tool does with a built file (issue 14's peer): read it with pyogrio, one folium.GeoJson layer with
+# a popup of the item's text and a tooltip of the place's name, the page saved. argv: the file, the page.
+PEER_CODE = """
+import sys
+import folium
+import geopandas
+gdf = geopandas.read_file(sys.argv[1], engine="pyogrio")
+minx, miny, maxx, maxy = gdf.total_bounds
+m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=10)
+folium.GeoJson(
+    gdf[["name", "text", "geometry"]],
+    popup=folium.GeoJsonPopup(fields=["text"]),
+    tooltip=folium.GeoJsonTooltip(fields=["name"]),
+).add_to(m)
+m.fit_bounds([[miny, minx], [maxy, maxx]])
+m.save(sys.argv[2])
+"""
+FLOOR_CODE = "import geopandas, folium"  # the imports any such tool pays before its first line of work
+PEER_MAX = 10_000  # the peer at 100k distinct places takes minutes and GBs: up to this size only
 
-    The only change is the size limit, raised for files over 64 MiB (100k distinct places). ``env``: the
-    child's environment (``--before``: geoplan from another ``src/``).
-    """
-    import os
 
-    code = (
-        "import sys; from geoplan import settings; settings.max_report_bytes = 1 << 40; "
-        "from geoplan.cli import main; raise SystemExit(main(sys.argv[1:]))"
-    )
-    cmd = [sys.executable, "-c", code, "map", f"{folder}/built.geojson", "-o", f"{folder}/map.html"]
+def _timed_child(cmd: list[str], env: dict[str, str] | None, what: str) -> dict[str, object]:
+    """Wall, user + sys and peak RSS (``wait4``) of one fresh process; ``{}`` (logged) if it failed."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _pid, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     err = proc.stderr.read().decode() if proc.stderr else ""
     if status != 0:
-        log(f"geoplan map on {label(n)} distinct failed:\n{err[-2000:]}")
+        log(f"{what} failed:\n{err[-2000:]}")
         return {}
     return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_peak_mib": usage.ru_maxrss / 1024}
+
+
+def _command(n: int, folder: str, _step: str = "command", env: dict[str, str] | None = None) -> dict[str, object]:
+    """``geoplan map built.geojson -o map.html`` as a command: wall, user + sys and peak RSS from ``wait4``.
+
+    The only change is the size limit, raised for files over 64 MiB (100k distinct places). ``env``: the
+    child's environment (``--before``: geoplan from another ``src/``; else this checkout's ``src/``).
+    """
+    code = (
+        "import sys; from geoplan import settings; settings.max_report_bytes = 1 << 40; "
+        "from geoplan.cli import main; raise SystemExit(main(sys.argv[1:]))"
+    )
+    cmd = [sys.executable, "-c", code, "map", f"{folder}/built.geojson", "-o", f"{folder}/map.html"]
+    return _timed_child(cmd, env or _before_env(str(ROOT / "src")), f"geoplan map on {label(n)} distinct")
+
+
+def _peer(n: int, folder: str) -> dict[str, object]:
+    cmd = [sys.executable, "-c", PEER_CODE, f"{folder}/built.geojson", f"{folder}/peer.html"]
+    return _timed_child(cmd, None, f"the folium.GeoJson peer on {label(n)} distinct")
+
+
+def _floor(n: int, _folder: str) -> dict[str, object]:
+    return _timed_child([sys.executable, "-c", FLOOR_CODE], None, "the import floor")
+
+
+def _runs(runs: list[dict[str, object]]) -> dict[str, object]:
+    """The best run (least CPU) with every run's figures (``runs``)."""
+    best = min(runs, key=lambda r: r["cpu"])
+    return {**best, "runs": runs}
+
+
+def _command_rounds(n: int, folder: str, *, before: str | None, rounds: int, peers: bool) -> dict[str, object] | None:
+    """``geoplan map`` (and ``--before``'s) and its peers, ``rounds`` times, interleaved: each round runs every
+    one once, the order turned by one each round, so a slow minute of this shared machine hits all of them."""
+    kinds: list[tuple[str, Callable[[], dict[str, object]]]] = []
+    if before:
+        kinds.append(("before_command", lambda: _command(n, folder, env=_before_env(before))))
+    kinds.append(("command", lambda: _command(n, folder)))
+    if peers:
+        kinds += [("peer", lambda: _peer(n, folder)), ("floor", lambda: _floor(n, folder))]
+    for src in [ROOT / "src", *([Path(before)] if before else [])]:  # bytecode, as a normal install has it
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(src)], check=False, capture_output=True)
+    got: dict[str, list[dict[str, object]]] = {key: [] for key, _run in kinds}
+    for r in range(rounds):
+        for key, run in kinds[r % len(kinds) :] + kinds[: r % len(kinds)]:
+            log(f"pipeline distinct {label(n)}: {key} (round {r + 1} of {rounds}) …")
+            res = run()
+            if not res:
+                return None
+            got[key].append(res)
+    return {key: _runs(runs) for key, runs in got.items()}
 
 
 def _step(n: int, folder: str, step: str, env: dict[str, str] | None = None) -> dict[str, object] | None:
@@ -248,11 +319,14 @@ def _before_env(src: str) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(Path(src).resolve()), "GEOPLAN_BENCH_SRC": str(Path(src).resolve())}
 
 
-def run_distinct(n: int, *, whole: bool, steps: tuple[str, ...], before: str | None) -> dict[str, object] | None:
+def run_distinct(
+    n: int, *, whole: bool, steps: tuple[str, ...], before: str | None, rounds: int = 1, peers: bool = False
+) -> dict[str, object] | None:
     """The steps for ``n`` distinct places, each in its own process, sharing one folder for the built file.
 
-    With ``before`` the ``map`` and ``command`` steps run again, one after the other, on the same built file
-    with geoplan imported from that ``src/`` (``before_map``, ``before_command``): before and after in one run.
+    With ``before`` the ``map`` and ``command`` steps run again on the same built file with geoplan imported
+    from that ``src/`` (``before_map``, ``before_command``): before and after in one run. The ``command`` step
+    runs ``rounds`` times interleaved with ``--before``'s and, with ``peers``, the peer and the import floor.
     """
     import tempfile
 
@@ -261,13 +335,18 @@ def run_distinct(n: int, *, whole: bool, steps: tuple[str, ...], before: str | N
         for step in DISTINCT_STEPS:
             if step == "whole" and not whole or step not in steps:
                 continue
+            if step == "command":
+                timed = _command_rounds(n, tmp, before=before, rounds=rounds, peers=peers and n <= PEER_MAX)
+                if timed is None:
+                    return None
+                res.update(timed)
+                continue
             runs = [(step, None)]
-            if before and step in ("map", "command"):
+            if before and step == "map":
                 runs = [(f"before_{step}", _before_env(before)), *runs]
             for key, env in runs:
                 log(f"pipeline distinct {label(n)}: {key} …")
-                run_step = _command if step == "command" else _step
-                r = run_step(n, tmp, step, env)
+                r = _step(n, tmp, step, env)
                 if not r:
                     return None
                 res[key] = r
@@ -326,6 +405,52 @@ def print_before_after(distinct: list[dict[str, object]], before: str) -> None:
         ],
         rows,
         title="`geoplan map` before and after, same run, same built files (wall (CPU) seconds; one run each)",
+    )
+
+
+def _median(values: list[float]) -> float:
+    v = sorted(values)
+    return (v[(len(v) - 1) // 2] + v[len(v) // 2]) / 2
+
+
+def print_peers(distinct: list[dict[str, object]], before: str | None) -> None:
+    """``geoplan map`` against the folium.GeoJson peer and the import floor, from the same interleaved rounds."""
+    rows = []
+    for r in distinct:
+        peer = r.get("peer")
+        names = [("before_command", f"`geoplan map`, before ({before})"), ("command", "`geoplan map`")]
+        names += [("peer", "peer: read_file + one folium.GeoJson + save"), ("floor", "floor: import geopandas, folium")]
+        for key, name in names:
+            got = r.get(key)
+            if not got:
+                continue
+            runs = got["runs"]
+            cpu, wall = [x["cpu"] for x in runs], [x["wall"] for x in runs]
+            rows.append(
+                [
+                    f"{label(r['n'])} distinct",
+                    name,
+                    len(runs),
+                    f"{fmt_s(min(cpu))} / {fmt_s(_median(cpu))}",
+                    f"{fmt_s(min(wall))} / {fmt_s(_median(wall))}",
+                    f"{max(x['rss_peak_mib'] for x in runs):,.0f} MiB",
+                    f"{min(cpu) / min(peer['runs'], key=lambda x: x['cpu'])['cpu']:.2f}" if peer else "—",
+                    f"{_median(wall) / _median([x['wall'] for x in peer['runs']]):.2f}" if peer else "—",
+                ]
+            )
+    table(
+        [
+            "features",
+            "run",
+            "runs",
+            "CPU: best / median",
+            "wall: best / median",
+            "peak RSS",
+            "CPU ÷ peer (best)",
+            "wall ÷ peer (median)",
+        ],
+        rows,
+        title="`geoplan map` and its peers, interleaved rounds, a fresh process each (user + sys and wall from wait4)",
     )
 
 
@@ -401,6 +526,12 @@ def main(argv: list[str] | None = None) -> int:
         help="distinct: the steps to run (build is needed by map and command)",
     )
     ap.add_argument("--before", metavar="SRC", help="distinct: map and command also with geoplan from SRC (an export)")
+    ap.add_argument(
+        "--rounds", type=int, help="distinct: interleaved rounds of the command step (3 up to 10k places, then 1)"
+    )
+    ap.add_argument(
+        "--no-peers", action="store_true", help="distinct: no folium.GeoJson peer and import floor beside the command"
+    )
     ap.add_argument("--one", help=argparse.SUPPRESS)
     ap.add_argument("--step", help=argparse.SUPPRESS)
     ap.add_argument("--folder", help=argparse.SUPPRESS)
@@ -471,11 +602,20 @@ def main(argv: list[str] | None = None) -> int:
         distinct = []
         for n in sizes:
             t0 = time.perf_counter()
-            r = run_distinct(n, whole=args.whole or n < 100_000, steps=tuple(args.steps), before=args.before)
+            r = run_distinct(
+                n,
+                whole=args.whole or n < 100_000,
+                steps=tuple(args.steps),
+                before=args.before,
+                rounds=max(1, args.rounds or (3 if n <= PEER_MAX else 1)),
+                peers=not args.no_peers,
+            )
             log(f"pipeline distinct {label(n)} done in {time.perf_counter() - t0:.0f} s")
             if r is not None:
                 distinct.append(r)
         print_distinct(distinct)
+        if "command" in args.steps:
+            print_peers(distinct, args.before)
         if args.before:
             print_before_after(distinct, args.before)
 

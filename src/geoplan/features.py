@@ -13,12 +13,13 @@ import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
 import orjson
 import pandas as pd
+import pyarrow as pa  # type: ignore[import-untyped]  # pandas' text storage, a dependency
 import shapely
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
@@ -29,10 +30,14 @@ from geoplan._io import MAX_JSON_DEPTH, gc_paused, json_nesting
 from geoplan.admin import admin_index
 from geoplan.errors import GeoplanError, ValidationError
 from geoplan.gazetteer import Gazetteer, gazetteer_for
-from geoplan.geocoders.base import PRECISION, Geocoder
-from geoplan.geocoders.gazetteer import GazetteerGeocoder
-from geoplan.link import Linker
 from geoplan.models import Item, Location, Occurrence, Report, Status
+
+if TYPE_CHECKING:
+    from geoplan.geocoders.base import Geocoder
+    from geoplan.link import Linker
+# Linking and geocoding (geoplan.link, geoplan.parse, geoplan.names, geoplan.geocoders) are imported where a
+# report text is read: reading a built file needs none of them, and their imports (their regexes compiled)
+# were 0.08 s of every `geoplan map` of one (bench/README.md, "mapcpu").
 
 COLUMNS: tuple[str, ...] = (
     "fid",
@@ -96,6 +101,8 @@ def _item_columns(item: Item) -> dict[str, Any]:
 
 
 def _location_columns(loc: Location | None, precision: str) -> dict[str, Any]:
+    from geoplan.geocoders.base import PRECISION
+
     p = PRECISION[precision]
     cols: dict[str, Any] = {
         "precision": p.key,
@@ -131,6 +138,9 @@ def features_from_report(
     unless ``gazetteer`` is given. An item that names no place but stands under a heading that names a
     district (``迎泽``, ``（三）小店区``) is placed at that district, and says so (``place_from``).
     """
+    from geoplan.geocoders.gazetteer import GazetteerGeocoder
+    from geoplan.link import Linker
+
     gaz = gazetteer if gazetteer is not None else gazetteer_for(report.city.adcode if report.city else None)
     linker = Linker(gaz)
     headings = _HeadingPlaces(linker, gaz)
@@ -213,6 +223,8 @@ class _HeadingPlaces:
     """The district a section or domain heading names (``迎泽``, ``（三）小店区``), looked up once per heading."""
 
     def __init__(self, linker: Linker, gaz: Gazetteer) -> None:
+        from geoplan.geocoders.gazetteer import GazetteerGeocoder
+
         self.linker = linker
         self.gaz = gaz
         self.primary = GazetteerGeocoder(gaz)
@@ -646,6 +658,9 @@ class _Missing:
 _MISSING = _Missing()
 
 
+_ARROW_STRINGS: Any = pd.arrays.ArrowStringArray  # (array, dtype=): pandas 3's constructor, unknown to its stubs
+
+
 class _PropertyColumns:
     """Checked features' properties, gathered a chunk of rows at a time into the columns that ``pd.DataFrame``
     of all the rows makes (``_frame_of_rows``), without every row's dict and strings alive at once.
@@ -663,6 +678,10 @@ class _PropertyColumns:
         self.chunks: dict[str, dict[int, Any]] = {}
         text: Any = pd.Series(["", None]).dtype  # pandas without a string dtype (object): every column as it is
         self.text_dtype: Any = None if text == np.dtype(object) else text
+        # pandas keeps that dtype's text in Arrow (pandas 3): a chunk's column goes straight into an Arrow array
+        # and the file's chunks into one ChunkedArray; pd.array() per chunk checked and converted every string
+        # first (0.1 s of reading 10k distinct places).
+        self.arrow = getattr(self.text_dtype, "storage", None) == "pyarrow"
 
     def add(self, rows: list[dict[str, Any]], table: _PropertyTable | None = None) -> None:
         """Add a chunk of rows (``table``: their ``_PropertyTable``, if made already)."""
@@ -676,14 +695,27 @@ class _PropertyColumns:
             if self.text_dtype is not None and str in kinds and kinds <= {str, type(None), _Missing}:
                 missing = np.array([v is _MISSING for v in values]) if _Missing in kinds else None
                 texts = [None if v is _MISSING else v for v in values] if missing is not None else values
-                array = pd.array(texts, dtype=self.text_dtype)
+                array = (
+                    pa.array(texts, type=pa.large_string()) if self.arrow else pd.array(texts, dtype=self.text_dtype)
+                )
                 self.chunks.setdefault(key, {})[k] = (array, missing)
             else:
                 self.chunks.setdefault(key, {})[k] = values
 
+    def _text(self, array: Any) -> Any:
+        """A chunk's text array as pandas holds it."""
+        return _ARROW_STRINGS(array, dtype=self.text_dtype) if self.arrow else array
+
     def column(self, name: str) -> pd.Series:
         chunks = self.chunks.pop(name, {})
         if chunks and all(isinstance(c, tuple) for c in chunks.values()):
+            if self.arrow:
+                parts = [
+                    chunks[k][0] if k in chunks else pa.nulls(size, pa.large_string())
+                    for k, size in enumerate(self.sizes)
+                ]
+                whole = _ARROW_STRINGS(pa.chunked_array(parts, pa.large_string()), dtype=self.text_dtype)
+                return pd.Series(whole, name=name)
             arrays = [
                 chunks[k][0] if k in chunks else pd.array([None] * size, dtype=self.text_dtype)
                 for k, size in enumerate(self.sizes)
@@ -695,7 +727,7 @@ class _PropertyColumns:
             if chunk is None:
                 values.extend([_MISSING] * size)
             elif isinstance(chunk, tuple):
-                text, missing = pd.Series(chunk[0]), chunk[1]
+                text, missing = pd.Series(self._text(chunk[0])), chunk[1]
                 texts = text.astype(object).where(text.notna(), None).tolist()
                 values.extend(
                     _MISSING if m else v
@@ -1306,13 +1338,14 @@ def features_from_path(
 ) -> gpd.GeoDataFrame:
     """Features from a report text, or from a GeoJSON geoplan built (``.geojson``/``.json``)."""
     from geoplan.errors import ReportError
-    from geoplan.parse import report_from_path, too_large
 
     p = Path(path)
     if p.suffix.lower() in (".geojson", ".json"):
         try:
             size = p.stat().st_size
             if size > settings.max_report_bytes:
+                from geoplan.parse import too_large
+
                 raise too_large(p, size, settings.max_report_bytes)
             with gc_paused():
                 try:
@@ -1339,6 +1372,8 @@ def features_from_path(
             return features_from_geojson(doc)
         except ValidationError as err:
             raise ValidationError(f"{p}: {err}") from err
+    from geoplan.parse import report_from_path
+
     report = report_from_path(p, max_bytes=settings.max_report_bytes, shape=shape, city=city)
     return features_from_report(report, gazetteer=gazetteer, geocoders=geocoders)
 

@@ -454,9 +454,10 @@ def domain_colors(domains: list[str]) -> dict[str, str]:
 def domains_in_order(gdf: gpd.GeoDataFrame, *, all_domains: bool = False) -> list[str]:
     """Domains in report order; with ``all_domains`` also those the filters hid, so colours stay put."""
     meta = gdf.attrs.get("report", {})
-    present = set(gdf["domain"].unique())
+    seen = list(gdf["domain"].unique())  # in order of appearance; iterating the column was 0.1 s at 10k rows
+    present = set(seen)
     listed = [d for d in meta.get("domains", []) if all_domains or d in present]
-    return listed + [d for d in dict.fromkeys(gdf["domain"]) if d not in listed]
+    return listed + [d for d in seen if d not in listed]
 
 
 @dataclass(frozen=True)
