@@ -144,19 +144,3 @@ def test_templates_of_other_options_or_sources_are_kept_apart(tmp_path):
     assert other.render(x=1) == "1!"
     again = cache.compiled(new, jinja2.Template, (source,), {"trim_blocks": True, "autoescape": True})
     assert again.render(x=1, y="&") == "1<&amp;>" and again.environment is trimmed.environment
-
-
-def test_requests_is_imported_only_when_folium_uses_it():
-    """folium imports requests for GeoJson(url) only; geoplan defers it (0.08-0.1 s of every start), and any later
-    use, from folium's own reference, a new import or a submodule, gets the real module."""
-    code = """
-import sys
-import geoplan.maps, folium.features
-print("urllib3" in sys.modules, type(sys.modules["requests"]).__name__)
-import requests.adapters
-from requests import Session
-import requests
-print(folium.features.requests.get is requests.get, Session is requests.Session, type(sys.modules["requests"]).__name__)
-"""
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
-    assert out.stdout.split() == ["False", "DeferredModule", "True", "True", "module"]

@@ -21,10 +21,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib
-import importlib.util
 import inspect
 import os
-import sys
 import threading
 import types
 from collections.abc import Callable, Iterator
@@ -155,37 +153,6 @@ def lazy_templates() -> Iterator[None]:
         jinja2.Template.__new__ = original  # type: ignore[method-assign]
 
 
-class DeferredModule(types.ModuleType):
-    """A stand-in in ``sys.modules`` that imports the module it stands for when anything first reads one of its
-    attributes, and hands that attribute over (and every later one: holders of the stand-in keep working).
-
-    importlib's ``LazyLoader`` does not do here: Python 3.11's ``import x`` of a module already in
-    ``sys.modules`` reads its ``__spec__``, which makes a lazy module load at once."""
-
-    def __init__(self, name: str, spec: Any) -> None:
-        super().__init__(name)
-        self.__spec__ = spec
-
-    def __getattr__(self, attr: str) -> Any:
-        name = self.__name__
-        if sys.modules.get(name) is self:
-            del sys.modules[name]
-        return getattr(importlib.import_module(name), attr)
-
-
-def defer_import(name: str) -> None:
-    """Put a ``DeferredModule`` for ``name`` in ``sys.modules``, unless it is imported already or not installed.
-
-    folium imports requests for one call (``GeoJson`` given a URL, which geoplan never does): 0.08-0.1 s of CPU
-    on every start, most of it urllib3 and mimetypes (bench/README.md, "mapcpu")."""
-    if name in sys.modules:
-        return
-    spec = importlib.util.find_spec(name)
-    if spec is not None:
-        sys.modules[name] = DeferredModule(name, spec)
-
-
-defer_import("requests")
 with lazy_templates():
     import branca.element
 
