@@ -845,3 +845,37 @@ def test_checked_geometries_after_a_pickle_name_objects_not_stale_ids():
     assert record.ids == frozenset(map(id, record.geoms)) and len(record.geoms) == read.geometry.notna().sum()
     assert not checked_rows(back, [shapely.Point(112.5, 37.8), *back.geometry.dropna()]).any()
     assert maps.map_data(back, "osm", lod=True) == maps.map_data(read, "osm", lod=True)
+
+
+def test_map_data_does_not_check_again_what_the_gazetteer_checked(monkeypatch):
+    """A report's frame marks the rows whose geometry is one the gazetteer's load checked (valid, in range);
+    map_data draws them without another is_valid, and the same data as when nothing is marked. A gazetteer
+    made otherwise (by hand, from a prepared file) vouches for nothing."""
+    import dataclasses
+
+    import numpy as np
+    import shapely
+
+    import geoplan.maps as maps
+    from geoplan.features import CHECKED, checked_rows, features_from_report
+    from geoplan.gazetteer import load_gazetteer
+    from geoplan.parse import report_from_path
+
+    report = report_from_path("geodata/reports/taiyuan-2025.txt")
+    gaz = load_gazetteer()
+    assert gaz.checked
+    frame = features_from_report(report, gazetteer=gaz)
+    located = frame.geometry.notna().to_numpy()
+    assert checked_rows(frame, frame.geometry.to_numpy())[located].all()
+    checked: list[int] = []
+    is_valid = shapely.is_valid
+    monkeypatch.setattr(shapely, "is_valid", lambda g, **kw: checked.append(np.size(g)) or is_valid(g, **kw))
+    kept = maps.map_data(frame, "osm")
+    assert sum(checked) == 0
+    monkeypatch.setattr(shapely, "is_valid", is_valid)
+    by_hand = dataclasses.replace(gaz, checked=False)
+    unmarked = features_from_report(report, gazetteer=by_hand)
+    assert CHECKED not in unmarked.attrs
+    assert maps.map_data(unmarked, "osm") == kept
+    frame.attrs.pop(CHECKED)
+    assert maps.map_data(frame, "osm", lod=True) == maps.map_data(unmarked, "osm", lod=True)

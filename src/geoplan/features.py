@@ -216,6 +216,9 @@ def features_from_report(
     frame = _typed(pd.DataFrame(rows, columns=[*COLUMNS, "geometry"]))
     gdf = gpd.GeoDataFrame(frame, geometry="geometry", crs=settings.default_crs)
     gdf.attrs["report"] = report_meta(report)
+    if gaz.checked:  # rows that carry a geometry the gazetteer's load checked (not a converted or other one)
+        ids = {id(e.geometry) for e in gaz.entries if e.geometry is not None}
+        gdf.attrs[CHECKED] = CheckedGeometries.of(g for g in gdf.geometry.to_numpy() if id(g) in ids)
     return gdf
 
 
@@ -345,8 +348,10 @@ CHECKED = "geoplan_checked_geometries"  # the frame attr that holds a reader's C
 
 @dataclass(frozen=True, eq=False)
 class CheckedGeometries:
-    """The geometry objects of a frame that a reader has checked (``_checked_features``): valid, every ring
-    closed and wound by RFC 7946's right-hand rule, lon/lat in range.
+    """The geometry objects of a frame that a reader has checked: valid and lon/lat in range (a built file's,
+    by ``_checked_features``, also every ring closed and wound by RFC 7946's right-hand rule; a report's, by
+    the gazetteer's load, ``Gazetteer.checked``). ``map_data`` relies on their validity only: it orients
+    every polygon itself.
 
     Kept in ``gdf.attrs[CHECKED]`` so that ``map_data`` does not check them again (10k distinct places:
     0.3 s of ``geoplan map``); it trusts a row only while its geometry *is* one of these objects, so a

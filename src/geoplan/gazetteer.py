@@ -95,6 +95,9 @@ class Gazetteer:
     paths: tuple[str, ...] = field(default=())
     #: Adcode of the report's own unit (city, province or county): the area every place lies in.
     home: str | None = None
+    #: Every entry's geometry was checked by this process's load (valid, finite, lon/lat in range): map_data
+    #: need not check the rows that carry them again (``features.CheckedGeometries``). Only ``_load`` sets it.
+    checked: bool = field(default=False, compare=False)
 
     @cached_property
     def by_name(self) -> dict[str, GazetteerEntry]:
@@ -356,7 +359,7 @@ def _load(files: Sequence[Path], blobs: Sequence[bytes], *, strict: bool) -> Gaz
         entries.append(entry)
     entries.extend(_place_entries(ordered[places:], city_area, problems, strict=strict))
     entries = _dedupe(entries, problems, strict=strict)
-    return Gazetteer(entries=tuple(entries), problems=tuple(problems), paths=tuple(str(p) for p in files))
+    return Gazetteer(entries=tuple(entries), problems=tuple(problems), paths=tuple(str(p) for p in files), checked=True)
 
 
 def _place_entries(
@@ -660,7 +663,7 @@ def _county_of_curated(gaz: Gazetteer, unit: Any, index: Any) -> Gazetteer:
     ]
     if not any(e.name == unit.name for e in keep):
         keep = admin_entries(index, [unit]) + keep
-    return Gazetteer(entries=tuple(keep), problems=gaz.problems, paths=gaz.paths, home=unit.adcode)
+    return Gazetteer(entries=tuple(keep), problems=gaz.problems, paths=gaz.paths, home=unit.adcode, checked=gaz.checked)
 
 
 #: Administrative names that are ordinary words too (阳泉's 城区, 郊区 …): never linked by themselves.

@@ -40,6 +40,7 @@ import shapely
 
 from geoplan import settings
 from geoplan._io import check_size, write_atomic, write_pieces
+from geoplan.features import CHECKED
 from geoplan.gazetteer import Gazetteer, gazetteer_for
 from geoplan.maps import Basemap, MapData, map_data, map_data_bytes, map_data_from_bytes
 
@@ -222,8 +223,9 @@ def write_frame(directory: Path, key: str, gdf: gpd.GeoDataFrame) -> None:
     """Keep the pipeline's frame: GeoParquet for the columns (geometries as WKB), JSON for ``attrs``.
 
     Attrs that JSON would not give back as they are (tuples, numbers of numpy) are not kept: the frame
-    is then computed again on the next start rather than served changed."""
-    attrs = dict(gdf.attrs)
+    is then computed again on the next start rather than served changed. The record of checked geometries
+    (``features.CHECKED``) names this process's objects: the frame read back has others, so it is not kept."""
+    attrs = {k: v for k, v in gdf.attrs.items() if k != CHECKED}
     try:
         text = orjson.dumps(attrs)
     except TypeError as err:
