@@ -783,8 +783,6 @@ def _drawn_geometries(data) -> list:
 def test_map_data_does_not_check_again_what_the_reader_checked(monkeypatch):
     """A frame read from a built file carries which geometries its reader found valid and wound by the
     right-hand rule; map_data cleans them without a second is_valid (0.3 s at 10k distinct places)."""
-    import numpy as np
-    import shapely
 
     import geoplan.maps as maps
     from geoplan.features import CHECKED, CheckedGeometries, checked_rows
@@ -794,12 +792,8 @@ def test_map_data_does_not_check_again_what_the_reader_checked(monkeypatch):
     located = read.geometry.notna().to_numpy()
     assert checked_rows(read, read.geometry.to_numpy())[located].all()
     assert checked_rows(read.copy(), read.copy().geometry.to_numpy())[located].all()  # copies share the record
-    checked: list[int] = []
-    is_valid = shapely.is_valid
-    monkeypatch.setattr(shapely, "is_valid", lambda g, **kw: checked.append(np.size(g)) or is_valid(g, **kw))
-    kept = maps.map_data(read, "osm")
-    assert sum(checked) == 0
-    monkeypatch.setattr(shapely, "is_valid", is_valid)
+    kept, checked = _map_data_checking(monkeypatch, read)
+    assert checked == 0
     read.attrs.pop(CHECKED)
     assert maps.map_data(read, "osm") == kept  # the same data as when everything is checked
 
@@ -853,9 +847,6 @@ def test_map_data_does_not_check_again_what_the_gazetteer_checked(monkeypatch):
     made otherwise (by hand, from a prepared file) vouches for nothing."""
     import dataclasses
 
-    import numpy as np
-    import shapely
-
     import geoplan.maps as maps
     from geoplan.features import CHECKED, checked_rows, features_from_report
     from geoplan.gazetteer import load_gazetteer
@@ -867,15 +858,27 @@ def test_map_data_does_not_check_again_what_the_gazetteer_checked(monkeypatch):
     frame = features_from_report(report, gazetteer=gaz)
     located = frame.geometry.notna().to_numpy()
     assert checked_rows(frame, frame.geometry.to_numpy())[located].all()
-    checked: list[int] = []
-    is_valid = shapely.is_valid
-    monkeypatch.setattr(shapely, "is_valid", lambda g, **kw: checked.append(np.size(g)) or is_valid(g, **kw))
-    kept = maps.map_data(frame, "osm")
-    assert sum(checked) == 0
-    monkeypatch.setattr(shapely, "is_valid", is_valid)
+    kept, checked = _map_data_checking(monkeypatch, frame)
+    assert checked == 0
     by_hand = dataclasses.replace(gaz, checked=False)
     unmarked = features_from_report(report, gazetteer=by_hand)
     assert CHECKED not in unmarked.attrs
     assert maps.map_data(unmarked, "osm") == kept
     frame.attrs.pop(CHECKED)
     assert maps.map_data(frame, "osm", lod=True) == maps.map_data(unmarked, "osm", lod=True)
+
+
+def _map_data_checking(monkeypatch: pytest.MonkeyPatch, frame: object) -> tuple[object, int]:
+    """``map_data(frame, "osm")`` and how many geometries it asked ``shapely.is_valid`` about."""
+    import numpy as np
+    import shapely
+
+    import geoplan.maps as maps
+
+    checked: list[int] = []
+    is_valid = shapely.is_valid
+    monkeypatch.setattr(shapely, "is_valid", lambda g, **kw: checked.append(np.size(g)) or is_valid(g, **kw))
+    try:
+        return maps.map_data(frame, "osm"), sum(checked)
+    finally:
+        monkeypatch.setattr(shapely, "is_valid", is_valid)
