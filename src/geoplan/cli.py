@@ -873,9 +873,9 @@ def serve_cmd(
     ] = True,
 ) -> None:
     """Start the web app (`streamlit run SCRIPT`) with the default report already computed in the server's
-    process: its features, corrections and map data (read from the data folder's prepared/ when `geoplan
-    prepare` or an earlier server made them) and the app's modules, so the first visitor waits only for the
-    page (`make run` uses it)."""
+    process: its features, corrections, map data (read from the data folder's prepared/ when `geoplan prepare`
+    or an earlier server made them) and rendered map, and the app's modules, so the first visitor waits only
+    for the page (`make run` uses it)."""
     import logging
     import time
 
