@@ -156,3 +156,49 @@ def test_installed_geoplan_builds_the_report_from_another_folder(installed: Path
     assert page.returncode == 0, page.stderr
     html = (elsewhere / "map.html").read_text(encoding="utf-8")
     assert 'data-vendored="../geoplan.js"' in html and "function create()" in html  # the script, from the wheel
+
+
+def test_installed_geoplan_serves_the_app_from_another_folder(installed: Path, tmp_path: Path) -> None:
+    """`geoplan serve` in a folder without streamlit_app.py: the wheel's script, its static/ served, the shipped
+    report ready before the server answers."""
+    import time
+    import urllib.request
+
+    from browser_support import free_port
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("GEOPLAN_GEODATA_DIR", "PYTHONPATH")}
+    env["GEOPLAN_DATA_DIR"] = str(tmp_path / "data")
+    port = free_port()
+    log = tmp_path / "serve.log"
+    args = ["--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1"]
+    with log.open("w", encoding="utf-8") as out:
+        proc = subprocess.Popen(
+            [str(installed / "bin" / "geoplan"), "serve", *args], cwd=elsewhere, env=env, stdout=out, stderr=out
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text(encoding="utf-8")
+            time.sleep(0.3)
+        with urllib.request.urlopen(f"{url}/app/static/geoplan.js", timeout=10) as r:
+            served = r.read()
+        assert served == (_installed_static(installed) / "geoplan.js").read_bytes()
+        assert "taiyuan-2025.txt: 49 features, map data on osm ready" in log.read_text(encoding="utf-8")
+        assert list((tmp_path / "data" / "prepared").glob("report-*.gpk"))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+def _installed_static(venv: Path) -> Path:
+    (static,) = venv.glob("lib/python*/site-packages/geoplan/static")
+    return static

@@ -6,6 +6,8 @@ The browser tests (tests/test_browser.py) start the app this way, as ``make run`
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -67,6 +69,15 @@ def started(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     return calls
 
 
+#: What the checkout's .streamlit/config.toml says, given to Streamlit before the caller's own options.
+DEFAULTS = [
+    "--server.enableStaticServing=true",
+    "--server.maxUploadSize=2",
+    "--browser.gatherUsageStats=false",
+    "--client.toolbarMode=minimal",
+]
+
+
 def _first_visit() -> Any:
     from streamlit.testing.v1 import AppTest
 
@@ -78,7 +89,7 @@ def _first_visit() -> Any:
 def test_serve_warms_what_the_first_visit_needs(_data_dir, fresh_caches, reads, started, capsys):
     script = str(ROOT / "streamlit_app.py")
     assert main(["serve", "--script", script, "--server.port", "8599", "--server.headless", "true"]) == 0
-    assert started == [["run", script, "--server.port", "8599", "--server.headless", "true"]]
+    assert started == [["run", script, *DEFAULTS, "--server.port", "8599", "--server.headless", "true"]]
     assert "taiyuan-2025.txt: 49 features, map data on osm ready" in capsys.readouterr().err
     assert reads == {"frame": 1, "map data": 1, "map": 1}
     kept = sorted(p.name.split("-")[0] for p in P.prepared_dir(_data_dir).iterdir())
@@ -155,6 +166,29 @@ def test_serve_applies_the_stored_corrections_before_the_first_visit(_data_dir, 
     counts = next(h.proto.body for h in at.get("html") if "gp-counts" in h.proto.body)
     located = gdf.loc[gdf.geometry.notna(), "item_id"].nunique() + 1
     assert f"已定位 {located}" in counts
+
+
+def test_serve_runs_the_installed_script_from_a_folder_without_one(tmp_path, started, monkeypatch):
+    """An installed geoplan serves from any folder: the package's own script, static/ beside it."""
+    import geoplan
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["serve", "--no-warm", "--server.maxUploadSize", "5"]) == 0
+    packaged = Path(geoplan.__file__).parent / "streamlit_app.py"
+    assert started == [["run", str(packaged), *DEFAULTS, "--server.maxUploadSize", "5"]]
+    assert (packaged.parent / "static" / "geoplan.js").is_file()
+    shutil.copy2(ROOT / "streamlit_app.py", tmp_path / "streamlit_app.py")  # a folder with its own: that one
+    assert main(["serve", "--no-warm"]) == 0
+    assert started[-1][1] == "streamlit_app.py"
+
+
+def test_the_installed_script_is_the_checkouts_wiring():
+    import geoplan
+
+    packaged = (Path(geoplan.__file__).parent / "streamlit_app.py").read_text(encoding="utf-8")
+    ours = (ROOT / "streamlit_app.py").read_text(encoding="utf-8")
+    code = [line for line in ours.splitlines() if line and not line.startswith(('"""', "Widgets", "Run with"))]
+    assert [line for line in packaged.splitlines() if line in code] == code
 
 
 def test_serve_names_a_missing_script(tmp_path, started, capsys):

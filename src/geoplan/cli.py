@@ -856,7 +856,13 @@ def serve_cmd(
         Optional[list[str]],
         typer.Argument(help="Streamlit's own options, passed on (e.g. --server.port 8502 --server.headless true)."),
     ] = None,
-    script: Annotated[Path, typer.Option(help="The app's script.")] = Path("streamlit_app.py"),
+    script: Annotated[
+        Optional[Path],
+        typer.Option(
+            help="The app's script (default: streamlit_app.py here, else the one installed with geoplan).",
+            show_default=False,
+        ),
+    ] = None,
     data_dir: Annotated[
         Optional[Path],
         typer.Option(
@@ -879,8 +885,12 @@ def serve_cmd(
     import logging
     import time
 
+    from geoplan import settings
     from geoplan.errors import ServeError
 
+    if script is None:
+        here = Path("streamlit_app.py")
+        script = here if here.is_file() else Path(__file__).parent / "streamlit_app.py"
     if not script.is_file():
         raise ServeError(f"{script}: no such file (--script: the app's script, streamlit_app.py)")
     if data_dir is not None:
@@ -888,10 +898,18 @@ def serve_cmd(
     from streamlit.web import bootstrap
     from streamlit.web import cli as streamlit_cli
 
-    run_args = [str(script), *(streamlit_args or [])]
+    # What the checkout's .streamlit/config.toml says, for a script run from any folder: the map's files are
+    # served from static/ beside the script, no usage statistics are fetched, uploads stay small. Given first,
+    # so the same options given on the command line win.
+    defaults = [
+        "--server.enableStaticServing=true",
+        f"--server.maxUploadSize={max(1, settings.max_upload_bytes // 2**20)}",
+        "--browser.gatherUsageStats=false",
+        "--client.toolbarMode=minimal",
+    ]
+    run_args = [str(script), *defaults, *(streamlit_args or [])]
     if warm:
         start = time.perf_counter()
-        from geoplan import settings
         from geoplan.errors import ReportError
 
         # Streamlit's config as `streamlit run` will parse it (its own flags), so reading options while warming
