@@ -11,6 +11,7 @@ import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,6 +53,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_healthy(url: str, proc: subprocess.Popen[Any], log: Path, timeout: float) -> None:
+    """Until the Streamlit server at ``url`` answers its health check; fail with its log if it stops or is late."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            pytest.fail("streamlit did not start:\n" + log.read_text(encoding="utf-8"))
+        time.sleep(0.3)
+
+
 @contextmanager
 def streamlit_server(
     app: Path,
@@ -90,17 +106,7 @@ def streamlit_server(
         )
         url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                        if r.status == 200:
-                            break
-                except OSError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("streamlit did not start:\n" + log.read_text(encoding="utf-8"))
-                time.sleep(0.3)
+            wait_healthy(url, proc, log, timeout)
             yield url
         finally:
             proc.terminate()

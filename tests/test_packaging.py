@@ -161,10 +161,9 @@ def test_installed_geoplan_builds_the_report_from_another_folder(installed: Path
 def test_installed_geoplan_serves_the_app_from_another_folder(installed: Path, tmp_path: Path) -> None:
     """`geoplan serve` in a folder without streamlit_app.py: the wheel's script, its static/ served, the shipped
     report ready before the server answers."""
-    import time
     import urllib.request
 
-    from browser_support import free_port
+    from browser_support import free_port, wait_healthy
 
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -179,16 +178,7 @@ def test_installed_geoplan_serves_the_app_from_another_folder(installed: Path, t
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, log.read_text(encoding="utf-8")
-            time.sleep(0.3)
+        wait_healthy(url, proc, log, 120)
         with urllib.request.urlopen(f"{url}/app/static/geoplan.js", timeout=10) as r:
             served = r.read()
         assert served == (_installed_static(installed) / "geoplan.js").read_bytes()
