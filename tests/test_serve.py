@@ -234,7 +234,7 @@ def test_a_map_rendered_with_the_url_slot_is_the_map_rendered_with_the_url(_data
         prep.gdf,
         bilingual=True,
         data_url=url,
-        gazetteer=D.gazetteer(D.report_adcode(prep.meta)),
+        gazetteer=D.gazetteer(P.report_adcode(prep.meta)),
         show_boundaries=True,
         search=True,
         data=D.drawn(prep.key, "osm", prep.gdf),

@@ -26,7 +26,7 @@ import io
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -50,6 +50,7 @@ __all__ = [
     "PREPARED_FORMAT",
     "PrepareResult",
     "code_key",
+    "corrected_frame",
     "corrections_key",
     "drawn_key",
     "gazetteer_key",
@@ -60,6 +61,7 @@ __all__ = [
     "prepared_frame",
     "read_frame",
     "read_map_data",
+    "report_adcode",
     "report_key",
     "write_frame",
     "write_map_data",
@@ -346,6 +348,26 @@ class PrepareResult:
 BASEMAPS: tuple[Basemap, ...] = ("osm", "light", "amap")
 
 
+def report_adcode(meta: dict[str, Any]) -> str | None:
+    """The adcode of a report's city (a frame's ``attrs["report"]``), as ``gazetteer_for`` takes it."""
+    adcode = (meta.get("city") or {}).get("adcode")
+    return str(adcode) if adcode else None
+
+
+def corrected_frame(
+    gdf: gpd.GeoDataFrame, key: str, corrections: Sequence[Any], gazetteer: Gazetteer
+) -> tuple[gpd.GeoDataFrame, list[Any], str]:
+    """The pipeline's frame of report ``key`` with ``corrections`` applied as the app shows it, the corrections
+    not applied (their items are gone), and the key its map data is kept under. The app's ``prepare`` and
+    ``prepare_report`` both call it, so what ``geoplan prepare`` keeps is what the app asks for."""
+    from geoplan.corrections import apply_corrections
+
+    meta = gdf.attrs["report"]
+    corrected, left = apply_corrections(gdf, corrections, gazetteer=gazetteer)
+    corrected.attrs["report"] = meta
+    return corrected, list(left), drawn_key(key, corrections_key(corrections))
+
+
 def prepare_report(
     data: bytes, name: str, *, data_dir: Path | None = None, basemaps: Iterable[Basemap] = ("osm",)
 ) -> PrepareResult:
@@ -353,7 +375,7 @@ def prepare_report(
     report's city, the pipeline's frame, and the map data of that frame with the store's active corrections
     applied (the keys the app will ask for) on ``basemaps`` (the app opens on OpenStreetMap; each other
     basemap is ~2 s and, at 10k distinct places, 21 MB more). Raises the report's own ``ReportError``."""
-    from geoplan.corrections import CorrectionStore, apply_corrections
+    from geoplan.corrections import CorrectionStore
     from geoplan.errors import GeoplanError
 
     directory = prepared_dir(data_dir)
@@ -364,18 +386,14 @@ def prepare_report(
         return gazetteer_for(adcode, prepared_dir=directory)
 
     gdf, key = prepared_frame(data, name, directory=directory, gazetteer=gazetteer)
-    meta = gdf.attrs["report"]
-    adcode = (meta.get("city") or {}).get("adcode")
-    gaz = gazetteer(str(adcode) if adcode else None)  # kept too: the app loads it on its first run
+    gaz = gazetteer(report_adcode(gdf.attrs["report"]))  # kept too: the app loads it on its first run
     corrections: list[Any] = []
     store_error = None
     try:
         corrections = CorrectionStore.in_data_dir(data_dir).all()
     except GeoplanError as err:
         store_error = str(err)
-    corrected, left = apply_corrections(gdf, corrections, gazetteer=gaz)
-    corrected.attrs["report"] = meta
-    drawn = drawn_key(key, corrections_key(corrections))
+    corrected, left, drawn = corrected_frame(gdf, key, corrections, gaz)
     chosen = tuple(dict.fromkeys(basemaps))
     for basemap in chosen:
         prepared_drawn(drawn, basemap, corrected, directory=directory)

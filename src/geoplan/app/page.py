@@ -30,7 +30,7 @@ from geoplan.i18n import (
 )
 from geoplan.app_map import fetching, follow_map, show_map, with_filters
 from geoplan.maps import map_view
-from geoplan.prepared import corrections_key
+from geoplan.prepared import corrections_key, report_adcode
 from geoplan.review import online_panel
 from geoplan.stored_reports import save_report
 from geoplan.summary import item_counts
@@ -38,7 +38,6 @@ from geoplan.vocab import domain_name
 
 from geoplan.app.data import (
     gazetteer,
-    report_adcode,
     pipeline,
     Prepared,
     prepare,

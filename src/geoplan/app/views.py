@@ -29,12 +29,12 @@ from geoplan.i18n import (
     t,
     target_words,
 )
+from geoplan.prepared import report_adcode
 from geoplan.stored_reports import REPORT_HASH, load_report
 from geoplan.vocab import admin_name, domain_name
 
 from geoplan.app.data import (
     default_report,
-    report_adcode,
     pipeline,
     store,
     target_label,
