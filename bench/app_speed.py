@@ -243,11 +243,9 @@ def run_one(
                     ctx.close()
         if restart:  # a new server on the same data dir: what a first visit costs once the data dir holds the
             # prepared forms (the gazetteer's, by content) that the first server made
-            with _streamlit(script, geodata, tmp / "data", logfile) as (url, proc, _t):
-                if _wait_health(url, proc, 60):
-                    ctx, _page, out["restart_paint_s"] = _visit(browser, url, cold_timeout_s or timeout_s * 3)
-                    ctx.close()
-                    out["restart_server_s"] = (_reruns(logfile) or [None])[0]
+            _new_server_visit(
+                browser, script, geodata, tmp / "data", logfile, out, "restart", cold_timeout_s or timeout_s * 3
+            )
         if prepared:
             _prepared_visit(
                 browser, script, geodata, tmp / "data-prepared", logfile, out, cold_timeout_s or timeout_s * 3
@@ -266,8 +264,6 @@ def _prepared_visit(
     import subprocess
     import time
 
-    from render import _reruns
-
     data.mkdir()
     env = {**os.environ, "GEOPLAN_GEODATA_DIR": str(geodata), "GEOPLAN_DATA_DIR": str(data)}
     t0 = time.perf_counter()
@@ -278,11 +274,7 @@ def _prepared_visit(
         log(f"no geoplan prepare here: {done.stderr.strip().splitlines()[-1:]}")
         return
     out["prepare_s"] = time.perf_counter() - t0
-    with _streamlit(script, geodata, data, logfile) as (url, proc, _t):
-        if _wait_health(url, proc, 60):
-            ctx, _page, out["prepared_paint_s"] = _visit(browser, url, timeout_s)
-            ctx.close()
-            out["prepared_server_s"] = (_reruns(logfile) or [None])[0]
+    _new_server_visit(browser, script, geodata, data, logfile, out, "prepared", timeout_s)
 
 
 def _served_visits(
@@ -290,20 +282,41 @@ def _served_visits(
 ) -> None:
     """``geoplan serve`` on a fresh data dir, then again on it (a restart): each server's start until it answers
     (it computes, or reads, the default report before listening) and its first visit."""
-    from render import _reruns
-
     data.mkdir()
     for run in ("served", "reserved"):
-        with _streamlit(script, geodata, data, logfile, serve=True) as (url, proc, t_start):
-            if not _wait_health(url, proc, 600):
-                log(f"geoplan serve did not start: {logfile.read_text(encoding='utf-8')[-500:]}")
-                return
+        if not _new_server_visit(browser, script, geodata, data, logfile, out, run, timeout_s, serve=True):
+            return
+
+
+def _new_server_visit(
+    browser: Any,
+    script: Path,
+    geodata: Path,
+    data: Path,
+    logfile: Path,
+    out: dict[str, Any],
+    run: str,
+    timeout_s: float,
+    *,
+    serve: bool = False,
+) -> bool:
+    """A new server on ``data`` (``streamlit run``, or ``geoplan serve``), and its first visitor: ``out`` gets
+    ``<run>_paint_s``, ``<run>_server_s`` (that visit's script run) and, for ``serve``, ``<run>_ready_s`` (start →
+    answering: it prepares the report first) and the visit's steps. False when the server did not start."""
+    from render import _reruns
+
+    with _streamlit(script, geodata, data, logfile, serve=serve) as (url, proc, t_start):
+        if not _wait_health(url, proc, 600 if serve else 60):
+            log(f"the server did not start: {logfile.read_text(encoding='utf-8')[-500:]}")
+            return False
+        if serve:
             out[f"{run}_ready_s"] = time.monotonic() - t_start
-            ctx, _page, out[f"{run}_paint_s"] = _visit(browser, url, timeout_s)
-            ctx.close()
-            out[f"{run}_server_s"] = (_reruns(logfile) or [None])[0]
-            if out[f"{run}_paint_s"] is not None:
-                out[f"{run}_steps"] = _visit.steps[-1]  # type: ignore[attr-defined]
+        ctx, _page, out[f"{run}_paint_s"] = _visit(browser, url, timeout_s)
+        ctx.close()
+        out[f"{run}_server_s"] = (_reruns(logfile) or [None])[0]
+        if serve and out[f"{run}_paint_s"] is not None:
+            out[f"{run}_steps"] = _visit.steps[-1]  # type: ignore[attr-defined]
+    return True
 
 
 def _s(v: float | None) -> str:
