@@ -683,6 +683,54 @@ def test_map_data_one_layer_at_a_time_is_the_data_it_was(tmp_path, monkeypatch, 
     assert maps.band_scripts(spilled) == maps.band_scripts(kept)
 
 
+def _layers_in_worker(share):
+    """``maps._forked_layers``, leaving the worker's pid in ``$GEOPLAN_TEST_PIDS``."""
+    import os
+
+    import geoplan.maps as maps
+
+    with open(os.environ["GEOPLAN_TEST_PIDS"], "a") as fh:
+        fh.write(f"{os.getpid()}\n")
+    return [maps._FORKED(*args) for args in share]
+
+
+def _dying_layers(share):
+    import os
+
+    os._exit(3)
+
+
+@pytest.mark.parametrize("which, basemap", [("shipped", "osm"), ("distinct", "osm"), ("distinct", "amap")])
+def test_map_data_by_forked_workers_is_the_same_data(tmp_path, monkeypatch, which, basemap):
+    """``jobs`` > 1 shares the layers out between this process and forked workers: the data, to the byte, is
+    the one-process data; a worker that dies leaves its layers to this process."""
+    import os
+
+    import geoplan.maps as maps
+
+    monkeypatch.setattr(maps, "LOD_MIN_VERTICES", 100)
+    shipped = features_from_path("geodata/taiyuan-2025.geojson")
+    frame = shipped if which == "shipped" else _distinct_shapes(shipped)
+    pids = tmp_path / "pids"
+    monkeypatch.setenv("GEOPLAN_TEST_PIDS", str(pids))
+    monkeypatch.setattr(maps, "_forked_layers", _layers_in_worker)
+    assert _map_data_digest(maps.map_data(frame, basemap, lod=True, jobs=3)) == _MAP_DATA_BEFORE[which, basemap, True]
+    assert not pids.exists()  # too few vertices to fork for
+    monkeypatch.setattr(maps, "PARALLEL_MIN_VERTICES", 0)
+    for jobs in (2, 3):
+        data = maps.map_data(frame, basemap, lod=True, jobs=jobs)
+        assert _map_data_digest(data) == _MAP_DATA_BEFORE[which, basemap, True]
+    workers = pids.read_text().split()
+    assert len(workers) == 1 + 2 and str(os.getpid()) not in workers
+    monkeypatch.setattr(maps, "_forked_layers", _dying_layers)
+    data = maps.map_data(frame, basemap, lod=True, jobs=2)
+    assert _map_data_digest(data) == _MAP_DATA_BEFORE[which, basemap, True]
+    monkeypatch.setattr(maps, "SPILL_MIN_VERTICES", 0)  # spilled (100k distinct places): one process
+    (tmp_path / "spill").mkdir()
+    spilled = maps.map_data(frame, basemap, lod=True, spill=tmp_path / "spill", jobs=2)
+    assert _map_data_digest(spilled) == _MAP_DATA_BEFORE[which, basemap, True]
+
+
 def test_save_map_copies_spilled_data_into_the_same_files(tmp_path, gdf, gaz, monkeypatch):
     """A map whose bands and properties are files (``map_data(spill=…)``) is written byte for byte as the same
     map with them as strings: page and data files."""

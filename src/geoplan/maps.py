@@ -23,6 +23,7 @@ import json
 import re
 import secrets
 import urllib.parse
+from concurrent.futures.process import BrokenProcessPool
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -603,7 +604,12 @@ DRAW_PROPERTIES = ("name", "place_kind", "geometry_kind", "precision", "place_st
 
 
 def map_data(
-    gdf: gpd.GeoDataFrame, basemap: Basemap = "osm", *, lod: bool = False, spill: Path | None = None
+    gdf: gpd.GeoDataFrame,
+    basemap: Basemap = "osm",
+    *,
+    lod: bool = False,
+    spill: Path | None = None,
+    jobs: int = 1,
 ) -> MapData:
     """Group the located rows into one feature per (domain, place, geometry) carrying its items.
 
@@ -617,9 +623,13 @@ def map_data(
     with ``spill`` (a folder) and ``SPILL_MIN_VERTICES`` or more, each layer's finer bands and deferred
     properties are written there as they are made (``JsonFile``) instead of kept as strings: ``geoplan map`` at
     100k distinct places (bench/README.md).
+
+    With ``jobs`` > 1 and ``PARALLEL_MIN_VERTICES`` or more (but no spill: memory comes first there), the
+    layers are made by up to ``jobs`` forked worker processes (``_layers``); the result is the same. Only a
+    single-threaded caller may ask for that (the command line; never the app's server).
     """
     with gc_paused():
-        return _map_data(gdf, basemap, lod, spill)
+        return _map_data(gdf, basemap, lod, spill, jobs)
 
 
 def _simplified(
@@ -743,7 +753,78 @@ def _kept(obj: Any, spill: Path | None, name: str, *, text: bool = True) -> str 
     return JsonFile(path, len(data))
 
 
-def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False, spill: Path | None = None) -> MapData:
+@dataclass(frozen=True)
+class _Layer:
+    """One domain's share of ``MapData`` (made here or in a forked worker, and sent back pickled)."""
+
+    layer: tuple[str, str, str]  # (domain, colour, FeatureCollection as js_json)
+    bands: tuple[str | JsonFile, ...]
+    props: str | JsonFile
+    shapes: int
+    site_box: np.ndarray | None  # total bounds of its sites and lines (None: areas only)
+    all_box: np.ndarray
+
+
+# From this many vertices (rows') on, ``map_data(jobs=…)`` forks: a worker's start and the pickled layers it
+# sends back cost ~0.05 s, which a smaller map does not win back (bench/README.md, "jobs").
+PARALLEL_MIN_VERTICES = 200_000
+
+# The layer maker of the ``_map_data`` call that is forking: a forked worker inherits it, and with it the
+# frame, the digests and the rows' properties, instead of being sent them.
+_FORKED: Callable[[int, str, np.ndarray], _Layer] | None = None
+
+
+def _forked_layers(share: list[tuple[int, str, np.ndarray]]) -> list[_Layer]:
+    if _FORKED is None:  # pragma: no cover - a worker is only ever forked while _FORKED is set
+        raise RuntimeError("a map worker started without its layers")
+    return [_FORKED(*args) for args in share]
+
+
+def _layers(
+    make: Callable[[int, str, np.ndarray], _Layer],
+    work: list[tuple[str, np.ndarray]],
+    jobs: int,
+    column: np.ndarray,
+) -> list[_Layer]:
+    """``make(n, domain, rows)`` of each of ``work``, in order: in this process, or with ``jobs`` > 1 and at
+    least ``PARALLEL_MIN_VERTICES`` shared out by vertices between this process and ``jobs - 1`` forked workers.
+
+    At 10k distinct places the layers are ~0.7 s of CPU, a third of ``geoplan map``, and share nothing but
+    what the workers inherit. A worker that breaks (killed) leaves its share to this process.
+    """
+    global _FORKED
+    jobs = min(jobs, len(work))
+    counts = shapely.get_num_coordinates(column) if jobs > 1 else np.zeros(len(column), dtype=np.int64)
+    sizes = [int(counts[at].sum()) for _, at in work]
+    if jobs < 2 or sum(sizes) < PARALLEL_MIN_VERTICES:
+        return [make(n, domain, at) for n, (domain, at) in enumerate(work)]
+    shares: list[list[int]] = [[] for _ in range(jobs)]
+    loads = [0] * jobs
+    for n in sorted(range(len(work)), key=lambda n: -sizes[n]):  # the largest first, each to the least loaded
+        least = loads.index(min(loads))
+        shares[least].append(n)
+        loads[least] += sizes[n]
+    made: dict[int, _Layer] = {}
+    _FORKED = make
+    try:
+        with _io.forked_pool(jobs - 1) as pool:
+            if pool is None:
+                return [make(n, domain, at) for n, (domain, at) in enumerate(work)]
+            futures = [pool.submit(_forked_layers, [(n, *work[n]) for n in share]) for share in shares[1:]]
+            made.update((n, make(n, *work[n])) for n in shares[0])
+            for share, future in zip(shares[1:], futures, strict=True):
+                try:
+                    made.update(zip(share, future.result(), strict=True))
+                except BrokenProcessPool:
+                    made.update((n, make(n, *work[n])) for n in share)
+    finally:
+        _FORKED = None
+    return [made[n] for n in range(len(work))]
+
+
+def _map_data(
+    gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False, spill: Path | None = None, jobs: int = 1
+) -> MapData:
     shown = gdf.geometry.notna() & ~gdf.geometry.is_empty
     located = gdf.copy(deep=False) if bool(shown.all()) else gdf[shown]  # no copy of the columns of a frame
     # drawn whole; and no report: pandas deep-copies ``attrs`` into every frame and column taken from it (0.4 s
@@ -760,20 +841,11 @@ def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False, spill:
     domain_of = np.asarray(located["domain"].astype(object).to_numpy())
     places_of, items_of = _json_rows(located, place_cols), _json_rows(located, item_cols)
     colors = domain_colors(domains_in_order(gdf, all_domains=True))
-    # Fit the view to sites and lines: county-sized areas (district precision) would zoom the map out
-    # to the whole municipality and leave the city-centre projects a few pixels wide.
-    site_bounds: list[np.ndarray] = []
-    all_bounds: list[np.ndarray] = []
-    layers: list[tuple[str, str, str]] = []
-    bands: list[tuple[str | JsonFile, ...]] = []
-    deferred_props: list[str | JsonFile] = []
-    shapes = 0
     if spill is not None and int(shapely.get_num_coordinates(column).sum()) < SPILL_MIN_VERTICES:
         spill = None
-    for domain in domains_in_order(gdf):
-        at = np.flatnonzero(domain_of == domain)
-        if not len(at):
-            continue
+
+    def layer(n: int, domain: str, at: np.ndarray) -> _Layer:
+        """Layer ``n``: the features of ``domain`` (rows ``at``), its bands and deferred properties."""
         geometries: dict[bytes | int, Any] = {}  # digest -> the geometry as drawn (converted for AMap)
         resident: dict[tuple[Any, ...], dict[str, str]] = {}  # _resident_words of (precision, district, kind)
         groups: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -797,11 +869,10 @@ def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False, spill:
                 drawn_as[key] = geometries[digest]
             feat["properties"]["items"].append({k: v for k, v in zip(item_cols, item, strict=True) if v is not None})
         del places, items
-        shapes += len(groups)
+        shapes = len(groups)
         sites = [drawn_as[k] for k, g in groups.items() if g["properties"].get("precision") not in AREA_PRECISIONS]
-        if sites:
-            site_bounds.append(shapely.total_bounds(sites))
-        all_bounds.append(shapely.total_bounds(list(drawn_as.values())))
+        site_box = shapely.total_bounds(sites) if sites else None
+        all_box = shapely.total_bounds(list(drawn_as.values()))
         del drawn_as, sites
         # The layer's distinct geometries cleaned and mapped in vectorised calls (10k distinct places:
         # mapping() one by one was a third of map_data); the features of one geometry share its dict.
@@ -839,7 +910,6 @@ def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False, spill:
                     banded[0][i] if g is None and markers[i] else g for g, i in zip(finer[0], rows, strict=True)
                 ]
             del banded
-            n = len(layers)
             extra = tuple(
                 _kept(band, spill, f"{_band_id(n, k)}.json", text=False)  # geometries only: nothing to escape
                 for k, band in enumerate(finer, 1)
@@ -848,9 +918,25 @@ def _map_data(gdf: gpd.GeoDataFrame, basemap: Basemap, lod: bool = False, spill:
             if LOD_PROPS_DEFERRED:
                 layer_props = _kept([f["properties"] for f in feats], spill, f"{_props_id(n)}.json")
                 feats = [{**f, "properties": _drawing_properties(f["properties"])} for f in feats]
-        layers.append((domain, colors[domain], js_json({"type": "FeatureCollection", "features": feats})))
-        bands.append(extra)
-        deferred_props.append(layer_props)
+        return _Layer(
+            (domain, colors[domain], js_json({"type": "FeatureCollection", "features": feats})),
+            extra,
+            layer_props,
+            shapes,
+            site_box,
+            all_box,
+        )
+
+    work = [(domain, at) for domain in domains_in_order(gdf) if len(at := np.flatnonzero(domain_of == domain))]
+    done = _layers(layer, work, jobs if spill is None else 1, column)
+    # Fit the view to sites and lines: county-sized areas (district precision) would zoom the map out
+    # to the whole municipality and leave the city-centre projects a few pixels wide.
+    site_bounds = [d.site_box for d in done if d.site_box is not None]
+    all_bounds = [d.all_box for d in done]
+    layers = [d.layer for d in done]
+    bands = [d.bands for d in done]
+    deferred_props = [d.props for d in done]
+    shapes = sum(d.shapes for d in done)
     boxes_of = np.array(site_bounds or all_bounds).reshape(-1, 4)  # the layers' boxes: theirs is the map's
     low, high = boxes_of[:, :2].min(axis=0, initial=np.inf), boxes_of[:, 2:].max(axis=0, initial=-np.inf)
     bounds = (float(low[0]), float(low[1]), float(high[0]), float(high[1])) if len(boxes_of) else None
