@@ -281,15 +281,16 @@ def test_dumps_geojson_of_the_shipped_file_is_unchanged():
     assert features.dumps_geojson(doc) == SHIPPED.read_text(encoding="utf-8")
 
 
-def _read_both(doc, tmp_path, chunk=7):
-    """``features_from_path`` on ``doc`` written by ``dumps_geojson`` (read in chunks of ``chunk`` lines),
-    and ``features_from_geojson`` on the whole document, as comparable outcomes."""
+def _read_both(doc, tmp_path, chunk=7, jobs=1):
+    """``features_from_path`` on ``doc`` written by ``dumps_geojson`` (read in chunks of ``chunk`` lines; with
+    ``jobs`` 2 its last lines by a forked worker), and ``features_from_geojson`` on the whole document, as
+    comparable outcomes."""
     path = tmp_path / "built.geojson"
     # a lone surrogate as JSON spells it ("\\ud800"): orjson refuses it and the file is read whole
     path.write_bytes(features.dumps_geojson(doc).encode("utf-8", "backslashreplace"))
-    with mock.patch.object(features, "LINES_CHUNK", chunk):
+    with mock.patch.object(features, "LINES_CHUNK", chunk), mock.patch.object(features, "PARALLEL_MIN_BYTES", 0):
         try:
-            by_lines = features_from_path(path).to_json()
+            by_lines = features_from_path(path, jobs=jobs).to_json()
         except ValidationError as err:
             by_lines = f"refused: {err}".replace(f"{path}: ", "")
     return by_lines, _outcome(doc)
@@ -309,11 +310,17 @@ def test_a_built_file_is_read_in_chunks(tmp_path):
 
 
 @hsettings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 39), spoilers), max_size=3), st.sampled_from([1, 3, 7, 100]))
-def test_chunked_read_refuses_as_the_whole_document(spoils, chunk):
+@given(
+    st.lists(st.tuples(st.integers(0, 39), spoilers), max_size=3),
+    st.sampled_from([1, 3, 7, 100]),
+    st.sampled_from([1, 2]),
+)
+def test_chunked_read_refuses_as_the_whole_document(spoils, chunk, jobs):
+    """Chunked, and with a worker reading the last lines: the same frame, or the same refusal with the same
+    feature numbers (a worker's half that is not sound is read again here)."""
     doc = _spoiled(spoils)
     with tempfile.TemporaryDirectory() as tmp:
-        by_lines, whole = _read_both(doc, Path(tmp), chunk)
+        by_lines, whole = _read_both(doc, Path(tmp), chunk, jobs)
     assert by_lines == whole
 
 
@@ -520,8 +527,9 @@ _BASE_DOC: list[dict[str, Any]] = []
 @given(
     st.lists(st.tuples(st.integers(0, 39), st.sampled_from(["name", "district", "extra", "other"]), column_values)),
     st.sampled_from([1, 3, 7, 100]),
+    st.sampled_from([1, 2]),
 )
-def test_chunked_read_builds_the_frame_of_the_rows_column_by_column(spoils, chunk):
+def test_chunked_read_builds_the_frame_of_the_rows_column_by_column(spoils, chunk, jobs):
     """The chunked read gathers properties column by column (text as Arrow strings a chunk at a time); the
     frame is the one ``pd.DataFrame`` of all the rows made, dtypes, missing values and column order included."""
     import pandas as pd
@@ -538,9 +546,12 @@ def test_chunked_read_builds_the_frame_of_the_rows_column_by_column(spoils, chun
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "built.geojson"
         path.write_text(features.dumps_geojson(doc), encoding="utf-8")
-        with mock.patch.object(features, "LINES_CHUNK", chunk):
+        with (
+            mock.patch.object(features, "LINES_CHUNK", chunk),
+            mock.patch.object(features, "PARALLEL_MIN_BYTES", 0),
+        ):
             try:
-                by_lines = features_from_path(path)
+                by_lines = features_from_path(path, jobs=jobs)
             except ValidationError as err:
                 assert f"refused: {err}".replace(f"{path}: ", "") == _outcome(doc)
                 return
@@ -551,3 +562,59 @@ def test_chunked_read_builds_the_frame_of_the_rows_column_by_column(spoils, chun
     for column in whole.columns:  # None and NaN apart where pandas keeps them apart (object columns)
         if whole[column].dtype == object and column != "geometry":
             assert [type(v) for v in by_lines[column]] == [type(v) for v in whole[column]], column
+
+
+# -- a built file read by two processes (`geoplan map --jobs`) -------------------------------------------------
+
+_SPAN_OF_FILE = features._span_of_file
+
+
+def _span_in_worker(path, start, end):
+    """``_span_of_file``, leaving the worker's pid in ``$GEOPLAN_TEST_PIDS`` (a worker's module is this one's)."""
+    import os
+
+    with open(os.environ["GEOPLAN_TEST_PIDS"], "a") as fh:
+        fh.write(f"{os.getpid()}\n")
+    return _SPAN_OF_FILE(path, start, end)
+
+
+def _dying_worker(path, start, end):
+    import os
+
+    os._exit(3)
+
+
+def test_a_built_file_is_read_by_two_processes(tmp_path, monkeypatch):
+    """With ``jobs`` 2 a worker reads the file's last lines and this process the rest; the frame is the one-process
+    read's, geometries, dtypes, missing values and the checked-geometries record included."""
+    import os
+
+    import pandas as pd
+
+    doc = _doc(60)
+    doc["features"][45]["properties"].pop("district", None)  # a property missing in the worker's half only
+    path = tmp_path / "built.geojson"
+    path.write_text(features.dumps_geojson(doc), encoding="utf-8")
+    pids = tmp_path / "pids"
+    monkeypatch.setenv("GEOPLAN_TEST_PIDS", str(pids))
+    monkeypatch.setattr(features, "_span_of_file", _span_in_worker)
+    monkeypatch.setattr(features, "LINES_CHUNK", 7)
+    one = features_from_path(path)
+    assert not pids.exists()  # a file under PARALLEL_MIN_BYTES is read here
+    monkeypatch.setattr(features, "PARALLEL_MIN_BYTES", 0)
+    two = features_from_path(path, jobs=2)
+    assert [int(p) for p in pids.read_text().split()] != [os.getpid()] and len(pids.read_text().split()) == 1
+    pd.testing.assert_frame_equal(two, one, check_exact=True)
+    assert two.to_json() == one.to_json() == features_from_geojson(doc).to_json()
+    assert two["district"].isna().sum() == one["district"].isna().sum() >= 1
+    checked = two.attrs[features.CHECKED]
+    assert checked.rows(two.geometry.to_numpy()).sum() == two.geometry.notna().sum()
+
+
+def test_a_worker_that_dies_leaves_its_lines_to_this_process(tmp_path, monkeypatch):
+    doc = _doc(60)
+    path = tmp_path / "built.geojson"
+    path.write_text(features.dumps_geojson(doc), encoding="utf-8")
+    monkeypatch.setattr(features, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(features, "_span_of_file", _dying_worker)
+    assert features_from_path(path, jobs=2).to_json() == features_from_geojson(doc).to_json()

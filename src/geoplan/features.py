@@ -659,6 +659,10 @@ def _geo_frame(frame: pd.DataFrame, head: dict[str, Any]) -> gpd.GeoDataFrame:
 class _Missing:
     """A property a feature does not have (``pd.DataFrame`` of dicts makes it NaN, unlike a null: None)."""
 
+    def __reduce__(self) -> str:
+        """Unpickled as the one ``_MISSING`` (a worker's columns, ``_features_from_lines``): it is found by identity."""
+        return "_MISSING"
+
 
 _MISSING = _Missing()
 
@@ -706,6 +710,14 @@ class _PropertyColumns:
                 self.chunks.setdefault(key, {})[k] = (array, missing)
             else:
                 self.chunks.setdefault(key, {})[k] = values
+
+    def extend(self, other: _PropertyColumns) -> None:
+        """Add the chunks of ``other``, read after this one's (a worker's half of the file)."""
+        k = len(self.sizes)
+        self.sizes.extend(other.sizes)
+        self.names.update(other.names)
+        for name, chunks in other.chunks.items():
+            self.chunks.setdefault(name, {}).update((k + j, chunk) for j, chunk in chunks.items())
 
     def _text(self, array: Any) -> Any:
         """A chunk's text array as pandas holds it."""
@@ -1197,9 +1209,101 @@ def validate_geojson(doc: dict[str, Any]) -> dict[str, Any]:
 
 _LINES_TAIL = b"\n]}\n"
 LINES_CHUNK = 1024  # features parsed at a time when a file has dumps_geojson's layout (4096: +130 MiB of peak at 100k)
+# A built file's body of this many bytes or more is read by two processes when ``jobs`` > 1: a worker's fork
+# and the geometries and columns it sends back cost ~0.05 s, which a smaller file does not win back.
+PARALLEL_MIN_BYTES = 8 << 20
+# The share of the lines this process reads when a worker reads the rest: the worker also forks and pickles
+# its geometries and columns, and this process unpickles them (10k distinct places: halves left this process
+# waiting ~0.1 s for the worker; bench/README.md, "jobs").
+_OWN_SHARE = 0.57
 
 
-def _features_from_lines(path: Path) -> gpd.GeoDataFrame | None:
+@dataclass
+class _Span:
+    """What reading some of a built file's feature lines found, in file order (``_read_span``)."""
+
+    columns: _PropertyColumns
+    problems: list[str] = field(default_factory=list)
+    fault: ValidationError | None = None  # the first feature whose properties geoplan cannot take
+    count: int = 0  # features read
+    geoms: list[Any] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not self.problems and self.fault is None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Sent from a worker with its geometries as WKB, made into shapely objects in one vectorised call
+        each way (pickling them one by one took longer than reading them)."""
+        wkb = shapely.to_wkb(np.array(self.geoms, dtype=object)) if self.geoms else np.array([], dtype=object)
+        return (_unpickled_span, (self.columns, self.problems, self.fault, self.count, wkb))
+
+
+def _unpickled_span(
+    columns: _PropertyColumns, problems: list[str], fault: ValidationError | None, count: int, wkb: np.ndarray
+) -> _Span:
+    return _Span(columns, problems, fault, count, shapely.from_wkb(wkb).tolist())
+
+
+def _read_span(fh: Any, start: int, end: int, span: _Span) -> _Span | None:
+    """``span`` carried on over the feature lines from byte ``start`` to byte ``end`` of ``fh`` (both line
+    starts), ``LINES_CHUNK`` lines at a time; ``None`` where a chunk is not laid out as ``dumps_geojson``
+    writes (``_features_from_lines``)."""
+    fh.seek(start)
+    at = start  # where the next line starts
+    while at < end:
+        lines = list(itertools.islice(fh, LINES_CHUNK))  # a line at a time in C, not readline() and tell()
+        if not lines:  # the file shrank while read
+            return None
+        at += sum(map(len, lines))
+        if at > end:  # past the span: the next span's lines, or the closing "]}" line
+            while at > end and lines:
+                at -= len(lines.pop())
+            if at != end:  # the span does not end at a line start
+                return None
+        chunk = b"".join(lines).rstrip(b"\n")
+        del lines
+        if not chunk:
+            continue
+        text = b"[" + (chunk[:-1] if chunk.endswith(b",") else chunk) + b"]"
+        del chunk
+        try:  # orjson refuses nesting past 1,024 levels itself, without recursing in Python
+            features = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return None
+        shallow = _plainly_shallow(features)
+        if not shallow and json_nesting(text) > MAX_JSON_DEPTH - 1:
+            return None
+        slow: list[int] = []
+        found, built = _checked_features(
+            {"type": "FeatureCollection", "features": features}, offset=span.count, slow_out=slow
+        )
+        if shallow and (found or slow) and json_nesting(text) > MAX_JSON_DEPTH - 1:  # deep coordinates?
+            return None
+        del text
+        span.problems.extend(found)
+        if span.clean:  # properties only matter while every feature so far is sound
+            rows = [f.get("properties") or {} for f in features]  # read, never changed: no copies
+            table = _PropertyTable(rows)
+            span.fault = _property_fault(rows, span.count, table)
+            if span.fault is None:
+                span.columns.add(rows, table)
+            del rows, table
+        span.count += len(features)
+        span.geoms.extend(built.tolist() if built is not None else [None] * len(features))
+        del features  # this chunk's coordinate lists
+    return span
+
+
+def _span_of_file(path: Path, start: int, end: int) -> _Span | None:
+    """``_read_span`` of a fresh span of ``path``, in a worker (``_features_from_lines``): ``None`` unless
+    sound, for this process then reads it again itself and says what is wrong, numbering the features."""
+    with path.open("rb") as fh:
+        span = _read_span(fh, start, end, _Span(_PropertyColumns()))
+    return span if span is not None and span.clean else None
+
+
+def _features_from_lines(path: Path, jobs: int = 1) -> gpd.GeoDataFrame | None:
     """A file laid out as ``dumps_geojson`` writes it (a head line, one feature per line), read in chunks.
 
     Parsing the whole file at once holds a document ~5.5x its size (2 GB for 100k distinct places) and
@@ -1210,6 +1314,11 @@ def _features_from_lines(path: Path) -> gpd.GeoDataFrame | None:
     nests one level less deep in its chunk's ``[…]`` than in the file): a chunk too deep, a file not laid
     out this way or a chunk that does not parse alone gives ``None``, and the caller reads the file whole,
     with the messages that path gives.
+
+    With ``jobs`` > 1 and a body of ``PARALLEL_MIN_BYTES`` or more, a forked worker reads the last ~43 % of
+    the lines while this process reads the rest (``_io.forked_pool``); where the worker's half is not sound
+    (a problem, a fault, a chunk not laid out so), this process reads that half again after its own, so the
+    messages and their feature numbers are the one-process read's.
     """
     size = path.stat().st_size
     with path.open("rb") as fh:
@@ -1228,56 +1337,31 @@ def _features_from_lines(path: Path) -> gpd.GeoDataFrame | None:
         if not isinstance(head, dict) or head.get("type") != "FeatureCollection" or "crs" in head or "bbox" in head:
             return None
         body_end = size - len(_LINES_TAIL) + 1  # where the closing "]}" line starts
-        fh.seek(len(first))
-        problems: list[str] = []
-        columns = _PropertyColumns()
-        fault: ValidationError | None = None  # the first feature whose properties geoplan cannot take
-        count = 0  # features read
-        geoms: list[Any] = []
-        at = len(first)  # where the next line starts
-        while at < body_end:
-            lines = list(itertools.islice(fh, LINES_CHUNK))  # a line at a time in C, not readline() and tell()
-            if not lines:  # the file shrank while read
+        middle = body_end
+        if jobs > 1 and body_end - len(first) >= PARALLEL_MIN_BYTES:
+            fh.seek(len(first) + int((body_end - len(first)) * _OWN_SHARE))
+            fh.readline()
+            middle = min(fh.tell(), body_end)
+        with _io.forked_pool(1 if middle < body_end else 0) as pool:
+            second = pool.submit(_span_of_file, path, middle, body_end) if pool is not None else None
+            span = _read_span(fh, len(first), middle, _Span(_PropertyColumns()))
+            if span is None:
                 return None
-            at += sum(map(len, lines))
-            if at > body_end:  # the closing "]}" line (a body line ends at body_end: the file ends "\n]}\n")
-                at -= len(lines.pop())
-            chunk = b"".join(lines).rstrip(b"\n")
-            del lines
-            if not chunk:
-                continue
-            text = b"[" + (chunk[:-1] if chunk.endswith(b",") else chunk) + b"]"
-            del chunk
-            try:  # orjson refuses nesting past 1,024 levels itself, without recursing in Python
-                features = orjson.loads(text)
-            except orjson.JSONDecodeError:
-                return None
-            shallow = _plainly_shallow(features)
-            if not shallow and json_nesting(text) > MAX_JSON_DEPTH - 1:
-                return None
-            slow: list[int] = []
-            found, built = _checked_features(
-                {"type": "FeatureCollection", "features": features}, offset=count, slow_out=slow
-            )
-            if shallow and (found or slow) and json_nesting(text) > MAX_JSON_DEPTH - 1:  # deep coordinates?
-                return None
-            del text
-            problems.extend(found)
-            if not problems and fault is None:  # properties only matter while every feature so far is sound
-                rows = [f.get("properties") or {} for f in features]  # read, never changed: no copies
-                table = _PropertyTable(rows)
-                fault = _property_fault(rows, count, table)
-                if fault is None:
-                    columns.add(rows, table)
-                del rows, table
-            count += len(features)
-            geoms.extend(built.tolist() if built is not None else [None] * len(features))
-            del features  # this chunk's coordinate lists
-    if problems:
-        raise ValidationError("not a valid geoplan GeoJSON: " + "; ".join(problems[:5]))
-    if fault is not None:
-        raise fault
-    gdf = columns.frame(geoms, head)
+            try:
+                rest = second.result() if second is not None else None
+            except Exception:  # noqa: BLE001 - a worker's failure (killed, unreadable file): read here instead
+                rest = None
+        if rest is not None and span.clean:
+            span.columns.extend(rest.columns)
+            span.count += rest.count
+            span.geoms.extend(rest.geoms)
+        elif middle < body_end and _read_span(fh, middle, body_end, span) is None:
+            return None
+    if span.problems:
+        raise ValidationError("not a valid geoplan GeoJSON: " + "; ".join(span.problems[:5]))
+    if span.fault is not None:
+        raise span.fault
+    gdf = span.columns.frame(span.geoms, head)
     gdf.attrs[CHECKED] = CheckedGeometries.of(gdf.geometry.to_numpy())
     return gdf
 
@@ -1340,8 +1424,12 @@ def features_from_path(
     geocoders: Sequence[Geocoder] = (),
     shape: str | None = None,
     city: str | None = None,
+    jobs: int = 1,
 ) -> gpd.GeoDataFrame:
-    """Features from a report text, or from a GeoJSON geoplan built (``.geojson``/``.json``)."""
+    """Features from a report text, or from a GeoJSON geoplan built (``.geojson``/``.json``).
+
+    ``jobs`` > 1 lets a large built file be read by two processes (``_features_from_lines``); only a
+    single-threaded caller may ask (``_io.forked_pool``)."""
     from geoplan.errors import ReportError
 
     p = Path(path)
@@ -1354,7 +1442,7 @@ def features_from_path(
                 raise too_large(p, size, settings.max_report_bytes)
             with gc_paused():
                 try:
-                    by_lines = _features_from_lines(p)
+                    by_lines = _features_from_lines(p, jobs)
                 except ValidationError as err:
                     raise ValidationError(f"{p}: {err}") from err
             if by_lines is not None:
@@ -1383,15 +1471,15 @@ def features_from_path(
     return features_from_report(report, gazetteer=gazetteer, geocoders=geocoders)
 
 
-def features_and_gazetteer(path: str | Path) -> tuple[gpd.GeoDataFrame, Gazetteer]:
+def features_and_gazetteer(path: str | Path, *, jobs: int = 1) -> tuple[gpd.GeoDataFrame, Gazetteer]:
     """Features from ``path`` and the gazetteer of their report's city, loaded once.
 
     ``geoplan map`` and ``geocode-missing`` need both; reading a report text loads that gazetteer to link
-    its places, and loading it again for the map's districts cost 0.8 s.
+    its places, and loading it again for the map's districts cost 0.8 s. ``jobs``: as ``features_from_path``.
     """
     p = Path(path)
     if p.suffix.lower() in (".geojson", ".json"):
-        gdf = features_from_path(p)
+        gdf = features_from_path(p, jobs=jobs)
         city = gdf.attrs.get("report", {}).get("city") or {}
         return gdf, gazetteer_for(city.get("adcode") if isinstance(city, dict) else None)
     from geoplan.parse import report_from_path
