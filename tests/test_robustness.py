@@ -787,3 +787,33 @@ def test_app_shows_the_map_without_a_damaged_store_and_no_server_path(_data_dir,
         for e in getattr(at, kind_)
     ]
     assert not any(str(_data_dir) in s or "corrections.sqlite" in s or "Traceback" in s for s in shown)
+
+
+# -- the installed command's exit (cli.script) ------------------------------------------------------------------
+
+_SCRIPT = (
+    "import atexit, sys; atexit.register(lambda: print('exit handlers ran', file=sys.stderr)); "
+    "from geoplan.cli import script; script()"
+)
+
+
+def test_the_command_exits_with_its_code_its_output_and_exit_handlers(tmp_path):
+    """``geoplan`` (``cli.script``) skips the interpreter's freeing of objects at exit, not its work: the whole
+    of stdout arrives, the exit handlers run, the code is main()'s."""
+    import subprocess
+    import sys
+
+    def geoplan(*args: object) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run([sys.executable, "-c", _SCRIPT, *map(str, args)], capture_output=True, cwd=tmp_path)
+
+    built = geoplan("build", REPORT)  # the GeoJSON on stdout (98 kB, more than a pipe holds)
+    assert built.returncode == 0, built.stderr
+    assert built.stdout == (ROOT / "geodata" / "taiyuan-2025.geojson").read_bytes()
+    assert built.stderr.decode().endswith("exit handlers ran\n")
+    missing = geoplan("build", tmp_path / "missing.txt")
+    assert missing.returncode == 2
+    lines = missing.stderr.decode().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("geoplan: error: ") and "missing.txt" in lines[0], lines
+    assert lines[1] == "exit handlers ran"
+    usage = geoplan("map", REPORT, "--jobs", "-1")
+    assert usage.returncode == 2 and b"--jobs" in usage.stderr and b"Traceback" not in usage.stderr
