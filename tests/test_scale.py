@@ -602,6 +602,10 @@ def test_a_built_file_is_read_by_two_processes(tmp_path, monkeypatch):
     one = features_from_path(path)
     assert not pids.exists()  # a file under PARALLEL_MIN_BYTES is read here
     monkeypatch.setattr(features, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(features, "PARALLEL_MAX_BYTES", 1000)  # a file over it is read here too (memory first)
+    features_from_path(path, jobs=2)
+    assert not pids.exists()
+    monkeypatch.setattr(features, "PARALLEL_MAX_BYTES", 1 << 30)
     two = features_from_path(path, jobs=2)
     assert [int(p) for p in pids.read_text().split()] != [os.getpid()] and len(pids.read_text().split()) == 1
     pd.testing.assert_frame_equal(two, one, check_exact=True)

@@ -1212,6 +1212,9 @@ LINES_CHUNK = 1024  # features parsed at a time when a file has dumps_geojson's 
 # A built file's body of this many bytes or more is read by two processes when ``jobs`` > 1: a worker's fork
 # and the geometries and columns it sends back cost ~0.05 s, which a smaller file does not win back.
 PARALLEL_MIN_BYTES = 8 << 20
+# ... and up to this many: a worker's half of 100k distinct places' 360 MB (its geometries and columns, sent
+# whole) took the command's peak from 843 to 942 MiB and saved no time (bench/README.md, "jobs").
+PARALLEL_MAX_BYTES = 64 << 20
 # The share of the lines this process reads when a worker reads the rest: the worker also forks and pickles
 # its geometries and columns, and this process unpickles them (10k distinct places: halves left this process
 # waiting ~0.1 s for the worker; bench/README.md, "jobs").
@@ -1315,10 +1318,10 @@ def _features_from_lines(path: Path, jobs: int = 1) -> gpd.GeoDataFrame | None:
     out this way or a chunk that does not parse alone gives ``None``, and the caller reads the file whole,
     with the messages that path gives.
 
-    With ``jobs`` > 1 and a body of ``PARALLEL_MIN_BYTES`` or more, a forked worker reads the last ~43 % of
-    the lines while this process reads the rest (``_io.forked_pool``); where the worker's half is not sound
-    (a problem, a fault, a chunk not laid out so), this process reads that half again after its own, so the
-    messages and their feature numbers are the one-process read's.
+    With ``jobs`` > 1 and a body of ``PARALLEL_MIN_BYTES`` to ``PARALLEL_MAX_BYTES``, a forked worker reads
+    the last ~43 % of the lines while this process reads the rest (``_io.forked_pool``); where the worker's
+    part is not sound (a problem, a fault, a chunk not laid out so), this process reads it again after its
+    own, so the messages and their feature numbers are the one-process read's.
     """
     size = path.stat().st_size
     with path.open("rb") as fh:
@@ -1338,7 +1341,7 @@ def _features_from_lines(path: Path, jobs: int = 1) -> gpd.GeoDataFrame | None:
             return None
         body_end = size - len(_LINES_TAIL) + 1  # where the closing "]}" line starts
         middle = body_end
-        if jobs > 1 and body_end - len(first) >= PARALLEL_MIN_BYTES:
+        if jobs > 1 and PARALLEL_MIN_BYTES <= body_end - len(first) <= PARALLEL_MAX_BYTES:
             fh.seek(len(first) + int((body_end - len(first)) * _OWN_SHARE))
             fh.readline()
             middle = min(fh.tell(), body_end)
