@@ -622,7 +622,7 @@ def map_cmd(
             "--jobs",
             "-j",
             min=0,
-            help="Processes that make the layers of a large map (0: one per CPU this process may use).",
+            help="Processes that read a large built file and make a large map's layers (0: one per CPU).",
         ),
     ] = 0,
 ) -> None:

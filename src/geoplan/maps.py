@@ -625,8 +625,8 @@ def map_data(
     100k distinct places (bench/README.md).
 
     With ``jobs`` > 1 and ``PARALLEL_MIN_VERTICES`` or more (but no spill: memory comes first there), the
-    layers are made by up to ``jobs`` forked worker processes (``_layers``); the result is the same. Only a
-    single-threaded caller may ask for that (the command line; never the app's server).
+    layers are shared out between this process and ``jobs - 1`` forked workers (``_layers``); the result is
+    the same. Only a single-threaded caller may ask for that (the command line; never the app's server).
     """
     with gc_paused():
         return _map_data(gdf, basemap, lod, spill, jobs)
@@ -766,7 +766,7 @@ class _Layer:
 
 
 # From this many vertices (rows') on, ``map_data(jobs=…)`` forks: a worker's start and the pickled layers it
-# sends back cost ~0.05 s, which a smaller map does not win back (bench/README.md, "jobs").
+# sends back cost 0.05-0.1 s, which a smaller map does not win back (bench/README.md, "jobs").
 PARALLEL_MIN_VERTICES = 200_000
 
 # The layer maker of the ``_map_data`` call that is forking: a forked worker inherits it, and with it the
