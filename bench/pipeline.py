@@ -257,17 +257,22 @@ def _timed_child(cmd: list[str], env: dict[str, str] | None, what: str) -> dict[
     return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_peak_mib": usage.ru_maxrss / 1024}
 
 
-def _command(n: int, folder: str, _step: str = "command", env: dict[str, str] | None = None) -> dict[str, object]:
-    """``geoplan map built.geojson -o map.html`` as a command: wall, user + sys and peak RSS from ``wait4``.
+def _command(
+    n: int, folder: str, _step: str = "command", env: dict[str, str] | None = None, extra: tuple[str, ...] = ()
+) -> dict[str, object]:
+    """``geoplan map built.geojson -o map.html`` as a command: wall, user + sys and peak RSS from ``wait4`` (its
+    forked workers' included: it waits for them).
 
-    The only change is the size limit, raised for files over 64 MiB (100k distinct places). ``env``: the
-    child's environment (``--before``: geoplan from another ``src/``; else this checkout's ``src/``).
+    The only change is the size limit, raised for files over 64 MiB (100k distinct places); the command exits
+    as the installed ``geoplan`` does (``cli.script``, where the source has it). ``env``: the child's
+    environment (``--before``: geoplan from another ``src/``; else this checkout's ``src/``). ``extra``: more
+    options (``--jobs 1``).
     """
     code = (
         "import sys; from geoplan import settings; settings.max_report_bytes = 1 << 40; "
-        "from geoplan.cli import main; raise SystemExit(main(sys.argv[1:]))"
+        "import geoplan.cli as cli; cli.script() if hasattr(cli, 'script') else sys.exit(cli.main(sys.argv[1:]))"
     )
-    cmd = [sys.executable, "-c", code, "map", f"{folder}/built.geojson", "-o", f"{folder}/map.html"]
+    cmd = [sys.executable, "-c", code, "map", f"{folder}/built.geojson", "-o", f"{folder}/map.html", *extra]
     return _timed_child(cmd, env or _before_env(str(ROOT / "src")), f"geoplan map on {label(n)} distinct")
 
 
@@ -293,6 +298,7 @@ def _command_rounds(n: int, folder: str, *, before: str | None, rounds: int, pee
     if before:
         kinds.append(("before_command", lambda: _command(n, folder, env=_before_env(before))))
     kinds.append(("command", lambda: _command(n, folder)))
+    kinds.append(("command_one", lambda: _command(n, folder, extra=("--jobs", "1"))))  # one process
     if peers:
         kinds += [("peer", lambda: _peer(n, folder)), ("floor", lambda: _floor(n, folder))]
     for src in [ROOT / "src", *([Path(before)] if before else [])]:  # bytecode, as a normal install has it
@@ -419,6 +425,7 @@ def print_peers(distinct: list[dict[str, object]], before: str | None) -> None:
     for r in distinct:
         peer = r.get("peer")
         names = [("before_command", f"`geoplan map`, before ({before})"), ("command", "`geoplan map`")]
+        names += [("command_one", "`geoplan map --jobs 1`")]
         names += [("peer", "peer: read_file + one folium.GeoJson + save"), ("floor", "floor: import geopandas, folium")]
         for key, name in names:
             got = r.get(key)
