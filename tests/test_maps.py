@@ -700,6 +700,23 @@ def _dying_layers(share):
     os._exit(3)
 
 
+class _NoSemaphores:
+    """A ProcessPoolExecutor on a system without the semaphores its queues need (no /dev/shm)."""
+
+    def __init__(self, *args, **kwargs):
+        raise OSError(38, "Function not implemented")
+
+
+def _no_fork(pool_class):
+    class NoFork(pool_class):
+        """A pool whose fork the system refuses (out of processes)."""
+
+        def submit(self, *args, **kwargs):
+            raise OSError(11, "Resource temporarily unavailable")
+
+    return NoFork
+
+
 @pytest.mark.parametrize("which, basemap", [("shipped", "osm"), ("distinct", "osm"), ("distinct", "amap")])
 def test_map_data_by_forked_workers_is_the_same_data(tmp_path, monkeypatch, which, basemap):
     """``jobs`` > 1 shares the layers out between this process and forked workers: the data, to the byte, is
@@ -725,6 +742,13 @@ def test_map_data_by_forked_workers_is_the_same_data(tmp_path, monkeypatch, whic
     monkeypatch.setattr(maps, "_forked_layers", _dying_layers)
     data = maps.map_data(frame, basemap, lod=True, jobs=2)
     assert _map_data_digest(data) == _MAP_DATA_BEFORE[which, basemap, True]
+    import geoplan._io as gio
+
+    for refused in (_NoSemaphores, _no_fork(gio.ProcessPoolExecutor)):  # no pool, no fork: all made here
+        with monkeypatch.context() as m:
+            m.setattr(gio, "ProcessPoolExecutor", refused)
+            data = maps.map_data(frame, basemap, lod=True, jobs=2)
+        assert _map_data_digest(data) == _MAP_DATA_BEFORE[which, basemap, True]
     monkeypatch.setattr(maps, "SPILL_MIN_VERTICES", 0)  # spilled (100k distinct places): one process
     (tmp_path / "spill").mkdir()
     spilled = maps.map_data(frame, basemap, lod=True, spill=tmp_path / "spill", jobs=2)

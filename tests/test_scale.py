@@ -622,3 +622,24 @@ def test_a_worker_that_dies_leaves_its_lines_to_this_process(tmp_path, monkeypat
     monkeypatch.setattr(features, "PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr(features, "_span_of_file", _dying_worker)
     assert features_from_path(path, jobs=2).to_json() == features_from_geojson(doc).to_json()
+
+
+def test_a_system_that_refuses_the_worker_leaves_the_whole_read_here(tmp_path, monkeypatch):
+    """No semaphores for the pool's queues (no /dev/shm), or no process to fork: read in one process."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    class NoSemaphores:
+        def __init__(self, *args, **kwargs):
+            raise OSError(38, "Function not implemented")
+
+    class NoFork(ProcessPoolExecutor):
+        def submit(self, *args, **kwargs):
+            raise OSError(11, "Resource temporarily unavailable")
+
+    doc = _doc(60)
+    path = tmp_path / "built.geojson"
+    path.write_text(features.dumps_geojson(doc), encoding="utf-8")
+    monkeypatch.setattr(features, "PARALLEL_MIN_BYTES", 0)
+    for refused in (NoSemaphores, NoFork):
+        monkeypatch.setattr(gio, "ProcessPoolExecutor", refused)
+        assert features_from_path(path, jobs=2).to_json() == features_from_geojson(doc).to_json()

@@ -21,10 +21,13 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
+
+T = TypeVar("T")
 
 MAX_JSON_DEPTH = 64  # a MultiPolygon in a Feature in a FeatureCollection nests 7 levels
 
@@ -43,8 +46,24 @@ def forked_pool(workers: int) -> Iterator[ProcessPoolExecutor | None]:
         return
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+    try:  # its queues need the system's semaphores (/dev/shm), which some containers lack
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    except (OSError, ImportError, NotImplementedError):
+        yield None
+        return
+    with pool:
         yield pool
+
+
+def forked_submit(pool: ProcessPoolExecutor | None, fn: Callable[..., T], *args: Any) -> Future[T] | None:
+    """``pool.submit(fn, *args)``, or None: no pool, or the system refused the fork (out of processes or
+    memory). The caller then does the work itself; nothing but time is lost."""
+    if pool is None:
+        return None
+    try:
+        return pool.submit(fn, *args)
+    except (OSError, RuntimeError):  # RuntimeError: a pool broken by an earlier failed fork
+        return None
 
 
 @contextlib.contextmanager

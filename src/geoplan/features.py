@@ -1346,7 +1346,7 @@ def _features_from_lines(path: Path, jobs: int = 1) -> gpd.GeoDataFrame | None:
             fh.readline()
             middle = min(fh.tell(), body_end)
         with _io.forked_pool(1 if middle < body_end else 0) as pool:
-            second = pool.submit(_span_of_file, path, middle, body_end) if pool is not None else None
+            second = _io.forked_submit(pool, _span_of_file, path, middle, body_end)
             span = _read_span(fh, len(first), middle, _Span(_PropertyColumns()))
             if span is None:
                 return None

@@ -790,7 +790,7 @@ def _layers(
     least ``PARALLEL_MIN_VERTICES`` shared out by vertices between this process and ``jobs - 1`` forked workers.
 
     At 10k distinct places the layers are ~0.7 s of CPU, a third of ``geoplan map``, and share nothing but
-    what the workers inherit. A worker that breaks (killed) leaves its share to this process.
+    what the workers inherit. A worker that cannot start or breaks (killed) leaves its share to this process.
     """
     global _FORKED
     jobs = min(jobs, len(work))
@@ -808,15 +808,16 @@ def _layers(
     _FORKED = make
     try:
         with _io.forked_pool(jobs - 1) as pool:
-            if pool is None:
-                return [make(n, domain, at) for n, (domain, at) in enumerate(work)]
-            futures = [pool.submit(_forked_layers, [(n, *work[n]) for n in share]) for share in shares[1:]]
+            futures = [_io.forked_submit(pool, _forked_layers, [(n, *work[n]) for n in s]) for s in shares[1:]]
             made.update((n, make(n, *work[n])) for n in shares[0])
             for share, future in zip(shares[1:], futures, strict=True):
                 try:
-                    made.update(zip(share, future.result(), strict=True))
+                    if future is not None:
+                        made.update(zip(share, future.result(), strict=True))
+                        continue
                 except BrokenProcessPool:
-                    made.update((n, make(n, *work[n])) for n in share)
+                    pass
+                made.update((n, make(n, *work[n])) for n in share)  # no worker, or it died: made here
     finally:
         _FORKED = None
     return [made[n] for n in range(len(work))]
