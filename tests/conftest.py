@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import shutil
 import socket
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,17 @@ from hypothesis import settings as hsettings
 # CI machine made a 200 ms deadline fail on examples that take 1 s there.
 hsettings.register_profile("geoplan", deadline=None)
 hsettings.load_profile("geoplan")
+
+# What geoplan keeps per user (folium's compiled templates, geoplan._folium) goes to a folder of this session,
+# never the user's ~/.cache: set before any test imports geoplan, inherited by the servers and commands tests
+# start, removed at the end (pytest_sessionfinish).
+_USER_CACHE = tempfile.mkdtemp(prefix="geoplan-tests-cache-")
+os.environ["XDG_CACHE_HOME"] = _USER_CACHE
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    shutil.rmtree(_USER_CACHE, ignore_errors=True)
+
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
