@@ -784,18 +784,18 @@ def _layers(
     make: Callable[[int, str, np.ndarray], _Layer],
     work: list[tuple[str, np.ndarray]],
     jobs: int,
-    column: np.ndarray,
+    vertices: np.ndarray,
 ) -> list[_Layer]:
     """``make(n, domain, rows)`` of each of ``work``, in order: in this process, or with ``jobs`` > 1 and at
-    least ``PARALLEL_MIN_VERTICES`` shared out by vertices between this process and ``jobs - 1`` forked workers.
+    least ``PARALLEL_MIN_VERTICES`` shared out by vertices (``vertices``: each row's) between this process and
+    ``jobs - 1`` forked workers.
 
     At 10k distinct places the layers are ~0.7 s of CPU, a third of ``geoplan map``, and share nothing but
     what the workers inherit. A worker that cannot start or breaks (killed) leaves its share to this process.
     """
     global _FORKED
     jobs = min(jobs, len(work))
-    counts = shapely.get_num_coordinates(column) if jobs > 1 else np.zeros(len(column), dtype=np.int64)
-    sizes = [int(counts[at].sum()) for _, at in work]
+    sizes = [int(vertices[at].sum()) for _, at in work]
     if jobs < 2 or sum(sizes) < PARALLEL_MIN_VERTICES:
         return [make(n, domain, at) for n, (domain, at) in enumerate(work)]
     shares: list[list[int]] = [[] for _ in range(jobs)]
@@ -812,12 +812,12 @@ def _layers(
             made.update((n, make(n, *work[n])) for n in shares[0])
             for share, future in zip(shares[1:], futures, strict=True):
                 try:
-                    if future is not None:
-                        made.update(zip(share, future.result(), strict=True))
-                        continue
+                    got = future.result() if future is not None else None
                 except BrokenProcessPool:
-                    pass
-                made.update((n, make(n, *work[n])) for n in share)  # no worker, or it died: made here
+                    got = None
+                if got is None:  # no worker, or it died: made here
+                    got = [make(n, *work[n]) for n in share]
+                made.update(zip(share, got, strict=True))
     finally:
         _FORKED = None
     return [made[n] for n in range(len(work))]
@@ -842,7 +842,8 @@ def _map_data(
     domain_of = np.asarray(located["domain"].astype(object).to_numpy())
     places_of, items_of = _json_rows(located, place_cols), _json_rows(located, item_cols)
     colors = domain_colors(domains_in_order(gdf, all_domains=True))
-    if spill is not None and int(shapely.get_num_coordinates(column).sum()) < SPILL_MIN_VERTICES:
+    vertices = shapely.get_num_coordinates(column)  # for the spill's threshold and the workers' shares
+    if spill is not None and int(vertices.sum()) < SPILL_MIN_VERTICES:
         spill = None
 
     def layer(n: int, domain: str, at: np.ndarray) -> _Layer:
@@ -929,7 +930,7 @@ def _map_data(
         )
 
     work = [(domain, at) for domain in domains_in_order(gdf) if len(at := np.flatnonzero(domain_of == domain))]
-    done = _layers(layer, work, jobs if spill is None else 1, column)
+    done = _layers(layer, work, jobs if spill is None else 1, vertices)
     # Fit the view to sites and lines: county-sized areas (district precision) would zoom the map out
     # to the whole municipality and leave the city-centre projects a few pixels wide.
     site_bounds = [d.site_box for d in done if d.site_box is not None]
