@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,25 @@ os.environ["XDG_CACHE_HOME"] = _USER_CACHE
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     shutil.rmtree(_USER_CACHE, ignore_errors=True)
+
+
+def dying_worker(*args: Any) -> None:
+    """A forked worker killed before it answers (patched in for the function a pool's worker runs)."""
+    os._exit(3)
+
+
+class NoSemaphores:
+    """A ProcessPoolExecutor on a system without the semaphores its queues need (no /dev/shm)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise OSError(38, "Function not implemented")
+
+
+class NoFork(ProcessPoolExecutor):
+    """A pool whose fork the system refuses (out of processes)."""
+
+    def submit(self, *args: Any, **kwargs: Any) -> Any:
+        raise OSError(11, "Resource temporarily unavailable")
 
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,6 +13,7 @@ from geoplan.datum import convert_coords
 from geoplan.features import features_from_path, features_from_report
 from geoplan.maps import build_map, map_html
 from geoplan.offline import assert_no_cdn, localize
+from conftest import NoFork, NoSemaphores, dying_worker
 
 
 def _layers(html: str, page: str | None = None) -> list[tuple[dict, dict]]:
@@ -694,29 +695,6 @@ def _layers_in_worker(share):
     return [maps._FORKED(*args) for args in share]
 
 
-def _dying_layers(share):
-    import os
-
-    os._exit(3)
-
-
-class _NoSemaphores:
-    """A ProcessPoolExecutor on a system without the semaphores its queues need (no /dev/shm)."""
-
-    def __init__(self, *args, **kwargs):
-        raise OSError(38, "Function not implemented")
-
-
-def _no_fork(pool_class):
-    class NoFork(pool_class):
-        """A pool whose fork the system refuses (out of processes)."""
-
-        def submit(self, *args, **kwargs):
-            raise OSError(11, "Resource temporarily unavailable")
-
-    return NoFork
-
-
 @pytest.mark.parametrize("which, basemap", [("shipped", "osm"), ("distinct", "osm"), ("distinct", "amap")])
 def test_map_data_by_forked_workers_is_the_same_data(tmp_path, monkeypatch, which, basemap):
     """``jobs`` > 1 shares the layers out between this process and forked workers: the data, to the byte, is
@@ -739,12 +717,12 @@ def test_map_data_by_forked_workers_is_the_same_data(tmp_path, monkeypatch, whic
         assert _map_data_digest(data) == _MAP_DATA_BEFORE[which, basemap, True]
     workers = pids.read_text().split()
     assert len(workers) == 1 + 2 and str(os.getpid()) not in workers
-    monkeypatch.setattr(maps, "_forked_layers", _dying_layers)
+    monkeypatch.setattr(maps, "_forked_layers", dying_worker)
     data = maps.map_data(frame, basemap, lod=True, jobs=2)
     assert _map_data_digest(data) == _MAP_DATA_BEFORE[which, basemap, True]
     import geoplan._io as gio
 
-    for refused in (_NoSemaphores, _no_fork(gio.ProcessPoolExecutor)):  # no pool, no fork: all made here
+    for refused in (NoSemaphores, NoFork):  # no pool, no fork: all made here
         with monkeypatch.context() as m:
             m.setattr(gio, "ProcessPoolExecutor", refused)
             data = maps.map_data(frame, basemap, lod=True, jobs=2)

@@ -36,7 +36,7 @@ from geoplan.features import (
 )
 from geoplan.maps import _SCRIPT_ESCAPES, js_json, map_data
 
-from conftest import REPORT, ROOT
+from conftest import REPORT, ROOT, NoFork, NoSemaphores, dying_worker
 
 SHIPPED = ROOT / "geodata" / "taiyuan-2025.geojson"
 
@@ -578,12 +578,6 @@ def _span_in_worker(path, start, end):
     return _SPAN_OF_FILE(path, start, end)
 
 
-def _dying_worker(path, start, end):
-    import os
-
-    os._exit(3)
-
-
 def test_a_built_file_is_read_by_two_processes(tmp_path, monkeypatch):
     """With ``jobs`` 2 a worker reads the file's last lines and this process the rest; the frame is the one-process
     read's, geometries, dtypes, missing values and the checked-geometries record included."""
@@ -620,22 +614,12 @@ def test_a_worker_that_dies_leaves_its_lines_to_this_process(tmp_path, monkeypat
     path = tmp_path / "built.geojson"
     path.write_text(features.dumps_geojson(doc), encoding="utf-8")
     monkeypatch.setattr(features, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(features, "_span_of_file", _dying_worker)
+    monkeypatch.setattr(features, "_span_of_file", dying_worker)
     assert features_from_path(path, jobs=2).to_json() == features_from_geojson(doc).to_json()
 
 
 def test_a_system_that_refuses_the_worker_leaves_the_whole_read_here(tmp_path, monkeypatch):
     """No semaphores for the pool's queues (no /dev/shm), or no process to fork: read in one process."""
-    from concurrent.futures import ProcessPoolExecutor
-
-    class NoSemaphores:
-        def __init__(self, *args, **kwargs):
-            raise OSError(38, "Function not implemented")
-
-    class NoFork(ProcessPoolExecutor):
-        def submit(self, *args, **kwargs):
-            raise OSError(11, "Resource temporarily unavailable")
-
     doc = _doc(60)
     path = tmp_path / "built.geojson"
     path.write_text(features.dumps_geojson(doc), encoding="utf-8")
